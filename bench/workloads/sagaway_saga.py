@@ -1,0 +1,160 @@
+"""The order saga on Sagaway, driven exactly like the peers (same harness, same definition).
+
+Run with the project's own venv (/work/main/.venv). `sagaway bench --json` is Sagaway's own
+benchmark and the runner runs it too; this script exists for what that command does not
+offer yet (payload sizes, saga latency percentiles measured the way the peers' are,
+10,000 open timers, PostgreSQL), and so that every peer's numbers come from one driver.
+
+The engine is Sagaway's durable engine (sagaway.engine.Engine) on the journal a URL names:
+a fresh SQLite file (WAL, fsync per commit group) or a fresh PostgreSQL database
+`bench_sagaway`. The definition is bench/workloads/order_saga.asl.json; its Lambda Tasks
+call async no-op Python handlers registered by function name. --type EXPRESS runs the
+executions in memory and journals only their outcome.
+
+timers: executions of bench/workloads/waiting_saga.asl.json (a 3600 s Wait state first).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import sys
+import tempfile
+import time
+from typing import Any
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as h
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+PG_BENCH = "postgresql://postgres@127.0.0.1:5432/bench_sagaway"
+
+
+def fresh_postgres() -> None:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS bench_sagaway WITH (FORCE)")
+        conn.execute("CREATE DATABASE bench_sagaway")
+
+
+def registry() -> Any:
+    from sagaway.resources.lambda_functions import FunctionRegistry
+
+    functions = FunctionRegistry()
+
+    def make(name: str) -> Any:
+        async def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+            if name == h.FAIL_AT and event.get("fail"):
+                raise h.StepFailed(f"{name} failed for {event['orderId']}")
+            return h.noop_result(name, event)
+
+        handler.__name__ = name
+        return handler
+
+    for name in [*h.FORWARD, *h.COMPENSATION.values()]:
+        functions.register(name, make(name))
+    return functions
+
+
+async def run(args: Any, url: str) -> None:
+    from sagaway.engine.engine import Engine
+    from sagaway.store.open import open_journal
+
+    owner = f"bench-{socket.gethostname()}-{os.getpid()}"
+    journal = open_journal(url, owner=owner)
+    extra = {"peer": f"sagaway-{args.type.lower()}-{args.db}"}
+    try:
+        async with Engine(journal, registry()) as engine:
+            if args.workload == "timers":
+                await run_timers(args, engine, extra)
+                return
+            with open(os.path.join(HERE, "order_saga.asl.json")) as f:
+                machine = engine.create_state_machine("order-saga", f.read(), type=args.type)
+            fail, payload = h.WORKLOADS[args.workload]
+            expected = "FAILED" if fail else "SUCCEEDED"
+
+            async def one(i: int) -> None:
+                import json
+
+                record = await engine.start_execution(
+                    machine.arn, f"o-{i}", json.dumps(h.order_input(i, fail, payload))
+                )
+                status = await engine.wait_status(record.arn)
+                if status != expected:
+                    raise AssertionError(f"o-{i}: {status}, expected {expected}")
+
+            await h.drive_async(one, args.warmup, args.concurrency, first=10**6)
+            server = h.ServerCpu(postgres=args.db == "postgres")
+            cpu0 = h.cpu_seconds()
+            lat, wall, errors = await h.drive_async(
+                one, args.n, args.concurrency, deadline=h.run_deadline(args)
+            )
+            h.emit(
+                h.summarize(
+                    workload=args.workload,
+                    n=args.n,
+                    fail=fail,
+                    latencies=lat,
+                    wall=wall,
+                    cpu=h.cpu_seconds() - cpu0,
+                    server_cpu=server.spent(),
+                    errors=errors,
+                    **extra,
+                )
+            )
+    finally:
+        close = getattr(journal, "close", None)
+        if close:
+            close()
+
+
+async def run_timers(args: Any, engine: Any, extra: dict[str, Any]) -> None:
+    import json
+
+    with open(os.path.join(HERE, "waiting_saga.asl.json")) as f:
+        machine = engine.create_state_machine("waiting-saga", f.read(), type=args.type)
+    await asyncio.sleep(0.5)
+    rss0 = h.rss_kib()
+    t0 = time.perf_counter()
+
+    async def start(i: int) -> None:
+        await engine.start_execution(machine.arn, f"w-{i}", json.dumps(h.order_input(i, False, 0)))
+
+    lat, _, errors = await h.drive_async(
+        start, args.n, args.concurrency, deadline=h.budget_deadline(args)
+    )
+    started = time.perf_counter() - t0
+    await asyncio.sleep(3)  # let the first steps (Wait entered, timer armed) commit
+    h.emit(
+        h.timers_summary(
+            n=len(lat) - errors,
+            target=args.n,
+            started_in=started,
+            rss_before=rss0,
+            rss_after=h.rss_kib(),
+            **extra,
+        )
+    )
+    os._exit(0)  # the open executions stay in a database that is thrown away
+
+
+def main() -> None:
+    def options(p: Any) -> None:
+        p.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+        p.add_argument("--type", choices=["STANDARD", "EXPRESS"], default="STANDARD")
+
+    args = h.parse_args(options)
+    if args.db == "postgres":
+        fresh_postgres()
+        url = PG_BENCH
+    else:
+        tmp = tempfile.mkdtemp(prefix="sagaway-", dir=os.environ.get("BENCH_TMP"))
+        url = f"sqlite:///{tmp}/sagaway.db"
+    asyncio.run(run(args, url))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,153 @@
+"""The Step Functions API as an ASGI app: AWS JSON 1.0 at ``/``.
+
+A request names its action in ``X-Amz-Target: AWSStepFunctions.<Action>`` and carries its
+parameters as a JSON object. The engine runs on the server's own event loop (started and
+stopped by the app's lifespan), so handlers call it directly. Every failure is answered in
+AWS's error shape; nothing a client sends stops the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from sagaway.api import executions, history, machines, tags, tasks, test_state, versions
+from sagaway.api.errors import ApiError
+from sagaway.api.service import Api
+from sagaway.api.validation import check, operation
+from sagaway.engine.engine import Engine
+from sagaway.engine.integrations import install
+from sagaway.resources.lambda_functions import FunctionRegistry
+from sagaway.store.catalog import SqliteCatalog
+from sagaway.store.sqlite import SqliteJournal
+
+log = logging.getLogger("sagaway.api")
+
+TARGET_PREFIX = "AWSStepFunctions."
+CONTENT_TYPE = "application/x-amz-json-1.0"
+# The largest request AWS takes: a 1 MiB definition plus room for the rest of the fields.
+MAX_BODY = 2 * 1024 * 1024
+LONG_POLLS = frozenset({"GetActivityTask"})
+
+Handler = Callable[[Api, dict[str, Any]], Awaitable[dict[str, Any]]]
+HANDLERS: dict[str, Handler] = {
+    **machines.ACTIONS,
+    **versions.ACTIONS,
+    **executions.ACTIONS,
+    **history.ACTIONS,
+    **tasks.ACTIONS,
+    **tags.ACTIONS,
+    **test_state.ACTIONS,
+}
+
+
+def _json(body: dict[str, Any], status: int = 200) -> Response:
+    headers = {"x-amzn-RequestId": str(uuid.uuid4())}
+    return Response(orjson.dumps(body), status, headers=headers, media_type=CONTENT_TYPE)
+
+
+async def _params(request: Request) -> dict[str, Any]:
+    size = int(request.headers.get("content-length") or 0)
+    if size > MAX_BODY:
+        raise ApiError("RequestEntityTooLargeException", "Request entity too large", 413)
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY:
+            raise ApiError("RequestEntityTooLargeException", "Request entity too large", 413)
+    try:
+        params = orjson.loads(body or b"{}")
+    except orjson.JSONDecodeError as exc:
+        raise ApiError("SerializationException", f"Malformed JSON body: {exc}") from exc
+    if not isinstance(params, dict):
+        raise ApiError("SerializationException", "The request body must be a JSON object")
+    return params
+
+
+async def dispatch(request: Request) -> Response:
+    api: Api = request.app.state.api
+    action = request.headers.get("x-amz-target", "").removeprefix(TARGET_PREFIX)
+    try:
+        handler, op = HANDLERS.get(action), operation(action)
+        if handler is None or op is None:
+            raise ApiError("UnknownOperationException", f"Unknown operation: '{action}'")
+        params = await _params(request)
+        check(op, params)
+        if action in LONG_POLLS:
+            return await _long_poll(request, handler(api, params))
+        return _json(await handler(api, params))
+    except ApiError as error:
+        return _json(error.body(), error.status)
+    except ClientDisconnect:
+        return Response(status_code=499)
+    except Exception:  # a bug must not take the server down: report it as AWS would
+        log.exception("%s failed", action)
+        return _json({"__type": "InternalFailure", "message": "Internal failure"}, 500)
+
+
+async def _long_poll(request: Request, work: Awaitable[dict[str, Any]]) -> Response:
+    """Run ``work`` until it answers or the client goes away (then it is cancelled, and
+    whatever it was about to hand out stays for the next poller)."""
+    answer = asyncio.ensure_future(work)
+    gone = asyncio.ensure_future(_disconnected(request))
+    await asyncio.wait({answer, gone}, return_when=asyncio.FIRST_COMPLETED)
+    gone.cancel()
+    if not answer.done():
+        answer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await answer
+        return Response(status_code=499)
+    return _json(answer.result())
+
+
+async def _disconnected(request: Request) -> None:
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            return
+
+
+async def placeholder(request: Request) -> Response:
+    return PlainTextResponse("Not implemented yet in this Sagaway server.", 404)
+
+
+def create_app(
+    db_url: str = "sqlite:///sagaway.db",
+    registry: FunctionRegistry | None = None,
+    *,
+    poll_timeout: float = 60.0,
+) -> Starlette:
+    """The API app on the journal at ``db_url``; Lambda handlers from ``registry``."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        journal = SqliteJournal(db_url)
+        catalog = SqliteCatalog(db_url)
+        engine = Engine(journal, registry)
+        integrations = install(engine)  # before start: recovery re-dispatches Tasks
+        await engine.start()
+        app.state.api = Api(engine, catalog, integrations, poll_timeout)
+        try:
+            yield
+        finally:
+            integrations.close()
+            await engine.close()
+            catalog.close()
+            journal.close()
+
+    routes = [
+        Route("/", dispatch, methods=["POST"]),
+        Route("/console", placeholder),
+        Route("/metrics", placeholder),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)

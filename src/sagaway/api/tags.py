@@ -1,0 +1,57 @@
+"""TagResource, UntagResource, ListTagsForResource for state machines and activities."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sagaway.api.errors import resource_missing
+from sagaway.api.service import ACTIVITY, ALIAS, TAGS, Api, machine_ref
+
+
+def _check(api: Api, arn: str) -> None:
+    if ":activity:" in arn:
+        exists = api.catalog.get(ACTIVITY, arn) is not None
+    else:
+        ref = machine_ref(arn)
+        if ref.qualifier is None:
+            exists = api.engine.journal.get_state_machine(arn) is not None
+        else:
+            exists = api.catalog.get(ALIAS, arn) is not None
+    if not exists:
+        raise resource_missing(arn)
+
+
+def _tags(api: Api, arn: str) -> list[dict[str, str]]:
+    found = api.catalog.get(TAGS, arn)
+    return list(found["tags"]) if found else []
+
+
+async def tag_resource(api: Api, params: dict[str, Any]) -> dict[str, Any]:
+    arn = params["resourceArn"]
+    _check(api, arn)
+    merged = {t["key"]: t.get("value", "") for t in _tags(api, arn)}
+    merged.update({t["key"]: t.get("value", "") for t in params["tags"]})
+    api.catalog.put(TAGS, arn, {"tags": [{"key": k, "value": v} for k, v in merged.items()]})
+    return {}
+
+
+async def untag_resource(api: Api, params: dict[str, Any]) -> dict[str, Any]:
+    arn = params["resourceArn"]
+    _check(api, arn)
+    drop = set(params["tagKeys"])
+    kept = [t for t in _tags(api, arn) if t["key"] not in drop]
+    api.catalog.put(TAGS, arn, {"tags": kept})
+    return {}
+
+
+async def list_tags_for_resource(api: Api, params: dict[str, Any]) -> dict[str, Any]:
+    arn = params["resourceArn"]
+    _check(api, arn)
+    return {"tags": _tags(api, arn)}
+
+
+ACTIONS = {
+    "TagResource": tag_resource,
+    "UntagResource": untag_resource,
+    "ListTagsForResource": list_tags_for_resource,
+}

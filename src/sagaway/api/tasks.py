@@ -1,0 +1,109 @@
+"""Answering tasks (SendTaskSuccess, SendTaskFailure, SendTaskHeartbeat) and activities
+(Create/Delete/Describe/ListActivities, GetActivityTask)."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from sagaway.api.errors import ApiError, activity_missing, invalid_arn
+from sagaway.api.service import ACTIVITY, TAGS, Api, check_name, page
+from sagaway.engine import arns
+from sagaway.engine.callbacks import TaskTokenError
+from sagaway.expressions.jsontext import loads
+from sagaway.interpreter.messages import TaskFailed, TaskSucceeded
+
+
+def _answer(api: Api, token: str, make_event: Any) -> dict[str, Any]:
+    try:
+        api.integrations.callbacks.answer(token, make_event)
+    except TaskTokenError as exc:
+        raise ApiError(exc.code, exc.message) from exc
+    return {}
+
+
+async def send_task_success(api: Api, params: dict[str, Any]) -> dict[str, Any]:
+    try:
+        output = loads(params["output"])
+    except ValueError as exc:
+        raise ApiError("InvalidOutput", f"Invalid Output: '{exc}'") from exc
+    return _answer(api, params["taskToken"], lambda token: TaskSucceeded(token, output))
+
+
+async def send_task_failure(api: Api, params: dict[str, Any]) -> dict[str, Any]:
+    # AWS lets both be absent; the failure then carries null Error and Cause.
+    error, cause = params.get("error"), params.get("cause")
+    return _answer(
+        api, params["taskToken"], lambda token: TaskFailed(token, cast(str, error), cause)
+    )
+
+
+async def send_task_heartbeat(api: Api, params: dict[str, Any]) -> dict[str, Any]:
+    try:
+        api.integrations.callbacks.heartbeat(params["taskToken"])
+    except TaskTokenError as exc:
+        raise ApiError(exc.code, exc.message) from exc
+    return {}
+
+
+def activity_arn(name: str) -> str:
+    return f"arn:aws:states:{arns.REGION}:{arns.ACCOUNT}:activity:{name}"
+
+
+def _activity(api: Api, arn: str) -> dict[str, Any]:
+    if ":activity:" not in arn or not arn.startswith("arn:aws:states:"):
+        raise invalid_arn(arn)
+    found = api.catalog.get(ACTIVITY, arn)
+    if found is None:
+        raise activity_missing(arn)
+    return found
+
+
+async def create_activity(api: Api, params: dict[str, Any]) -> dict[str, Any]:
+    name = check_name(params["name"])
+    arn = activity_arn(name)
+    body = {"activityArn": arn, "name": name, "creationDate": api.engine.clock.now()}
+    if not api.catalog.insert(ACTIVITY, arn, body):  # AWS: creating it again is idempotent
+        body = _activity(api, arn)
+    if params.get("tags"):
+        api.catalog.put(TAGS, arn, {"tags": params["tags"]})
+    return {"activityArn": arn, "creationDate": body["creationDate"]}
+
+
+async def delete_activity(api: Api, params: dict[str, Any]) -> dict[str, Any]:
+    arn = params["activityArn"]
+    if ":activity:" not in arn:
+        raise invalid_arn(arn)
+    api.catalog.delete(ACTIVITY, arn)
+    api.catalog.delete(TAGS, arn)
+    api.integrations.activities.forget(arn)
+    return {}
+
+
+async def describe_activity(api: Api, params: dict[str, Any]) -> dict[str, Any]:
+    return _activity(api, params["activityArn"])
+
+
+async def list_activities(api: Api, params: dict[str, Any]) -> dict[str, Any]:
+    return page(api.catalog.list(ACTIVITY), params, "activities")
+
+
+async def get_activity_task(api: Api, params: dict[str, Any]) -> dict[str, Any]:
+    arn = params["activityArn"]
+    _activity(api, arn)
+    task = await api.integrations.activities.poll(arn, params.get("workerName"), api.poll_timeout)
+    if task is None:
+        return {}  # AWS answers a poll that found nothing with no token
+    token, text = task
+    return {"taskToken": token, "input": text}
+
+
+ACTIONS = {
+    "SendTaskSuccess": send_task_success,
+    "SendTaskFailure": send_task_failure,
+    "SendTaskHeartbeat": send_task_heartbeat,
+    "CreateActivity": create_activity,
+    "DeleteActivity": delete_activity,
+    "DescribeActivity": describe_activity,
+    "ListActivities": list_activities,
+    "GetActivityTask": get_activity_task,
+}

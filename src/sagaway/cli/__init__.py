@@ -1,0 +1,35 @@
+"""The ``sagaway`` command line: one module per command group, registered here."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="sagaway",
+    help="Sagaway: a durable saga orchestrator that speaks Amazon States Language.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+def _register() -> None:
+    # Imported for their side effect of adding commands to ``app``; kept in a function so
+    # importing ``sagaway.cli`` stays cheap and free of import cycles.
+    from sagaway.cli import (  # noqa: F401  # noqa: F401  # noqa: F401
+        bench,
+        conformance,
+        demo,
+        dlq,
+        executions,
+        migrate,
+        run,
+        serve,
+        validate,
+        worker,
+    )
+
+
+def main() -> None:
+    """Console-script entry point."""
+    _register()
+    app()

@@ -1,0 +1,111 @@
+"""``sagaway dlq list|show|redrive``: the dead-letter queues an operator works from.
+
+Redrive marks the message and writes a ``DeadLetterRedriven`` event to the same database's
+outbox in one transaction; the running system's rule on that event resumes the work (the
+shop resumes the saga at the parked step). On the shop's workdir the command also sees the
+resumed sagas through, running the shop's engine itself when none is running (docs/shop.md).
+This is our own mechanism, not the engine's
+RedriveExecution: a parked saga ended on purpose (``NeedsReview``) and resumes as a new
+execution that starts at the parked step with the saved document, re-running nothing that
+succeeded."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from sagaway.cli import app
+from sagaway.messaging.dlq import DeadLetterQueue
+
+dlq_app = typer.Typer(help="Dead-letter queues: list, show and redrive parked messages.")
+app.add_typer(dlq_app, name="dlq")
+
+DB_HELP = "The database holding the queues (the shop's: WORKDIR/orders.db)."
+
+
+def _queue(db: str | None, workdir: Path | None) -> DeadLetterQueue:
+    if db is None:
+        db = f"sqlite:///{(workdir or Path('sagaway-demo')) / 'orders.db'}"
+    return DeadLetterQueue(db)
+
+
+@dlq_app.command("list")
+def list_(
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    workdir: Path | None = typer.Option(None, "--workdir", help="The demo's working directory."),  # noqa: B008
+    queue: str | None = typer.Option(None, "--queue"),
+    all_: bool = typer.Option(False, "--all", help="Include redriven messages."),
+) -> None:
+    """One line per message: id, queue, error, when."""
+    letters = _queue(db, workdir).list(queue, include_redriven=all_)
+    for letter in letters:
+        mark = " (redriven)" if letter.redriven else ""
+        typer.echo(f"{letter.id}\t{letter.queue}\t{letter.error}\t{letter.message_id}{mark}")
+    typer.echo(f"{len(letters)} message(s)")
+
+
+@dlq_app.command()
+def show(
+    letter_id: int,
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    workdir: Path | None = typer.Option(None, "--workdir"),  # noqa: B008
+) -> None:
+    """The message as JSON."""
+    letter = _queue(db, workdir).get(letter_id)
+    if letter is None:
+        typer.echo(f"no dead letter {letter_id}", err=True)
+        raise typer.Exit(1)
+    typer.echo(json.dumps(letter.to_json(), indent=2))
+
+
+@dlq_app.command()
+def redrive(
+    letter_ids: list[int] = typer.Argument(None),  # noqa: B008
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    workdir: Path | None = typer.Option(None, "--workdir"),  # noqa: B008
+    all_: bool = typer.Option(False, "--all", help="Redrive every waiting message."),
+    queue: str | None = typer.Option(None, "--queue", help="With --all: only this queue."),
+    wait: bool = typer.Option(True, "--wait/--no-wait", help="Shop: see the sagas through."),
+    timeout: float = typer.Option(120.0, "--timeout", help="Seconds to wait for the sagas."),
+) -> None:
+    """Resume parked messages. On the shop's workdir (no --db) this sees the resumed sagas
+    through: a running engine picks them up, otherwise they run here, with faults off."""
+    dlq = _queue(db, workdir)
+    ids = [letter.id for letter in dlq.list(queue)] if all_ else list(letter_ids or [])
+    dlq.close()
+    if not ids:
+        typer.echo("nothing to redrive")
+        return
+    if db is None and wait:
+        _redrive_shop(workdir or Path("sagaway-demo"), ids, timeout)
+        return
+    dlq = _queue(db, workdir)
+    for letter_id in ids:
+        try:
+            letter = dlq.redrive(letter_id)
+        except (KeyError, ValueError) as exc:
+            typer.echo(f"{letter_id}: {exc}", err=True)
+            raise typer.Exit(1) from exc
+        typer.echo(f"{letter_id}\t{letter.queue}\tredriven")
+
+
+def _redrive_shop(workdir: Path, ids: list[int], timeout: float) -> None:
+    # The shop is an application on top of sagaway: imported only for its own workdir.
+    import asyncio
+
+    from shop.config import ShopConfig
+    from shop.operator import redrive
+
+    try:
+        results = asyncio.run(redrive(ShopConfig(workdir=workdir), ids, timeout=timeout))
+    except (KeyError, ValueError) as exc:
+        typer.echo(f"cannot redrive: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    for r in results:
+        typer.echo(f"{r.letter_id}\t{r.queue}\t{r.order_id}\t{r.execution}\t"
+                   f"{r.execution_status}\t{r.order_status}")  # fmt: skip
+    if any(r.execution_status == "RUNNING" for r in results):
+        typer.echo(f"some resumed sagas were still running after {timeout:.0f} s", err=True)
+        raise typer.Exit(2)

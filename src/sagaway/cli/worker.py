@@ -1,0 +1,65 @@
+"""``sagaway worker``: one of several processes running executions from a shared database."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import uuid
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from sagaway.cli import app
+from sagaway.engine.engine import Engine
+from sagaway.resources.lambda_functions import FunctionRegistry
+from sagaway.resources.loader import FunctionsLoadError, load_functions
+from sagaway.store.open import open_journal
+from sagaway.store.ports import Journal, StoreError
+
+console = Console(stderr=True)
+
+
+@app.command()
+def worker(
+    db: Annotated[str, typer.Option("--db", help="postgresql://… shared by every worker.")],
+    functions: Annotated[
+        str | None,
+        typer.Option("--functions", "-f", help="Python file or module with the handlers."),
+    ] = None,
+    lease_seconds: Annotated[
+        float,
+        typer.Option(help="How long a dead worker's executions wait before others take them."),
+    ] = 5.0,
+    name: Annotated[str | None, typer.Option(help="Worker identity (default host-pid).")] = None,
+) -> None:
+    """Run executions from a PostgreSQL database shared with other workers.
+
+    Each worker claims RUNNING executions nobody owns (new ones, or those of a worker whose
+    lease expired) with FOR UPDATE SKIP LOCKED, is woken by LISTEN/NOTIFY, and keeps what
+    it claimed until it stops. SIGTERM/SIGINT stop it gracefully: its executions are
+    released at once for the others. Start executions with `sagaway serve` or the API.
+    """
+    if not db.startswith(("postgresql://", "postgres://")):
+        console.print("[red]sagaway worker needs postgresql:// (SQLite is single-process)[/red]")
+        raise typer.Exit(2)
+    owner = name or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+    try:
+        registry = load_functions(functions) if functions else FunctionRegistry()
+        journal = open_journal(db, owner=owner, lease_seconds=lease_seconds)
+    except (FunctionsLoadError, StoreError) as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    console.print(f"worker {owner} on {db.split('@')[-1]} (lease {lease_seconds:g} s)")
+    asyncio.run(_serve(journal, registry))
+
+
+async def _serve(journal: Journal, registry: FunctionRegistry) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    async with Engine(journal, registry):
+        await stop.wait()

@@ -1,0 +1,1 @@
+"""Running the recorded AWS conformance corpus against Sagaway's interpreter."""

@@ -1,0 +1,1 @@
+"""Executing interpreter steps: drivers, timers, recovery."""

@@ -1,0 +1,162 @@
+"""One running execution in memory: its mailbox, its state, and the journal-then-act loop.
+
+Events for an execution are applied one after another. Each event goes through ``advance``;
+the resulting steps are committed (group commit) before any of their commands is carried
+out, so no effect is ever started for a step the journal does not hold. Events that arrive
+while a commit is in flight wait in the mailbox and go into the next commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sagaway.asl.model import Machine
+from sagaway.engine.journal_steps import step_record
+from sagaway.engine.notes import Note, note_step
+from sagaway.interpreter import advance
+from sagaway.interpreter.execution import RUNNING, ExecutionState
+from sagaway.interpreter.messages import Command, Event, Stop
+from sagaway.store.ports import ExecutionRecord, StepRecord, StoreError
+
+if TYPE_CHECKING:
+    from sagaway.engine.engine import Engine
+
+log = logging.getLogger("sagaway.engine")
+
+
+@dataclass(frozen=True, slots=True)
+class StepTiming:
+    """One actor cycle's timings (``time.perf_counter`` seconds), for ``Engine.on_step``.
+
+    Only measured when a hook is set (``sagaway bench``), so the engine pays nothing
+    otherwise."""
+
+    arn: str
+    steps: int  # events applied in this cycle
+    received: float  # the first of those events reached the actor (e.g. a Task result)
+    started: float  # the cycle began interpreting
+    interpreted: float  # advanced, step records built, commit queued (synchronous work)
+    committed: float  # the journal acknowledged the steps (EXPRESS: == interpreted)
+    dispatched: float  # the steps' commands were handed to the task runner and timers
+
+
+class ExecutionActor:
+    def __init__(
+        self,
+        engine: Engine,
+        arn: str,
+        machine: Machine,
+        state: ExecutionState,
+        version: int,
+        *,
+        durable: bool = True,
+    ) -> None:
+        self.engine = engine
+        self.arn = arn
+        self.machine = machine
+        self.state = state
+        self.version = version
+        self.durable = durable
+        self.inbox: deque[Event | Note] = deque()
+        self.busy = False
+        self.waiters: list[asyncio.Future[None]] = []
+        self.steps = 0
+        self.received_at = 0.0  # when the inbox last went from empty to not (timed only)
+        # EXPRESS: the record to journal with the outcome when the execution ends.
+        self.express_record: ExecutionRecord | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.state.status != RUNNING
+
+    def post(self, event: Event | Note) -> None:
+        if self.engine.on_step is not None and not self.inbox:
+            self.received_at = time.perf_counter()
+        self.inbox.append(event)
+        if not self.busy:
+            self.busy = True
+            asyncio.get_running_loop().call_soon(self._process)
+
+    def _process(self) -> None:
+        timed = self.engine.on_step is not None
+        started = time.perf_counter() if timed else 0.0
+        records: list[StepRecord] = []
+        commands: list[Command] = []
+        while self.inbox and not self.finished:
+            event = self.inbox.popleft()
+            now = self.engine.clock.now()
+            if isinstance(event, Note):
+                step = note_step(self.machine, self.state, event, now)
+                # step_record only reads the step; the event argument is not used.
+                records.append(step_record(self.arn, self.version, Stop(), step, now))
+            else:
+                step = advance(self.machine, self.state, event, now)
+                records.append(step_record(self.arn, self.version, event, step, now))
+            commands.extend(step.commands)
+            self.state = step.state
+            self.version += 1
+            self.steps += 1
+        if self.finished:
+            self.inbox.clear()  # events for an ended execution change nothing
+        if not records:
+            self._idle()
+            return
+        marks = (len(records), self.received_at, started) if timed else None
+        if not self.durable:  # EXPRESS: in memory only; the engine journals the outcome
+            self._committed(commands, marks and (*marks, time.perf_counter()))
+            return
+        future = self.engine.committer.commit(records)
+        timing = marks and (*marks, time.perf_counter())
+        future.add_done_callback(lambda f: self._on_commit(f, commands, timing))
+
+    def _on_commit(
+        self,
+        future: asyncio.Future[list[bool]],
+        commands: list[Command],
+        timing: tuple[int, float, float, float] | None = None,
+    ) -> None:
+        try:
+            flags = future.result()
+        except StoreError as exc:
+            # Nothing of these steps is durable: stop acting for this execution. A restart
+            # resumes it from the last committed step (no effect was started for these).
+            log.error("journal write failed for %s: %s", self.arn, exc)
+            self.engine.detach(self, error=exc)
+            return
+        if not all(flags):
+            log.warning("execution %s moved on elsewhere; dropping the local copy", self.arn)
+            self.engine.detach(self)
+            return
+        self._committed(commands, timing)
+
+    def _committed(
+        self, commands: list[Command], timing: tuple[int, float, float, float] | None = None
+    ) -> None:
+        committed = time.perf_counter() if timing else 0.0
+        self.engine.carry_out(self, commands)
+        if timing is not None and self.engine.on_step is not None:
+            steps, received, started, interpreted = timing
+            dispatched = time.perf_counter()
+            if not self.durable:
+                committed = interpreted
+            self.engine.on_step(
+                StepTiming(self.arn, steps, received, started, interpreted, committed, dispatched)
+            )
+        if self.finished:
+            self.engine.finished(self)
+            for waiter in self.waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
+            return
+        self._idle()
+
+    def _idle(self) -> None:
+        self.busy = False
+        if self.inbox:
+            self.busy = True
+            asyncio.get_running_loop().call_soon(self._process)

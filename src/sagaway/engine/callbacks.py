@@ -1,0 +1,140 @@
+"""Tasks that wait for an answer from outside: ``.waitForTaskToken`` and activities.
+
+The execution hands a task token out (in the Task's parameters, or to an activity worker)
+and waits until SendTaskSuccess / SendTaskFailure names it. The token is sealed with the
+execution's secret (``interpreter.execution.task_token``), which lives in the journaled
+state: an answer is checked against the state, so tokens stay valid across restarts and
+cannot be forged. TimeoutSeconds and HeartbeatSeconds are enforced here with loop timers;
+after a restart the re-dispatched Task arms them again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sagaway.engine.tasks import HEARTBEAT_TIMEOUT
+from sagaway.interpreter.codec import load_state
+from sagaway.interpreter.execution import RUNNING, ExecutionState, seal_token
+from sagaway.interpreter.messages import Event, InvokeTask, TaskTimedOut
+
+if TYPE_CHECKING:
+    from sagaway.engine.engine import Engine
+
+
+class TaskTokenError(Exception):
+    """An answer that names no awaited task; ``code`` is the Step Functions error code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(slots=True)
+class _Waiting:
+    command: InvokeTask
+    timeout: asyncio.TimerHandle | None = None
+    heartbeat: asyncio.TimerHandle | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def cancel(self) -> None:
+        for handle in (self.timeout, self.heartbeat):
+            if handle is not None:
+                handle.cancel()
+
+
+def unseal(task_token: str) -> tuple[str, str]:
+    """(execution ARN, attempt token) named by ``task_token``; InvalidToken if malformed."""
+    try:
+        raw = base64.urlsafe_b64decode(task_token + "=" * (-len(task_token) % 4)).decode()
+        arn, token, _mac = raw.split("\x1f")
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise TaskTokenError("InvalidToken", "Invalid Token: 'Invalid token'") from exc
+    return arn, token
+
+
+class CallbackTasks:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._waiting: dict[tuple[str, str], _Waiting] = {}
+
+    # -- the execution side ----------------------------------------------------------------
+    def wait_for_answer(self, arn: str, command: InvokeTask, *, heartbeat: bool = True) -> None:
+        """Await an answer for ``command``; arm its timeout (and its heartbeat unless the
+        clock starts later, as for an activity not yet handed to a worker)."""
+        old = self._waiting.pop((arn, command.token), None)
+        if old is not None:
+            old.cancel()
+        waiting = _Waiting(command)
+        loop = asyncio.get_running_loop()
+        if command.timeout_seconds is not None:
+            waiting.timeout = loop.call_later(
+                command.timeout_seconds, self._expire, arn, command.token, "States.Timeout"
+            )
+        self._waiting[(arn, command.token)] = waiting
+        if heartbeat:
+            self.beat(arn, command.token)
+
+    def beat(self, arn: str, token: str) -> None:
+        waiting = self._waiting.get((arn, token))
+        if waiting is None or waiting.command.heartbeat_seconds is None:
+            return
+        if waiting.heartbeat is not None:
+            waiting.heartbeat.cancel()
+        waiting.heartbeat = asyncio.get_running_loop().call_later(
+            waiting.command.heartbeat_seconds, self._expire, arn, token, HEARTBEAT_TIMEOUT
+        )
+
+    def awaited(self, arn: str, token: str) -> bool:
+        actor = self.engine.actors.get(arn)
+        return actor is not None and token in actor.state.tokens
+
+    def _expire(self, arn: str, token: str, error: str) -> None:
+        waiting = self._waiting.pop((arn, token), None)
+        if waiting is not None:
+            waiting.cancel()
+            self.engine._task_done(arn, TaskTimedOut(token, error))
+
+    # -- the API side ----------------------------------------------------------------------
+    def answer(self, task_token: str, make_event: Any) -> None:
+        """Deliver ``make_event(attempt token)`` (TaskSucceeded / TaskFailed) to the task."""
+        arn, token = self.check(task_token)
+        waiting = self._waiting.pop((arn, token), None)
+        if waiting is not None:
+            waiting.cancel()
+        event: Event = make_event(token)
+        self.engine._task_done(arn, event)
+
+    def heartbeat(self, task_token: str) -> None:
+        arn, token = self.check(task_token)
+        self.beat(arn, token)
+
+    def check(self, task_token: str) -> tuple[str, str]:
+        """The awaited (execution, attempt) the token names, or the error AWS answers."""
+        arn, token = unseal(task_token)
+        state = self._state(arn)
+        if state is None or seal_token(arn, token, state.token_key) != task_token:
+            raise TaskTokenError("InvalidToken", "Invalid Token: 'Invalid token'")
+        if state.status != RUNNING or token not in state.tokens:
+            raise TaskTokenError(
+                "TaskTimedOut", "Task Timed Out: 'Provided task does not exist anymore'"
+            )
+        return arn, token
+
+    def _state(self, arn: str) -> ExecutionState | None:
+        actor = self.engine.actors.get(arn)
+        if actor is not None:
+            return actor.state
+        record = self.engine.journal.get_execution(arn)
+        if record is None or record.state is None:
+            return None
+        return load_state(record.state)
+
+    def close(self) -> None:
+        for waiting in self._waiting.values():
+            waiting.cancel()
+        self._waiting.clear()

@@ -1,0 +1,89 @@
+"""Several workers on one PostgreSQL database: leases, take-over, wake-ups.
+
+Each worker owns the executions it runs (a lease per execution, renewed for all of them by
+one statement). Ownership is sticky: steps are journaled without asking who owns what, the
+journal's guarded UPDATE refuses a step from a worker that lost the lease. Work nobody owns
+(new executions started by a client, a worker that shut down) is announced with NOTIFY; work
+whose owner died is found when its lease expires.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sagaway.engine.engine import Engine
+
+log = logging.getLogger("sagaway.cluster")
+
+
+class Cluster:
+    def __init__(self, engine: Engine, journal: Any) -> None:
+        self.engine = engine
+        self.journal = journal
+        self.lease = float(journal.lease_seconds)
+        self._wake = asyncio.Event()
+        self._stop = threading.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._listener: threading.Thread | None = None
+        self.claimed = 0
+
+    def start(self) -> None:
+        loop = asyncio.get_running_loop()
+
+        def notified() -> None:
+            loop.call_soon_threadsafe(self._wake.set)
+
+        self._listener = threading.Thread(
+            target=self.journal.listen, args=(notified, self._stop), daemon=True
+        )
+        self._listener.start()
+        self._tasks = [
+            loop.create_task(self._claim_loop(), name="sagaway-claim"),
+            loop.create_task(self._renew_loop(), name="sagaway-renew"),
+        ]
+
+    async def stop(self, release: bool = True) -> None:
+        self._stop.set()
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if release:
+            # Graceful: hand the unfinished executions to the other workers right away.
+            await asyncio.to_thread(self.journal.release)
+        if self._listener is not None:
+            await asyncio.to_thread(self._listener.join, 5)
+
+    async def _claim_loop(self) -> None:
+        while True:
+            # Cleared before claiming, not after: a NOTIFY that arrives while the claim runs
+            # must trigger another claim, or its executions wait half a lease for the timer.
+            self._wake.clear()
+            await self._claim_all()
+            # Expired leases announce nothing: look again after half a lease at the latest.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.lease / 2)
+
+    async def _claim_all(self) -> None:
+        while True:
+            records = await asyncio.to_thread(self.journal.claim)
+            for record in records:
+                self.engine.adopt(record)
+            self.claimed += len(records)
+            if records:
+                log.info("claimed %d executions", len(records))
+            if len(records) < 500:
+                return
+
+    async def _renew_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.lease / 3)
+            try:
+                await asyncio.to_thread(self.journal.renew)
+            except Exception as exc:
+                log.error("lease renewal failed: %s", exc)

@@ -1,0 +1,102 @@
+"""Group commit: many executions' steps in one transaction, one fsync for all of them.
+
+Steps are queued from the event loop; a writer thread takes everything queued so far, writes
+it in one transaction and resolves each step's future. While the thread waits on the disk
+the event loop goes on interpreting other executions, which fills the next batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sagaway.store.ports import Journal, StepRecord, StoreError
+
+MAX_BATCH = 2000
+
+Outcome = tuple["asyncio.Future[list[bool]]", list[bool]]  # a step batch and its flags
+
+
+@dataclass(slots=True)
+class _Pending:
+    steps: list[StepRecord]
+    future: asyncio.Future[list[bool]]
+    loop: asyncio.AbstractEventLoop
+
+
+_STOP = None  # queued by close()
+
+
+class GroupCommitter:
+    def __init__(self, journal: Journal) -> None:
+        self.journal = journal
+        self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="sagaway-commit", daemon=True)
+        self._thread.start()
+        self.batches = 0
+        self.steps = 0
+
+    def commit(self, steps: Sequence[StepRecord]) -> asyncio.Future[list[bool]]:
+        """Queue ``steps`` (one execution's, in order); the future gives per-step success."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[list[bool]] = loop.create_future()
+        self._queue.put(_Pending(list(steps), future, loop))
+        return future
+
+    def close(self) -> None:
+        self._queue.put(_STOP)
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is _STOP:
+                return
+            batch = [item]
+            while len(batch) < MAX_BATCH:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is _STOP:
+                    self._write(batch)
+                    return
+                batch.append(more)
+            self._write(batch)
+
+    def _write(self, batch: list[_Pending]) -> None:
+        steps = [step for pending in batch for step in pending.steps]
+        try:
+            flags = self.journal.commit(steps)
+            error: BaseException | None = None
+        except StoreError as exc:
+            flags, error = [], exc
+        except Exception as exc:
+            # Never let the writer thread die: every queued step would wait forever. The
+            # steps are not journaled; their executions detach and resume on restart.
+            flags, error = [], StoreError(f"journal write failed: {exc!r}")
+        self.batches += 1
+        self.steps += len(steps)
+        # One wake-up of the event loop per batch, not per execution.
+        outcomes: dict[asyncio.AbstractEventLoop, list[Outcome]] = {}
+        position = 0
+        for pending in batch:
+            count = len(pending.steps)
+            result = flags[position : position + count]
+            outcomes.setdefault(pending.loop, []).append((pending.future, result))
+            position += count
+        for loop, pairs in outcomes.items():
+            loop.call_soon_threadsafe(_resolve, pairs, error)
+
+
+def _resolve(pairs: list[Outcome], error: BaseException | None) -> None:
+    for future, result in pairs:
+        if future.done():
+            continue
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)

@@ -1,0 +1,348 @@
+"""The durable engine: runs executions on the interpreter, journals every step, recovers.
+
+One asyncio loop drives every execution (house rule 6). The journal is the write-ahead log:
+an execution's steps are committed before their commands run, and on start the engine
+resumes every RUNNING execution from its last committed step, re-invoking the Tasks whose
+results were not journaled (with the same idempotency key) and re-arming durable timers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import uuid
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any
+
+from sagaway.asl.model import Machine
+from sagaway.asl.parser import parse_definition
+from sagaway.engine import arns
+from sagaway.engine.actor import ExecutionActor, StepTiming
+from sagaway.engine.clock import Clock, SystemClock
+from sagaway.engine.cluster import Cluster
+from sagaway.engine.committer import GroupCommitter
+from sagaway.engine.journal_steps import step_record
+from sagaway.engine.notes import Note
+from sagaway.engine.tasks import TaskRunner
+from sagaway.engine.timers import TimerWheel
+from sagaway.expressions.jsontext import loads
+from sagaway.interpreter import (
+    CancelTask,
+    InvokeTask,
+    Start,
+    StartTimer,
+    Step,
+    Stop,
+    TimerFired,
+    advance,
+    new_execution,
+)
+from sagaway.interpreter.codec import load_state
+from sagaway.interpreter.messages import Command, Event
+from sagaway.interpreter.pending import pending_commands
+from sagaway.interpreter.run import stable_seed
+from sagaway.resources.lambda_functions import FunctionRegistry
+from sagaway.store.ports import ExecutionRecord, Journal, StateMachineRecord
+
+log = logging.getLogger("sagaway.engine")
+
+
+class ExecutionAlreadyExists(Exception):
+    """StartExecution with a name already used by this state machine (different input or
+    the execution has ended)."""
+
+
+class StateMachineDoesNotExist(Exception):
+    pass
+
+
+class InvalidExecutionInput(ValueError):
+    """StartExecution's input is not JSON text (refused before anything is journaled)."""
+
+
+def parse_input(text: str) -> Any:
+    try:
+        return loads(text)
+    except ValueError as exc:
+        raise InvalidExecutionInput(f"Invalid State Machine Execution Input: '{exc}'") from exc
+
+
+@lru_cache(maxsize=256)
+def machine_for(definition: str) -> Machine:
+    return parse_definition(definition)
+
+
+class Engine:
+    def __init__(
+        self,
+        journal: Journal,
+        registry: FunctionRegistry | None = None,
+        *,
+        clock: Clock | None = None,
+        threads: int = 16,
+        default_task_timeout: float | None = None,
+    ) -> None:
+        self.journal = journal
+        self.registry = registry or FunctionRegistry()
+        self.clock: Clock = clock or SystemClock()
+        self.actors: dict[str, ExecutionActor] = {}
+        self.committer = GroupCommitter(journal)
+        self.timers = TimerWheel(self.clock, self._timer_fired)
+        self.tasks = TaskRunner(
+            self.registry, self._task_done, threads=threads, default_timeout=default_task_timeout
+        )
+        self.store_error: BaseException | None = None
+        self.cluster: Cluster | None = None
+        self._machines: dict[str, StateMachineRecord] = {}
+        # Optional instrumentation (``sagaway bench``): called after each actor cycle.
+        self.on_step: Callable[[StepTiming], None] | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+    @property
+    def client_only(self) -> bool:
+        """A process on a shared database that starts executions but leaves running them to
+        the workers (its journal has no worker identity)."""
+        return hasattr(self.journal, "claim") and getattr(self.journal, "owner", None) is None
+
+    async def start(self) -> None:
+        self.timers.start()
+        if self.client_only:
+            return
+        if getattr(self.journal, "owner", None) is not None:
+            # A worker on a shared database: claim work by lease instead of taking all of it.
+            self.cluster = Cluster(self, self.journal)
+            self.cluster.start()
+        else:
+            self.recover()
+
+    async def close(self) -> None:
+        if self.cluster is not None:
+            await self.cluster.stop()
+        await self.timers.stop()
+        self.tasks.close()
+        self.committer.close()
+
+    async def __aenter__(self) -> Engine:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def recover(self) -> int:
+        """Resume every RUNNING execution from its journal; returns how many.
+
+        The outstanding Tasks (re-invoked with their original tokens, so the same
+        idempotency keys) and timers (due ones fire at once) come from the state itself."""
+        count = sum(self.adopt(record) for record in self.journal.open_executions())
+        if count:
+            log.info("resumed %d open executions from the journal", count)
+        return count
+
+    def adopt(self, record: ExecutionRecord) -> bool:
+        """Run an execution from its last journaled step (after a restart, or a take-over
+        from a worker whose lease expired); False if it already runs here."""
+        if record.arn in self.actors or record.state is None:
+            return False
+        machine = machine_for(record.definition)
+        state = load_state(record.state)
+        actor = ExecutionActor(self, record.arn, machine, state, record.version)
+        self.actors[record.arn] = actor
+        self.carry_out(actor, pending_commands(machine, state, self.clock.now()))
+        return True
+
+    # -- state machines --------------------------------------------------------------------
+    def create_state_machine(
+        self, name: str, definition: str, *, type: str = "STANDARD", role_arn: str = ""
+    ) -> StateMachineRecord:
+        machine_for(definition)  # parse now: a definition that does not parse is refused
+        record = StateMachineRecord(
+            arn=arns.state_machine(name),
+            name=name,
+            definition=definition,
+            type=type,
+            role_arn=role_arn or arns.DEFAULT_ROLE,
+            created=self.clock.now(),
+            revision_id=uuid.uuid4().hex,
+        )
+        self.journal.put_state_machine(record)
+        self._machines[record.arn] = record
+        return record
+
+    def update_state_machine(self, record: StateMachineRecord) -> None:
+        """Store a changed state machine (UpdateStateMachine); new executions use it,
+        running ones keep the definition they started with."""
+        machine_for(record.definition)
+        self.journal.put_state_machine(record)
+        self._machines[record.arn] = record
+
+    def delete_state_machine(self, arn: str) -> None:
+        self.journal.delete_state_machine(arn)
+        self._machines.pop(arn, None)
+
+    def post_note(self, arn: str, note: Note) -> None:
+        """Journal a Task's progress event (TaskSubmitted, ActivityStarted) in order."""
+        actor = self.actors.get(arn)
+        if actor is not None:
+            actor.post(note)
+
+    # -- executions ------------------------------------------------------------------------
+    async def start_execution(
+        self,
+        state_machine_arn: str,
+        name: str | None = None,
+        input_text: str = "{}",
+        *,
+        run_as: StateMachineRecord | None = None,
+    ) -> ExecutionRecord:
+        """``run_as``: the definition to run instead of the machine's current one (a
+        published version); its ``arn`` and ``name`` are the machine's own."""
+        machine_record = run_as or self._state_machine(state_machine_arn)
+        name = name or str(uuid.uuid4())
+        express = machine_record.type == "EXPRESS"
+        arn = arns.execution(machine_record.name, name, express=express)
+        now = self.clock.now()
+        machine = machine_for(machine_record.definition)
+        state = new_execution(
+            execution_arn=arn,
+            name=name,
+            state_machine_arn=state_machine_arn,
+            state_machine_name=machine_record.name,
+            role_arn=machine_record.role_arn,
+            seed=stable_seed(arn),
+            express=express,
+            token_key=secrets.token_hex(16),  # task tokens must be unguessable
+        )
+        step = advance(machine, state, Start(parse_input(input_text)), now)
+        record = ExecutionRecord(
+            arn=arn,
+            state_machine_arn=state_machine_arn,
+            name=name,
+            status="RUNNING",
+            input=input_text,
+            start_date=now,
+            definition=machine_record.definition,
+            machine_type=machine_record.type,
+        )
+        actor = ExecutionActor(self, arn, machine, step.state, 1, durable=not express)
+        if express:
+            taken = self.journal.find_execution(state_machine_arn, name)
+            if taken is not None:
+                return self._same_start(taken, input_text)
+        else:
+            first = step_record(arn, 0, Start(None), step, now)
+            first.create = record
+            (ok,) = await self.committer.commit([first])
+            if not ok:  # the name is taken: the unique key refused the insert
+                taken = self.journal.find_execution(state_machine_arn, name)
+                assert taken is not None
+                return self._same_start(taken, input_text)
+            if self.client_only:
+                return record  # journaled unowned: a worker claims and runs it
+        self.actors[arn] = actor
+        actor.express_record = record if express else None
+        self.carry_out(actor, step.commands)
+        if actor.finished:
+            self.finished(actor)
+        return record
+
+    def _state_machine(self, arn: str) -> StateMachineRecord:
+        # Cached: every StartExecution needs it, and it only changes through this engine.
+        record = self._machines.get(arn)
+        if record is None:
+            record = self.journal.get_state_machine(arn)
+            if record is None:
+                raise StateMachineDoesNotExist(arn)
+            self._machines[arn] = record
+        return record
+
+    def _same_start(self, existing: ExecutionRecord, input_text: str) -> ExecutionRecord:
+        # AWS: the same name and input while RUNNING answers with the running execution.
+        if existing.status == "RUNNING" and loads(existing.input) == loads(input_text):
+            return existing
+        raise ExecutionAlreadyExists(existing.arn)
+
+    async def stop_execution(
+        self, arn: str, error: str | None = None, cause: str | None = None
+    ) -> None:
+        actor = self.actors.get(arn)
+        if actor is not None:
+            actor.post(Stop(error, cause))
+            await self.wait(arn)
+
+    async def wait(self, arn: str, timeout: float | None = None) -> ExecutionRecord | None:
+        """Wait until the execution has ended; its final record."""
+        actor = self.actors.get(arn)
+        if actor is not None and not actor.finished:
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            actor.waiters.append(waiter)
+            await asyncio.wait_for(waiter, timeout)
+        return self.journal.get_execution(arn)
+
+    async def wait_status(self, arn: str, timeout: float | None = None) -> str:
+        """Wait until the execution has ended; its status (no journal read when it ran
+        here: the benchmark and the test kit wait for many executions)."""
+        actor = self.actors.get(arn)
+        if actor is None:
+            record = self.journal.get_execution(arn)
+            return "UNKNOWN" if record is None else record.status
+        if not actor.finished:
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            actor.waiters.append(waiter)
+            await asyncio.wait_for(waiter, timeout)
+        return actor.state.status
+
+    # -- callbacks from actors, tasks and timers -------------------------------------------
+    def carry_out(self, actor: ExecutionActor, commands: list[Command]) -> None:
+        for command in commands:
+            if isinstance(command, InvokeTask):
+                self.tasks.dispatch(actor.arn, command)
+            elif isinstance(command, StartTimer):
+                self.timers.add(actor.arn, command.token, command.fire_at)
+            elif isinstance(command, CancelTask):
+                self.tasks.cancel(actor.arn, command.token)
+
+    def finished(self, actor: ExecutionActor) -> None:
+        self.actors.pop(actor.arn, None)
+        express = actor.express_record
+        if express is not None:
+            self._journal_express_outcome(actor, express)
+
+    def detach(self, actor: ExecutionActor, error: BaseException | None = None) -> None:
+        self.actors.pop(actor.arn, None)
+        if error is not None:
+            self.store_error = error
+        for waiter in actor.waiters:
+            if not waiter.done():
+                waiter.set_exception(error or RuntimeError(f"{actor.arn} detached"))
+
+    def _journal_express_outcome(self, actor: ExecutionActor, record: ExecutionRecord) -> None:
+        outcome = Step(actor.state, [], [])
+        final = step_record(actor.arn, 0, Start(None), outcome, self.clock.now())
+        final.events = []  # EXPRESS: the outcome only, no history
+        final.create = record
+        future = self.committer.commit([final])
+        future.add_done_callback(_log_failure)
+
+    def _task_done(self, arn: str, event: Event) -> None:
+        actor = self.actors.get(arn)
+        if actor is not None:
+            actor.post(event)
+
+    def _timer_fired(self, arn: str, token: str) -> None:
+        actor = self.actors.get(arn)
+        if actor is not None:
+            actor.post(TimerFired(token))
+
+    def describe(self, arn: str) -> dict[str, Any] | None:
+        record = self.journal.get_execution(arn)
+        if record is None:
+            return None
+        return {"executionArn": record.arn, "status": record.status, "output": record.output}
+
+
+def _log_failure(future: asyncio.Future[list[bool]]) -> None:
+    if future.exception() is not None:
+        log.error("journal write failed: %s", future.exception())

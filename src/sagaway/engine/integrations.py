@@ -1,0 +1,87 @@
+"""Task integrations beyond Lambda, plugged into the TaskRunner's ``integrations`` hook.
+
+The runner looks an integration up by the resource's type; the table answers every type
+with one router, because the suffix decides as much as the service: any
+``.waitForTaskToken`` resource waits for a callback, whatever service it names (Sagaway
+does not send the SQS message or SNS notification: whoever holds the token answers).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from sagaway.engine.activities import ActivityQueues
+from sagaway.engine.callbacks import CallbackTasks
+from sagaway.engine.http_task import HttpInvoke
+from sagaway.engine.nested import NestedExecutions
+from sagaway.engine.notes import Note
+from sagaway.interpreter.messages import InvokeTask, TaskFailed
+from sagaway.interpreter.resources import ACTIVITY, parse_resource
+
+if TYPE_CHECKING:
+    from sagaway.engine.engine import Engine
+
+Integration = Callable[[str, InvokeTask], Any]
+
+EVENT_BUS_MISSING = (
+    "arn:aws:states:::events:putEvents needs Sagaway's event bus, which this server does "
+    "not have yet"
+)
+
+
+class Integrations:
+    """The integrations of one engine; :func:`install` wires them in."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.callbacks = CallbackTasks(engine)
+        self.activities = ActivityQueues(engine, self.callbacks)
+        self.nested = NestedExecutions(engine, self.callbacks)
+        self.http = HttpInvoke(engine)
+
+    def route(self, arn: str, command: InvokeTask) -> None:
+        ref = parse_resource(command.resource)
+        if ref.family == ACTIVITY:
+            self.activities.dispatch(arn, command)
+        elif ref.resource_type == "states":
+            self.nested.dispatch(arn, command)
+        elif ref.resource_type == "events":
+            self._fail(arn, command, EVENT_BUS_MISSING)
+        elif ref.waits_for_token:
+            self.callbacks.wait_for_answer(arn, command)
+            details = {"output": "{}", "outputDetails": {"truncated": False},
+                       "resource": ref.resource, "resourceType": ref.resource_type}  # fmt: skip
+            self.engine.post_note(arn, Note(command.token, "TaskSubmitted", details))
+        elif ref.resource_type == "http" and ref.resource == "invoke":
+            self.http.dispatch(arn, command)
+        else:
+            cause = f"The resource '{command.resource}' is not supported by this Sagaway server"
+            self._fail(arn, command, cause)
+
+    def _fail(self, arn: str, command: InvokeTask, cause: str) -> None:
+        failure = TaskFailed(command.token, "States.TaskFailed", cause)
+        asyncio.get_running_loop().call_soon(self.engine._task_done, arn, failure)
+
+    def close(self) -> None:
+        self.callbacks.close()
+        self.nested.close()
+        self.http.close()
+
+
+class _Table(dict[str, Integration]):
+    """Answers ``get`` for every resource type with the router (see the module doc)."""
+
+    def __init__(self, router: Integration) -> None:
+        super().__init__()
+        self._router = router
+
+    def get(self, key: str, default: Any = None) -> Integration:
+        return super().get(key, self._router)
+
+
+def install(engine: Engine) -> Integrations:
+    integrations = Integrations(engine)
+    engine.tasks.integrations = _Table(integrations.route)
+    return integrations

@@ -1,0 +1,1 @@
+"""Pure evaluators for ASL expressions: JSONPath, payload templates, intrinsics, JSONata."""

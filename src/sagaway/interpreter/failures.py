@@ -1,0 +1,83 @@
+"""ASL failures as values, and the Retry / Catch rules that decide what happens next."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from sagaway.asl.model import Catcher, Retrier
+
+ALL = "States.ALL"
+# States.ALL matches everything but States.Runtime (recorded AWS runs show it does catch
+# States.DataLimitExceeded raised for an oversized Task result).
+NOT_MATCHED_BY_ALL = frozenset({"States.Runtime"})
+TASK_FAILED = "States.TaskFailed"
+# Errors States.TaskFailed stands for (it matches every error a Task itself reports,
+# not the States.* errors the interpreter raises).
+_INTERPRETER_ERRORS = frozenset(
+    {
+        "States.Runtime",
+        "States.DataLimitExceeded",
+        "States.QueryEvaluationError",
+        "States.NoChoiceMatched",
+        "States.ParameterPathFailure",
+        "States.ResultPathMatchFailure",
+        "States.IntrinsicFailure",
+        "States.ExceedToleratedFailureThreshold",
+        "States.BranchFailed",
+        "States.ItemReaderFailed",
+        "States.ResultWriterFailed",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """An ASL error: its name and optional cause (house rule 7: failures are values)."""
+
+    error: str
+    cause: str | None = None
+
+    def as_output(self) -> dict[str, str]:
+        """The error output a Catch hands on: ``{"Error": ..., "Cause": ...}``."""
+        out = {"Error": self.error}
+        if self.cause is not None:
+            out["Cause"] = self.cause
+        return out
+
+
+def matches(error_equals: tuple[str, ...], error: str) -> bool:
+    for name in error_equals:
+        if name == error:
+            return True
+        if name == ALL and error not in NOT_MATCHED_BY_ALL:
+            return True
+        if name == TASK_FAILED and error not in _INTERPRETER_ERRORS and error != "States.Timeout":
+            return True
+    return False
+
+
+def pick_retrier(retriers: tuple[Retrier, ...], error: str) -> int | None:
+    """Index of the first retrier whose ErrorEquals names ``error``, as AWS picks it."""
+    for i, retrier in enumerate(retriers):
+        if matches(retrier.error_equals, error):
+            return i
+    return None
+
+
+def pick_catcher(catchers: tuple[Catcher, ...], error: str) -> Catcher | None:
+    for catcher in catchers:
+        if matches(catcher.error_equals, error):
+            return catcher
+    return None
+
+
+def retry_delay(retrier: Retrier, attempt: int, seed: int) -> float:
+    """Seconds to wait before retry number ``attempt`` (0-based), with AWS's backoff,
+    MaxDelaySeconds cap and FULL jitter (seeded: the interpreter stays deterministic)."""
+    delay = retrier.interval_seconds * (retrier.backoff_rate**attempt)
+    if retrier.max_delay_seconds is not None:
+        delay = min(delay, retrier.max_delay_seconds)
+    if retrier.jitter_strategy == "FULL":
+        delay = random.Random(seed).uniform(0, delay)
+    return float(delay)

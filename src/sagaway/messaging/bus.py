@@ -1,0 +1,105 @@
+"""An EventBridge-style bus: rules (an event pattern and targets), archive and replay.
+
+``put_events`` archives each event (when an archive is configured), then hands it to the
+targets of every enabled rule whose pattern matches. Delivery is at-least-once: a target that
+fails is retried with backoff, and after ``max_attempts`` the event goes to the rule's
+dead-letter queue (if it has one) instead of being lost. Rules with ``dedupe`` see each event
+id once (inbox), so redeliveries and replays do not repeat a non-idempotent target.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from sagaway.messaging.archive import Archive
+from sagaway.messaging.dlq import DeadLetterQueue
+from sagaway.messaging.inbox import Inbox
+from sagaway.messaging.patterns import matches, validate_pattern
+from sagaway.messaging.targets import Target
+
+log = logging.getLogger("sagaway.messaging")
+
+
+@dataclass(slots=True)
+class Rule:
+    name: str
+    pattern: dict[str, Any]
+    targets: list[Target] = field(default_factory=list)
+    enabled: bool = True
+    dedupe: bool = False
+    max_attempts: int = 5
+    dead_letter: DeadLetterQueue | None = None
+
+
+class EventBus:
+    def __init__(
+        self,
+        name: str = "default",
+        *,
+        archive: Archive | None = None,
+        inbox: Inbox | None = None,
+        retry_base: float = 0.05,
+    ) -> None:
+        self.name = name
+        self.archive = archive
+        self.inbox = inbox
+        self.retry_base = retry_base
+        self.rules: dict[str, Rule] = {}
+        self.delivered = 0
+
+    def put_rule(self, rule: Rule) -> Rule:
+        validate_pattern(rule.pattern)
+        if rule.dedupe and self.inbox is None:
+            raise ValueError(f"rule {rule.name}: de-duplication needs an inbox")
+        self.rules[rule.name] = rule
+        return rule
+
+    async def put_events(self, events: list[dict[str, Any]], *, replay: str | None = None) -> None:
+        if self.archive is not None and replay is None:
+            await asyncio.to_thread(self.archive.add, events)
+        deliveries = [
+            self._deliver(rule, target, event)
+            for event in events
+            for rule in self.rules.values()
+            if rule.enabled and matches(rule.pattern, event)
+            for target in rule.targets
+        ]
+        await asyncio.gather(*deliveries)
+
+    async def replay(self, since: float, until: float, *, name: str = "replay") -> int:
+        """Send the archived events of ``[since, until)`` through the rules again."""
+        if self.archive is None:
+            raise ValueError("replay needs an archive")
+        events = await asyncio.to_thread(self.archive.between, since, until)
+        await self.put_events(events, replay=name)
+        return len(events)
+
+    async def _deliver(self, rule: Rule, target: Target, event: dict[str, Any]) -> None:
+        consumer = f"{rule.name}/{target.name}"
+        if rule.dedupe and not await self._first_time(consumer, event["id"]):
+            return
+        error: BaseException | None = None
+        for attempt in range(rule.max_attempts):
+            try:
+                await target.deliver(event)
+                self.delivered += 1
+                return
+            except Exception as exc:
+                error = exc
+                await asyncio.sleep(self.retry_base * 2**attempt)
+        log.warning("rule %s: delivery to %s failed: %r", rule.name, target.name, error)
+        if rule.dedupe and self.inbox is not None:
+            await asyncio.to_thread(self.inbox.forget, consumer, event["id"])
+        if rule.dead_letter is not None:
+            failure = {"error": type(error).__name__, "cause": str(error)}
+            await asyncio.to_thread(
+                rule.dead_letter.put, f"{rule.name}-dlq", event, failure, json.dumps(event)
+            )
+
+    async def _first_time(self, consumer: str, event_id: str) -> bool:
+        assert self.inbox is not None
+        return await asyncio.to_thread(self.inbox.first_time, consumer, event_id)

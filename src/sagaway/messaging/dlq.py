@@ -1,0 +1,147 @@
+"""Dead-letter queues in SQLite: one table, one queue name per step (``<step>-dlq``).
+
+A message can be put inside the caller's own transaction (:meth:`DeadLetterQueue.put_in`), so
+a service parks its record and its dead letter atomically. Redriving a message marks it and
+writes a ``DeadLetterRedriven`` event to the same database's outbox in one transaction;
+whatever rule listens for it (the shop's: resume the saga at the parked step) takes it from
+there, so a redrive works the same whether the system is running or is started later.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from sagaway.messaging.events import make_event
+from sagaway.messaging.outbox import ensure_outbox, write_event
+from sagaway.messaging.sqlite import connect, transaction
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS dead_letters (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    queue TEXT NOT NULL,
+    message_id TEXT NOT NULL UNIQUE,
+    body TEXT NOT NULL,
+    error TEXT NOT NULL,
+    cause TEXT NOT NULL,
+    created REAL NOT NULL,
+    redriven REAL,
+    redrive_count INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS dead_letters_by_queue ON dead_letters (queue, redriven);
+"""
+
+_COLUMNS = "id, queue, message_id, body, error, cause, created, redriven, redrive_count"
+REDRIVE_SOURCE = "sagaway.dlq"
+REDRIVE_TYPE = "DeadLetterRedriven"
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    id: int
+    queue: str
+    message_id: str
+    body: Any
+    error: str
+    cause: str
+    created: float
+    redriven: float | None
+    redrive_count: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "queue": self.queue, "messageId": self.message_id,
+            "error": self.error, "cause": self.cause, "created": self.created,
+            "redriven": self.redriven, "redriveCount": self.redrive_count, "body": self.body,
+        }  # fmt: skip
+
+
+def ensure_dlq(conn: sqlite3.Connection) -> None:
+    conn.executescript(SCHEMA)
+    ensure_outbox(conn)
+
+
+class DeadLetterQueue:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._conn = connect(url)
+        self._lock = threading.Lock()
+        ensure_dlq(self._conn)
+
+    @staticmethod
+    def put_in(
+        conn: sqlite3.Connection, queue: str, message_id: str, body: Any, error: str, cause: str
+    ) -> bool:
+        """Add a message inside the caller's transaction; False if that id is already parked."""
+        cursor = conn.execute(
+            "INSERT OR IGNORE INTO dead_letters (queue, message_id, body, error, cause, created)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (queue, message_id, json.dumps(body), error, cause, time.time()),
+        )
+        return cursor.rowcount == 1
+
+    def put(self, queue: str, body: Any, failure: dict[str, str], message_id: str) -> bool:
+        with self._lock, transaction(self._conn) as conn:
+            return self.put_in(
+                conn, queue, message_id, body, failure.get("error", ""), failure.get("cause", "")
+            )
+
+    def list(self, queue: str | None = None, *, include_redriven: bool = False) -> list[DeadLetter]:
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT {_COLUMNS} FROM dead_letters WHERE (? IS NULL OR queue = ?)"
+                " AND (? OR redriven IS NULL) ORDER BY id",
+                (queue, queue, include_redriven),
+            ).fetchall()
+        return [_letter(row) for row in rows]
+
+    def get(self, letter_id: int) -> DeadLetter | None:
+        with self._lock:
+            row = self._conn.execute(
+                f"SELECT {_COLUMNS} FROM dead_letters WHERE id = ?", (letter_id,)
+            ).fetchone()
+        return None if row is None else _letter(row)
+
+    def depth(self) -> dict[str, int]:
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT queue, count(*) FROM dead_letters WHERE redriven IS NULL GROUP BY queue"
+            ).fetchall()
+        return {queue: int(n) for queue, n in rows}
+
+    def redrive(self, letter_id: int, body: Any = None) -> DeadLetter:
+        """Mark the message redriven and announce it on the outbox (optionally with an edited
+        body: an operator may fix the input before resuming)."""
+        with self._lock, transaction(self._conn) as conn:
+            row = conn.execute(
+                f"SELECT {_COLUMNS} FROM dead_letters WHERE id = ?", (letter_id,)
+            ).fetchone()
+            if row is None:
+                raise KeyError(letter_id)
+            letter = _letter(row)
+            if letter.redriven is not None:
+                raise ValueError(f"dead letter {letter_id} was already redriven")
+            count = letter.redrive_count + 1
+            message = letter.body if body is None else body
+            conn.execute(
+                "UPDATE dead_letters SET redriven = ?, redrive_count = ?, body = ? WHERE id = ?",
+                (time.time(), count, json.dumps(message), letter_id),
+            )
+            detail = {"queue": letter.queue, "messageId": letter.message_id,
+                      "redriveCount": count, "message": message}  # fmt: skip
+            event_id = f"{letter.message_id}-redrive-{count}"
+            write_event(conn, make_event(REDRIVE_SOURCE, REDRIVE_TYPE, detail, event_id=event_id))
+        return letter
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+def _letter(row: tuple[Any, ...]) -> DeadLetter:
+    values = list(row)
+    values[3] = json.loads(values[3])
+    return DeadLetter(*values)

@@ -1,0 +1,1 @@
+"""What a Task calls: Lambda-style Python handlers and, later, other integrations."""

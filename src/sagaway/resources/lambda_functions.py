@@ -1,0 +1,212 @@
+"""Lambda-style Python handlers behind Task states, reported the way AWS Lambda reports them.
+
+A Task whose Resource is a Lambda function ARN, or ``arn:aws:states:::lambda:invoke`` with a
+``FunctionName``, calls the handler registered under that function name as
+``handler(event, context)``. A raised exception becomes an ASL failure whose error is the
+exception's class name and whose cause is Lambda's JSON error document.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import os
+import traceback
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sagaway.expressions.jsontext import dumps, loads
+from sagaway.interpreter.messages import InvokeTask, TaskFailed, TaskSucceeded
+from sagaway.interpreter.resources import LAMBDA, parse_resource
+from sagaway.resources.lambda_response import invoke_response
+
+Handler = Callable[[Any, Any], Any]
+PAYLOAD_LIMIT_BYTES = 256 * 1024
+DATA_LIMIT = "States.DataLimitExceeded"
+
+
+@dataclass(slots=True)
+class LambdaContext:
+    """The ``context`` argument handlers receive (the subset of Lambda's that applies)."""
+
+    function_name: str
+    aws_request_id: str
+    idempotency_key: str
+    invoked_function_arn: str = ""
+    # Call to report progress on a Task with HeartbeatSeconds; set by the engine.
+    heartbeat: Callable[[], None] = field(default=lambda: None)
+
+
+@dataclass(slots=True)
+class FunctionRegistry:
+    handlers: dict[str, Handler] = field(default_factory=dict)
+
+    def register(self, name: str, handler: Handler) -> None:
+        self.handlers[name] = handler
+
+    def resolve(self, name_or_arn: str) -> tuple[str, Handler | None]:
+        name = _function_name(name_or_arn)
+        return name, self.handlers.get(name)
+
+
+def _function_name(name_or_arn: str) -> str:
+    parts = name_or_arn.split(":")
+    if len(parts) >= 7 and parts[2] == "lambda":
+        return parts[6]
+    return name_or_arn
+
+
+@dataclass(slots=True)
+class Invocation:
+    """One call of a handler, prepared: the engine calls ``handler(event, context)`` (in a
+    thread when it is synchronous, awaited when it is a coroutine function) and turns the
+    outcome into an interpreter event with :meth:`succeeded` or :meth:`failed`."""
+
+    command: InvokeTask
+    handler: Handler
+    event: Any
+    context: LambdaContext
+    direct: bool
+    label: str
+    payload_limit: int
+
+    @property
+    def is_async(self) -> bool:
+        # A coroutine function, or an object whose __call__ is one.
+        call = getattr(self.handler, "__call__", None)  # noqa: B004
+        return inspect.iscoroutinefunction(self.handler) or inspect.iscoroutinefunction(call)
+
+    def succeeded(self, value: Any) -> TaskSucceeded | TaskFailed:
+        token = self.command.token
+        try:
+            result = _normalise(value)
+        except (TypeError, ValueError) as exc:
+            return TaskFailed(token, "Runtime.MarshalError", f"Unable to marshal response: {exc}")
+        if len(dumps(result).encode()) > self.payload_limit:
+            return TaskFailed(
+                token,
+                DATA_LIMIT,
+                f"The state/task '{self.label}' returned a result with a size exceeding the "
+                "maximum number of bytes service limit.",
+            )
+        if self.direct:
+            return TaskSucceeded(token, result)
+        payload = self.command.payload
+        log_tail = isinstance(payload, Mapping) and payload.get("LogType") == "Tail"
+        return TaskSucceeded(token, invoke_response(result, self.context.aws_request_id, log_tail))
+
+    def failed(self, exc: BaseException) -> TaskFailed:
+        cause = _cause(exc, self.context.aws_request_id, self.direct)
+        return TaskFailed(self.command.token, type(exc).__name__, cause)
+
+
+def prepare(
+    registry: FunctionRegistry,
+    command: InvokeTask,
+    idempotency_key: str | None = None,
+    payload_limit: int = PAYLOAD_LIMIT_BYTES,
+) -> Invocation | TaskFailed:
+    """Resolve the handler a Lambda Task names, or the failure AWS reports when it is missing."""
+    ref = parse_resource(command.resource)
+    direct = ref.family == LAMBDA
+    target = ref.arn if direct else _invoke_target(command.payload)
+    name, handler = registry.resolve(target)
+    key = idempotency_key or command.token
+    request_id = request_id_for(key)
+    if handler is None:
+        cause = _not_found(target, ref.region, request_id)
+        return TaskFailed(command.token, "Lambda.ResourceNotFoundException", cause)
+    event = command.payload if direct else _invoke_payload(command.payload)
+    context = LambdaContext(name, request_id, key, target)
+    label = ref.arn if direct else ref.resource_type
+    return Invocation(command, handler, event, context, direct, label, payload_limit)
+
+
+def request_id_for(key: str) -> str:
+    """A UUID-shaped request id derived from the idempotency key (stable across retries of
+    the same attempt after a crash, as a caller-supplied request id would be)."""
+    return str(uuid.UUID(bytes=hashlib.blake2b(key.encode(), digest_size=16).digest()))
+
+
+def invoke(
+    registry: FunctionRegistry, command: InvokeTask, payload_limit: int = PAYLOAD_LIMIT_BYTES
+) -> TaskSucceeded | TaskFailed:
+    """Call a synchronous handler in this thread (the virtual-clock driver's way)."""
+    invocation = prepare(registry, command, payload_limit=payload_limit)
+    if isinstance(invocation, TaskFailed):
+        return invocation
+    try:
+        return invocation.succeeded(invocation.handler(invocation.event, invocation.context))
+    except Exception as exc:
+        return invocation.failed(exc)
+
+
+def _not_found(target: str, region: str, request_id: str) -> str:
+    arn = (
+        target
+        if target.startswith("arn:")
+        else (f"arn:aws:lambda:{region}:111111111111:function:{target}")
+    )
+    if arn.count(":") < 7:
+        arn += ":$LATEST"
+    return (
+        f"Function not found: {arn} (Service: AWSLambda; Status Code: 404; Error Code: "
+        f"ResourceNotFoundException; Request ID: {request_id}; Proxy: null)"
+    )
+
+
+def _invoke_target(payload: Any) -> str:
+    if isinstance(payload, Mapping):
+        return str(payload.get("FunctionName", ""))
+    return ""
+
+
+def _invoke_payload(payload: Any) -> Any:
+    # Lambda hands a function invoked without a payload the empty object.
+    if isinstance(payload, Mapping) and payload.get("Payload") is not None:
+        value = payload.get("Payload")
+        if isinstance(value, str):
+            try:
+                return loads(value)
+            except ValueError:
+                return value
+        return value
+    return {}
+
+
+def _normalise(result: Any) -> Any:
+    """Lambda serialises the handler's return value to JSON; bytes are taken as JSON text."""
+    if isinstance(result, bytes | bytearray):
+        try:
+            return loads(bytes(result))
+        except ValueError:
+            return bytes(result).decode("utf-8", "replace")
+    return loads(dumps(result))
+
+
+_ENGINE_DIRS = tuple(
+    str(Path(__file__).resolve().parents[1] / part) + os.sep for part in ("engine", "resources")
+)
+
+
+def _ours(filename: str) -> bool:
+    return filename.startswith(_ENGINE_DIRS) or filename.endswith(
+        ("asyncio/tasks.py", "asyncio/events.py", "concurrent/futures/thread.py")
+    )
+
+
+def _cause(exc: BaseException, request_id: str, direct: bool) -> str:
+    # Lambda's trace starts in the handler: drop the engine's own frames above it.
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not _ours(f.filename)]
+    document = {
+        "errorMessage": str(exc),
+        "errorType": type(exc).__name__,
+        "requestId": request_id,
+        "stackTrace": traceback.format_list(frames),
+    }
+    # Lambda's runtime renders the document differently for the two integrations.
+    return json.dumps(document) if direct else dumps(document)

@@ -1,0 +1,45 @@
+-- Sagaway journal, SQLite dialect: state machines, executions with their state snapshot,
+-- history (one row per interpreter step), outbox.
+CREATE TABLE state_machines (
+    arn TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    definition TEXT NOT NULL,
+    type TEXT NOT NULL,
+    role_arn TEXT NOT NULL,
+    created REAL NOT NULL,
+    status TEXT NOT NULL,
+    revision_id TEXT NOT NULL,
+    description TEXT NOT NULL,
+    extra BLOB NOT NULL
+);
+CREATE TABLE executions (
+    arn TEXT PRIMARY KEY,
+    state_machine_arn TEXT NOT NULL,
+    name TEXT NOT NULL,
+    status TEXT NOT NULL,
+    input TEXT NOT NULL,
+    start_date REAL NOT NULL,
+    definition TEXT NOT NULL,
+    machine_type TEXT NOT NULL,
+    stop_date REAL,
+    output TEXT,
+    error TEXT,
+    cause TEXT,
+    version INTEGER NOT NULL,
+    state BLOB,
+    redrive_count INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (state_machine_arn, name)
+);
+CREATE INDEX executions_by_status ON executions (status);
+CREATE TABLE history (
+    execution_arn TEXT NOT NULL,
+    first_event_id INTEGER NOT NULL,
+    events BLOB NOT NULL,
+    PRIMARY KEY (execution_arn, first_event_id)
+) WITHOUT ROWID;
+CREATE TABLE outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    topic TEXT NOT NULL,
+    body BLOB NOT NULL,
+    delivered INTEGER NOT NULL DEFAULT 0
+);

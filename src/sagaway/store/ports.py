@@ -1,0 +1,102 @@
+"""The store's ports: what the engine and the API need from a database, and nothing more.
+
+Every adapter (SQLite, PostgreSQL) implements :class:`Journal` and passes the same contract
+suite (``tests/store``). One interpreter step is one :class:`StepRecord`, written atomically:
+history events, the new state (which holds the outstanding tasks and timers), outbox rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+class VersionConflict(Exception):
+    """A step was written against a state version that is no longer current."""
+
+
+class StoreError(Exception):
+    """The database cannot be used (corrupt, locked, full): nothing was written."""
+
+
+@dataclass(frozen=True, slots=True)
+class StateMachineRecord:
+    arn: str
+    name: str
+    definition: str
+    type: str = "STANDARD"
+    role_arn: str = ""
+    created: float = 0.0
+    status: str = "ACTIVE"
+    revision_id: str = ""
+    description: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)  # logging, tracing, tags, ...
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionRecord:
+    arn: str
+    state_machine_arn: str
+    name: str
+    status: str
+    input: str
+    start_date: float
+    definition: str  # the definition the execution started with (it keeps it)
+    machine_type: str = "STANDARD"
+    stop_date: float | None = None
+    output: str | None = None
+    error: str | None = None
+    cause: str | None = None
+    version: int = 0
+    state: bytes | None = None
+    redrive_count: int = 0
+
+
+@dataclass(slots=True)
+class StepRecord:
+    """One interpreter step, to be committed atomically (guarded by ``expected_version``).
+
+    The state carries the execution's outstanding work (awaited Tasks with their inputs,
+    timers with their due times), so new work and timers commit with it in one row."""
+
+    execution_arn: str
+    expected_version: int
+    state: bytes
+    status: str
+    events: list[dict[str, Any]]
+    outbox: list[tuple[str, bytes]] = field(default_factory=list)
+    output: str | None = None
+    error: str | None = None
+    cause: str | None = None
+    stop_date: float | None = None
+    # Set on an execution's first step: the row is inserted in the same transaction, and the
+    # step fails (False) when the name is already taken for that state machine.
+    create: ExecutionRecord | None = None
+
+
+class Journal(Protocol):
+    """The durable journal of executions."""
+
+    def put_state_machine(self, record: StateMachineRecord) -> None: ...
+    def get_state_machine(self, arn: str) -> StateMachineRecord | None: ...
+    def list_state_machines(self) -> list[StateMachineRecord]: ...
+    def delete_state_machine(self, arn: str) -> None: ...
+
+    def create_execution(self, record: ExecutionRecord, first: StepRecord) -> bool:
+        """Insert the execution and its first step; False if the name is taken."""
+        ...
+
+    def get_execution(self, arn: str) -> ExecutionRecord | None: ...
+    def find_execution(self, state_machine_arn: str, name: str) -> ExecutionRecord | None: ...
+    def list_executions(
+        self, state_machine_arn: str | None = None, status: str | None = None, limit: int = 100
+    ) -> list[ExecutionRecord]: ...
+
+    def commit(self, steps: Sequence[StepRecord]) -> list[bool]:
+        """Write the steps in one transaction; per step, False on a version conflict."""
+        ...
+
+    def history(self, arn: str) -> list[dict[str, Any]]: ...
+    def open_executions(self) -> list[ExecutionRecord]: ...
+    def close(self) -> None: ...

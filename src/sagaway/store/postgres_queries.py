@@ -1,0 +1,99 @@
+"""Named SQL for the PostgreSQL journal (the schema itself lives in migrations/postgresql)."""
+
+from sagaway.store.rows import EXECUTION_COLUMNS, MACHINE_COLUMNS
+
+_UPSERT_MACHINE_SET = ", ".join(
+    f"{c} = EXCLUDED.{c}" for c in MACHINE_COLUMNS.replace(" ", "").split(",")[1:]
+)
+PUT_STATE_MACHINE = (
+    f"INSERT INTO state_machines ({MACHINE_COLUMNS}) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"
+    f" ON CONFLICT (arn) DO UPDATE SET {_UPSERT_MACHINE_SET}"
+)
+GET_STATE_MACHINE = f"SELECT {MACHINE_COLUMNS} FROM state_machines WHERE arn = %s"
+LIST_STATE_MACHINES = f"SELECT {MACHINE_COLUMNS} FROM state_machines ORDER BY created, arn"
+DELETE_STATE_MACHINE = "DELETE FROM state_machines WHERE arn = %s"
+
+# The inserting process owns the new execution (``owner``, ``lease_until`` appended to the
+# record's columns), or leaves it unowned (NULL, 0) for a worker to claim.
+INSERT_EXECUTION = (
+    f"INSERT INTO executions ({EXECUTION_COLUMNS}, owner, lease_until)"
+    " VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,"
+    " CASE WHEN %s::text IS NULL THEN 0 ELSE extract(epoch FROM clock_timestamp()) + %s END)"
+    " ON CONFLICT DO NOTHING"
+)
+GET_EXECUTION = f"SELECT {EXECUTION_COLUMNS} FROM executions WHERE arn = %s"
+FIND_EXECUTION = (
+    f"SELECT {EXECUTION_COLUMNS} FROM executions WHERE state_machine_arn = %s AND name = %s"
+)
+LIST_EXECUTIONS = (
+    f"SELECT {EXECUTION_COLUMNS} FROM executions"
+    " WHERE (%s::text IS NULL OR state_machine_arn = %s) AND (%s::text IS NULL OR status = %s)"
+    " ORDER BY start_date DESC, arn LIMIT %s"
+)
+OPEN_EXECUTIONS = f"SELECT {EXECUTION_COLUMNS} FROM executions WHERE status = 'RUNNING'"
+# Guarded twice: by version (exactly one step per version) and by owner (a worker whose
+# lease was taken over cannot advance the execution any more).
+UPDATE_EXECUTION = (
+    "UPDATE executions SET state = %s, status = %s, output = %s, error = %s, cause = %s,"
+    " stop_date = %s, version = version + 1"
+    " WHERE arn = %s AND version = %s AND owner IS NOT DISTINCT FROM %s"
+)
+# The same, for many executions in one statement (one row per execution: a batch holding
+# several steps of one execution sends one such statement per step, in order). Per-statement
+# overhead in psycopg was the group-commit thread's largest cost (docs/scaling.md). Arrays
+# go as binary parameters (%b): psycopg escapes text-format array elements in Python, ~25x
+# slower for kilobyte-sized states and definitions.
+UPDATE_EXECUTIONS = (
+    "UPDATE executions e SET state = v.state, status = v.status, output = v.output,"
+    " error = v.error, cause = v.cause, stop_date = v.stop_date, version = e.version + 1"
+    " FROM unnest(%b::bytea[], %b::text[], %b::text[], %b::text[], %b::text[], %b::float8[],"
+    " %b::text[], %b::bigint[]) AS v(state, status, output, error, cause, stop_date, arn, version)"
+    " WHERE e.arn = v.arn AND e.version = v.version AND e.owner IS NOT DISTINCT FROM %s"
+    " RETURNING e.arn"
+)
+
+_NOW = "extract(epoch FROM clock_timestamp())"
+CLAIM = (
+    f"UPDATE executions SET owner = %(owner)s, lease_until = {_NOW} + %(lease)s"
+    " WHERE arn IN (SELECT arn FROM executions WHERE status = 'RUNNING'"
+    f" AND (owner IS NULL OR lease_until < {_NOW})"
+    " ORDER BY lease_until LIMIT %(limit)s FOR UPDATE SKIP LOCKED)"
+    f" RETURNING {EXECUTION_COLUMNS}"
+)
+RENEW = (
+    f"UPDATE executions SET lease_until = {_NOW} + %(lease)s"
+    " WHERE owner = %(owner)s AND status = 'RUNNING'"
+)
+RELEASE = "UPDATE executions SET owner = NULL, lease_until = 0 WHERE owner = %(owner)s"
+OWNED = "SELECT arn FROM executions WHERE owner = %(owner)s AND status = 'RUNNING'"
+WORK_CHANNEL = "sagaway_work"
+NOTIFY_WORK = f"NOTIFY {WORK_CHANNEL}"
+LISTEN_WORK = f"LISTEN {WORK_CHANNEL}"
+INSERT_HISTORY = "INSERT INTO history (execution_arn, first_event_id, events) VALUES (%s, %s, %s)"
+# One statement for a whole group commit's history rows (see UPDATE_EXECUTIONS).
+INSERT_HISTORIES = (
+    "INSERT INTO history (execution_arn, first_event_id, events)"
+    " SELECT * FROM unnest(%b::text[], %b::bigint[], %b::bytea[])"
+)
+# Many new executions in one statement; RETURNING says which names were free. A batch
+# holding the same ARN twice sends one statement per occurrence, in order.
+INSERT_EXECUTIONS = (
+    f"INSERT INTO executions ({EXECUTION_COLUMNS}, owner, lease_until)"
+    " SELECT *, %s::text,"
+    " CASE WHEN %s::text IS NULL THEN 0 ELSE extract(epoch FROM clock_timestamp()) + %s END"
+    " FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[], %b::text[], %b::float8[],"
+    " %b::text[], %b::text[], %b::float8[], %b::text[], %b::text[], %b::text[], %b::bigint[],"
+    " %b::bytea[], %b::int[])"
+    " ON CONFLICT DO NOTHING RETURNING arn"
+)
+HISTORY = "SELECT events FROM history WHERE execution_arn = %s ORDER BY first_event_id"
+INSERT_OUTBOX = "INSERT INTO outbox (topic, body) VALUES (%s, %s)"
+
+MIGRATIONS_TABLE = (
+    "CREATE TABLE IF NOT EXISTS sagaway_migrations (version INTEGER PRIMARY KEY,"
+    " name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+)
+APPLIED_MIGRATIONS = "SELECT version FROM sagaway_migrations ORDER BY version"
+RECORD_MIGRATION = "INSERT INTO sagaway_migrations (version, name) VALUES (%s, %s)"
+# Serialises concurrent migrators (several workers starting at once); any constant will do.
+MIGRATION_LOCK = "SELECT pg_advisory_xact_lock(7231004)"

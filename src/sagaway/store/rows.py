@@ -1,0 +1,53 @@
+"""Records <-> database rows, shared by every dialect (the column order of the queries)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from sagaway.store.ports import ExecutionRecord, StateMachineRecord, StepRecord
+
+MACHINE_COLUMNS = (
+    "arn, name, definition, type, role_arn, created, status, revision_id, description, extra"
+)
+EXECUTION_COLUMNS = (
+    "arn, state_machine_arn, name, status, input, start_date, definition, machine_type, "
+    "stop_date, output, error, cause, version, state, redrive_count"
+)
+
+
+def machine_row(r: StateMachineRecord) -> tuple[Any, ...]:
+    return (r.arn, r.name, r.definition, r.type, r.role_arn, r.created, r.status, r.revision_id,
+            r.description, orjson.dumps(r.extra))  # fmt: skip
+
+
+def machine(row: tuple[Any, ...]) -> StateMachineRecord:
+    arn, name, definition, kind, role, created, status, revision, description, extra = row
+    return StateMachineRecord(
+        arn, name, definition, kind, role, created, status, revision, description,
+        orjson.loads(extra),
+    )  # fmt: skip
+
+
+def execution_row(r: ExecutionRecord) -> tuple[Any, ...]:
+    return (r.arn, r.state_machine_arn, r.name, r.status, r.input, r.start_date, r.definition,
+            r.machine_type, r.stop_date, r.output, r.error, r.cause, r.version, r.state,
+            r.redrive_count)  # fmt: skip
+
+
+def execution(row: tuple[Any, ...]) -> ExecutionRecord:
+    values = list(row)
+    if values[13] is not None:
+        values[13] = bytes(values[13])
+    return ExecutionRecord(*values)
+
+
+def update_row(step: StepRecord) -> tuple[Any, ...]:
+    """Parameters of the guarded UPDATE that applies a step to its execution row."""
+    return (step.state, step.status, step.output, step.error, step.cause, step.stop_date,
+            step.execution_arn, step.expected_version)  # fmt: skip
+
+
+def history_row(step: StepRecord) -> tuple[str, int, bytes]:
+    return (step.execution_arn, step.events[0]["id"], orjson.dumps(step.events))

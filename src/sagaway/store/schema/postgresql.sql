@@ -1,0 +1,47 @@
+-- The current schema in one piece: what a fresh PostgreSQL journal is created from. It
+-- must equal all of migrations/postgresql applied in turn (tests/store/test_migrations.py).
+CREATE TABLE state_machines (
+    arn TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    definition TEXT NOT NULL,
+    type TEXT NOT NULL,
+    role_arn TEXT NOT NULL,
+    created DOUBLE PRECISION NOT NULL,
+    status TEXT NOT NULL,
+    revision_id TEXT NOT NULL,
+    description TEXT NOT NULL,
+    extra BYTEA NOT NULL
+);
+CREATE TABLE executions (
+    arn TEXT PRIMARY KEY,
+    state_machine_arn TEXT NOT NULL,
+    name TEXT NOT NULL,
+    status TEXT NOT NULL,
+    input TEXT NOT NULL,
+    start_date DOUBLE PRECISION NOT NULL,
+    definition TEXT NOT NULL,
+    machine_type TEXT NOT NULL,
+    stop_date DOUBLE PRECISION,
+    output TEXT,
+    error TEXT,
+    cause TEXT,
+    version BIGINT NOT NULL,
+    state BYTEA,
+    redrive_count INTEGER NOT NULL DEFAULT 0,
+    owner TEXT,
+    lease_until DOUBLE PRECISION,
+    UNIQUE (state_machine_arn, name)
+);
+CREATE INDEX executions_running ON executions (lease_until) WHERE status = 'RUNNING';
+CREATE TABLE history (
+    execution_arn TEXT NOT NULL,
+    first_event_id BIGINT NOT NULL,
+    events BYTEA NOT NULL,
+    PRIMARY KEY (execution_arn, first_event_id)
+);
+CREATE TABLE outbox (
+    id BIGSERIAL PRIMARY KEY,
+    topic TEXT NOT NULL,
+    body BYTEA NOT NULL,
+    delivered BOOLEAN NOT NULL DEFAULT FALSE
+);

@@ -1,0 +1,44 @@
+"""Named SQL for the SQLite journal (SQL stays SQL: one place per dialect)."""
+
+from sagaway.store.rows import EXECUTION_COLUMNS, MACHINE_COLUMNS
+
+# The schema itself lives in migrations/sqlite.
+MIGRATIONS_TABLE = (
+    "CREATE TABLE IF NOT EXISTS sagaway_migrations (version INTEGER PRIMARY KEY,"
+    " name TEXT NOT NULL, applied_at REAL NOT NULL)"
+)
+APPLIED_MIGRATIONS = "SELECT version FROM sagaway_migrations ORDER BY version"
+RECORD_MIGRATION = "INSERT INTO sagaway_migrations (version, name, applied_at) VALUES (?, ?, ?)"
+
+_MACHINE_COLUMNS = MACHINE_COLUMNS
+_EXECUTION_COLUMNS = EXECUTION_COLUMNS
+
+PUT_STATE_MACHINE = (
+    f"INSERT OR REPLACE INTO state_machines ({_MACHINE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)"
+)
+GET_STATE_MACHINE = f"SELECT {_MACHINE_COLUMNS} FROM state_machines WHERE arn = ?"
+LIST_STATE_MACHINES = f"SELECT {_MACHINE_COLUMNS} FROM state_machines ORDER BY created, arn"
+DELETE_STATE_MACHINE = "DELETE FROM state_machines WHERE arn = ?"
+
+INSERT_EXECUTION = (
+    f"INSERT INTO executions ({_EXECUTION_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+)
+GET_EXECUTION = f"SELECT {_EXECUTION_COLUMNS} FROM executions WHERE arn = ?"
+FIND_EXECUTION = (
+    f"SELECT {_EXECUTION_COLUMNS} FROM executions WHERE state_machine_arn = ? AND name = ?"
+)
+LIST_EXECUTIONS = (
+    f"SELECT {_EXECUTION_COLUMNS} FROM executions"
+    " WHERE (? IS NULL OR state_machine_arn = ?) AND (? IS NULL OR status = ?)"
+    " ORDER BY start_date DESC, arn LIMIT ?"
+)
+OPEN_EXECUTIONS = f"SELECT {_EXECUTION_COLUMNS} FROM executions WHERE status = 'RUNNING'"
+UPDATE_EXECUTION = (
+    "UPDATE executions SET state = ?, status = ?, output = ?, error = ?, cause = ?,"
+    " stop_date = ?, version = version + 1 WHERE arn = ? AND version = ?"
+)
+
+INSERT_HISTORY = "INSERT INTO history (execution_arn, first_event_id, events) VALUES (?, ?, ?)"
+HISTORY = "SELECT events FROM history WHERE execution_arn = ? ORDER BY first_event_id"
+
+INSERT_OUTBOX = "INSERT INTO outbox (topic, body) VALUES (?, ?)"

@@ -1,0 +1,141 @@
+"""A simulated card payment gateway (a third party we fake on purpose), behaving like a real
+one: every call carries an idempotency key; the same key with the same request answers the
+stored response without doing anything again; the same key with a different request is a
+conflict. It keeps its own books (its own database), so the audit reads money from here.
+
+Configurable latency, error rate (fails before doing anything) and timeout rate (does the
+operation, then the answer is lost: the ambiguous case idempotency keys exist for)."""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sagaway import connect, transaction
+from shop.errors import GatewayTimeout, PaymentDeclined, ServiceUnavailable
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS charges (
+    id TEXT PRIMARY KEY, reference TEXT NOT NULL, amount REAL NOT NULL, card TEXT NOT NULL,
+    status TEXT NOT NULL, captured REAL NOT NULL DEFAULT 0, refunded REAL NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS operations (
+    key TEXT PRIMARY KEY, op TEXT NOT NULL, request TEXT NOT NULL, response TEXT NOT NULL,
+    charge_id TEXT, at REAL NOT NULL
+);
+"""
+DECLINED_CARDS = {"4000000000000002"}
+
+
+@dataclass(slots=True)
+class ThirdPartyBehaviour:
+    latency: tuple[float, float] = (0.0, 0.0)
+    error_rate: float = 0.0
+    timeout_rate: float = 0.0
+    seed: int | None = None
+
+
+class IdempotencyConflict(Exception):
+    pass
+
+
+class PaymentGateway:
+    def __init__(self, url: str, behaviour: ThirdPartyBehaviour | None = None) -> None:
+        self.behaviour = behaviour or ThirdPartyBehaviour()
+        self._rng = random.Random(self.behaviour.seed)
+        self._lock = threading.Lock()
+        self._conn = connect(url)
+        self._conn.executescript(SCHEMA)
+
+    def authorize(self, key: str, reference: str, amount: float, card: str) -> dict[str, Any]:
+        return self._call(
+            key, "authorize", {"reference": reference, "amount": amount, "card": card}
+        )
+
+    def capture(self, key: str, charge_id: str) -> dict[str, Any]:
+        return self._call(key, "capture", {"charge": charge_id})
+
+    def void(self, key: str, charge_id: str) -> dict[str, Any]:
+        return self._call(key, "void", {"charge": charge_id})
+
+    def refund(self, key: str, charge_id: str) -> dict[str, Any]:
+        return self._call(key, "refund", {"charge": charge_id})
+
+    def lookup(self, key: str) -> dict[str, Any] | None:
+        """The charge an earlier call with ``key`` made, if the gateway ever saw it."""
+        row = self._conn.execute(
+            "SELECT c.id, c.status, c.amount FROM operations o JOIN charges c ON c.id = o.charge_id"
+            " WHERE o.key = ?",
+            (key,),
+        ).fetchone()
+        return None if row is None else {"id": row[0], "status": row[1], "amount": row[2]}
+
+    def _call(self, key: str, op: str, request: dict[str, Any]) -> dict[str, Any]:
+        b = self.behaviour
+        with self._lock:
+            roll, delay = self._rng.random(), self._rng.uniform(*b.latency)
+        if delay:
+            time.sleep(delay)
+        if roll < b.error_rate:
+            raise ServiceUnavailable(f"gateway {op}: 503 Service Unavailable")
+        response = self._apply(key, op, request)
+        if roll < b.error_rate + b.timeout_rate:
+            raise GatewayTimeout(f"gateway {op}: no answer within the client timeout")
+        if response.get("declined"):
+            raise PaymentDeclined(response["declined"])
+        return response
+
+    def _apply(self, key: str, op: str, request: dict[str, Any]) -> dict[str, Any]:
+        with self._lock, transaction(self._conn) as conn:
+            row = conn.execute(
+                "SELECT op, request, response FROM operations WHERE key = ?", (key,)
+            ).fetchone()
+            if row is not None:
+                if row[0] != op or json.loads(row[1]) != request:
+                    raise IdempotencyConflict(f"key {key} was used for a different request")
+                stored: dict[str, Any] = json.loads(row[2])
+                return stored
+            charge_id, response = _OPS[op](conn, request)
+            assert isinstance(response, dict)
+            conn.execute(
+                "INSERT INTO operations VALUES (?, ?, ?, ?, ?, ?)",
+                (key, op, json.dumps(request), json.dumps(response), charge_id, time.time()),
+            )
+            return response
+
+
+def _authorize(conn: Any, req: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
+    if req["card"] in DECLINED_CARDS or not req["card"]:
+        return None, {"declined": f"card declined for {req['reference']}"}
+    charge_id = "ch_" + uuid.uuid4().hex[:16]
+    conn.execute(
+        "INSERT INTO charges (id, reference, amount, card, status) VALUES (?, ?, ?, ?, ?)",
+        (charge_id, req["reference"], req["amount"], req["card"][-4:], "AUTHORIZED"),
+    )
+    return charge_id, {"charge": charge_id, "status": "AUTHORIZED"}
+
+
+def _transition(op: str) -> Any:
+    def apply(conn: Any, req: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
+        row = conn.execute("SELECT status, amount FROM charges WHERE id = ?", (req["charge"],))
+        status, amount = row.fetchone()
+        new, column = {"capture": ("CAPTURED", "captured"), "void": ("VOIDED", None),
+                       "refund": ("REFUNDED", "refunded")}[op]  # fmt: skip
+        allowed = {"capture": "AUTHORIZED", "void": "AUTHORIZED", "refund": "CAPTURED"}[op]
+        if status != allowed:
+            return req["charge"], {"charge": req["charge"], "status": status, "noop": True}
+        sets = f"status = ?{f', {column} = {column} + ?' if column else ''}"
+        args = (new, amount) if column else (new,)
+        conn.execute(f"UPDATE charges SET {sets} WHERE id = ?", (*args, req["charge"]))
+        return req["charge"], {"charge": req["charge"], "status": new}
+
+    return apply
+
+
+_OPS = {"authorize": _authorize, "capture": _transition("capture"),
+        "void": _transition("void"), "refund": _transition("refund")}  # fmt: skip

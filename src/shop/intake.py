@@ -1,0 +1,142 @@
+"""The intake HTTP service (Starlette): ``POST /orders`` and ``GET /orders/{id}``.
+
+POST checks a bearer JWT (HS256 with a dev key, or RS256 from a JWKS URL: shop.tokens), a
+per-client rate limit,
+the ``Idempotency-Key`` header, the body's size and shape, then writes the order PENDING and
+its ``OrderSubmitted`` event in one transaction (the outbox) and answers 202 at once: the
+saga runs behind the event. Errors are RFC 9457 problem+json."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import jwt
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from sagaway import SqliteJournal
+from shop.journal_metrics import StepHistoryCollector
+from shop.metrics import OrdersCollector
+from shop.services.orders import OrdersService
+from shop.steps import STATE_MACHINE, saga_steps
+from shop.tokens import DEV_KEY as DEV_KEY  # re-exported: the intake's callers use them
+from shop.tokens import KeysUnavailable, TokenVerifier
+from shop.tokens import dev_token as dev_token
+from shop.validation import OrderProblem, parse_order
+
+MAX_BODY = 64 * 1024
+
+
+@dataclass(slots=True)
+class IntakeSettings:
+    jwt_key: str | None = None  # HS256 key; default $SHOP_JWT_KEY, else the dev key
+    jwks_url: str | None = None  # RS256 keys from this JWKS instead of the HS256 key
+    jwks_cooldown: float = 30.0  # least seconds between re-fetches for an unknown kid
+    rate: float = 50.0  # requests per second per client
+    burst: float = 100.0
+    extra_metrics: Any = None  # a callable returning more exposition text (the engine's)
+
+
+@dataclass(slots=True)
+class _Buckets:
+    rate: float
+    burst: float
+    state: dict[str, tuple[float, float]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def take(self, client: str) -> float:
+        """0 when allowed, else the seconds until a token is available."""
+        now = time.monotonic()
+        with self.lock:
+            tokens, last = self.state.get(client, (self.burst, now))
+            tokens = min(self.burst, tokens + (now - last) * self.rate)
+            if tokens < 1:
+                self.state[client] = (tokens, now)
+                return (1 - tokens) / self.rate
+            self.state[client] = (tokens - 1, now)
+            return 0.0
+
+
+def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    headers = extra.pop("headers", None)
+    return JSONResponse({**body, **extra}, status, headers, media_type="application/problem+json")
+
+
+def create_app(orders: OrdersService, journal_url: str, settings: IntakeSettings) -> Starlette:
+    buckets = _Buckets(settings.rate, settings.burst)
+    registry = CollectorRegistry()
+    registry.register(OrdersCollector(lambda sql: orders.db.query(sql)))
+    journal = SqliteJournal(journal_url)
+    registry.register(StepHistoryCollector(journal, STATE_MACHINE))
+    verifier = TokenVerifier(settings.jwt_key, settings.jwks_url, cooldown=settings.jwks_cooldown)
+
+    async def submit(request: Request) -> Response:
+        client = await _client(request, verifier)
+        if isinstance(client, Response):
+            return client
+        wait = buckets.take(client)
+        if wait:
+            return problem(429, "Too Many Requests", f"rate limit for {client}",
+                           headers={"Retry-After": str(max(1, round(wait)))})  # fmt: skip
+        key = request.headers.get("idempotency-key")
+        if not key:
+            return problem(400, "Bad Request", "the Idempotency-Key header is required")
+        body = await request.body()
+        if len(body) > MAX_BODY:
+            return problem(413, "Content Too Large", f"an order is at most {MAX_BODY} bytes")
+        try:
+            order = parse_order(body)
+        except OrderProblem as exc:
+            return problem(exc.status, exc.title, str(exc), errors=exc.errors)
+        order["orderId"] = "o-" + uuid.uuid4().hex[:16]
+        order["submittedAt"] = time.time()
+        try:
+            order_id, _ = await run_in_threadpool(orders.submit, client, key, order)
+        except KeyError:
+            return problem(409, "Conflict", "this Idempotency-Key was used for another order")
+        return JSONResponse({"orderId": order_id, "status": "PENDING"}, 202,
+                            {"Location": f"/orders/{order_id}"})  # fmt: skip
+
+    async def show(request: Request) -> Response:
+        order_id = request.path_params["order_id"]
+        record = await run_in_threadpool(orders.get, order_id)
+        if record is None:
+            return problem(404, "Not Found", f"no order {order_id}")
+        record["steps"] = await run_in_threadpool(saga_steps, journal, order_id)
+        return JSONResponse(record)
+
+    async def metrics(request: Request) -> Response:
+        text = generate_latest(registry)
+        if settings.extra_metrics is not None:
+            text += await run_in_threadpool(settings.extra_metrics)
+        return Response(text, media_type=CONTENT_TYPE_LATEST)
+
+    routes = [Route("/orders", submit, methods=["POST"]),
+              Route("/orders/{order_id}", show, methods=["GET"]),
+              Route("/metrics", metrics, methods=["GET"])]  # fmt: skip
+    return Starlette(routes=routes)
+
+
+async def _client(request: Request, verifier: TokenVerifier) -> str | Response:
+    header = request.headers.get("authorization", "")
+    if not header.lower().startswith("bearer "):
+        return problem(401, "Unauthorized", "a bearer token is required",
+                       headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
+    try:
+        # A JWKS lookup may go over the network: off the event loop.
+        return await run_in_threadpool(verifier.subject, header[7:])
+    except KeysUnavailable as exc:
+        return problem(503, "Service Unavailable", f"signing keys unavailable: {exc}",
+                       headers={"Retry-After": "5"})  # fmt: skip
+    except jwt.PyJWTError as exc:
+        return problem(401, "Unauthorized", f"invalid token: {exc}",
+                       headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})  # fmt: skip

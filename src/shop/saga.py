@@ -1,0 +1,56 @@
+"""The order saga, declared once with Sagaway's saga builder. ``statemachines/order-saga.asl.json``
+is this definition checked in (a test keeps the two equal)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sagaway import DeadLetter, RetryPolicy, Saga, lambda_arn
+from shop.errors import TRANSIENT
+
+SAGA_NAME = "OrderSaga"
+STATE_MACHINE_ARN = f"arn:aws:states:us-east-1:111111111111:stateMachine:{SAGA_NAME}"
+TRANSIENT_RETRY = RetryPolicy(TRANSIENT, interval_seconds=1, max_attempts=3, backoff_rate=2.0)
+COURIER_RETRY = RetryPolicy(("CourierTimeout",), interval_seconds=1, max_attempts=2)
+COMPENSATION_RETRY = RetryPolicy(("States.ALL",), interval_seconds=1, max_attempts=4)
+
+
+def order_saga() -> Saga:
+    saga = Saga(
+        SAGA_NAME,
+        comment="Order saga (DESIGN.md section 6): each step a local transaction in its own "
+        "service; a failure compensates exactly the completed steps in reverse order; a step "
+        "that exhausts its retries is dead-lettered and the order parks in NEEDS_REVIEW.",
+        dead_letter=DeadLetter(lambda_arn("ParkOrder")),
+        succeeded_state="OrderConfirmed",
+        failed_state="OrderFailed",
+        failed_error="OrderFailed",
+    )
+    for name, undo in [
+        ("CreateOrder", "CancelOrder"),
+        ("ReserveInventory", "ReleaseInventory"),
+        ("AuthorizePayment", "RefundPayment"),
+        ("BurnLoyaltyPoints", "RestoreLoyaltyPoints"),
+    ]:
+        saga.step(name, lambda_arn(name), compensation=undo, compensation_resource=lambda_arn(undo),
+                  retry=[TRANSIENT_RETRY], compensation_retry=[COMPENSATION_RETRY])  # fmt: skip
+    # Seed 001: a courier that keeps timing out is a failed order (compensate), not a parked one.
+    saga.step("BookShipment", lambda_arn("BookShipment"), compensation="CancelShipment",
+              compensation_resource=lambda_arn("CancelShipment"),
+              retry=[TRANSIENT_RETRY, COURIER_RETRY], park_on=TRANSIENT,
+              compensation_retry=[COMPENSATION_RETRY])  # fmt: skip
+    # Past this point nothing is undone: any failure parks the order for an operator.
+    for name in ("ConfirmOrder", "SendConfirmation"):
+        saga.step(name, lambda_arn(name), retry=[TRANSIENT_RETRY], park_on=["States.ALL"])
+    return saga
+
+
+def resume_name(message: dict[str, Any]) -> str:
+    """The execution that resumes a dead-lettered saga: ``<order>-redrive-<n>``, one more
+    than the parked execution's own number, so a saga parked again after a redrive gets a new
+    name next time, while a redelivered redrive event maps to the same one (started once)."""
+    parked = str(message["execution"]).rsplit(":", 1)[-1]
+    base, marker, number = parked.rpartition("-redrive-")
+    if marker and number.isdigit():
+        return f"{base}-redrive-{int(number) + 1}"
+    return f"{parked}-redrive-1"

@@ -1,0 +1,61 @@
+"""What every service shares: its own database, one local transaction per step, and
+de-duplication of repeated invocations by the invocation's idempotency key."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from sagaway import connect, ensure_outbox, transaction
+
+PROCESSED = """
+CREATE TABLE IF NOT EXISTS processed (
+    key TEXT PRIMARY KEY,
+    result TEXT NOT NULL
+) WITHOUT ROWID;
+"""
+
+
+class ServiceDb:
+    """A service's database: a connection per thread (handlers run in a thread pool)."""
+
+    def __init__(self, url: str, schema: str) -> None:
+        self.url = url
+        self._local = threading.local()
+        conn = self.conn()
+        conn.executescript(PROCESSED + schema)
+        ensure_outbox(conn)
+
+    def conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = connect(self.url)
+            self._local.conn = conn
+        return conn
+
+    def step(self, key: str, work: Callable[[sqlite3.Connection], Any]) -> Any:
+        """Run ``work`` as one local transaction recorded under ``key``; a repeated call
+        (the engine re-invoking after a crash) returns the recorded result, doing nothing."""
+        with transaction(self.conn()) as conn:
+            row = conn.execute("SELECT result FROM processed WHERE key = ?", (key,)).fetchone()
+            if row is not None:
+                return json.loads(row[0])  # the recorded result, as first returned
+            result = work(conn)
+            conn.execute(
+                "INSERT INTO processed (key, result) VALUES (?, ?)", (key, json.dumps(result))
+            )
+        return result
+
+    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        return self.conn().execute(sql, params).fetchall()
+
+
+def order_of(event: Any) -> dict[str, Any]:
+    """The order in a saga document (``{"order": {...}, "results": {...}}``)."""
+    order = event.get("order") if isinstance(event, dict) else None
+    if isinstance(order, dict):
+        return order
+    raise ValueError("the step's input has no order")

@@ -1,0 +1,192 @@
+"""The orders service: the order record and its status, the intake's writes, the saga's
+CreateOrder / CancelOrder / ConfirmOrder steps, and parking (dead letter + NEEDS_REVIEW)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from typing import Any
+
+from sagaway import DeadLetterQueue, ensure_dlq, make_event, transaction, write_event
+from shop.errors import InvalidOrder
+from shop.services.base import ServiceDb, order_of
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS orders (
+    order_id TEXT PRIMARY KEY, customer_id TEXT NOT NULL, status TEXT NOT NULL,
+    total REAL, document TEXT NOT NULL, submitted REAL NOT NULL, confirmed REAL,
+    finished REAL
+);
+CREATE INDEX IF NOT EXISTS orders_by_status ON orders (status);
+CREATE TABLE IF NOT EXISTS intake_keys (
+    client TEXT NOT NULL, key TEXT NOT NULL, request TEXT NOT NULL, order_id TEXT NOT NULL,
+    PRIMARY KEY (client, key)
+);
+"""
+SOURCE = "shop.orders"
+FINAL = ("CONFIRMED", "CANCELLED_COMPENSATED", "NEEDS_REVIEW")
+
+
+class OrdersService:
+    def __init__(self, url: str) -> None:
+        self.db = ServiceDb(url, SCHEMA)
+        ensure_dlq(self.db.conn())
+        self.url = url
+
+    # -- intake ----------------------------------------------------------------------------
+    def submit(self, client: str, key: str, order: dict[str, Any]) -> tuple[str, bool]:
+        """Write the order PENDING and ``OrderSubmitted`` in one transaction. Returns the
+        order id and whether it is new; the same key with another request raises."""
+        # The cart is what the key protects; the id and time are minted per request.
+        cart = {k: v for k, v in order.items() if k not in ("orderId", "submittedAt")}
+        request = json.dumps(cart, sort_keys=True)
+        with transaction(self.db.conn()) as conn:
+            row = conn.execute(
+                "SELECT request, order_id FROM intake_keys WHERE client = ? AND key = ?",
+                (client, key),
+            ).fetchone()
+            if row is not None:
+                if row[0] != request:
+                    raise KeyError(key)
+                return str(row[1]), False
+            order_id = order["orderId"]
+            conn.execute(
+                "INSERT INTO intake_keys VALUES (?, ?, ?, ?)", (client, key, request, order_id)
+            )
+            _insert(conn, order, "PENDING")
+            write_event(conn, make_event(SOURCE, "OrderSubmitted", {"orderId": order_id, "order": order},  # noqa: E501
+                                         event_id=f"{order_id}-submitted"))  # fmt: skip
+        return order_id, True
+
+    def get(self, order_id: str) -> dict[str, Any] | None:
+        rows = self.db.query(
+            "SELECT status, document, submitted, confirmed, finished FROM orders WHERE order_id = ?",  # noqa: E501
+            (order_id,),
+        )
+        if not rows:
+            return None
+        status, document, submitted, confirmed, finished = rows[0]
+        return {"orderId": order_id, "status": status, "order": json.loads(document),
+                "submitted": submitted, "confirmed": confirmed, "finished": finished}  # fmt: skip
+
+    # -- saga steps ------------------------------------------------------------------------
+    def create_order(self, event: Any, context: Any) -> dict[str, Any]:
+        order = order_of(event)
+        _validate(order)
+
+        def work(conn: sqlite3.Connection) -> dict[str, Any]:
+            if not _exists(conn, order["orderId"]):
+                _insert(conn, order, "CREATED")  # started directly, not through the intake
+            else:
+                _set_status(conn, order["orderId"], "CREATED", only_from=("PENDING",))
+            return {"orderId": order["orderId"], "status": "CREATED"}
+
+        return dict(self.db.step(context.idempotency_key, work))
+
+    def cancel_order(self, event: Any, context: Any) -> dict[str, Any]:
+        order, error = order_of(event), event.get("error") or {}
+        return dict(
+            self.db.step(
+                context.idempotency_key,
+                lambda conn: _finish(
+                    conn,
+                    order,
+                    "CANCELLED_COMPENSATED",
+                    "OrderFailed",
+                    {"error": error.get("Error")},
+                ),
+            )
+        )
+
+    def confirm_order(self, event: Any, context: Any) -> dict[str, Any]:
+        order = order_of(event)
+        return dict(
+            self.db.step(
+                context.idempotency_key,
+                lambda conn: _finish(
+                    conn, order, "CONFIRMED", "OrderConfirmed", {"total": order.get("total")}
+                ),
+            )
+        )
+
+    def park(self, event: Any, context: Any) -> dict[str, Any]:
+        """The saga's dead-letter Task: the step's message into its DLQ and the order to
+        NEEDS_REVIEW, atomically."""
+        document, error = event["document"], event.get("error") or {}
+        order = order_of(document)
+
+        def work(conn: sqlite3.Connection) -> dict[str, Any]:
+            message_id = f"{event['execution']}#{event['step']}"
+            message = {"step": event["step"], "execution": event["execution"], "document": document}
+            DeadLetterQueue.put_in(conn, event["queue"], message_id, message,
+                                   str(error.get("Error", "")), str(error.get("Cause", "")))  # fmt: skip  # noqa: E501
+            _finish(conn, order, "NEEDS_REVIEW", "OrderNeedsReview", {"step": event["step"]})
+            return {"parked": event["step"]}
+
+        return dict(self.db.step(context.idempotency_key, work))
+
+    def unpark(self, order_id: str, document: dict[str, Any]) -> None:
+        """A redriven order leaves NEEDS_REVIEW before its saga resumes: CONFIRMED again if it
+        had been confirmed (only the confirmation e-mail was left, and no later step would
+        set it back), otherwise RESUMED until the resumed saga confirms, cancels or re-parks."""
+        confirmed = "ConfirmOrder" in (document.get("results") or {})
+        with transaction(self.db.conn()) as conn:
+            conn.execute(
+                "UPDATE orders SET status = ? WHERE order_id = ? AND status = 'NEEDS_REVIEW'",
+                ("CONFIRMED" if confirmed else "RESUMED", order_id),
+            )
+
+
+def _validate(order: dict[str, Any]) -> None:
+    total = order.get("total")
+    if isinstance(total, bool) or not isinstance(total, int | float) or total < 0:
+        raise InvalidOrder(f"order {order.get('orderId')}: total is missing or not a number")
+    if not isinstance(order.get("items", []), list):
+        raise InvalidOrder(f"order {order.get('orderId')}: items must be a list")
+
+
+def _exists(conn: sqlite3.Connection, order_id: str) -> bool:
+    return (
+        conn.execute("SELECT 1 FROM orders WHERE order_id = ?", (order_id,)).fetchone() is not None
+    )
+
+
+def _insert(conn: sqlite3.Connection, order: dict[str, Any], status: str) -> None:
+    submitted = order.get("submittedAt") or time.time()
+    conn.execute(
+        "INSERT OR IGNORE INTO orders (order_id, customer_id, status, total, document, submitted)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (order["orderId"], order.get("customerId", ""), status, order.get("total"),
+         json.dumps(order), submitted),
+    )  # fmt: skip
+
+
+def _set_status(
+    conn: sqlite3.Connection, order_id: str, status: str, only_from: tuple[str, ...] | None = None
+) -> bool:
+    sql = "UPDATE orders SET status = ? WHERE order_id = ?"
+    args: tuple[Any, ...] = (status, order_id)
+    if only_from:
+        sql += f" AND status IN ({','.join('?' * len(only_from))})"
+        args += only_from
+    return conn.execute(sql, args).rowcount == 1
+
+
+def _finish(
+    conn: sqlite3.Connection, order: dict[str, Any], status: str, event: str, detail: dict[str, Any]
+) -> dict[str, Any]:
+    order_id = order["orderId"]
+    if not _exists(conn, order_id):
+        _insert(conn, order, status)
+    row = conn.execute("SELECT status FROM orders WHERE order_id = ?", (order_id,)).fetchone()
+    now = time.time()
+    if row[0] != status:
+        conn.execute(
+            "UPDATE orders SET status = ?, finished = ?, confirmed = CASE WHEN ? = 'CONFIRMED'"
+            " THEN ? ELSE confirmed END WHERE order_id = ?",
+            (status, now, status, now, order_id),
+        )
+        body = {"orderId": order_id, "status": status, **detail}
+        write_event(conn, make_event(SOURCE, event, body, event_id=f"{order_id}-{event}-{now}"))
+    return {"orderId": order_id, "status": status}

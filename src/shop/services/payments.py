@@ -1,0 +1,63 @@
+"""The payments service: charges through the gateway with per-order idempotency keys.
+
+AuthorizePayment authorizes then captures (the shop charges at checkout, as in seed 001).
+The gateway keys are the order's, not the attempt's, so a retry, a crash re-invocation or a
+redrive can never charge twice. RefundPayment asks the gateway what it holds for the order
+(the local row may be missing if we crashed right after the gateway answered): it voids an
+authorization that was not captured and refunds a capture."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from shop.errors import PaymentDeclined
+from shop.gateway import PaymentGateway
+from shop.services.base import ServiceDb, order_of
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS payments (order_id TEXT PRIMARY KEY, charge_id TEXT NOT NULL,
+                                     amount REAL NOT NULL, status TEXT NOT NULL);
+"""
+
+
+class PaymentsService:
+    def __init__(self, url: str, gateway: PaymentGateway) -> None:
+        self.db = ServiceDb(url, SCHEMA)
+        self.gateway = gateway
+
+    def authorize(self, event: Any, context: Any) -> dict[str, Any]:
+        order = order_of(event)
+        order_id, amount = order["orderId"], float(order.get("total") or 0)
+        card = str(order.get("card") or "")
+        if not card:
+            raise PaymentDeclined(f"order {order_id}: no card number")
+        charge = self.gateway.authorize(f"{order_id}-authorize", order_id, amount, card)
+        try:
+            self.gateway.capture(f"{order_id}-capture", charge["charge"])
+        except PaymentDeclined:
+            self.gateway.void(f"{order_id}-void", charge["charge"])  # leave nothing held
+            raise
+        record = (order_id, charge["charge"], amount, "CAPTURED")
+        return dict(self.db.step(context.idempotency_key, lambda c: _record(c, record)))
+
+    def refund(self, event: Any, context: Any) -> dict[str, Any]:
+        order_id = order_of(event)["orderId"]
+        charge = self.gateway.lookup(f"{order_id}-authorize")
+        if charge is None:
+            return {"orderId": order_id, "status": "NOTHING_TO_REFUND"}
+        if charge["status"] == "AUTHORIZED":
+            self.gateway.void(f"{order_id}-void", charge["id"])
+            status = "VOIDED"
+        elif charge["status"] == "CAPTURED":
+            self.gateway.refund(f"{order_id}-refund", charge["id"])
+            status = "REFUNDED"
+        else:
+            status = charge["status"]
+        record = (order_id, charge["id"], charge["amount"], status)
+        return dict(self.db.step(context.idempotency_key, lambda c: _record(c, record)))
+
+
+def _record(conn: sqlite3.Connection, record: tuple[str, str, float, str]) -> dict[str, Any]:
+    conn.execute("INSERT OR REPLACE INTO payments VALUES (?, ?, ?, ?)", record)
+    return {"orderId": record[0], "charge": record[1], "status": record[3]}

@@ -1,0 +1,142 @@
+"""The shop assembled: services, third parties, the saga's handlers, and the runtime (engine,
+bus, outbox relays and rules) that runs them in one process."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+from prometheus_client import CollectorRegistry
+
+from sagaway import (
+    REDRIVE_TYPE,
+    Archive,
+    Engine,
+    EventBus,
+    FunctionRegistry,
+    Inbox,
+    OutboxRelay,
+    Rule,
+    SqliteJournal,
+    StartExecutionTarget,
+)
+from shop.config import ShopConfig
+from shop.courier import Courier
+from shop.faults import FaultPlan
+from shop.gateway import PaymentGateway, ThirdPartyBehaviour
+from shop.lock import EngineLock
+from shop.metrics import StepMetrics
+from shop.saga import SAGA_NAME, order_saga, resume_name
+from shop.services.inventory import InventoryService
+from shop.services.loyalty import LoyaltyService
+from shop.services.notifications import NotificationsService
+from shop.services.orders import OrdersService
+from shop.services.payments import PaymentsService
+from shop.services.shipping import ShippingService
+
+STATEMACHINE = Path(__file__).resolve().parents[2] / "statemachines" / "order-saga.asl.json"
+
+
+class Shop:
+    def __init__(self, config: ShopConfig) -> None:
+        self.config = config
+        c = config
+        self.gateway = PaymentGateway(c.url("gateway"), ThirdPartyBehaviour(
+            c.gateway_latency, c.gateway_error_rate, c.gateway_timeout_rate, c.seed))  # fmt: skip
+        self.courier = Courier(c.url("courier"), ThirdPartyBehaviour(
+            c.courier_latency, 0.0, c.courier_timeout_rate, c.seed + 1), outage=c.courier_outage)  # fmt: skip  # noqa: E501
+        self.orders = OrdersService(c.url("orders"))
+        self.inventory = InventoryService(c.url("inventory"))
+        self.payments = PaymentsService(c.url("payments"), self.gateway)
+        self.loyalty = LoyaltyService(c.url("loyalty"))
+        self.shipping = ShippingService(c.url("shipping"), self.courier)
+        self.notifications = NotificationsService(c.url("notifications"))
+
+    def handlers(self) -> dict[str, Any]:
+        return {
+            "CreateOrder": self.orders.create_order, "CancelOrder": self.orders.cancel_order,
+            "ReserveInventory": self.inventory.reserve, "ReleaseInventory": self.inventory.release,
+            "AuthorizePayment": self.payments.authorize, "RefundPayment": self.payments.refund,
+            "BurnLoyaltyPoints": self.loyalty.burn, "RestoreLoyaltyPoints": self.loyalty.restore,
+            "BookShipment": self.shipping.book, "CancelShipment": self.shipping.cancel,
+            "ConfirmOrder": self.orders.confirm_order,
+            "SendConfirmation": self.notifications.send_confirmation,
+            "ParkOrder": self.orders.park,
+        }  # fmt: skip
+
+    def registry(self, metrics: StepMetrics | None = None) -> FunctionRegistry:
+        c = self.config
+        faults = FaultPlan(c.transient_rate, c.poison_rate, c.seed, tuple(c.outages))
+        registry = FunctionRegistry()
+        for name, handler in self.handlers().items():
+            if name != "ParkOrder":  # parking is how failures are recorded: not failed on purpose
+                handler = faults.wrap(name, handler)
+            if metrics is not None:
+                handler = metrics.wrap(name, handler)
+            registry.register(name, handler)
+        return registry
+
+
+class ShopRuntime:
+    """The engine process: the engine, the bus with its rules, the outbox relays."""
+
+    def __init__(self, config: ShopConfig, metrics_registry: CollectorRegistry | None = None):
+        self.shop = Shop(config)
+        metrics = StepMetrics(metrics_registry or CollectorRegistry())
+        self.journal = SqliteJournal(config.journal_url)
+        self.engine = Engine(self.journal, self.shop.registry(metrics), threads=config.threads)
+        self.bus = EventBus("shop", archive=Archive(config.bus_url), inbox=Inbox(config.bus_url))
+        self.relays: list[OutboxRelay] = []
+        self.machine_arn = ""
+        self.lock = EngineLock(config.workdir)
+
+    async def start(self) -> None:
+        """Raises :class:`shop.lock.EngineBusy` if another engine runs on the workdir."""
+        self.lock.acquire()
+        definition = order_saga().to_json()
+        self.machine_arn = self.engine.create_state_machine(SAGA_NAME, definition).arn
+        await self.engine.start()
+        submitted = StartExecutionTarget("start-saga", self.engine, self.machine_arn,
+                                         name_path="$.detail.orderId", input_path="$.detail")  # fmt: skip  # noqa: E501
+        self.bus.put_rule(Rule("order-submitted", {"source": ["shop.orders"],
+                               "detail-type": ["OrderSubmitted"]}, [submitted]))  # fmt: skip
+        resume = StartExecutionTarget("resume-saga", self.engine, self.machine_arn,
+                                      name_path="$.id", input_path="$.detail.resume")  # fmt: skip
+        self.bus.put_rule(Rule("dead-letter-redriven", {"detail-type": [REDRIVE_TYPE]},
+                               [_ResumeTarget(resume, self)]))  # fmt: skip
+        self.relays = [OutboxRelay(self.shop.config.url("orders"), self.bus.put_events)]
+        for relay in self.relays:
+            relay.start()
+
+    async def stop(self) -> None:
+        for relay in self.relays:
+            await relay.stop()
+        await self.engine.close()
+        self.lock.release()
+
+
+class _ResumeTarget:
+    """Turns a redriven dead letter into a saga execution that resumes at the parked step,
+    named by :func:`shop.saga.resume_name` (so a redelivered redrive starts nothing twice).
+    The order leaves NEEDS_REVIEW just before, and only while that execution does not exist
+    yet: a late redelivery must not un-park an order whose resumed saga parked it again."""
+
+    def __init__(self, inner: StartExecutionTarget, runtime: ShopRuntime) -> None:
+        self.name = inner.name
+        self.inner = inner
+        self.runtime = runtime
+
+    async def deliver(self, event: dict[str, Any]) -> None:
+        detail = event["detail"]
+        message = detail["message"]
+        document = dict(message["document"])
+        document["resume"] = message["step"]
+        name = resume_name(message)
+        found = self.runtime.journal.find_execution(self.runtime.machine_arn, name)
+        if found is None:
+            order_id = document["order"]["orderId"]
+            await asyncio.to_thread(self.runtime.shop.orders.unpark, order_id, document)
+        resumed = {**event, "id": name, "detail": {**detail, "resume": document}}
+        await self.inner.deliver(json.loads(json.dumps(resumed)))

@@ -1,0 +1,56 @@
+"""The engine process of the shop: ``python -m shop.worker --workdir DIR --config JSON``.
+
+Runs until killed. The demo kills it with SIGKILL midway and starts it again: the engine
+resumes every open execution from its journal and the relays resume from the outbox."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+from pathlib import Path
+
+from prometheus_client import CollectorRegistry, start_http_server
+
+from shop.config import ShopConfig
+from shop.system import ShopRuntime
+
+
+def config_from_json(workdir: Path, text: str) -> ShopConfig:
+    values = json.loads(text or "{}")
+    for key in ("gateway_latency", "courier_latency"):
+        if key in values:
+            values[key] = tuple(values[key])
+    return ShopConfig(workdir=workdir, **values)
+
+
+async def serve(config: ShopConfig, metrics_port: int | None, ready: Path | None) -> None:
+    registry = CollectorRegistry()
+    runtime = ShopRuntime(config, registry)
+    await runtime.start()
+    if metrics_port:
+        start_http_server(metrics_port, addr="127.0.0.1", registry=registry)
+    if ready is not None:
+        ready.write_text("ready\n")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    loop.add_signal_handler(signal.SIGINT, stop.set)
+    await stop.wait()
+    await runtime.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="shop.worker")
+    parser.add_argument("--workdir", required=True, type=Path)
+    parser.add_argument("--config", default="{}")
+    parser.add_argument("--metrics-port", type=int, default=None)
+    parser.add_argument("--ready-file", type=Path, default=None)
+    args = parser.parse_args()
+    config = config_from_json(args.workdir, args.config)
+    asyncio.run(serve(config, args.metrics_port, args.ready_file))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,82 @@
+"""Nested executions and http:invoke Tasks, through a real server."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.api.conftest import Server
+from tests.api.test_executions import DOUBLE, machine, wait_done
+
+
+def parent(resource: str) -> str:
+    task = {
+        "Type": "Task",
+        "Resource": resource,
+        "Parameters": {"StateMachineArn.$": "$.target", "Input": {"value": 5}, "Name": "child"},
+        "End": True,
+    }
+    return json.dumps({"StartAt": "Start", "States": {"Start": task}})
+
+
+def test_start_execution_sync_and_sync2(sfn: Any) -> None:
+    for suffix, parsed in ((".sync", False), (".sync:2", True)):
+        tag = "sync2" if parsed else "sync"
+        target = machine(sfn, f"child-{tag}", DOUBLE)
+        arn = machine(
+            sfn, f"parent-{tag}", parent("arn:aws:states:::states:startExecution" + suffix)
+        )
+        ex = sfn.start_execution(stateMachineArn=arn, input=json.dumps({"target": target}))
+        done = wait_done(sfn, ex["executionArn"])
+        assert done["status"] == "SUCCEEDED", done
+        output = json.loads(done["output"])
+        child_output = output["Output"] if parsed else json.loads(output["Output"])
+        assert child_output == {"value": 10}
+        assert output["Status"] == "SUCCEEDED"
+        events = sfn.get_execution_history(executionArn=ex["executionArn"])["events"]
+        assert "TaskSubmitted" in [e["type"] for e in events]
+
+
+def test_start_execution_fire_and_forget_and_missing_target(sfn: Any) -> None:
+    target = machine(sfn, "child2", DOUBLE)
+    arn = machine(sfn, "p-async", parent("arn:aws:states:::states:startExecution"))
+    ex = sfn.start_execution(stateMachineArn=arn, input=json.dumps({"target": target}))
+    output = json.loads(wait_done(sfn, ex["executionArn"])["output"])
+    assert output["ExecutionArn"].endswith(":execution:child2:child")
+    missing = sfn.start_execution(stateMachineArn=arn, input=json.dumps({"target": target + "x"}))
+    failed = wait_done(sfn, missing["executionArn"])
+    assert failed["error"] == "StepFunctions.StateMachineDoesNotExistException"
+
+
+def test_http_invoke_calls_a_real_endpoint(sfn: Any, server: Server) -> None:
+    # The server itself is a real HTTP endpoint: call its API with ListStateMachines.
+    task = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::http:invoke",
+        "Parameters": {
+            "ApiEndpoint": server.url + "/",
+            "Method": "POST",
+            "Headers": {"X-Amz-Target": "AWSStepFunctions.ListStateMachines",
+                        "Content-Type": "application/x-amz-json-1.0"},
+            "RequestBody": {},
+        },
+        "End": True,
+    }  # fmt: skip
+    arn = machine(sfn, "http", json.dumps({"StartAt": "Call", "States": {"Call": task}}))
+    ex = sfn.start_execution(stateMachineArn=arn)["executionArn"]
+    output = json.loads(wait_done(sfn, ex)["output"])
+    assert output["StatusCode"] == 200
+    assert [m["name"] for m in output["ResponseBody"]["stateMachines"]] == ["http"]
+    task["Parameters"]["Headers"]["X-Amz-Target"] = "AWSStepFunctions.Nope"  # type: ignore[index]
+    bad = machine(sfn, "http-bad", json.dumps({"StartAt": "Call", "States": {"Call": task}}))
+    ex = sfn.start_execution(stateMachineArn=bad)["executionArn"]
+    assert wait_done(sfn, ex)["error"] == "States.Http.StatusCode.400"
+
+
+def test_put_events_fails_clearly_until_the_event_bus_exists(sfn: Any) -> None:
+    task = {"Type": "Task", "Resource": "arn:aws:states:::events:putEvents",
+            "Parameters": {"Entries": []}, "End": True}  # fmt: skip
+    arn = machine(sfn, "events", json.dumps({"StartAt": "Put", "States": {"Put": task}}))
+    ex = sfn.start_execution(stateMachineArn=arn)["executionArn"]
+    failed = wait_done(sfn, ex)
+    assert failed["error"] == "States.TaskFailed" and "event bus" in failed["cause"]

@@ -1,0 +1,117 @@
+"""The journal contract: every adapter (SQLite, PostgreSQL) must pass these same tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from sagaway.store.ports import ExecutionRecord, StateMachineRecord, StepRecord
+
+SM = "arn:aws:states:us-east-1:111111111111:stateMachine:orders"
+
+
+def machine(name: str = "orders", created: float = 1.0) -> StateMachineRecord:
+    return StateMachineRecord(
+        arn=f"arn:aws:states:us-east-1:111111111111:stateMachine:{name}",
+        name=name,
+        definition='{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}',
+        created=created,
+        extra={"tags": {"team": "shop"}},
+    )
+
+
+def execution(name: str, start: float = 10.0) -> ExecutionRecord:
+    return ExecutionRecord(
+        arn=f"arn:aws:states:us-east-1:111111111111:execution:orders:{name}",
+        state_machine_arn=SM,
+        name=name,
+        status="RUNNING",
+        input='{"n":1}',
+        start_date=start,
+        definition="{}",
+    )
+
+
+def step(arn: str, version: int, first_id: int, status: str = "RUNNING") -> StepRecord:
+    events = [{"id": first_id, "type": "PassStateEntered"}, {"id": first_id + 1, "type": "X"}]
+    record = StepRecord(arn, version, b'{"v":%d}' % version, status, events)
+    if status != "RUNNING":
+        record.output, record.stop_date = '{"done":true}', 99.0
+    return record
+
+
+def start(journal: Any, name: str, start_date: float = 10.0) -> str:
+    record = execution(name, start_date)
+    assert journal.create_execution(record, step(record.arn, 0, 1))
+    return record.arn
+
+
+def test_state_machines_round_trip_and_list_in_creation_order(journal: Any) -> None:
+    journal.put_state_machine(machine("b", created=2.0))
+    journal.put_state_machine(machine("a", created=1.0))
+    got = journal.get_state_machine(machine("b").arn)
+    assert got == machine("b", created=2.0)
+    assert [m.name for m in journal.list_state_machines()] == ["a", "b"]
+    journal.put_state_machine(machine("b", created=3.0))  # replace, not duplicate
+    assert journal.get_state_machine(machine("b").arn).created == 3.0
+    journal.delete_state_machine(machine("a").arn)
+    assert journal.get_state_machine(machine("a").arn) is None
+    assert [m.name for m in journal.list_state_machines()] == ["b"]
+
+
+def test_create_execution_writes_its_first_step(journal: Any) -> None:
+    arn = start(journal, "o1")
+    record = journal.get_execution(arn)
+    assert record.status == "RUNNING" and record.version == 1 and record.state == b'{"v":0}'
+    assert [e["id"] for e in journal.history(arn)] == [1, 2]
+    assert journal.find_execution(SM, "o1").arn == arn
+
+
+def test_a_name_is_unique_per_state_machine(journal: Any) -> None:
+    start(journal, "o1")
+    again = execution("o1")
+    assert journal.create_execution(again, step(again.arn, 0, 1)) is False
+    assert [e["id"] for e in journal.history(again.arn)] == [1, 2]  # nothing written twice
+
+
+def test_steps_apply_in_order_and_end_the_execution(journal: Any) -> None:
+    arn = start(journal, "o1")
+    flags = journal.commit([step(arn, 1, 3), step(arn, 2, 5, status="SUCCEEDED")])
+    assert flags == [True, True]
+    record = journal.get_execution(arn)
+    assert (record.status, record.version, record.output, record.stop_date) == (
+        "SUCCEEDED",
+        3,
+        '{"done":true}',
+        99.0,
+    )
+    assert [e["id"] for e in journal.history(arn)] == [1, 2, 3, 4, 5, 6]
+    assert journal.open_executions() == []
+
+
+def test_a_stale_version_is_refused_alone(journal: Any) -> None:
+    a, b = start(journal, "a"), start(journal, "b")
+    flags = journal.commit([step(a, 5, 3), step(b, 1, 3)])  # a is at version 1, not 5
+    assert flags == [False, True]
+    assert journal.get_execution(a).version == 1
+    assert [e["id"] for e in journal.history(a)] == [1, 2]
+    assert [e["id"] for e in journal.history(b)] == [1, 2, 3, 4]
+
+
+def test_list_executions_filters_and_orders_newest_first(journal: Any) -> None:
+    old, new = start(journal, "old", 1.0), start(journal, "new", 2.0)
+    journal.commit([step(old, 1, 3, status="FAILED")])
+    assert [e.arn for e in journal.list_executions()] == [new, old]
+    assert [e.arn for e in journal.list_executions(status="FAILED")] == [old]
+    assert [e.arn for e in journal.list_executions(state_machine_arn=SM, limit=1)] == [new]
+    assert journal.list_executions(state_machine_arn="arn:other") == []
+    assert [e.arn for e in journal.open_executions()] == [new]
+
+
+def test_history_keeps_event_details(journal: Any) -> None:
+    arn = start(journal, "o1")
+    detail = {"id": 3, "type": "TaskScheduled", "taskScheduledEventDetails": {"parameters": "{}"}}
+    record = StepRecord(arn, 1, b"{}", "RUNNING", [detail])
+    assert journal.commit([record]) == [True]
+    assert journal.history(arn)[-1] == orjson.loads(orjson.dumps(detail))
