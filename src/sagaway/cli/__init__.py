@@ -9,13 +9,15 @@ app = typer.Typer(
     help="Sagaway: a durable saga orchestrator that speaks Amazon States Language.",
     no_args_is_help=True,
     add_completion=False,
+    # Markdown: docstrings wrap at 100 columns in the source; paragraphs reflow on screen.
+    rich_markup_mode="markdown",
 )
 
 
 def _register() -> None:
     # Imported for their side effect of adding commands to ``app``; kept in a function so
     # importing ``sagaway.cli`` stays cheap and free of import cycles.
-    from sagaway.cli import (  # noqa: F401  # noqa: F401  # noqa: F401
+    from sagaway.cli import (  # noqa: F401
         bench,
         conformance,
         demo,

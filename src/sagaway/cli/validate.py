@@ -48,9 +48,9 @@ def validate_command(
 ) -> None:
     """Check ASL definitions as AWS Step Functions' CreateStateMachine does.
 
-    Prints 'FILE: OK' for a valid definition, else one line per problem:
-    'FILE: <location>: <CODE>: <message>', the location being a JSON Pointer such as
-    /States/Wait/Timestamp ('-' when AWS gives none). Exit status: 0 when every file is
+    Prints `FILE: OK` for a valid definition, else one line per problem:
+    `FILE: LOCATION: CODE: MESSAGE`, the location being a JSON Pointer such as
+    `/States/Wait/Timestamp` (`-` when AWS gives none). Exit status: 0 when every file is
     valid, 1 when a definition is invalid, 2 when a file cannot be read.
     """
     status = 0
