@@ -7,6 +7,7 @@ __version__ = "0.1.0"
 from sagaway.asl.validate import validate_definition as validate_definition
 from sagaway.engine.engine import Engine as Engine
 from sagaway.engine.engine import ExecutionAlreadyExists as ExecutionAlreadyExists
+from sagaway.engine.gc_tuning import tune_gc as tune_gc
 from sagaway.messaging import CallableTarget as CallableTarget
 from sagaway.messaging import DeadLetterQueue as DeadLetterQueue
 from sagaway.messaging import EventBus as EventBus

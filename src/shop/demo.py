@@ -44,6 +44,7 @@ class DemoOptions:
     port: int = 8084
     spike: int = 50
     redrive: bool = True
+    api_port: int = 8083  # the Step Functions API, served by the engine process with --serve
 
 
 def demo_config(options: DemoOptions) -> ShopConfig:
@@ -81,9 +82,10 @@ def make_order(rng: random.Random, n: int) -> dict[str, Any]:
 class Worker:
     """The engine process."""
 
-    def __init__(self, config: ShopConfig, log: Path) -> None:
+    def __init__(self, config: ShopConfig, log: Path, api_port: int | None = None) -> None:
         self.config = config
         self.log = log
+        self.api_port = api_port
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -94,6 +96,8 @@ class Worker:
                "courier_timeout_rate", "courier_outage")}  # fmt: skip
         args = [sys.executable, "-m", "shop.worker", "--workdir", str(self.config.workdir),
                 "--config", json.dumps(cfg), "--ready-file", str(ready)]  # fmt: skip
+        if self.api_port is not None:
+            args += ["--api-port", str(self.api_port)]
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
@@ -196,7 +200,8 @@ async def run_demo(options: DemoOptions, console: Console) -> int:
     config = demo_config(options)
     prepare(config, options)
     shop = Shop(config)
-    worker = Worker(config, config.workdir / "engine.log")
+    api_port = options.api_port if options.serve else None
+    worker = Worker(config, config.workdir / "engine.log", api_port)
     await asyncio.to_thread(worker.start)
     settings = IntakeSettings(rate=10_000, burst=10_000)
     app = create_app(shop.orders, config.journal_url, settings)
@@ -222,7 +227,8 @@ async def run_demo(options: DemoOptions, console: Console) -> int:
         print_report(console, shop, audit, accepted, refused, complete, before)
         if options.serve:
             console.print(
-                f"serving: POST {base}/orders, GET {base}/orders/ID, {base}/metrics (Ctrl-C stops)"
+                f"serving: POST {base}/orders, GET {base}/orders/ID, {base}/metrics; the Step "
+                f"Functions API on http://127.0.0.1:{options.api_port} (Ctrl-C stops)"
             )
             await serving
         return 0 if audit.ok and complete and (before is None or before.ok) else 1

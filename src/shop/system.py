@@ -8,7 +8,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+import uvicorn
 from prometheus_client import CollectorRegistry
+from starlette.applications import Starlette
 
 from sagaway import (
     REDRIVE_TYPE,
@@ -22,6 +24,7 @@ from sagaway import (
     SqliteJournal,
     StartExecutionTarget,
 )
+from sagaway.api import attach_app
 from shop.config import ShopConfig
 from shop.courier import Courier
 from shop.faults import FaultPlan
@@ -82,7 +85,12 @@ class Shop:
 class ShopRuntime:
     """The engine process: the engine, the bus with its rules, the outbox relays."""
 
-    def __init__(self, config: ShopConfig, metrics_registry: CollectorRegistry | None = None):
+    def __init__(
+        self,
+        config: ShopConfig,
+        metrics_registry: CollectorRegistry | None = None,
+        api_port: int | None = None,
+    ) -> None:
         self.shop = Shop(config)
         metrics = StepMetrics(metrics_registry or CollectorRegistry())
         self.journal = SqliteJournal(config.journal_url)
@@ -91,13 +99,21 @@ class ShopRuntime:
         self.relays: list[OutboxRelay] = []
         self.machine_arn = ""
         self.lock = EngineLock(config.workdir)
+        self.api_port = api_port
+        self._api: uvicorn.Server | None = None
+        self._serving: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Raises :class:`shop.lock.EngineBusy` if another engine runs on the workdir."""
         self.lock.acquire()
         definition = order_saga().to_json()
         self.machine_arn = self.engine.create_state_machine(SAGA_NAME, definition).arn
+        api = None
+        if self.api_port is not None:  # before the engine starts: see attach_app
+            api = attach_app(self.engine, self.shop.config.journal_url)
         await self.engine.start()
+        if api is not None and self.api_port is not None:
+            await self._serve_api(api, self.api_port)
         submitted = StartExecutionTarget("start-saga", self.engine, self.machine_arn,
                                          name_path="$.detail.orderId", input_path="$.detail")  # fmt: skip  # noqa: E501
         self.bus.put_rule(Rule("order-submitted", {"source": ["shop.orders"],
@@ -110,7 +126,21 @@ class ShopRuntime:
         for relay in self.relays:
             relay.start()
 
+    async def _serve_api(self, api: Starlette, port: int) -> None:
+        """The Step Functions API over this engine, for exploring with boto3 or the AWS CLI."""
+        config = uvicorn.Config(api, host="127.0.0.1", port=port, log_level="warning")
+        self._api = uvicorn.Server(config)
+        self._serving = asyncio.create_task(self._api.serve())
+        while not self._api.started:
+            if self._serving.done():  # e.g. the port is taken: say so rather than hang
+                self._serving.result()
+                raise RuntimeError(f"the Step Functions API did not start on port {port}")
+            await asyncio.sleep(0.02)
+
     async def stop(self) -> None:
+        if self._api is not None and self._serving is not None:
+            self._api.should_exit = True
+            await self._serving
         for relay in self.relays:
             await relay.stop()
         await self.engine.close()

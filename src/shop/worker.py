@@ -13,6 +13,7 @@ from pathlib import Path
 
 from prometheus_client import CollectorRegistry, start_http_server
 
+from sagaway import tune_gc
 from shop.config import ShopConfig
 from shop.system import ShopRuntime
 
@@ -25,9 +26,11 @@ def config_from_json(workdir: Path, text: str) -> ShopConfig:
     return ShopConfig(workdir=workdir, **values)
 
 
-async def serve(config: ShopConfig, metrics_port: int | None, ready: Path | None) -> None:
+async def serve(
+    config: ShopConfig, metrics_port: int | None, ready: Path | None, api_port: int | None = None
+) -> None:
     registry = CollectorRegistry()
-    runtime = ShopRuntime(config, registry)
+    runtime = ShopRuntime(config, registry, api_port)
     await runtime.start()
     if metrics_port:
         start_http_server(metrics_port, addr="127.0.0.1", registry=registry)
@@ -47,9 +50,11 @@ def main() -> None:
     parser.add_argument("--config", default="{}")
     parser.add_argument("--metrics-port", type=int, default=None)
     parser.add_argument("--ready-file", type=Path, default=None)
+    parser.add_argument("--api-port", type=int, default=None, help="Serve the Step Functions API")
     args = parser.parse_args()
+    tune_gc()
     config = config_from_json(args.workdir, args.config)
-    asyncio.run(serve(config, args.metrics_port, args.ready_file))
+    asyncio.run(serve(config, args.metrics_port, args.ready_file, args.api_port))
 
 
 if __name__ == "__main__":

@@ -81,7 +81,8 @@ def test_missed_heartbeat_times_the_task_out(sfn: Any) -> None:
     arn = machine(sfn, "hb", callback_machine(heartbeat=1))
     ex = sfn.start_execution(stateMachineArn=arn)["executionArn"]
     described = wait_done(sfn, ex, timeout=10)
-    assert (described["status"], described["error"]) == ("FAILED", "States.HeartbeatTimeout")
+    # AWS reports a missed heartbeat as States.Timeout (the recorded corpus shows it).
+    assert (described["status"], described["error"]) == ("FAILED", "States.Timeout")
 
 
 def test_token_survives_a_restart(tmp_path: Any) -> None:
@@ -156,3 +157,16 @@ def test_get_activity_task_for_a_missing_activity(sfn: Any) -> None:
     with pytest.raises(ClientError) as info:
         sfn.get_activity_task(activityArn="arn:aws:states:us-east-1:111111111111:activity:nope")
     assert error_code(info) == "ActivityDoesNotExist"
+
+
+def test_a_task_on_a_deleted_activity_fails_the_execution(sfn: Any) -> None:
+    # AWS: States.Runtime, not a task that waits forever for a worker.
+    activity = sfn.create_activity(name="gone")["activityArn"]
+    sfn.delete_activity(activityArn=activity)
+    arn = machine(sfn, "gone", activity_machine(activity))
+    failed = wait_done(sfn, sfn.start_execution(stateMachineArn=arn)["executionArn"])
+    assert (failed["status"], failed["error"]) == ("FAILED", "States.Runtime")
+    assert failed["cause"] == (
+        "An error occurred while executing the state 'Work' (entered at the event id #2). "
+        f"The activity {activity} does not exist."
+    )

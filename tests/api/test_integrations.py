@@ -73,10 +73,12 @@ def test_http_invoke_calls_a_real_endpoint(sfn: Any, server: Server) -> None:
     assert wait_done(sfn, ex)["error"] == "States.Http.StatusCode.400"
 
 
-def test_put_events_fails_clearly_until_the_event_bus_exists(sfn: Any) -> None:
+def test_put_events_without_entries_is_refused_like_eventbridge(sfn: Any) -> None:
+    # The bus and its rules: tests/api/test_put_events.py.
     task = {"Type": "Task", "Resource": "arn:aws:states:::events:putEvents",
             "Parameters": {"Entries": []}, "End": True}  # fmt: skip
     arn = machine(sfn, "events", json.dumps({"StartAt": "Put", "States": {"Put": task}}))
     ex = sfn.start_execution(stateMachineArn=arn)["executionArn"]
     failed = wait_done(sfn, ex)
-    assert failed["error"] == "States.TaskFailed" and "event bus" in failed["cause"]
+    assert failed["error"] == "EventBridge.ValidationException"
+    assert "at 'entries' failed to satisfy constraint" in failed["cause"]

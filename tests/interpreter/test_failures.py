@@ -15,6 +15,18 @@ def test_failure_as_output_has_error_and_cause() -> None:
     assert Failure("E").as_output() == {"Error": "E"}
 
 
+def test_failure_without_an_error_name_hands_on_both_as_null() -> None:
+    # SendTaskFailure with neither error nor cause: AWS's Catch output has both, null.
+    assert Failure(None, None).as_output() == {"Error": None, "Cause": None}  # type: ignore[arg-type]
+
+
+def test_heartbeat_timeout_is_matched_only_for_a_missed_heartbeat() -> None:
+    assert matches(("States.HeartbeatTimeout",), "States.Timeout", heartbeat=True)
+    assert not matches(("States.HeartbeatTimeout",), "States.Timeout")
+    assert matches(("States.Timeout",), "States.Timeout", heartbeat=True)
+    assert not matches(("States.TaskFailed",), "States.Timeout", heartbeat=True)
+
+
 @pytest.mark.parametrize(
     ("error", "expected"),
     [

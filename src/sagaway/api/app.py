@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -27,9 +29,11 @@ from sagaway.api.service import Api
 from sagaway.api.validation import check, operation
 from sagaway.engine.engine import Engine
 from sagaway.engine.integrations import install
+from sagaway.messaging.bus import EventBus
+from sagaway.messaging.put_events import ServerBus, bus_url_beside
 from sagaway.resources.lambda_functions import FunctionRegistry
-from sagaway.store.catalog import SqliteCatalog
-from sagaway.store.sqlite import SqliteJournal
+from sagaway.store.open import open_journal
+from sagaway.store.postgres_catalog import open_catalog
 
 log = logging.getLogger("sagaway.api")
 
@@ -126,28 +130,68 @@ def create_app(
     registry: FunctionRegistry | None = None,
     *,
     poll_timeout: float = 60.0,
+    owner: str | None = None,
+    lease_seconds: float = 5.0,
+    bus_url: str | None = None,
+    bus: EventBus | None = None,
 ) -> Starlette:
-    """The API app on the journal at ``db_url``; Lambda handlers from ``registry``."""
+    """The API app on the journal at ``db_url``; Lambda handlers from ``registry``.
+
+    On PostgreSQL the server is a cluster member under the identity ``owner`` (default
+    host-pid-random): it runs the executions it starts, takes over those of members whose
+    lease expired, and shares state machines and the catalog with every member. putEvents
+    publishes on ``bus`` (default: a bus of its own) through the outbox in the SQLite
+    database ``bus_url`` (default: beside the journal, see ``bus_url_beside``); the bus is
+    ``app.state.bus`` for adding rules."""
+    identity = owner or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        journal = SqliteJournal(db_url)
-        catalog = SqliteCatalog(db_url)
+        journal = open_journal(db_url, owner=identity, lease_seconds=lease_seconds)
+        catalog = open_catalog(db_url)
+        server_bus = ServerBus(bus_url or bus_url_beside(db_url), bus)
         engine = Engine(journal, registry)
-        integrations = install(engine)  # before start: recovery re-dispatches Tasks
+        integrations = install(engine, server_bus)  # before start: recovery re-dispatches Tasks
         await engine.start()
+        server_bus.start()
         app.state.api = Api(engine, catalog, integrations, poll_timeout)
+        app.state.bus = server_bus.bus
         try:
             yield
         finally:
             integrations.close()
             await engine.close()
+            await server_bus.stop()
             catalog.close()
             journal.close()
 
-    routes = [
+    return Starlette(routes=_routes(), lifespan=lifespan)
+
+
+def attach_app(engine: Engine, catalog_url: str, *, poll_timeout: float = 60.0) -> Starlette:
+    """The API over an engine its embedder runs (the shop's engine process, for one): call
+    before ``engine.start()``, since recovery re-dispatches Tasks through the integrations
+    installed here. The embedder starts and closes the engine; the app's lifespan only
+    closes what it opened (the integrations and the catalog at ``catalog_url``)."""
+    integrations = install(engine)
+    catalog = open_catalog(catalog_url)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            integrations.close()
+            catalog.close()
+
+    application = Starlette(routes=_routes(), lifespan=lifespan)
+    application.state.api = Api(engine, catalog, integrations, poll_timeout)
+    return application
+
+
+def _routes() -> list[Route]:
+    return [
         Route("/", dispatch, methods=["POST"]),
         Route("/console", placeholder),
         Route("/metrics", placeholder),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)

@@ -51,11 +51,19 @@ class Api:
     integrations: Integrations
     poll_timeout: float = 60.0
 
+    def __post_init__(self) -> None:
+        # Activities live in the catalog; the engine's queues ask it before queueing a task.
+        self.integrations.activities.exists = self.activity_exists
+
+    def activity_exists(self, arn: str) -> bool:
+        return self.catalog.get(ACTIVITY, arn) is not None
+
     def machine(self, arn: str) -> StateMachineRecord:
         """The unqualified state machine ``arn`` (StateMachineDoesNotExist if absent)."""
         record = self.engine.journal.get_state_machine(arn)
         if record is None:
             raise machine_missing(arn)
+        self.engine.known_state_machine(record)
         return record
 
     def execution_meta(self, arn: str) -> dict[str, Any]:

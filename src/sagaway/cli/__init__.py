@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from sagaway.engine.gc_tuning import tune_gc
+
 app = typer.Typer(
     name="sagaway",
     help="Sagaway: a durable saga orchestrator that speaks Amazon States Language.",
@@ -33,5 +35,6 @@ def _register() -> None:
 
 def main() -> None:
     """Console-script entry point."""
+    tune_gc()
     _register()
     app()

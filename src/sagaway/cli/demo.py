@@ -16,8 +16,13 @@ def demo(
     workdir: Path = typer.Option(Path("sagaway-demo"), "--workdir", help="Where the databases go."),  # noqa: B008
     seed: int = typer.Option(7, "--seed", help="Seed for carts and injected failures."),
     no_crash: bool = typer.Option(False, "--no-crash", help="Do not kill the engine midway."),
-    serve: bool = typer.Option(False, "--serve", help="Keep the intake running afterwards."),
+    serve: bool = typer.Option(
+        False, "--serve", help="Keep the intake and the Step Functions API running afterwards."
+    ),
     port: int = typer.Option(8084, "--port", help="The intake's port on 127.0.0.1."),
+    api_port: int = typer.Option(
+        8083, "--api-port", help="With --serve: the Step Functions API's port on 127.0.0.1."
+    ),
     no_redrive: bool = typer.Option(
         False, "--no-redrive", help="Skip the operator's redrive of parked orders."
     ),
@@ -28,6 +33,8 @@ def demo(
 
     from shop.demo import DemoOptions, run_demo
 
-    options = DemoOptions(orders, workdir, seed, not no_crash, serve, port, redrive=not no_redrive)
+    options = DemoOptions(
+        orders, workdir, seed, not no_crash, serve, port, redrive=not no_redrive, api_port=api_port
+    )
     code = asyncio.run(run_demo(options, Console()))
     raise typer.Exit(code)

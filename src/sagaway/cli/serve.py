@@ -16,9 +16,9 @@ from sagaway.resources.loader import FunctionsLoadError, load_functions
 
 @app.command()
 def serve(
-    db: Annotated[str, typer.Option(help="Journal URL (sqlite:///path.db)")] = (
-        "sqlite:///sagaway.db"
-    ),
+    db: Annotated[
+        str, typer.Option(help="Journal URL: sqlite:///path.db, or postgresql://… to share")
+    ] = "sqlite:///sagaway.db",
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8083,
     functions: Annotated[
@@ -27,11 +27,29 @@ def serve(
     poll_timeout: Annotated[
         float, typer.Option(help="Seconds GetActivityTask waits for a task (AWS: 60)")
     ] = 60.0,
+    bus: Annotated[
+        str | None,
+        typer.Option(
+            help="SQLite URL of the event bus database (putEvents' outbox and archive); "
+            "default: beside the journal (x.db -> x-events.db), or ./sagaway-events.db "
+            "for PostgreSQL"
+        ),
+    ] = None,
+    name: Annotated[
+        str | None, typer.Option(help="PostgreSQL: cluster member identity (default host-pid)")
+    ] = None,
+    lease_seconds: Annotated[
+        float,
+        typer.Option(help="PostgreSQL: how long a dead member's executions wait for others"),
+    ] = 5.0,
 ) -> None:
-    """Serve the Step Functions API at / (the console and metrics come later)."""
-    if db.startswith(("postgresql://", "postgres://")):
-        typer.echo("error: the API server runs on SQLite for now", err=True)
-        raise typer.Exit(2)
+    """Serve the Step Functions API at / (the console and metrics come later).
+
+    With --db postgresql://… the server is a cluster member, like `sagaway worker`: it runs
+    the executions it starts, takes over those of members whose lease expired, hands its own
+    to the others when stopped (SIGTERM), and shares state machines, versions, aliases,
+    activities and tags with every server and worker on that database (docs/scaling.md).
+    """
     registry = FunctionRegistry()
     if functions:
         try:
@@ -39,5 +57,8 @@ def serve(
         except FunctionsLoadError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from exc
-    application = create_app(db, registry, poll_timeout=poll_timeout)
+    application = create_app(
+        db, registry, poll_timeout=poll_timeout, owner=name, lease_seconds=lease_seconds,
+        bus_url=bus,
+    )  # fmt: skip
     uvicorn.run(application, host=host, port=port, log_level="warning")

@@ -84,20 +84,40 @@ def run_case(case: dict[str, Any], compare: ModuleType) -> CaseResult:
         None if outcome.output is None and outcome.status != "SUCCEEDED" else dumps(outcome.output)
     )
     events = [dict(e) for e in outcome.history]
+    ended = Ended(outcome.status, output, outcome.error, outcome.cause, events)
+    return judge(case, compare, ended, result)
+
+
+@dataclass(frozen=True, slots=True)
+class Ended:
+    """How an execution ended, as GetExecutionHistory and DescribeExecution tell it."""
+
+    status: str
+    output: str | None
+    error: str | None
+    cause: str | None
+    events: list[dict[str, Any]]
+
+
+def judge(
+    case: dict[str, Any], compare: ModuleType, ended: Ended, result: CaseResult
+) -> CaseResult:
+    """Fill ``result`` in: does ``ended`` match the recording (and its history, event for
+    event)? Shared by the in-memory run and the runs through the API server."""
     tokens = list(case.get("wildcard_tokens") or []) + list(MASKED_LAMBDA_METADATA)
     try:
         ok, diffs = compare.compare_expected(
             {**case, "wildcard_tokens": tokens},
-            outcome.status,
-            output,
-            outcome.error,
-            outcome.cause,
-            events,
+            ended.status,
+            ended.output,
+            ended.error,
+            ended.cause,
+            ended.events,
         )
     except ValueError as exc:  # the masking rules can break on a result unlike AWS's
         ok, diffs = (
             False,
-            [f"not comparable ({exc}): {outcome.status} {outcome.error} {outcome.cause}"],
+            [f"not comparable ({exc}): {ended.status} {ended.error} {ended.cause}"],
         )
     result.passed, result.diffs = ok, list(diffs)
     if not ok:
@@ -105,7 +125,7 @@ def run_case(case: dict[str, Any], compare: ModuleType) -> CaseResult:
     expected_types = case.get("history_types")
     if expected_types:
         _, normalised = compare.normalize_execution_result(
-            case, outcome.status, output, outcome.error, outcome.cause, events
+            case, ended.status, ended.output, ended.error, ended.cause, ended.events
         )
         result.history_checked = True
         actual = [e.get("type") for e in normalised]

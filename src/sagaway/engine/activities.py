@@ -12,13 +12,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from sagaway.engine.callbacks import CallbackTasks
 from sagaway.engine.notes import Note
 from sagaway.expressions.jsontext import dumps
 from sagaway.interpreter.execution import task_token
-from sagaway.interpreter.messages import InvokeTask
+from sagaway.interpreter.lifecycle import RUNTIME
+from sagaway.interpreter.messages import InvokeTask, TaskFailed
 
 if TYPE_CHECKING:
     from sagaway.engine.engine import Engine
@@ -32,11 +34,30 @@ class ActivityQueues:
         self.callbacks = callbacks
         self._queues: dict[str, deque[_Item]] = {}
         self._pollers: dict[str, deque[asyncio.Future[_Item]]] = {}
+        # Whether an activity ARN exists; the API's catalog knows (None: not checked).
+        self.exists: Callable[[str], bool] | None = None
 
     def dispatch(self, arn: str, command: InvokeTask) -> None:
+        if self.exists is not None and not self.exists(command.resource):
+            self._missing(arn, command)
+            return
         # The heartbeat clock starts when a worker takes the task, not while it is queued.
         self.callbacks.wait_for_answer(arn, command, heartbeat=False)
         self._offer(command.resource, (arn, command))
+
+    def _missing(self, arn: str, command: InvokeTask) -> None:
+        """AWS fails the execution with States.Runtime when the activity does not exist."""
+        actor = self.engine.actors.get(arn)
+        fid = actor.state.tokens.get(command.token) if actor else None
+        if actor is None or fid is None:
+            return
+        entered = actor.state.frames[fid].entered_id
+        cause = (
+            f"An error occurred while executing the state '{command.state_name}' (entered at "
+            f"the event id #{entered}). The activity {command.resource} does not exist."
+        )
+        failure = TaskFailed(command.token, RUNTIME, cause)
+        asyncio.get_running_loop().call_soon(self.engine._task_done, arn, failure)
 
     def _offer(self, activity_arn: str, item: _Item, *, front: bool = False) -> None:
         pollers = self._pollers.get(activity_arn)

@@ -178,6 +178,12 @@ class Engine:
         self.journal.put_state_machine(record)
         self._machines[record.arn] = record
 
+    def known_state_machine(self, record: StateMachineRecord) -> None:
+        """Note ``record`` as the current version of its machine, read from the journal by
+        the caller: processes sharing a database change each other's machines, and the next
+        StartExecution must run what was just read, not what this engine cached."""
+        self._machines[record.arn] = record
+
     def delete_state_machine(self, arn: str) -> None:
         self.journal.delete_state_machine(arn)
         self._machines.pop(arn, None)

@@ -3,7 +3,9 @@
 The runner looks an integration up by the resource's type; the table answers every type
 with one router, because the suffix decides as much as the service: any
 ``.waitForTaskToken`` resource waits for a callback, whatever service it names (Sagaway
-does not send the SQS message or SNS notification: whoever holds the token answers).
+does not send the SQS message or SNS notification: whoever holds the token answers). The
+exception is EventBridge: Sagaway has a bus, so ``events:putEvents`` (with or without the
+suffix) publishes on it first (``events_task``).
 """
 
 from __future__ import annotations
@@ -14,32 +16,38 @@ from typing import TYPE_CHECKING, Any
 
 from sagaway.engine.activities import ActivityQueues
 from sagaway.engine.callbacks import CallbackTasks
+from sagaway.engine.events_task import PUT_EVENTS, PutEventsTask
 from sagaway.engine.http_task import HttpInvoke
 from sagaway.engine.nested import NestedExecutions
 from sagaway.engine.notes import Note
+from sagaway.engine.sdk_sfn import SERVICE as SDK_SFN
+from sagaway.engine.sdk_sfn import SdkStepFunctions
 from sagaway.interpreter.messages import InvokeTask, TaskFailed
-from sagaway.interpreter.resources import ACTIVITY, parse_resource
+from sagaway.interpreter.resources import ACTIVITY, WAIT_FOR_TASK_TOKEN, parse_resource
 
 if TYPE_CHECKING:
     from sagaway.engine.engine import Engine
+    from sagaway.messaging.put_events import ServerBus
 
 Integration = Callable[[str, InvokeTask], Any]
 
 EVENT_BUS_MISSING = (
-    "arn:aws:states:::events:putEvents needs Sagaway's event bus, which this server does "
-    "not have yet"
+    "arn:aws:states:::events:putEvents needs Sagaway's event bus, which this process does "
+    "not have (sagaway serve has one)"
 )
 
 
 class Integrations:
     """The integrations of one engine; :func:`install` wires them in."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, bus: ServerBus | None = None) -> None:
         self.engine = engine
         self.callbacks = CallbackTasks(engine)
         self.activities = ActivityQueues(engine, self.callbacks)
         self.nested = NestedExecutions(engine, self.callbacks)
         self.http = HttpInvoke(engine)
+        self.sdk_sfn = SdkStepFunctions(engine, self.callbacks)
+        self.events = None if bus is None else PutEventsTask(engine, self.callbacks, bus)
 
     def route(self, arn: str, command: InvokeTask) -> None:
         ref = parse_resource(command.resource)
@@ -48,7 +56,9 @@ class Integrations:
         elif ref.resource_type == "states":
             self.nested.dispatch(arn, command)
         elif ref.resource_type == "events":
-            self._fail(arn, command, EVENT_BUS_MISSING)
+            self._events(arn, command, ref.resource)
+        elif ref.resource_type == SDK_SFN and not ref.waits_for_token:
+            self.sdk_sfn.dispatch(arn, command)
         elif ref.waits_for_token:
             self.callbacks.wait_for_answer(arn, command)
             details = {"output": "{}", "outputDetails": {"truncated": False},
@@ -60,6 +70,15 @@ class Integrations:
             cause = f"The resource '{command.resource}' is not supported by this Sagaway server"
             self._fail(arn, command, cause)
 
+    def _events(self, arn: str, command: InvokeTask, resource: str) -> None:
+        waits = resource.endswith(WAIT_FOR_TASK_TOKEN)
+        if self.events is None:
+            self._fail(arn, command, EVENT_BUS_MISSING)
+        elif resource.removesuffix(WAIT_FOR_TASK_TOKEN) != PUT_EVENTS:
+            self._fail(arn, command, f"The resource '{command.resource}' is not supported")
+        else:
+            self.events.dispatch(arn, command, resource, waits)
+
     def _fail(self, arn: str, command: InvokeTask, cause: str) -> None:
         failure = TaskFailed(command.token, "States.TaskFailed", cause)
         asyncio.get_running_loop().call_soon(self.engine._task_done, arn, failure)
@@ -68,6 +87,9 @@ class Integrations:
         self.callbacks.close()
         self.nested.close()
         self.http.close()
+        self.sdk_sfn.close()
+        if self.events is not None:
+            self.events.close()
 
 
 class _Table(dict[str, Integration]):
@@ -81,7 +103,8 @@ class _Table(dict[str, Integration]):
         return super().get(key, self._router)
 
 
-def install(engine: Engine) -> Integrations:
-    integrations = Integrations(engine)
+def install(engine: Engine, bus: ServerBus | None = None) -> Integrations:
+    """Wire the integrations into ``engine``; ``bus`` is where putEvents publishes."""
+    integrations = Integrations(engine, bus)
     engine.tasks.integrations = _Table(integrations.route)
     return integrations

@@ -11,6 +11,7 @@ starting a second one.
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +40,31 @@ def _sdk_cause(message: str, code: str) -> str:
 
 def millis(epoch: float | None) -> int | None:
     return None if epoch is None else int(epoch * 1000)
+
+
+def start_response(record: ExecutionRecord) -> dict[str, Any]:
+    """StartExecution's answer as the Task returns it (and TaskSubmitted records it): the
+    fields, with the HTTP metadata of the SDK call around them, as the recordings show."""
+    request_id = str(uuid.uuid4())
+    body = f'{{"executionArn":"{record.arn}","startDate":{record.start_date}}}'
+    headers = {
+        "Content-Length": str(len(body)),
+        "Content-Type": "application/x-amz-json-1.0",
+        "Date": email.utils.formatdate(usegmt=True),
+        "connection": "keep-alive",
+        "x-amzn-RequestId": request_id,
+    }
+    metadata = {
+        "AllHttpHeaders": {name: [value] for name, value in headers.items()},
+        "HttpHeaders": headers,
+        "HttpStatusCode": 200,
+    }
+    return {
+        "ExecutionArn": record.arn,
+        "SdkHttpMetadata": metadata,
+        "SdkResponseMetadata": {"RequestId": request_id},
+        "StartDate": millis(record.start_date),
+    }
 
 
 def describe_output(record: ExecutionRecord, *, parsed: bool) -> dict[str, Any]:
@@ -83,7 +109,7 @@ class NestedExecutions:
             if isinstance(outcome, TaskFailed):
                 self.engine._task_done(arn, outcome)
             return
-        started = {"ExecutionArn": outcome.arn, "StartDate": millis(outcome.start_date)}
+        started = start_response(outcome)
         if mode == START:
             self.engine._task_done(arn, TaskSucceeded(command.token, started))
             return

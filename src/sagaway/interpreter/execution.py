@@ -9,7 +9,6 @@ between processes.
 from __future__ import annotations
 
 import base64
-import copy
 import hashlib
 from dataclasses import dataclass, field
 from typing import Any
@@ -106,12 +105,22 @@ class ExecutionState:
         """A copy ``advance`` may change freely. JSON values (inputs, outputs, variable
         values) are shared, not copied: the interpreter never changes one in place, it
         builds new ones (``set_result_path`` copies). Containers it does change are copied."""
-        twin = copy.copy(self)  # cheaper than dataclasses.replace on this hot path
-        twin.execution = dict(self.execution)
-        twin.frames = {fid: frame.clone() for fid, frame in self.frames.items()}
-        twin.tokens = dict(self.tokens)
-        twin.timers = dict(self.timers)
-        return twin
+        # Written out: copy.copy of a slots dataclass goes through __reduce_ex__, which
+        # cost about a tenth of the event loop's time on this hot path.
+        return ExecutionState(
+            dict(self.execution),
+            self.state_machine,
+            self.status,
+            self.next_id,
+            {fid: frame.clone() for fid, frame in self.frames.items()},
+            dict(self.tokens),
+            self.output,
+            self.error,
+            self.cause,
+            self.seed,
+            dict(self.timers),
+            self.token_key,
+        )
 
     @property
     def root(self) -> Frame:

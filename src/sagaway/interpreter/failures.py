@@ -12,6 +12,10 @@ ALL = "States.ALL"
 # States.DataLimitExceeded raised for an oversized Task result).
 NOT_MATCHED_BY_ALL = frozenset({"States.Runtime"})
 TASK_FAILED = "States.TaskFailed"
+TIMEOUT = "States.Timeout"
+# AWS reports a missed heartbeat as States.Timeout (the recorded histories and executions
+# say so); the name States.HeartbeatTimeout exists only inside Retry and Catch.
+HEARTBEAT_TIMEOUT = "States.HeartbeatTimeout"
 # Errors States.TaskFailed stands for (it matches every error a Task itself reports,
 # not the States.* errors the interpreter raises).
 _INTERPRETER_ERRORS = frozenset(
@@ -37,37 +41,42 @@ class Failure:
 
     error: str
     cause: str | None = None
+    heartbeat: bool = False  # a missed heartbeat: Retry / Catch may name HEARTBEAT_TIMEOUT
 
-    def as_output(self) -> dict[str, str]:
-        """The error output a Catch hands on: ``{"Error": ..., "Cause": ...}``."""
-        out = {"Error": self.error}
-        if self.cause is not None:
+    def as_output(self) -> dict[str, str | None]:
+        """The error output a Catch hands on: ``{"Error": ..., "Cause": ...}``. A failure
+        without an error name (SendTaskFailure with neither) hands both on as null, as AWS
+        does."""
+        out: dict[str, str | None] = {"Error": self.error}
+        if self.cause is not None or self.error is None:
             out["Cause"] = self.cause
         return out
 
 
-def matches(error_equals: tuple[str, ...], error: str) -> bool:
+def matches(error_equals: tuple[str, ...], error: str, heartbeat: bool = False) -> bool:
     for name in error_equals:
-        if name == error:
+        if name == error or (heartbeat and name == HEARTBEAT_TIMEOUT):
             return True
         if name == ALL and error not in NOT_MATCHED_BY_ALL:
             return True
-        if name == TASK_FAILED and error not in _INTERPRETER_ERRORS and error != "States.Timeout":
+        if name == TASK_FAILED and error not in _INTERPRETER_ERRORS and error != TIMEOUT:
             return True
     return False
 
 
-def pick_retrier(retriers: tuple[Retrier, ...], error: str) -> int | None:
+def pick_retrier(retriers: tuple[Retrier, ...], error: str, heartbeat: bool = False) -> int | None:
     """Index of the first retrier whose ErrorEquals names ``error``, as AWS picks it."""
     for i, retrier in enumerate(retriers):
-        if matches(retrier.error_equals, error):
+        if matches(retrier.error_equals, error, heartbeat):
             return i
     return None
 
 
-def pick_catcher(catchers: tuple[Catcher, ...], error: str) -> Catcher | None:
+def pick_catcher(
+    catchers: tuple[Catcher, ...], error: str, heartbeat: bool = False
+) -> Catcher | None:
     for catcher in catchers:
-        if matches(catcher.error_equals, error):
+        if matches(catcher.error_equals, error, heartbeat):
             return catcher
     return None
 

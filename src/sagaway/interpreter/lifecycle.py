@@ -101,7 +101,8 @@ def fail_state(run: Run, frame: Frame, state: State, failure: Failure) -> None:
     """Retry if a retrier matches and has attempts left, else Catch, else fail the frame."""
     if failure.error != RUNTIME and try_retry(run, frame, state, failure):
         return
-    catcher = pick_catcher(state.catch, failure.error) if failure.error != RUNTIME else None
+    catchable = failure.error != RUNTIME
+    catcher = pick_catcher(state.catch, failure.error, failure.heartbeat) if catchable else None
     if failure.error != RUNTIME:
         # Map and Parallel record their own "state failed" event before the frame fails.
         handlers.on_failure(run, frame, state, failure, caught=catcher is not None)
@@ -119,7 +120,7 @@ def fail_state(run: Run, frame: Frame, state: State, failure: Failure) -> None:
 
 
 def _catch_output(
-    run: Run, frame: Frame, state: State, catcher: Any, error_output: dict[str, str]
+    run: Run, frame: Frame, state: State, catcher: Any, error_output: dict[str, str | None]
 ) -> tuple[Any, dict[str, Any] | None]:
     from sagaway.expressions.exprs import evaluate
     from sagaway.expressions.jsonpath import set_result_path
@@ -137,7 +138,7 @@ def _catch_output(
 
 
 def try_retry(run: Run, frame: Frame, state: State, failure: Failure) -> bool:
-    index = pick_retrier(state.retry, failure.error)
+    index = pick_retrier(state.retry, failure.error, failure.heartbeat)
     if index is None:
         return False
     retrier = state.retry[index]

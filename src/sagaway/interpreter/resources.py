@@ -30,6 +30,11 @@ class ResourceRef:
         return self.resource.endswith(WAIT_FOR_TASK_TOKEN)
 
     @property
+    def runs_sync(self) -> bool:
+        """``.sync`` or ``.sync:2``: the Task waits for the job it started to end."""
+        return self.family == SERVICE and ".sync" in self.resource
+
+    @property
     def function_name(self) -> str:
         """For a Lambda function ARN: the function name (qualifier dropped)."""
         parts = self.arn.split(":")

@@ -162,7 +162,8 @@ async def _settle(invocation: Invocation, awaitable: Awaitable[Any]) -> TaskSucc
 def apply_heartbeat(
     command: InvokeTask, event: Event, beats: list[float], duration: float
 ) -> tuple[Event, float]:
-    """A call silent for longer than HeartbeatSeconds ends in States.HeartbeatTimeout.
+    """A call silent for longer than HeartbeatSeconds ends in a missed heartbeat (reported
+    as States.Timeout, which Retry and Catch can name States.HeartbeatTimeout).
 
     ``beats`` are the offsets (seconds into the call) of the handler's heartbeats. The
     TimeoutSeconds check is ``run_virtual``'s: it sees the duration returned here.

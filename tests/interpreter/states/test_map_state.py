@@ -205,3 +205,22 @@ def test_map_iterations_read_outer_variables_and_keep_their_own() -> None:
         map_exit["stateExitedEventDetails"]["output"] == '[{"rate":3,"mine":1},{"rate":3,"mine":2}]'
     )
     assert step.state.error == "States.Runtime"
+
+
+def test_an_item_selector_error_caught_leaves_no_iteration_behind() -> None:
+    # Item 2's "x" is a string: ItemSelector fails (States.QueryEvaluationError, which a
+    # Catch can catch) after iterations 0 and 1 were spawned. The Catch moves on, and
+    # neither of those iterations may run afterwards.
+    work = {"Type": "Task", "Resource": LAMBDA_ARN, "End": True}
+    processor = {"ProcessorConfig": {"Mode": "INLINE"}, "StartAt": "Work", "States": {"Work": work}}
+    m = machine({
+        "M": {"Type": "Map", "Items": "{% $states.input.items %}", "ItemProcessor": processor,
+              "ItemSelector": {"v": "{% $states.context.Map.Item.Value.x + 1 %}"},
+              "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}], "Next": "Caught"},
+        "Caught": {"Type": "Pass", "End": True},
+    }, QueryLanguage="JSONata")  # fmt: skip
+    step = start(m, {"items": [{"x": 1}, {"x": 2}, {"x": "a"}]})
+    assert invokes(step) == []
+    assert step.state.status == "SUCCEEDED"
+    assert [f.id for f in step.state.frames.values() if f.parent is not None] == []
+    assert "TaskScheduled" not in types(step.history)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+
 from sagaway.interpreter import InvokeTask, TaskTimedOut, advance
 from tests.interpreter.kit import (
     EXEC_ARN,
@@ -122,3 +126,52 @@ def test_task_token_integration_puts_the_token_in_the_command_context() -> None:
     )
     cmd = only_invoke(start(m, {}))
     assert cmd.context["Task"]["Token"] == cmd.token
+
+
+def test_sync_task_token_is_readable_from_parameters() -> None:
+    # Recorded AWS runs hand a .sync Task's token on, and SendTaskSuccess on it ends the Task.
+    m = machine(
+        {
+            "Run": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::states:startExecution.sync",
+                "Parameters": {"StateMachineArn": "sm", "Input": {"TaskToken.$": "$$.Task.Token"}},
+                "End": True,
+            }
+        }
+    )
+    cmd = only_invoke(start(m, {}))
+    assert cmd.payload["Input"] == {"TaskToken": cmd.token}
+
+
+def _heartbeat_task(error_equals: str) -> Any:
+    return machine(
+        {
+            "T": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+                "HeartbeatSeconds": 5,
+                "Catch": [{"ErrorEquals": [error_equals], "ResultPath": "$.t", "Next": "Late"}],
+                "End": True,
+            },
+            "Late": {"Type": "Pass", "End": True},
+        }
+    )
+
+
+@pytest.mark.parametrize("error_equals", ["States.HeartbeatTimeout", "States.Timeout"])
+def test_missed_heartbeat_is_states_timeout_caught_by_either_name(error_equals: str) -> None:
+    # AWS reports States.Timeout; States.HeartbeatTimeout is a name Retry and Catch accept.
+    m = _heartbeat_task(error_equals)
+    step = start(m, {})
+    missed = TaskTimedOut(only_invoke(step).token, "States.HeartbeatTimeout")
+    out = advance(m, step.state, missed, T0 + 5)
+    assert out.history[0]["taskTimedOutEventDetails"]["error"] == "States.Timeout"
+    assert out.state.output == {"t": {"Error": "States.Timeout"}}
+
+
+def test_a_plain_timeout_is_not_caught_as_heartbeat_timeout() -> None:
+    m = _heartbeat_task("States.HeartbeatTimeout")
+    step = start(m, {})
+    out = advance(m, step.state, TaskTimedOut(only_invoke(step).token), T0 + 5)
+    assert (out.state.status, out.state.error) == ("FAILED", "States.Timeout")

@@ -8,10 +8,11 @@ from typing import Any
 from sagaway.asl.model import MapSpec, State
 from sagaway.expressions.errors import StatesError
 from sagaway.expressions.exprs import evaluate
-from sagaway.interpreter.children import abort_children, discard, spawn
+from sagaway.interpreter.children import abort_children, children_of, discard, spawn
 from sagaway.interpreter.dataflow import states_var
 from sagaway.interpreter.execution import CHILDREN, Frame
 from sagaway.interpreter.failures import Failure
+from sagaway.interpreter.kept import UNFINISHED, Kept, set_aside
 from sagaway.interpreter.lifecycle import evaluation_failure, fail_state, succeed_state
 from sagaway.interpreter.map_config import batches, integer_setting, map_items, tolerance
 from sagaway.interpreter.run import Run
@@ -48,29 +49,69 @@ def execute(run: Run, frame: Frame, state: State) -> None:
         failed=0,
         done=0,
         results=[None] * len(items),
+        succeeded=[False] * len(items),
     )
+    frame.data.pop(UNFINISHED, None)  # a Retry starts every iteration over
     if _distributed(state):
         run.emit(frame, "MapRunStarted", {"mapRunArn": _map_run_arn(run, frame, state)})
     frame.phase = CHILDREN
     if not items:
         _complete(run, frame, state)
         return
-    _launch(run, frame, state)
+    try:
+        _launch(run, frame, state)
+    except StatesError:
+        _drop_unstarted(run, frame)
+        raise
 
 
-def _launch(run: Run, frame: Frame, state: State) -> None:
+def _drop_unstarted(run: Run, frame: Frame) -> None:
+    """ItemSelector failed while the first iterations were being spawned: those spawned
+    before it never entered a state, and none may run once the Map has failed (a Catch
+    moves on without them)."""
+    for child in children_of(run, frame):
+        if child.id in run.ready:
+            run.ready.remove(child.id)
+    discard(run, frame)
+
+
+def _launch(run: Run, frame: Frame, state: State, kept: Kept | None = None) -> None:
     data = frame.data
     items: list[Any] = data["items"]
+    succeeded: list[bool] = data["succeeded"]
     limit = data["concurrency"] or len(items)
     while data["next"] < len(items) and data["running"] < limit:
         index = data["next"]
         data["next"] += 1
+        if succeeded[index]:
+            continue  # before a redrive: its output is kept
         data["running"] += 1
+        # Evaluated for a kept iteration too (it continues with its own input instead): an
+        # ItemSelector error fails the Map at the same point as in the first run.
         item_input = _select(run, frame, state, index, items[index])
         if not _distributed(state):
             details = {"index": index, "name": state.name}
             run.emit(frame, "MapIterationStarted", details)
-        spawn(run, frame, state.spec.processor, index, item_input, quiet=_distributed(state))
+        if kept is None or not kept.take(frame, index):
+            spawn(run, frame, state.spec.processor, index, item_input, quiet=_distributed(state))
+
+
+def redrive(run: Run, frame: Frame, state: State, kept: Kept) -> None:
+    """RedriveExecution of an inline Map: iterate again only over the items whose iteration
+    did not succeed, as AWS does (the others' outputs are kept); an iteration in ``kept``
+    continues where it ended."""
+    data = frame.data
+    succeeded: list[bool] = data["succeeded"]
+    data.update(next=0, running=0, failed=0, done=succeeded.count(True))
+    run.emit(frame, "MapStateStarted", {"length": len(data["items"])})
+    frame.phase = CHILDREN
+    if data["done"] == len(data["items"]):  # it failed after its iterations
+        _complete(run, frame, state)
+        return
+    try:
+        _launch(run, frame, state, kept)
+    except StatesError as err:
+        _fail(run, frame, state, evaluation_failure(run, frame, state, err), False)
 
 
 def _select(run: Run, frame: Frame, state: State, index: int, item: Any) -> Any:
@@ -102,6 +143,7 @@ def on_child_done(run: Run, frame: Frame, state: State, child: Frame) -> None:
             return
     else:
         data["results"][child.index] = child.output
+        data["succeeded"][child.index] = True
     run.state.frames.pop(child.id, None)
     if data["done"] == len(data["items"]):
         _complete(run, frame, state)
@@ -124,6 +166,8 @@ def _over_tolerance(data: dict[str, Any]) -> bool:
 
 
 def _fail(run: Run, frame: Frame, state: State, failure: Failure, distributed: bool) -> None:
+    if not distributed:  # a Distributed Map runs again as a whole on redrive
+        set_aside(run, frame)
     abort_children(run, frame, None if distributed else "MapIterationAborted")
     discard(run, frame)
     if distributed:

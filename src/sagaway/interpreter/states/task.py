@@ -10,13 +10,11 @@ from sagaway.expressions.jsonpath import PathNotFound
 from sagaway.expressions.jsontext import dumps
 from sagaway.interpreter.dataflow import effective_input, invalid_path, states_var
 from sagaway.interpreter.execution import TASK, Frame, task_token
-from sagaway.interpreter.failures import Failure
+from sagaway.interpreter.failures import HEARTBEAT_TIMEOUT, TIMEOUT, Failure
 from sagaway.interpreter.lifecycle import fail_state, succeed_state
 from sagaway.interpreter.messages import InvokeTask, TaskFailed, TaskSucceeded, TaskTimedOut
 from sagaway.interpreter.resources import ACTIVITY, LAMBDA, ResourceRef, parse_resource
 from sagaway.interpreter.run import Run, event_payload
-
-TIMEOUT = "States.Timeout"
 
 
 def enter(run: Run, frame: Frame, state: State) -> None:
@@ -33,8 +31,9 @@ def execute(run: Run, frame: Frame, state: State) -> None:
     """Schedule one attempt (the first, or a retry after its interval)."""
     ref = parse_resource(state.spec.resource)
     token = f"{frame.id}@{frame.entered_count}#{frame.retry_count}"
-    if ref.waits_for_token:
-        # $$.Task.Token exists while the Task runs, so Parameters can hand it on.
+    if ref.waits_for_token or ref.runs_sync:
+        # $$.Task.Token exists while the Task runs, so Parameters can hand it on (a .sync
+        # Task's too: AWS lets SendTaskSuccess on it end the Task before the job does).
         frame.context_extra["Task"] = {"Token": task_token(run.state, token)}
     # Parameters are evaluated for every attempt: $$.State.RetryCount changes between them.
     frame.effective = effective_input(run, frame, state)
@@ -67,9 +66,10 @@ def on_task(run: Run, frame: Frame, state: State, event: Any) -> None:
         succeed_state(run, frame, state, event.output)
         return
     if isinstance(event, TaskTimedOut):
-        details = _error_details(event.error, event.cause)
-        _emit_outcome(run, frame, ref, "TimedOut", details)
-        fail_state(run, frame, state, Failure(event.error, event.cause))
+        heartbeat = event.error == HEARTBEAT_TIMEOUT
+        error = TIMEOUT if heartbeat else event.error  # see failures.HEARTBEAT_TIMEOUT
+        _emit_outcome(run, frame, ref, "TimedOut", _error_details(error, event.cause))
+        fail_state(run, frame, state, Failure(error, event.cause, heartbeat))
         return
     assert isinstance(event, TaskFailed)
     _emit_outcome(run, frame, ref, "Failed", _error_details(event.error, event.cause))

@@ -45,3 +45,13 @@ CREATE TABLE outbox (
     body BYTEA NOT NULL,
     delivered BOOLEAN NOT NULL DEFAULT FALSE
 );
+CREATE TABLE catalog (
+    kind TEXT NOT NULL,
+    arn TEXT NOT NULL,
+    parent TEXT NOT NULL,
+    created DOUBLE PRECISION NOT NULL,
+    seq BIGSERIAL NOT NULL,
+    body BYTEA NOT NULL,
+    PRIMARY KEY (kind, arn)
+);
+CREATE INDEX catalog_by_parent ON catalog (kind, parent, created, seq);

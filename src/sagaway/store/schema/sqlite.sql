@@ -43,3 +43,12 @@ CREATE TABLE outbox (
     body BLOB NOT NULL,
     delivered INTEGER NOT NULL DEFAULT 0
 );
+CREATE TABLE catalog (
+    kind TEXT NOT NULL,
+    arn TEXT NOT NULL,
+    parent TEXT NOT NULL,
+    created REAL NOT NULL,
+    body BLOB NOT NULL,
+    PRIMARY KEY (kind, arn)
+) WITHOUT ROWID;
+CREATE INDEX catalog_by_parent ON catalog (kind, parent, created);

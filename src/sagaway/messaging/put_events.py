@@ -1,0 +1,176 @@
+"""EventBridge's PutEvents on a Sagaway bus (what ``arn:aws:states:::events:putEvents`` calls).
+
+Entries are checked one by one, as EventBridge checks them: a bad entry fails alone (its
+result carries ``ErrorCode`` and ``ErrorMessage``) and the good ones are published all the
+same. Published means written to the bus's outbox, every entry of one call in one
+transaction; the relay then hands them to the bus (archive, rules) at least once. Event ids
+are derived from a key the caller gives (Sagaway: the Task's idempotency key), so a call
+repeated after a crash writes the same rows again, which the outbox ignores: an entry is
+published once however often its Task is invoked.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from datetime import datetime
+from pathlib import PurePosixPath
+from typing import Any
+
+from sagaway.messaging.archive import Archive
+from sagaway.messaging.bus import EventBus
+from sagaway.messaging.events import make_event
+from sagaway.messaging.inbox import Inbox
+from sagaway.messaging.outbox import OutboxRelay, ensure_outbox, write_event
+from sagaway.messaging.sqlite import connect, path_from_url, transaction
+
+MAX_ENTRIES = 10  # AWS: 1 to 10 entries per call
+MAX_SIZE = 256 * 1024  # AWS: the entries of one call, counted as EventBridge counts them
+DEFAULT_BUS = "default"
+_IDS = uuid.UUID("5a6a7761-7962-7573-8000-657665e7e700")  # namespace of derived event ids
+
+
+class PutEventsError(ValueError):
+    """The whole call is refused (EventBridge's ValidationException); nothing is published."""
+
+
+def bus_url_beside(db_url: str) -> str:
+    """The default bus database for a journal: ``x.db`` -> ``x-events.db`` beside it; a
+    journal in memory or in PostgreSQL gets ``sagaway-events.db`` in the working directory."""
+    path = path_from_url(db_url)
+    if ("://" in db_url and not db_url.startswith("sqlite:")) or path == ":memory:":
+        return "sqlite:///sagaway-events.db"
+    file = PurePosixPath(path)
+    suffix = file.suffix or ".db"
+    return f"sqlite:///{file.with_name(f'{file.stem}-events{suffix}')}"
+
+
+def _invalid(field: str, reason: str) -> dict[str, str]:
+    message = f"Parameter {field} is not valid. Reason: {reason}"
+    return {"ErrorCode": "InvalidArgument", "ErrorMessage": message}
+
+
+def _required(field: str) -> dict[str, str]:
+    return _invalid(field, f"{field} is a required argument.")
+
+
+def _detail(value: Any) -> dict[str, Any] | None:
+    """The Detail object. Step Functions sends an object as JSON text; text must hold a
+    JSON object (``"\\"text\\""`` is MalformedDetail, as EventBridge answers)."""
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, str):
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            return None
+        return parsed if isinstance(parsed, dict) else None
+    return None
+
+
+def _time(value: Any) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    text = str(value).replace("Z", "+00:00")
+    return datetime.fromisoformat(text).timestamp()
+
+
+def _size(entry: dict[str, Any]) -> int:
+    # EventBridge counts the UTF-8 bytes of Source, DetailType, Detail and Resources.
+    parts = [entry.get("Source"), entry.get("DetailType"), entry.get("Detail")]
+    resources = entry.get("Resources")
+    parts += resources if isinstance(resources, list) else [resources]
+    text = "".join(p if isinstance(p, str) else json.dumps(p) for p in parts if p is not None)
+    return len(text.encode())
+
+
+def check_entries(entries: Any) -> list[dict[str, Any]]:
+    """The entries, or PutEventsError with the message EventBridge gives for the call."""
+    if not isinstance(entries, list) or not entries:
+        value = "null" if entries is None else json.dumps(entries)[:100]
+        raise PutEventsError(f"1 validation error detected: Value {value} at 'entries' failed "
+                             "to satisfy constraint: Member must have length greater than or "
+                             "equal to 1")  # fmt: skip
+    if len(entries) > MAX_ENTRIES:
+        raise PutEventsError("1 validation error detected: Value at 'entries' failed to "
+                             "satisfy constraint: Member must have length less than or equal "
+                             f"to {MAX_ENTRIES}")  # fmt: skip
+    if not all(isinstance(entry, dict) for entry in entries):
+        raise PutEventsError("Each entry of Entries must be an object")
+    if sum(_size(entry) for entry in entries) > MAX_SIZE:
+        raise PutEventsError("Total size of the entries in the request is over the limit.")
+    return entries
+
+
+def to_event(entry: dict[str, Any], event_id: str, buses: set[str]) -> dict[str, Any]:
+    """The entry as an event in EventBridge's envelope, or its PutEventsResultEntry error."""
+    for field in ("Source", "DetailType", "Detail"):
+        if entry.get(field) is None or entry[field] == "":  # an empty object is a Detail
+            return _required(field)
+    detail = _detail(entry["Detail"])
+    if detail is None:
+        return {"ErrorCode": "MalformedDetail", "ErrorMessage": "Detail is malformed."}
+    resources = entry.get("Resources") or []
+    if not isinstance(resources, list) or not all(isinstance(r, str) for r in resources):
+        return _invalid("Resources", "Resources must be a list of strings.")
+    name = str(entry.get("EventBusName") or DEFAULT_BUS).rsplit("/", 1)[-1]
+    if name not in buses:
+        error = "ResourceNotFoundException"
+        return {"ErrorCode": error, "ErrorMessage": f"Event bus {name} does not exist."}
+    try:
+        moment = _time(entry["Time"]) if entry.get("Time") is not None else None
+    except (TypeError, ValueError):
+        return _invalid("Time", "Time must be a timestamp.")
+    source, detail_type = str(entry["Source"]), str(entry["DetailType"])
+    return make_event(source, detail_type, detail, event_id=event_id, time=moment,
+                      resources=resources)  # fmt: skip
+
+
+class ServerBus:
+    """The bus of one server: an :class:`EventBus` (its rules, and an archive and inbox in
+    the bus database), the outbox PutEvents writes to, and the relay between the two.
+
+    ``bus`` lets the embedding code bring its own (with its rules); by default the bus is
+    named ``default``, as an AWS account's. Either way it also answers to ``default``."""
+
+    def __init__(self, url: str, bus: EventBus | None = None) -> None:
+        self.url = url
+        self._owned = bus is None
+        self.bus = bus or EventBus(DEFAULT_BUS, archive=Archive(url), inbox=Inbox(url))
+        self.names = {DEFAULT_BUS, self.bus.name}
+        # FULL fsync: once PutEvents has answered, the events must survive a power loss.
+        self._conn = connect(url, durable=True)
+        ensure_outbox(self._conn)
+        self._lock = threading.Lock()
+        self.relay = OutboxRelay(url, self.bus.put_events)
+
+    def put_events(self, entries: Any, key: str) -> dict[str, Any]:
+        """PutEvents: publish the good entries; the response as EventBridge gives it.
+        Blocking (a SQLite commit): call it from a thread."""
+        results: list[dict[str, Any]] = []
+        events: list[dict[str, Any]] = []
+        for index, entry in enumerate(check_entries(entries)):
+            event_id = str(uuid.uuid5(_IDS, f"{key}#{index}"))
+            event = to_event(entry, event_id, self.names)
+            if "ErrorCode" in event:
+                results.append(event)
+            else:
+                events.append(event)
+                results.append({"EventId": event_id})
+        if events:
+            with self._lock, transaction(self._conn) as conn:
+                for event in events:
+                    write_event(conn, event)
+        return {"Entries": results, "FailedEntryCount": len(results) - len(events)}
+
+    def start(self) -> None:
+        self.relay.start()
+
+    async def stop(self) -> None:
+        await self.relay.stop()
+        self._conn.close()
+        if self._owned:
+            for store in (self.bus.archive, self.bus.inbox):
+                if store is not None:
+                    store.close()
