@@ -3,8 +3,8 @@ executions the journal does not hold (the version or alias an execution started 
 its redrive date). Small, rarely written records, kept as JSON bodies by kind and ARN.
 
 :class:`Catalog` is the port; :class:`SqliteCatalog` keeps it in the journal's SQLite file
-(its own table, created if missing, so older journals gain it without a migration) or in
-memory when the journal is in memory.
+(table ``catalog``, migration 0002) or in memory when the journal is in memory;
+``sagaway.store.postgres_catalog`` keeps it in PostgreSQL, shared by every server.
 """
 
 from __future__ import annotations
@@ -15,19 +15,12 @@ from typing import Any, Protocol
 
 import orjson
 
+from sagaway.store.migrations import migrations
 from sagaway.store.sqlite import path_from_url
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS catalog (
-    kind TEXT NOT NULL,
-    arn TEXT NOT NULL,
-    parent TEXT NOT NULL,
-    created REAL NOT NULL,
-    body BLOB NOT NULL,
-    PRIMARY KEY (kind, arn)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS catalog_by_parent ON catalog (kind, parent, created);
-"""
+# The catalog's table, as migration 0002 creates it (IF NOT EXISTS throughout): run here too,
+# for a catalog in memory and for a file whose journal has not been migrated yet.
+SCHEMA = next(m.sql for m in migrations("sqlite") if m.name == "catalog")
 PUT_ITEM = "INSERT OR REPLACE INTO catalog (kind, arn, parent, created, body) VALUES (?,?,?,?,?)"
 INSERT_ITEM = "INSERT INTO catalog (kind, arn, parent, created, body) VALUES (?,?,?,?,?)"
 GET_ITEM = "SELECT body FROM catalog WHERE kind = ? AND arn = ?"
