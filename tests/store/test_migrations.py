@@ -8,7 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import orjson
+
+from sagaway.store import sqlite_queries as Q
 from sagaway.store.migrations import fresh_schema, latest, migrations
+from sagaway.store.sqlite import SqliteJournal
 from tests.store.conftest import drop_schema, postgres_url
 
 
@@ -90,3 +94,26 @@ def test_migrate_command_on_postgresql() -> None:
         assert "applied now" not in _migrate("--db", url)
     finally:
         drop_schema(url)
+
+
+def test_sqlite_upgrade_to_rowid_history_keeps_every_event(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(path)
+    old.execute(Q.MIGRATIONS_TABLE)
+    for migration in migrations("sqlite")[:2]:  # a journal made before migration 3
+        old.executescript(migration.sql)
+        old.execute(Q.RECORD_MIGRATION, (migration.version, migration.name, 0.0))
+    events = [{"id": 1, "type": "ExecutionStarted"}, {"id": 2, "type": "PassStateEntered"}]
+    old.execute("INSERT INTO history VALUES ('arn:x', 1, ?)", (orjson.dumps(events),))
+    old.commit()
+    old.close()
+    journal = SqliteJournal(f"sqlite:///{path}")  # migrates on open
+    try:
+        assert journal.history("arn:x") == events
+        assert journal.applied_migrations() == set(range(1, latest("sqlite") + 1))
+    finally:
+        journal.close()
+    (sql,) = sqlite3.connect(path).execute(
+        "SELECT sql FROM sqlite_master WHERE name = 'history'"
+    ).fetchone()
+    assert "WITHOUT ROWID" not in sql

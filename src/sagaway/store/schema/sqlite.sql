@@ -36,7 +36,7 @@ CREATE TABLE history (
     first_event_id INTEGER NOT NULL,
     events BLOB NOT NULL,
     PRIMARY KEY (execution_arn, first_event_id)
-) WITHOUT ROWID;
+);
 CREATE TABLE outbox (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     topic TEXT NOT NULL,
