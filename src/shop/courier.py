@@ -1,6 +1,7 @@
 """A simulated courier API (book a slot, cancel it), faked on purpose and behaving like one:
-bookings carry the shipper's reference and an idempotency key, a timeout may or may not
-have booked the slot, and cancelling by reference is idempotent. ``outage`` is the fraction
+bookings carry the shipper's reference and an idempotency key (a retry with the key gets
+the same booking), calls fail with 502s and read timeouts before doing anything, and
+cancelling by reference is idempotent. ``outage`` is the fraction
 of references whose calls always time out (seed 001's launch-day courier outage)."""
 
 from __future__ import annotations
