@@ -94,8 +94,12 @@ def test_a_locked_database_detaches_the_execution_and_a_restart_resumes_it(node:
 
 
 def test_a_full_disk_is_reported_keeps_committed_steps_and_resumes_after_freeing_space(
-    node: Node,
+    node: Node, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The cap below is a per-connection pragma, so the steps must be written by the
+    # connection this test can reach: the in-process writer. (The writer process reports
+    # its SQLite errors the same way: see the locked-database test above.)
+    monkeypatch.setenv("SAGAWAY_SQLITE_WRITER_PROCESS", "0")
     held = Held({"blob": BIG})
 
     async def scenario() -> None:

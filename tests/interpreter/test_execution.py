@@ -19,7 +19,8 @@ def _state() -> ExecutionState:
     # A distinct value per field, so a field copied into the wrong place shows.
     values = {f.name: f"{f.name}-value" for f in fields(ExecutionState)}
     values.update(execution={"Name": "x"}, state_machine={"Name": "m"}, next_id=7, seed=9,
-                  frames={"root": _frame()}, tokens={"t": "root"}, timers={"t": 1.5})  # fmt: skip
+                  frames={"root": _frame()}, tokens={"t": "root"}, timers={"t": 1.5},
+                  map_runs={"arn": {"counts": None}})  # fmt: skip
     return ExecutionState(**values)  # type: ignore[arg-type]
 
 
@@ -28,7 +29,7 @@ def test_execution_state_clone_copies_every_field() -> None:
     twin = state.clone()
     for f in fields(ExecutionState):
         assert getattr(twin, f.name) == getattr(state, f.name), f.name
-    for changed in ("execution", "frames", "tokens", "timers"):
+    for changed in ("execution", "frames", "tokens", "timers", "map_runs"):
         assert getattr(twin, changed) is not getattr(state, changed), changed
     assert twin.frames["root"] is not state.frames["root"]
 

@@ -23,7 +23,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from sagaway.api import executions, history, machines, tags, tasks, test_state, versions
+from sagaway.api import executions, history, machines, map_runs, tags, tasks, test_state, versions
 from sagaway.api.errors import ApiError
 from sagaway.api.service import Api
 from sagaway.api.validation import check, operation
@@ -52,6 +52,7 @@ HANDLERS: dict[str, Handler] = {
     **tasks.ACTIONS,
     **tags.ACTIONS,
     **test_state.ACTIONS,
+    **map_runs.ACTIONS,
 }
 
 

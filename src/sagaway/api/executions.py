@@ -10,6 +10,7 @@ from sagaway.api import versions
 from sagaway.api.errors import ApiError, execution_missing, machine_missing
 from sagaway.api.service import EXECUTION, Api, check_execution_arn, check_name, machine_ref, page
 from sagaway.engine import redrive as redrive_module
+from sagaway.engine.deliveries import STOP
 from sagaway.engine.engine import ExecutionAlreadyExists, StateMachineDoesNotExist
 from sagaway.expressions.jsontext import loads
 from sagaway.store.ports import ExecutionRecord
@@ -84,9 +85,16 @@ async def _express_outcome(api: Api, arn: str) -> ExecutionRecord:
 
 async def stop_execution(api: Api, params: dict[str, Any]) -> dict[str, Any]:
     arn = check_execution_arn(params["executionArn"])
-    if api.engine.journal.get_execution(arn) is None:
+    found = api.engine.journal.get_execution(arn)
+    if found is None:
         raise execution_missing(arn)
-    await api.engine.stop_execution(arn, params.get("error"), params.get("cause"))
+    error, cause = params.get("error"), params.get("cause")
+    cluster = api.engine.cluster
+    if found.status == "RUNNING" and arn not in api.engine.actors and cluster is not None:
+        # Another member runs it: record the stop for its owner and answer once recorded.
+        await cluster.deliveries.send(arn, STOP, None, {"error": error, "cause": cause})
+        return {"stopDate": api.engine.clock.now()}
+    await api.engine.stop_execution(arn, error, cause)
     record = api.engine.journal.get_execution(arn)
     stop = record.stop_date if record and record.stop_date else api.engine.clock.now()
     return {"stopDate": stop}

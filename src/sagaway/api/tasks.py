@@ -3,46 +3,54 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, cast
 
 from sagaway.api.errors import ApiError, activity_missing, invalid_arn
 from sagaway.api.service import ACTIVITY, TAGS, Api, check_name, page
 from sagaway.engine import arns
 from sagaway.engine.callbacks import TaskTokenError
+from sagaway.engine.deliveries import FAILURE, HEARTBEAT, SUCCESS
 from sagaway.expressions.jsontext import loads
-from sagaway.interpreter.messages import TaskFailed, TaskSucceeded
+from sagaway.interpreter.messages import Event, TaskFailed, TaskSucceeded
 
 
-def _answer(api: Api, token: str, make_event: Any) -> dict[str, Any]:
+async def _answer(
+    api: Api,
+    task_token: str,
+    kind: str,
+    fields: dict[str, Any],
+    make_event: Callable[[str], Event] | None = None,
+) -> dict[str, Any]:
     try:
-        api.integrations.callbacks.answer(token, make_event)
+        await api.integrations.callbacks.respond(task_token, kind, fields, make_event)
     except TaskTokenError as exc:
         raise ApiError(exc.code, exc.message) from exc
     return {}
 
 
 async def send_task_success(api: Api, params: dict[str, Any]) -> dict[str, Any]:
+    text = params["output"]
     try:
-        output = loads(params["output"])
+        output = loads(text)
     except ValueError as exc:
         raise ApiError("InvalidOutput", f"Invalid Output: '{exc}'") from exc
-    return _answer(api, params["taskToken"], lambda token: TaskSucceeded(token, output))
+    return await _answer(
+        api, params["taskToken"], SUCCESS, {"output": text}, lambda t: TaskSucceeded(t, output)
+    )
 
 
 async def send_task_failure(api: Api, params: dict[str, Any]) -> dict[str, Any]:
     # AWS lets both be absent; the failure then carries null Error and Cause.
     error, cause = params.get("error"), params.get("cause")
-    return _answer(
-        api, params["taskToken"], lambda token: TaskFailed(token, cast(str, error), cause)
-    )
+    return await _answer(
+        api, params["taskToken"], FAILURE, {"error": error, "cause": cause},
+        lambda t: TaskFailed(t, cast(str, error), cause),
+    )  # fmt: skip
 
 
 async def send_task_heartbeat(api: Api, params: dict[str, Any]) -> dict[str, Any]:
-    try:
-        api.integrations.callbacks.heartbeat(params["taskToken"])
-    except TaskTokenError as exc:
-        raise ApiError(exc.code, exc.message) from exc
-    return {}
+    return await _answer(api, params["taskToken"], HEARTBEAT, {})
 
 
 def activity_arn(name: str) -> str:

@@ -8,7 +8,8 @@ Definitions (docs/benchmarks.md explains them at length):
   includes waiting for the event loop and for the group commit's fsync;
 - *engine CPU per step*: the synchronous part of that on the event loop (interpreting,
   building the journal record, dispatching), measured per step;
-- *CPU per transition*: process CPU time (all threads, SQLite included) / transitions.
+- *CPU per transition*: process CPU time (all threads, SQLite included, and the SQLite
+  writer process when there is one) / transitions.
 """
 
 from __future__ import annotations

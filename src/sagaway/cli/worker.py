@@ -14,6 +14,7 @@ from rich.console import Console
 
 from sagaway.cli import app
 from sagaway.engine.engine import Engine
+from sagaway.engine.integrations import install
 from sagaway.resources.lambda_functions import FunctionRegistry
 from sagaway.resources.loader import FunctionsLoadError, load_functions
 from sagaway.store.open import open_journal
@@ -61,5 +62,14 @@ async def _serve(journal: Journal, registry: FunctionRegistry) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    async with Engine(journal, registry):
-        await stop.wait()
+    engine = Engine(journal, registry)
+    # Before start: claimed executions re-dispatch their Tasks through the integrations.
+    # Callbacks, nested executions and http:invoke run here; activities are handed out by
+    # the servers' GetActivityTask, so an activity Task claimed here fails with a cause
+    # saying so, and putEvents needs a server's bus.
+    integrations = install(engine, activities=False)
+    async with engine:
+        try:
+            await stop.wait()
+        finally:
+            integrations.close()

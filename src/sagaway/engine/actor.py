@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from sagaway.asl.model import Machine
 from sagaway.engine.journal_steps import step_record
-from sagaway.engine.notes import Note, note_step
+from sagaway.engine.notes import MapRunUpdate, Note, note_step
 from sagaway.interpreter import advance
 from sagaway.interpreter.execution import RUNNING, ExecutionState
 from sagaway.interpreter.messages import Command, Event, Stop
@@ -62,7 +62,7 @@ class ExecutionActor:
         self.state = state
         self.version = version
         self.durable = durable
-        self.inbox: deque[Event | Note] = deque()
+        self.inbox: deque[Event | Note | MapRunUpdate] = deque()
         self.busy = False
         self.waiters: list[asyncio.Future[None]] = []
         self.steps = 0
@@ -74,7 +74,7 @@ class ExecutionActor:
     def finished(self) -> bool:
         return self.state.status != RUNNING
 
-    def post(self, event: Event | Note) -> None:
+    def post(self, event: Event | Note | MapRunUpdate) -> None:
         if self.engine.on_step is not None and not self.inbox:
             self.received_at = time.perf_counter()
         self.inbox.append(event)
@@ -90,7 +90,7 @@ class ExecutionActor:
         while self.inbox and not self.finished:
             event = self.inbox.popleft()
             now = self.engine.clock.now()
-            if isinstance(event, Note):
+            if isinstance(event, Note | MapRunUpdate):
                 step = note_step(self.machine, self.state, event, now)
                 # step_record only reads the step; the event argument is not used.
                 records.append(step_record(self.arn, self.version, Stop(), step, now))

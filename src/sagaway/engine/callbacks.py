@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,10 @@ from sagaway.interpreter.messages import Event, InvokeTask, TaskTimedOut
 
 if TYPE_CHECKING:
     from sagaway.engine.engine import Engine
+
+
+# What AWS answers for a task that was answered already, timed out, or whose execution ended.
+ANSWERED = "Task Timed Out: 'Provided task does not exist anymore'"
 
 
 class TaskTokenError(Exception):
@@ -100,18 +105,32 @@ class CallbackTasks:
             self.engine._task_done(arn, TaskTimedOut(token, error))
 
     # -- the API side ----------------------------------------------------------------------
-    def answer(self, task_token: str, make_event: Any) -> None:
-        """Deliver ``make_event(attempt token)`` (TaskSucceeded / TaskFailed) to the task."""
-        arn, token = self.check(task_token)
+    def deliver(self, arn: str, token: str, event: Event) -> None:
+        """Hand a checked answer to the execution here, disarming the task's timers."""
         waiting = self._waiting.pop((arn, token), None)
         if waiting is not None:
             waiting.cancel()
-        event: Event = make_event(token)
         self.engine._task_done(arn, event)
 
-    def heartbeat(self, task_token: str) -> None:
+    async def respond(
+        self,
+        task_token: str,
+        kind: str,
+        fields: dict[str, Any],
+        make_event: Callable[[str], Event] | None,
+    ) -> None:
+        """Answer here if this process runs the execution (``make_event(attempt)``; None: a
+        heartbeat), else record the call (``kind``, ``fields``) for the cluster member that
+        does: it returns once the call is durable, as AWS answers once it has accepted it."""
         arn, token = self.check(task_token)
-        self.beat(arn, token)
+        cluster = self.engine.cluster
+        if arn not in self.engine.actors and cluster is not None:
+            if not await cluster.deliveries.send(arn, kind, token, fields):
+                raise TaskTokenError("TaskTimedOut", ANSWERED)  # answered, not yet applied
+        elif make_event is None:
+            self.beat(arn, token)
+        else:
+            self.deliver(arn, token, make_event(token))
 
     def check(self, task_token: str) -> tuple[str, str]:
         """The awaited (execution, attempt) the token names, or the error AWS answers."""
@@ -120,9 +139,7 @@ class CallbackTasks:
         if state is None or seal_token(arn, token, state.token_key) != task_token:
             raise TaskTokenError("InvalidToken", "Invalid Token: 'Invalid token'")
         if state.status != RUNNING or token not in state.tokens:
-            raise TaskTokenError(
-                "TaskTimedOut", "Task Timed Out: 'Provided task does not exist anymore'"
-            )
+            raise TaskTokenError("TaskTimedOut", ANSWERED)
         return arn, token
 
     def _state(self, arn: str) -> ExecutionState | None:

@@ -4,7 +4,9 @@ Each worker owns the executions it runs (a lease per execution, renewed for all 
 one statement). Ownership is sticky: steps are journaled without asking who owns what, the
 journal's guarded UPDATE refuses a step from a worker that lost the lease. Work nobody owns
 (new executions started by a client, a worker that shut down) is announced with NOTIFY; work
-whose owner died is found when its lease expires.
+whose owner died is found when its lease expires. Calls for an execution another member
+runs (SendTaskSuccess, StopExecution, …) are recorded in the journal and announced on a
+second channel; each member applies those for the executions it owns (``deliveries``).
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ import contextlib
 import logging
 import threading
 from typing import TYPE_CHECKING, Any
+
+from sagaway.engine.deliveries import Deliveries
+from sagaway.store.postgres_queries import DELIVERY_CHANNEL
 
 if TYPE_CHECKING:
     from sagaway.engine.engine import Engine
@@ -26,7 +31,9 @@ class Cluster:
         self.engine = engine
         self.journal = journal
         self.lease = float(journal.lease_seconds)
+        self.deliveries = Deliveries(engine, journal)
         self._wake = asyncio.Event()
+        self._mail = asyncio.Event()
         self._stop = threading.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._listener: threading.Thread | None = None
@@ -35,8 +42,9 @@ class Cluster:
     def start(self) -> None:
         loop = asyncio.get_running_loop()
 
-        def notified() -> None:
-            loop.call_soon_threadsafe(self._wake.set)
+        def notified(channel: str) -> None:
+            wake = self._mail if channel == DELIVERY_CHANNEL else self._wake
+            loop.call_soon_threadsafe(wake.set)
 
         self._listener = threading.Thread(
             target=self.journal.listen, args=(notified, self._stop), daemon=True
@@ -45,6 +53,7 @@ class Cluster:
         self._tasks = [
             loop.create_task(self._claim_loop(), name="sagaway-claim"),
             loop.create_task(self._renew_loop(), name="sagaway-renew"),
+            loop.create_task(self._delivery_loop(), name="sagaway-deliveries"),
         ]
 
     async def stop(self, release: bool = True) -> None:
@@ -77,6 +86,7 @@ class Cluster:
             self.claimed += len(records)
             if records:
                 log.info("claimed %d executions", len(records))
+                self._mail.set()  # calls recorded while their owner was dead wait for us
             if len(records) < 500:
                 return
 
@@ -87,3 +97,17 @@ class Cluster:
                 await asyncio.to_thread(self.journal.renew)
             except Exception as exc:
                 log.error("lease renewal failed: %s", exc)
+
+    async def _delivery_loop(self) -> None:
+        while True:
+            self._mail.clear()  # before applying, like the claim loop's wake flag
+            unsettled = False
+            try:
+                unsettled = await self.deliveries.apply_pending()
+            except Exception as exc:  # the database may come back: keep the loop alive
+                log.error("applying deliveries failed: %s", exc)
+            # Applied deliveries are deleted once journaled: look again soon. A missed
+            # NOTIFY (listener reconnecting) is caught by the half-lease look.
+            timeout = min(0.2, self.lease / 2) if unsettled else self.lease / 2
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._mail.wait(), timeout=timeout)

@@ -2,7 +2,9 @@
 
 Steps are queued from the event loop; a writer thread takes everything queued so far, writes
 it in one transaction and resolves each step's future. While the thread waits on the disk
-the event loop goes on interpreting other executions, which fills the next batch.
+the event loop goes on interpreting other executions, which fills the next batch. (A SQLite
+file journal hands the batch on to its writer process, so the thread mostly waits on a pipe,
+without the GIL: see ``sagaway.store.sqlite_process``.)
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ import secrets
 import uuid
 from collections.abc import Callable
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sagaway.asl.model import Machine
 from sagaway.asl.parser import parse_definition
@@ -24,7 +24,7 @@ from sagaway.engine.clock import Clock, SystemClock
 from sagaway.engine.cluster import Cluster
 from sagaway.engine.committer import GroupCommitter
 from sagaway.engine.journal_steps import step_record
-from sagaway.engine.notes import Note
+from sagaway.engine.notes import MapRunUpdate, Note
 from sagaway.engine.tasks import TaskRunner
 from sagaway.engine.timers import TimerWheel
 from sagaway.expressions.jsontext import loads
@@ -45,6 +45,9 @@ from sagaway.interpreter.pending import pending_commands
 from sagaway.interpreter.run import stable_seed
 from sagaway.resources.lambda_functions import FunctionRegistry
 from sagaway.store.ports import ExecutionRecord, Journal, StateMachineRecord
+
+if TYPE_CHECKING:
+    from sagaway.engine.callbacks import CallbackTasks
 
 log = logging.getLogger("sagaway.engine")
 
@@ -95,6 +98,8 @@ class Engine:
         )
         self.store_error: BaseException | None = None
         self.cluster: Cluster | None = None
+        # Set by ``integrations.install``: where answers delivered by other members go.
+        self.callbacks: CallbackTasks | None = None
         self._machines: dict[str, StateMachineRecord] = {}
         # Optional instrumentation (``sagaway bench``): called after each actor cycle.
         self.on_step: Callable[[StepTiming], None] | None = None
@@ -188,8 +193,9 @@ class Engine:
         self.journal.delete_state_machine(arn)
         self._machines.pop(arn, None)
 
-    def post_note(self, arn: str, note: Note) -> None:
-        """Journal a Task's progress event (TaskSubmitted, ActivityStarted) in order."""
+    def post_note(self, arn: str, note: Note | MapRunUpdate) -> None:
+        """Journal a Task's progress event (TaskSubmitted, ActivityStarted) or a Map Run
+        update in order."""
         actor = self.actors.get(arn)
         if actor is not None:
             actor.post(note)

@@ -31,6 +31,10 @@ if TYPE_CHECKING:
 
 Integration = Callable[[str, InvokeTask], Any]
 
+ACTIVITIES_ELSEWHERE = (
+    "Activity {resource} is handed to workers by `sagaway serve` (GetActivityTask); this "
+    "process does not serve activities"
+)
 EVENT_BUS_MISSING = (
     "arn:aws:states:::events:putEvents needs Sagaway's event bus, which this process does "
     "not have (sagaway serve has one)"
@@ -40,8 +44,12 @@ EVENT_BUS_MISSING = (
 class Integrations:
     """The integrations of one engine; :func:`install` wires them in."""
 
-    def __init__(self, engine: Engine, bus: ServerBus | None = None) -> None:
+    def __init__(
+        self, engine: Engine, bus: ServerBus | None = None, *, activities: bool = True
+    ) -> None:
         self.engine = engine
+        # False in `sagaway worker`: nothing would ever poll its in-memory activity queues.
+        self.serves_activities = activities
         self.callbacks = CallbackTasks(engine)
         self.activities = ActivityQueues(engine, self.callbacks)
         self.nested = NestedExecutions(engine, self.callbacks)
@@ -51,7 +59,10 @@ class Integrations:
 
     def route(self, arn: str, command: InvokeTask) -> None:
         ref = parse_resource(command.resource)
-        if ref.family == ACTIVITY:
+        if ref.family == ACTIVITY and not self.serves_activities:
+            # Fail it clearly rather than leave it queued where no poller can take it.
+            self._fail(arn, command, ACTIVITIES_ELSEWHERE.format(resource=command.resource))
+        elif ref.family == ACTIVITY:
             self.activities.dispatch(arn, command)
         elif ref.resource_type == "states":
             self.nested.dispatch(arn, command)
@@ -103,8 +114,13 @@ class _Table(dict[str, Integration]):
         return super().get(key, self._router)
 
 
-def install(engine: Engine, bus: ServerBus | None = None) -> Integrations:
-    """Wire the integrations into ``engine``; ``bus`` is where putEvents publishes."""
-    integrations = Integrations(engine, bus)
+def install(
+    engine: Engine, bus: ServerBus | None = None, *, activities: bool = True
+) -> Integrations:
+    """Wire the integrations into ``engine``; ``bus`` is where putEvents publishes;
+    ``activities`` False fails activity Tasks (a process no GetActivityTask reaches)."""
+    integrations = Integrations(engine, bus, activities=activities)
     engine.tasks.integrations = _Table(integrations.route)
+    # Answers delivered from other cluster members go through the same callbacks.
+    engine.callbacks = integrations.callbacks
     return integrations

@@ -1,9 +1,11 @@
-"""History events the engine observes about a running Task (TaskSubmitted, ActivityStarted).
+"""Changes the engine posts to a running execution from outside the state machine.
 
-They are not interpreter events (nothing in the state machine reacts to them), but they
-belong in the journal between the Task's scheduling and its outcome, with ids and
-previousEventId linked like every other event. A note goes through the execution's actor
-like any event, so it is journaled in order, atomically and under the version guard.
+A :class:`Note` records a history event the engine observes about a running Task
+(TaskSubmitted, ActivityStarted): not an interpreter event (nothing in the state machine
+reacts to it), but it belongs in the journal between the Task's scheduling and its outcome,
+with ids and previousEventId linked like every other event. A :class:`MapRunUpdate` is
+UpdateMapRun's change to a running Distributed Map. Either goes through the execution's
+actor like any event, so it is journaled in order, atomically and under the version guard.
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sagaway.asl.model import Machine
-from sagaway.interpreter import Step
+from sagaway.interpreter import Step, map_runs
+from sagaway.interpreter.advance import drain
 from sagaway.interpreter.execution import ExecutionState
 from sagaway.interpreter.run import Run
+from sagaway.interpreter.states import map_state
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,9 +30,33 @@ class Note:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-def note_step(machine: Machine, state: ExecutionState, note: Note, now: float) -> Step:
+@dataclass(frozen=True, slots=True)
+class MapRunUpdate:
+    """Change the Map Run ``map_run_arn``'s settings (``map_runs`` record keys)."""
+
+    map_run_arn: str
+    changes: dict[str, Any]
+
+
+def note_step(
+    machine: Machine, state: ExecutionState, note: Note | MapRunUpdate, now: float
+) -> Step:
     run = Run(machine, state.clone(), now)
+    if isinstance(note, MapRunUpdate):
+        _update_map_run(run, note)
+        return Step(run.state, run.commands, run.history)
     fid = run.state.tokens.get(note.token)
     if fid is not None:  # a note about an attempt that ended already is dropped
         run.emit(run.frame(fid), note.event_type, note.details)
     return Step(run.state, [], run.history)
+
+
+def _update_map_run(run: Run, update: MapRunUpdate) -> None:
+    if update.map_run_arn not in run.state.map_runs:
+        return
+    frame = map_runs.updated(run.state, update.map_run_arn, update.changes)
+    # A higher MaxConcurrency starts more iterations now; a lower one only holds back new
+    # ones (running iterations finish). Tolerance is checked at the next failure.
+    if frame is not None and "max_concurrency" in update.changes:
+        map_state.launch_more(run, frame, run.current(frame))
+        drain(run)

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from sagaway.engine.callbacks import CallbackTasks, TaskTokenError
+from sagaway.engine.deliveries import FAILURE, HEARTBEAT, SUCCESS
 from sagaway.engine.tasks import idempotency_key
 from sagaway.expressions.jsontext import dumps, loads
 from sagaway.interpreter.messages import Event, InvokeTask, TaskFailed, TaskSucceeded
@@ -108,22 +109,23 @@ class SdkStepFunctions:
             output = loads(str(params.get("Output", "")))
         except ValueError as exc:
             raise SdkError("InvalidOutput", f"Invalid Output: '{exc}'") from exc
-        self._answer(token, lambda attempt: TaskSucceeded(attempt, output))
+        fields = {"output": str(params.get("Output", ""))}
+        await self._answer(token, SUCCESS, fields, lambda attempt: TaskSucceeded(attempt, output))
         return {}
 
     async def _send_task_failure(self, arn: str, command: InvokeTask) -> dict[str, Any]:
         params = _params(command)
         # AWS lets both be absent; the failure then carries null Error and Cause.
         error, cause = params.get("Error"), params.get("Cause")
-        self._answer(str(params.get("TaskToken", "")),
-                     lambda attempt: TaskFailed(attempt, cast(str, error), cause))  # fmt: skip
+        fields = {"error": error, "cause": cause}
+        token = str(params.get("TaskToken", ""))
+        await self._answer(
+            token, FAILURE, fields, lambda attempt: TaskFailed(attempt, cast(str, error), cause)
+        )
         return {}
 
     async def _send_task_heartbeat(self, arn: str, command: InvokeTask) -> dict[str, Any]:
-        try:
-            self.callbacks.heartbeat(str(_params(command).get("TaskToken", "")))
-        except TaskTokenError as exc:
-            raise SdkError(exc.code, exc.message) from exc
+        await self._answer(str(_params(command).get("TaskToken", "")), HEARTBEAT, {}, None)
         return {}
 
     def _check(self, token: str) -> None:
@@ -132,9 +134,15 @@ class SdkStepFunctions:
         except TaskTokenError as exc:
             raise SdkError(exc.code, exc.message) from exc
 
-    def _answer(self, token: str, make_event: Callable[[str], Event]) -> None:
+    async def _answer(
+        self,
+        token: str,
+        kind: str,
+        fields: dict[str, Any],
+        make_event: Callable[[str], Event] | None,
+    ) -> None:
         try:
-            self.callbacks.answer(token, make_event)
+            await self.callbacks.respond(token, kind, fields, make_event)
         except TaskTokenError as exc:
             raise SdkError(exc.code, exc.message) from exc
 

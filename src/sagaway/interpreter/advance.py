@@ -50,7 +50,7 @@ class Step:
 def advance(machine: Machine, state: ExecutionState, event: Event, now: float) -> Step:
     run = Run(machine, state.clone(), now)
     _apply(run, event)
-    _drain(run)
+    drain(run)
     return Step(run.state, run.commands, run.history)
 
 
@@ -103,7 +103,8 @@ def _resume(run: Run, event: Event) -> None:
         guarded(run, frame, state, handlers.on_task, frame, state, event)
 
 
-def _drain(run: Run) -> None:
+def drain(run: Run) -> None:
+    """Enter every frame scheduled during this step (new children, next states)."""
     while run.ready and run.state.status == RUNNING:
         frame = run.state.frames.get(run.ready.popleft())
         if frame is not None and frame.phase == READY:

@@ -100,6 +100,8 @@ class ExecutionState:
     # A random secret the engine draws once per execution (empty: none). With it, the task
     # tokens handed out ($$.Task.Token, activity tasks) cannot be guessed (see task_token).
     token_key: str = ""
+    # Distributed Map runs by mapRunArn: settings and final counts (see map_runs.py).
+    map_runs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def clone(self) -> ExecutionState:
         """A copy ``advance`` may change freely. JSON values (inputs, outputs, variable
@@ -120,6 +122,7 @@ class ExecutionState:
             self.seed,
             dict(self.timers),
             self.token_key,
+            dict(self.map_runs),
         )
 
     @property

@@ -191,16 +191,43 @@ class PostgresJournal:
             conn.execute(Q.RELEASE, {"owner": self.owner})
             conn.execute(Q.NOTIFY_WORK)
 
-    def listen(self, on_notify: Callable[[], None], stop: threading.Event) -> None:
-        """Block (in a thread) calling ``on_notify`` for every NOTIFY on the work channel."""
+    def listen(self, on_notify: Callable[[str], None], stop: threading.Event) -> None:
+        """Block (in a thread) calling ``on_notify(channel)`` for every NOTIFY on the work
+        and delivery channels."""
         conn = self._connect(autocommit=True)
         try:
             conn.execute(Q.LISTEN_WORK)
+            conn.execute(Q.LISTEN_DELIVERY)
             while not stop.is_set():
-                for _ in conn.notifies(timeout=1.0):
-                    on_notify()
+                for notify in conn.notifies(timeout=1.0):
+                    on_notify(notify.channel)
         finally:
             conn.close()
+
+    # -- deliveries (answers for executions another process runs) --------------------------
+    def deliver(self, arn: str, kind: str, token: str | None, payload: bytes) -> bool:
+        """Record an answer for ``arn``'s owner and wake the cluster; False when the attempt
+        already has an answer waiting (the NOTIFY goes out when the row is committed)."""
+        with self._transaction() as conn:
+            row = conn.execute(Q.INSERT_DELIVERY, (arn, kind, token, payload)).fetchone()
+            if row is not None:
+                conn.execute(Q.NOTIFY_DELIVERY, (arn,))
+        return row is not None
+
+    def pending_deliveries(self) -> list[tuple[int, str, str, str | None, bytes]]:
+        """(id, execution, kind, token, payload) for this worker's running executions."""
+        rows = self._reader().execute(Q.PENDING_DELIVERIES, {"owner": self.owner})
+        return [(i, arn, kind, token, bytes(payload)) for i, arn, kind, token, payload in rows]
+
+    def settle_deliveries(self, applied: dict[int, int]) -> set[int]:
+        """Delete the applied deliveries (id -> actor version when applied) whose effect is
+        journaled, and those of ended executions; the ids deleted of ``applied``."""
+        with self._transaction() as conn:
+            conn.execute(Q.DROP_ENDED_DELIVERIES)
+            if not applied:
+                return set()
+            params = (list(applied), list(applied.values()), self.owner)
+            return {i for (i,) in conn.execute(Q.SETTLE_DELIVERIES, params)}
 
 
 def _rounds(steps: Sequence[StepRecord]) -> list[list[int]]:

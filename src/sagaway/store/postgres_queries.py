@@ -69,6 +69,33 @@ OWNED = "SELECT arn FROM executions WHERE owner = %(owner)s AND status = 'RUNNIN
 WORK_CHANNEL = "sagaway_work"
 NOTIFY_WORK = f"NOTIFY {WORK_CHANNEL}"
 LISTEN_WORK = f"LISTEN {WORK_CHANNEL}"
+# Deliveries: answers and stops for executions another process runs (0003_deliveries).
+DELIVERY_CHANNEL = "sagaway_delivery"
+LISTEN_DELIVERY = f"LISTEN {DELIVERY_CHANNEL}"
+NOTIFY_DELIVERY = f"SELECT pg_notify('{DELIVERY_CHANNEL}', %s)"
+# ON CONFLICT DO NOTHING: the partial unique index refuses a second answer for one attempt.
+INSERT_DELIVERY = (
+    "INSERT INTO deliveries (execution_arn, kind, token, payload, created)"
+    f" VALUES (%s, %s, %s, %s, {_NOW}) ON CONFLICT DO NOTHING RETURNING id"
+)
+PENDING_DELIVERIES = (
+    "SELECT d.id, d.execution_arn, d.kind, d.token, d.payload FROM deliveries d"
+    " JOIN executions e ON e.arn = d.execution_arn"
+    " WHERE e.owner = %(owner)s AND e.status = 'RUNNING' ORDER BY d.id"
+)
+# An applied delivery is deleted once its effect is journaled: the owner's journaled version
+# passed the actor's version when the delivery was posted (or the execution ended). Only by
+# the owner: a delivery whose owner lost the lease waits for the one that took over.
+SETTLE_DELIVERIES = (
+    "DELETE FROM deliveries d USING executions e, unnest(%b::bigint[], %b::bigint[])"
+    " AS v(id, version) WHERE d.id = v.id AND e.arn = d.execution_arn"
+    " AND e.owner = %s AND (e.status <> 'RUNNING' OR e.version > v.version) RETURNING d.id"
+)
+# Deliveries for executions that ended (a stop or an answer that came too late) do nothing.
+DROP_ENDED_DELIVERIES = (
+    "DELETE FROM deliveries d USING executions e"
+    " WHERE e.arn = d.execution_arn AND e.status <> 'RUNNING'"
+)
 INSERT_HISTORY = "INSERT INTO history (execution_arn, first_event_id, events) VALUES (%s, %s, %s)"
 # One statement for a whole group commit's history rows (see UPDATE_EXECUTIONS).
 INSERT_HISTORIES = (

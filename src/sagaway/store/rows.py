@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 
 from sagaway.store.ports import ExecutionRecord, StateMachineRecord, StepRecord
+from sagaway.store.sqlite_writer import StepRows
 
 MACHINE_COLUMNS = (
     "arn, name, definition, type, role_arn, created, status, revision_id, description, extra"
@@ -51,3 +52,10 @@ def update_row(step: StepRecord) -> tuple[Any, ...]:
 
 def history_row(step: StepRecord) -> tuple[str, int, bytes]:
     return (step.execution_arn, step.events[0]["id"], orjson.dumps(step.events))
+
+
+def step_rows(step: StepRecord) -> StepRows:
+    """Everything a step writes, as plain rows (what the SQLite writer process is sent)."""
+    create = None if step.create is None else execution_row(step.create)
+    history = history_row(step) if step.events else None
+    return StepRows(create, update_row(step), history, step.outbox)

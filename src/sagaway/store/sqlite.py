@@ -1,7 +1,10 @@
 """The embedded default: the journal in one SQLite file (WAL mode, fsync on every commit).
 
-Writes go through one connection, used by the group-commit writer (many executions' steps
-per transaction); reads use a connection per thread, which WAL lets run beside the writer.
+Steps are written by a separate writer process (:mod:`sagaway.store.sqlite_process`, many
+executions' steps per transaction, its own GIL) or, for an in-memory database or with
+``writer_process=False``, by this process's writer connection, which also writes the rest
+(migrations, state machines). Reads use a connection per thread, which WAL lets run beside
+the writer.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,7 +21,9 @@ from typing import Any
 import orjson
 
 from sagaway.store import rows as R
+from sagaway.store import sqlite_process
 from sagaway.store import sqlite_queries as Q
+from sagaway.store import sqlite_writer as W
 from sagaway.store.migrations import fresh_schema, migrations
 from sagaway.store.ports import ExecutionRecord, StateMachineRecord, StepRecord, StoreError
 
@@ -36,7 +42,16 @@ class SqliteJournal:
 
     dialect = "sqlite"
 
-    def __init__(self, url: str, *, durable: bool = True, migrate: bool = True) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        durable: bool = True,
+        migrate: bool = True,
+        writer_process: bool | None = None,
+    ) -> None:
+        """``writer_process``: commit steps through a writer process (default: yes for a
+        file, unless ``SAGAWAY_SQLITE_WRITER_PROCESS=0``; never for ``:memory:``)."""
         self.path = path_from_url(url)
         self.durable = durable
         if self.path != ":memory:":
@@ -46,6 +61,10 @@ class SqliteJournal:
         self._writer = self._connect()
         if migrate:
             self._migrate()
+        self._use_process = sqlite_process.wanted(self.path, writer_process)
+        self._process: sqlite_process.WriterProcess | None = None
+        if self._use_process:
+            self._wait_for_other_writers()
 
     # -- connections -----------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
@@ -115,24 +134,39 @@ class SqliteJournal:
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         with self._write_lock:
-            conn = self._writer
             try:
-                conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
-                raise StoreError(f"database {self.path} is locked or unwritable: {exc}") from exc
-            try:
-                yield conn
-                conn.execute("COMMIT")
-            except BaseException as exc:
-                # SQLite has already rolled back after some errors (SQLITE_FULL, IOERR):
-                # a second ROLLBACK would raise and hide the real error.
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                if isinstance(exc, sqlite3.OperationalError | sqlite3.DatabaseError):
-                    raise StoreError(f"write to {self.path} failed: {exc}") from exc
-                raise
+                with W.transaction(self._writer, self.path) as conn:
+                    yield conn
+            except W.WriteFailed as exc:
+                raise StoreError(str(exc)) from exc
+
+    def _wait_for_other_writers(self) -> None:
+        """A writer process left by an engine killed a moment ago may still be in its last
+        transaction: wait for it (it refuses to commit once its engine is gone), so that
+        recovery reads everything that was committed."""
+        try:
+            with self._transaction():
+                pass
+        except StoreError:
+            pass  # read-only or locked for long: reads work, and commits will say so
+
+    def _writer_process(self) -> sqlite_process.WriterProcess:
+        """Started on the first commit: a journal that only reads starts none."""
+        if self._process is None:
+            process = sqlite_process.WriterProcess(self.path, self.durable)
+            # A journal dropped without close() still ends its child (no zombie, no
+            # ResourceWarning); the finalizer holds the process, not the journal.
+            weakref.finalize(self, process.close)
+            self._process = process
+        return self._process
+
+    def writer_cpu_seconds(self) -> float:
+        """CPU used so far by the writer process (0 without one): ``sagaway bench``."""
+        return 0.0 if self._process is None else self._process.cpu_seconds()
 
     def close(self) -> None:
+        if self._process is not None:
+            self._process.close()
         self._writer.close()
         conn = getattr(self._local, "conn", None)
         if conn is not None:
@@ -180,17 +214,18 @@ class SqliteJournal:
 
     # -- steps -----------------------------------------------------------------------------
     def commit(self, steps: Sequence[StepRecord]) -> list[bool]:
-        """All steps in one transaction (group commit): one fsync for the whole batch.
-
-        The fast path writes each kind of row with one ``executemany`` for the whole batch;
-        if any step's version check fails it is rolled back and the batch is written step
-        by step, so exactly the conflicting steps are refused."""
-        try:
-            with self._transaction() as conn:
-                return _write_batch(conn, steps)
-        except _Conflict:
-            with self._transaction() as conn:
-                return [_write_step(conn, step) for step in steps]
+        """All steps in one transaction (group commit): one fsync for the whole batch; per
+        step, False on a version conflict (see :func:`sqlite_writer.commit`)."""
+        rows = [R.step_rows(step) for step in steps]
+        if self._use_process:
+            with self._write_lock:  # one batch at a time through the pipe; starts the child
+                process = self._writer_process()
+            return process.commit(rows)
+        with self._write_lock:
+            try:
+                return W.commit(self._writer, self.path, _STATEMENTS, rows)
+            except W.WriteFailed as exc:
+                raise StoreError(str(exc)) from exc
 
     def history(self, arn: str) -> list[dict[str, Any]]:
         events: list[dict[str, Any]] = []
@@ -199,44 +234,9 @@ class SqliteJournal:
         return events
 
 
-class _Conflict(Exception):
-    """A version check failed inside a batch: redo the batch one step at a time."""
-
-
-def _write_batch(conn: sqlite3.Connection, steps: Sequence[StepRecord]) -> list[bool]:
-    flags = [True] * len(steps)
-    for i, step in enumerate(steps):
-        if step.create is not None:
-            try:
-                conn.execute(Q.INSERT_EXECUTION, R.execution_row(step.create))
-            except sqlite3.IntegrityError:
-                flags[i] = False
-    live = [step for step, ok in zip(steps, flags, strict=True) if ok]
-    cursor = conn.executemany(Q.UPDATE_EXECUTION, [R.update_row(step) for step in live])
-    if cursor.rowcount != len(live):
-        raise _Conflict
-    conn.executemany(
-        Q.INSERT_HISTORY,
-        [R.history_row(s) for s in live if s.events],
-    )
-    conn.executemany(Q.INSERT_OUTBOX, [row for s in live for row in s.outbox])
-    return flags
-
-
-def _write_step(conn: sqlite3.Connection, step: StepRecord) -> bool:
-    if step.create is not None:
-        try:
-            conn.execute(Q.INSERT_EXECUTION, R.execution_row(step.create))
-        except sqlite3.IntegrityError:
-            return False  # the name is taken (or the ARN exists): nothing of this step applies
-    cursor = conn.execute(Q.UPDATE_EXECUTION, R.update_row(step))
-    if cursor.rowcount != 1:
-        return False  # another writer moved this execution on: the step is not applied
-    if step.events:
-        conn.execute(Q.INSERT_HISTORY, R.history_row(step))
-    if step.outbox:
-        conn.executemany(Q.INSERT_OUTBOX, [(topic, body) for topic, body in step.outbox])
-    return True
+_STATEMENTS = W.Statements(
+    Q.INSERT_EXECUTION, Q.UPDATE_EXECUTION, Q.INSERT_HISTORY, Q.INSERT_OUTBOX
+)
 
 
 def _statements(script: str) -> list[str]:

@@ -8,6 +8,7 @@ from typing import Any
 from sagaway.asl.model import MapSpec, State
 from sagaway.expressions.errors import StatesError
 from sagaway.expressions.exprs import evaluate
+from sagaway.interpreter import map_runs
 from sagaway.interpreter.children import abort_children, children_of, discard, spawn
 from sagaway.interpreter.dataflow import states_var
 from sagaway.interpreter.execution import CHILDREN, Frame
@@ -53,7 +54,9 @@ def execute(run: Run, frame: Frame, state: State) -> None:
     )
     frame.data.pop(UNFINISHED, None)  # a Retry starts every iteration over
     if _distributed(state):
-        run.emit(frame, "MapRunStarted", {"mapRunArn": _map_run_arn(run, frame, state)})
+        arn = _map_run_arn(run, frame, state)
+        run.emit(frame, "MapRunStarted", {"mapRunArn": arn})
+        map_runs.started(run, frame, arn, state.spec.item_batcher is not None)
     frame.phase = CHILDREN
     if not items:
         _complete(run, frame, state)
@@ -73,6 +76,14 @@ def _drop_unstarted(run: Run, frame: Frame) -> None:
         if child.id in run.ready:
             run.ready.remove(child.id)
     discard(run, frame)
+
+
+def launch_more(run: Run, frame: Frame, state: State) -> None:
+    """UpdateMapRun raised MaxConcurrency: start the iterations the new limit allows."""
+    try:
+        _launch(run, frame, state)
+    except StatesError as err:
+        _fail(run, frame, state, evaluation_failure(run, frame, state, err), True)
 
 
 def _launch(run: Run, frame: Frame, state: State, kept: Kept | None = None) -> None:
@@ -166,7 +177,9 @@ def _over_tolerance(data: dict[str, Any]) -> bool:
 
 
 def _fail(run: Run, frame: Frame, state: State, failure: Failure, distributed: bool) -> None:
-    if not distributed:  # a Distributed Map runs again as a whole on redrive
+    if distributed:
+        map_runs.ended(run, frame)
+    else:  # a Distributed Map runs again as a whole on redrive
         set_aside(run, frame)
     abort_children(run, frame, None if distributed else "MapIterationAborted")
     discard(run, frame)
@@ -178,6 +191,7 @@ def _fail(run: Run, frame: Frame, state: State, failure: Failure, distributed: b
 
 def _complete(run: Run, frame: Frame, state: State) -> None:
     if _distributed(state):
+        map_runs.ended(run, frame)
         run.emit(frame, "MapRunSucceeded")
     run.emit(frame, "MapStateSucceeded")
     results: list[Any] = frame.data["results"]

@@ -55,3 +55,16 @@ CREATE TABLE catalog (
     PRIMARY KEY (kind, arn)
 );
 CREATE INDEX catalog_by_parent ON catalog (kind, parent, created, seq);
+CREATE TABLE deliveries (
+    id BIGSERIAL PRIMARY KEY,
+    execution_arn TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    token TEXT,
+    payload BYTEA NOT NULL,
+    created DOUBLE PRECISION NOT NULL
+);
+CREATE INDEX deliveries_by_execution ON deliveries (execution_arn);
+-- A task is answered once: a second SendTaskSuccess / SendTaskFailure for an attempt whose
+-- answer is still waiting to be applied is refused, as AWS refuses an answered token.
+CREATE UNIQUE INDEX deliveries_one_answer ON deliveries (execution_arn, token)
+    WHERE kind IN ('SendTaskSuccess', 'SendTaskFailure');

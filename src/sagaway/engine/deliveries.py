@@ -1,0 +1,95 @@
+"""Answers for executions another process runs, delivered through the shared journal.
+
+A server that receives SendTaskSuccess / SendTaskFailure / SendTaskHeartbeat or
+StopExecution for an execution it does not run records the call (``deliver``) and NOTIFYs;
+the execution's owner applies it to its actor exactly as a local call would, and deletes it
+once the effect is journaled. Until then the row stays: an owner that dies in between
+leaves it for the member that takes the execution over, which applies it again (a task
+answered twice, or a stop of an ended execution, changes nothing: the interpreter ignores
+stale tokens).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any, cast
+
+import orjson
+
+from sagaway.expressions.jsontext import loads
+from sagaway.interpreter.messages import Event, Stop, TaskFailed, TaskSucceeded
+
+if TYPE_CHECKING:
+    from sagaway.engine.engine import Engine
+
+log = logging.getLogger("sagaway.cluster")
+
+# The kinds are the API actions they carry.
+SUCCESS = "SendTaskSuccess"
+FAILURE = "SendTaskFailure"
+HEARTBEAT = "SendTaskHeartbeat"
+STOP = "StopExecution"
+# A heartbeat journals nothing: it is settled as soon as it is applied.
+_NOTHING_TO_JOURNAL = -1
+
+
+class Deliveries:
+    def __init__(self, engine: Engine, journal: Any) -> None:
+        self.engine = engine
+        self.journal = journal
+        # Applied but not yet deleted: delivery id -> the actor's version when applied.
+        self._applied: dict[int, int] = {}
+
+    async def send(self, arn: str, kind: str, token: str | None, fields: dict[str, Any]) -> bool:
+        """Record a call for ``arn``'s owner; False if the attempt has an answer already."""
+        payload = orjson.dumps(fields)
+        accepted: bool = await asyncio.to_thread(self.journal.deliver, arn, kind, token, payload)
+        return accepted
+
+    async def apply_pending(self) -> bool:
+        """Apply the deliveries for the executions this process owns and delete those whose
+        effect is journaled; True while some wait for their step to be journaled."""
+        rows = await asyncio.to_thread(self.journal.pending_deliveries)
+        seen = set()
+        for delivery_id, arn, kind, token, payload in rows:
+            seen.add(delivery_id)
+            actor = self.engine.actors.get(arn)
+            if delivery_id in self._applied or actor is None:
+                continue
+            version = _NOTHING_TO_JOURNAL if kind == HEARTBEAT else actor.version
+            self._applied[delivery_id] = version
+            self._apply(arn, kind, token, orjson.loads(payload))
+        # Gone from the pending list: ended, taken over, or deleted; not ours to settle.
+        self._applied = {i: v for i, v in self._applied.items() if i in seen}
+        settled = await asyncio.to_thread(self.journal.settle_deliveries, dict(self._applied))
+        for delivery_id in settled:
+            self._applied.pop(delivery_id, None)
+        return bool(self._applied)
+
+    def _apply(self, arn: str, kind: str, token: str | None, fields: dict[str, Any]) -> None:
+        callbacks = self.engine.callbacks
+        if kind == HEARTBEAT:
+            if callbacks is not None and token is not None:
+                callbacks.beat(arn, token)
+            return
+        event = _event(kind, token, fields)
+        if event is None:
+            log.error("unknown delivery %r for %s: ignored", kind, arn)
+        elif callbacks is not None and token is not None:
+            callbacks.deliver(arn, token, event)  # also disarms the task's timers
+        else:
+            self.engine._task_done(arn, event)
+
+
+def _event(kind: str, token: str | None, fields: dict[str, Any]) -> Event | None:
+    if kind == STOP:
+        return Stop(fields.get("error"), fields.get("cause"))
+    if token is None:
+        return None
+    if kind == SUCCESS:
+        return TaskSucceeded(token, loads(fields["output"]))
+    if kind == FAILURE:
+        # AWS lets both be absent; the failure then carries null Error and Cause.
+        return TaskFailed(token, cast(str, fields.get("error")), fields.get("cause"))
+    return None
