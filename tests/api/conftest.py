@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
@@ -16,6 +16,10 @@ from botocore.config import Config
 
 from sagaway.api import create_app
 from sagaway.resources.lambda_functions import FunctionRegistry
+from tests.store.conftest import drop_schema, postgres_url
+
+if TYPE_CHECKING:
+    from tests.api.cluster_kit import Cluster
 
 
 def free_port() -> int:
@@ -85,3 +89,18 @@ def sfn(server: Server) -> Any:
 
 
 ROLE = "arn:aws:iam::111111111111:role/test"
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[Cluster]:
+    """Processes on a fresh PostgreSQL schema, dropped afterwards; the test fails under
+    CI=true when PostgreSQL is missing, and skips otherwise."""
+    from tests.api.cluster_kit import Cluster  # it imports this module's helpers
+
+    url = postgres_url()
+    running = Cluster(url, tmp_path)
+    try:
+        yield running
+    finally:
+        running.close()
+        drop_schema(url)

@@ -13,31 +13,18 @@ from __future__ import annotations
 import json
 import signal
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.api.cluster_kit import Cluster, eventually
+from tests.api.cluster_kit import owners as owners_of
 from tests.api.conftest import ROLE
 from tests.api.test_callbacks import callback_machine, scheduled_token
 from tests.api.test_executions import wait_done
 from tests.api.test_machines import error_code
-from tests.api.test_serve_postgres import Cluster, _eventually, _owners
-from tests.store.conftest import drop_schema, postgres_url
-
-
-@pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[Cluster]:
-    url = postgres_url()  # fails under CI=true when PostgreSQL is missing, else skips
-    running = Cluster(url, tmp_path)
-    try:
-        yield running
-    finally:
-        running.close()
-        drop_schema(url)
 
 
 def _start(sfn: Any, machine_arn: str, name: str) -> tuple[str, str]:
@@ -77,7 +64,7 @@ def test_another_server_answers_and_stops_executions(cluster: Cluster) -> None:
     failed = [_start(a, machine, f"fail-{i}") for i in range(3)]
     stopped, _ = _start(a, machine, "stop")
     beat, beat_token = _start(a, beating, "beat")
-    owners = _owners(cluster.url)
+    owners = owners_of(cluster.url)
     assert set(owners.values()) == {"api-a"}, owners  # B runs none of them
 
     for i, (_, token) in enumerate(ok):
@@ -117,7 +104,7 @@ def test_another_server_answers_and_stops_executions(cluster: Cluster) -> None:
     assert _code(b.send_task_heartbeat, taskToken=forged) == "InvalidToken"
     missing = stopped.replace(":stop", ":nobody")
     assert _code(b.stop_execution, executionArn=missing) == "ExecutionDoesNotExist"
-    _eventually(lambda: _deliveries(cluster.url) == 0, 10, lambda: "deliveries left behind")
+    eventually(lambda: _deliveries(cluster.url) == 0, 10, lambda: "deliveries left behind")
 
 
 def test_a_worker_applies_an_answer_recorded_while_the_owner_was_dead(
@@ -136,7 +123,7 @@ def test_a_worker_applies_an_answer_recorded_while_the_owner_was_dead(
     cluster.stop("api-b")  # so that the worker is the one that takes A's executions over
 
     cluster.worker("w1")
-    _eventually(lambda: _row(cluster.url, answered)[0] == "SUCCEEDED", 20,
+    eventually(lambda: _row(cluster.url, answered)[0] == "SUCCEEDED", 20,
                 lambda: cluster.log("w1", cluster.procs["w1"]))  # fmt: skip
     _, output, owner = _row(cluster.url, answered)
     assert (json.loads(output or "null"), owner) == ({"late": True}, "w1")
@@ -147,4 +134,4 @@ def test_a_worker_applies_an_answer_recorded_while_the_owner_was_dead(
     described = wait_done(c, later)
     assert described["status"] == "SUCCEEDED", cluster.log("w1", cluster.procs["w1"])
     assert json.loads(described["output"]) == {"later": True}
-    _eventually(lambda: _deliveries(cluster.url) == 0, 10, lambda: "deliveries left behind")
+    eventually(lambda: _deliveries(cluster.url) == 0, 10, lambda: "deliveries left behind")
