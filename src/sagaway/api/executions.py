@@ -7,8 +7,8 @@ import asyncio
 from typing import Any
 
 from sagaway.api import versions
-from sagaway.api.errors import ApiError, execution_missing, machine_missing
-from sagaway.api.service import EXECUTION, Api, check_execution_arn, check_name, machine_ref, page
+from sagaway.api.errors import ApiError, machine_missing
+from sagaway.api.service import EXECUTION, Api, check_name, machine_ref, page
 from sagaway.engine import redrive as redrive_module
 from sagaway.engine.deliveries import STOP
 from sagaway.engine.engine import ExecutionAlreadyExists, StateMachineDoesNotExist
@@ -84,10 +84,8 @@ async def _express_outcome(api: Api, arn: str) -> ExecutionRecord:
 
 
 async def stop_execution(api: Api, params: dict[str, Any]) -> dict[str, Any]:
-    arn = check_execution_arn(params["executionArn"])
-    found = api.engine.journal.get_execution(arn)
-    if found is None:
-        raise execution_missing(arn)
+    found = api.execution(params["executionArn"])
+    arn = found.arn
     error, cause = params.get("error"), params.get("cause")
     cluster = api.engine.cluster
     if found.status == "RUNNING" and arn not in api.engine.actors and cluster is not None:
@@ -132,10 +130,7 @@ def _describe(api: Api, record: ExecutionRecord) -> dict[str, Any]:
 
 
 async def describe_execution(api: Api, params: dict[str, Any]) -> dict[str, Any]:
-    arn = check_execution_arn(params["executionArn"])
-    record = api.engine.journal.get_execution(arn)
-    if record is None:
-        raise execution_missing(arn)
+    record = api.execution(params["executionArn"])
     return _describe(api, record)
 
 
@@ -180,10 +175,8 @@ def _summary(api: Api, record: ExecutionRecord) -> dict[str, Any]:
 
 
 async def redrive_execution(api: Api, params: dict[str, Any]) -> dict[str, Any]:
-    arn = check_execution_arn(params["executionArn"])
-    record = api.engine.journal.get_execution(arn)
-    if record is None:
-        raise execution_missing(arn)
+    record = api.execution(params["executionArn"])
+    arn = record.arn
     new_input: Any = redrive_module.UNCHANGED
     if params.get("input") is not None:  # Sagaway's extension: edited input (docs/api.md)
         if not isinstance(params["input"], str):

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sagaway.api.errors import execution_missing
-from sagaway.api.service import Api, check_execution_arn, page
+from sagaway.api.service import Api, page
 
 # Detail fields that carry execution data (dropped when includeExecutionData is false).
 _DATA_FIELDS = ("input", "output", "parameters", "inputDetails", "outputDetails")
@@ -21,9 +20,7 @@ def _without_data(event: dict[str, Any]) -> dict[str, Any]:
 
 
 async def get_execution_history(api: Api, params: dict[str, Any]) -> dict[str, Any]:
-    arn = check_execution_arn(params["executionArn"])
-    if api.engine.journal.get_execution(arn) is None:
-        raise execution_missing(arn)
+    arn = api.execution(params["executionArn"]).arn
     events = api.engine.journal.history(arn)
     if params.get("reverseOrder"):
         events.reverse()

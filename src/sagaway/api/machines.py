@@ -8,8 +8,8 @@ import uuid
 from typing import Any
 
 from sagaway.api import versions
-from sagaway.api.errors import ApiError, execution_missing, machine_missing
-from sagaway.api.service import TAGS, Api, check_execution_arn, check_name, machine_ref, page
+from sagaway.api.errors import ApiError, machine_missing
+from sagaway.api.service import TAGS, Api, check_name, machine_ref, page
 from sagaway.asl.diagnostics import format_invalid_definition
 from sagaway.asl.validate import validate_definition
 from sagaway.engine import arns
@@ -172,10 +172,7 @@ async def validate_state_machine_definition(api: Api, params: dict[str, Any]) ->
 
 
 async def describe_state_machine_for_execution(api: Api, params: dict[str, Any]) -> dict[str, Any]:
-    arn = check_execution_arn(params["executionArn"])
-    record = api.engine.journal.get_execution(arn)
-    if record is None:
-        raise execution_missing(arn)
+    record = api.execution(params["executionArn"])
     machine = api.engine.journal.get_state_machine(record.state_machine_arn)
     name = machine.name if machine else record.state_machine_arn.rsplit(":", 1)[-1]
     extra = machine.extra if machine else {}

@@ -15,12 +15,11 @@ from typing import Any
 
 from sagaway.api.errors import (
     ApiError,
-    execution_missing,
     invalid_arn,
     resource_missing,
     validation,
 )
-from sagaway.api.service import Api, check_execution_arn, page
+from sagaway.api.service import Api, page
 from sagaway.engine import arns
 from sagaway.engine.notes import MapRunUpdate
 from sagaway.interpreter import map_runs
@@ -160,10 +159,7 @@ async def describe_map_run(api: Api, params: dict[str, Any]) -> dict[str, Any]:
 
 
 async def list_map_runs(api: Api, params: dict[str, Any]) -> dict[str, Any]:
-    arn = check_execution_arn(params["executionArn"])
-    record = api.engine.journal.get_execution(arn)
-    if record is None:
-        raise execution_missing(arn)
+    record = api.execution(params["executionArn"])
     items = [_list_item(record, run) for run in _runs(api, record).values()]
     return page(items, params, "mapRuns")
 

@@ -9,12 +9,18 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sagaway.api.errors import ApiError, invalid_arn, invalid_name, machine_missing
+from sagaway.api.errors import (
+    ApiError,
+    execution_missing,
+    invalid_arn,
+    invalid_name,
+    machine_missing,
+)
 from sagaway.engine import arns
 from sagaway.engine.engine import Engine
 from sagaway.engine.integrations import Integrations
 from sagaway.store.catalog import Catalog
-from sagaway.store.ports import StateMachineRecord
+from sagaway.store.ports import ExecutionRecord, StateMachineRecord
 
 # AWS: 1-80 characters, none of whitespace, brackets, wildcards, punctuation or controls.
 _NAME = re.compile(r"^[^\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]{1,80}$")
@@ -64,6 +70,14 @@ class Api:
         if record is None:
             raise machine_missing(arn)
         self.engine.known_state_machine(record)
+        return record
+
+    def execution(self, arn: str) -> ExecutionRecord:
+        """The execution ``arn`` (InvalidArn if malformed, ExecutionDoesNotExist if absent)."""
+        checked = check_execution_arn(arn)
+        record = self.engine.journal.get_execution(checked)
+        if record is None:
+            raise execution_missing(checked)
         return record
 
     def execution_meta(self, arn: str) -> dict[str, Any]:

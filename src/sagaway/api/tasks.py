@@ -3,8 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, cast
+from typing import Any
 
 from sagaway.api.errors import ApiError, activity_missing, invalid_arn
 from sagaway.api.service import ACTIVITY, TAGS, Api, check_name, page
@@ -12,18 +11,11 @@ from sagaway.engine import arns
 from sagaway.engine.callbacks import TaskTokenError
 from sagaway.engine.deliveries import FAILURE, HEARTBEAT, SUCCESS
 from sagaway.expressions.jsontext import loads
-from sagaway.interpreter.messages import Event, TaskFailed, TaskSucceeded
 
 
-async def _answer(
-    api: Api,
-    task_token: str,
-    kind: str,
-    fields: dict[str, Any],
-    make_event: Callable[[str], Event] | None = None,
-) -> dict[str, Any]:
+async def _answer(api: Api, task_token: str, kind: str, fields: dict[str, Any]) -> dict[str, Any]:
     try:
-        await api.integrations.callbacks.respond(task_token, kind, fields, make_event)
+        await api.integrations.callbacks.respond(task_token, kind, fields)
     except TaskTokenError as exc:
         raise ApiError(exc.code, exc.message) from exc
     return {}
@@ -32,21 +24,16 @@ async def _answer(
 async def send_task_success(api: Api, params: dict[str, Any]) -> dict[str, Any]:
     text = params["output"]
     try:
-        output = loads(text)
+        loads(text)
     except ValueError as exc:
         raise ApiError("InvalidOutput", f"Invalid Output: '{exc}'") from exc
-    return await _answer(
-        api, params["taskToken"], SUCCESS, {"output": text}, lambda t: TaskSucceeded(t, output)
-    )
+    return await _answer(api, params["taskToken"], SUCCESS, {"output": text})
 
 
 async def send_task_failure(api: Api, params: dict[str, Any]) -> dict[str, Any]:
     # AWS lets both be absent; the failure then carries null Error and Cause.
-    error, cause = params.get("error"), params.get("cause")
-    return await _answer(
-        api, params["taskToken"], FAILURE, {"error": error, "cause": cause},
-        lambda t: TaskFailed(t, cast(str, error), cause),
-    )  # fmt: skip
+    fields = {"error": params.get("error"), "cause": params.get("cause")}
+    return await _answer(api, params["taskToken"], FAILURE, fields)
 
 
 async def send_task_heartbeat(api: Api, params: dict[str, Any]) -> dict[str, Any]:

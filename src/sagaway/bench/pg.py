@@ -8,7 +8,6 @@ the PostgreSQL backends serving them run on the same machine.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,7 +15,7 @@ from typing import Any
 
 import psycopg
 
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+from sagaway.procstat import cpu_seconds as cpu_seconds
 
 
 def is_postgres(url: str | None) -> bool:
@@ -66,17 +65,6 @@ def backend_pids(conn: psycopg.Connection[Any], prefix: str) -> list[int]:
         "SELECT pid FROM pg_stat_activity WHERE application_name LIKE %s", (prefix + "%",)
     )
     return [pid for (pid,) in rows]
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process so far (0.0 once it is gone or unreadable)."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    # after the command name: state is field 3, so utime (14) and stime (15) are 11 and 12
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
 def cpu_snapshot(pids: list[int]) -> dict[int, float]:

@@ -13,10 +13,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from sagaway.engine.deliveries import HEARTBEAT, answer_event
 from sagaway.engine.tasks import HEARTBEAT_TIMEOUT
 from sagaway.interpreter.codec import load_state
 from sagaway.interpreter.execution import RUNNING, ExecutionState, seal_token
@@ -112,25 +112,26 @@ class CallbackTasks:
             waiting.cancel()
         self.engine._task_done(arn, event)
 
-    async def respond(
-        self,
-        task_token: str,
-        kind: str,
-        fields: dict[str, Any],
-        make_event: Callable[[str], Event] | None,
-    ) -> None:
-        """Answer here if this process runs the execution (``make_event(attempt)``; None: a
-        heartbeat), else record the call (``kind``, ``fields``) for the cluster member that
-        does: it returns once the call is durable, as AWS answers once it has accepted it."""
+    async def respond(self, task_token: str, kind: str, fields: dict[str, Any]) -> None:
+        """Answer here if this process runs the execution, else record the call (``kind``:
+        SendTaskSuccess, SendTaskFailure or SendTaskHeartbeat, with its ``fields``) for the
+        cluster member that does: it returns once the call is durable, as AWS answers once
+        it has accepted it."""
         arn, token = self.check(task_token)
         cluster = self.engine.cluster
         if arn not in self.engine.actors and cluster is not None:
             if not await cluster.deliveries.send(arn, kind, token, fields):
                 raise TaskTokenError("TaskTimedOut", ANSWERED)  # answered, not yet applied
-        elif make_event is None:
+        else:
+            self.apply(arn, kind, token, fields)
+
+    def apply(self, arn: str, kind: str, token: str, fields: dict[str, Any]) -> None:
+        """Carry out a checked answer to an execution this process runs, made here or
+        delivered from another cluster member."""
+        if kind == HEARTBEAT:
             self.beat(arn, token)
         else:
-            self.deliver(arn, token, make_event(token))
+            self.deliver(arn, token, answer_event(kind, token, fields))
 
     def check(self, task_token: str) -> tuple[str, str]:
         """The awaited (execution, attempt) the token names, or the error AWS answers."""

@@ -30,6 +30,7 @@ SUCCESS = "SendTaskSuccess"
 FAILURE = "SendTaskFailure"
 HEARTBEAT = "SendTaskHeartbeat"
 STOP = "StopExecution"
+ANSWERS = frozenset({SUCCESS, FAILURE, HEARTBEAT})
 # A heartbeat journals nothing: it is settled as soon as it is applied.
 _NOTHING_TO_JOURNAL = -1
 
@@ -69,27 +70,18 @@ class Deliveries:
 
     def _apply(self, arn: str, kind: str, token: str | None, fields: dict[str, Any]) -> None:
         callbacks = self.engine.callbacks
-        if kind == HEARTBEAT:
-            if callbacks is not None and token is not None:
-                callbacks.beat(arn, token)
-            return
-        event = _event(kind, token, fields)
-        if event is None:
+        if kind == STOP:
+            self.engine._task_done(arn, Stop(fields.get("error"), fields.get("cause")))
+        elif token is None or kind not in ANSWERS:
             log.error("unknown delivery %r for %s: ignored", kind, arn)
-        elif callbacks is not None and token is not None:
-            callbacks.deliver(arn, token, event)  # also disarms the task's timers
-        else:
-            self.engine._task_done(arn, event)
+        elif callbacks is not None:
+            callbacks.apply(arn, kind, token, fields)  # as a call made here would be
 
 
-def _event(kind: str, token: str | None, fields: dict[str, Any]) -> Event | None:
-    if kind == STOP:
-        return Stop(fields.get("error"), fields.get("cause"))
-    if token is None:
-        return None
+def answer_event(kind: str, token: str, fields: dict[str, Any]) -> Event:
+    """The interpreter event a SendTaskSuccess or SendTaskFailure carries (``fields`` as
+    recorded: the output text, or the error and cause)."""
     if kind == SUCCESS:
         return TaskSucceeded(token, loads(fields["output"]))
-    if kind == FAILURE:
-        # AWS lets both be absent; the failure then carries null Error and Cause.
-        return TaskFailed(token, cast(str, fields.get("error")), fields.get("cause"))
-    return None
+    # AWS lets both be absent; the failure then carries null Error and Cause.
+    return TaskFailed(token, cast(str, fields.get("error")), fields.get("cause"))

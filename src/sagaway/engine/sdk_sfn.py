@@ -13,7 +13,7 @@ import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from sagaway.engine.callbacks import CallbackTasks, TaskTokenError
 from sagaway.engine.deliveries import FAILURE, HEARTBEAT, SUCCESS
@@ -105,27 +105,23 @@ class SdkStepFunctions:
         params = _params(command)
         token = str(params.get("TaskToken", ""))
         self._check(token)  # AWS checks the token before the output
+        text = str(params.get("Output", ""))
         try:
-            output = loads(str(params.get("Output", "")))
+            loads(text)
         except ValueError as exc:
             raise SdkError("InvalidOutput", f"Invalid Output: '{exc}'") from exc
-        fields = {"output": str(params.get("Output", ""))}
-        await self._answer(token, SUCCESS, fields, lambda attempt: TaskSucceeded(attempt, output))
+        await self._answer(token, SUCCESS, {"output": text})
         return {}
 
     async def _send_task_failure(self, arn: str, command: InvokeTask) -> dict[str, Any]:
         params = _params(command)
         # AWS lets both be absent; the failure then carries null Error and Cause.
-        error, cause = params.get("Error"), params.get("Cause")
-        fields = {"error": error, "cause": cause}
-        token = str(params.get("TaskToken", ""))
-        await self._answer(
-            token, FAILURE, fields, lambda attempt: TaskFailed(attempt, cast(str, error), cause)
-        )
+        fields = {"error": params.get("Error"), "cause": params.get("Cause")}
+        await self._answer(str(params.get("TaskToken", "")), FAILURE, fields)
         return {}
 
     async def _send_task_heartbeat(self, arn: str, command: InvokeTask) -> dict[str, Any]:
-        await self._answer(str(_params(command).get("TaskToken", "")), HEARTBEAT, {}, None)
+        await self._answer(str(_params(command).get("TaskToken", "")), HEARTBEAT, {})
         return {}
 
     def _check(self, token: str) -> None:
@@ -134,15 +130,9 @@ class SdkStepFunctions:
         except TaskTokenError as exc:
             raise SdkError(exc.code, exc.message) from exc
 
-    async def _answer(
-        self,
-        token: str,
-        kind: str,
-        fields: dict[str, Any],
-        make_event: Callable[[str], Event] | None,
-    ) -> None:
+    async def _answer(self, token: str, kind: str, fields: dict[str, Any]) -> None:
         try:
-            await self.callbacks.respond(token, kind, fields, make_event)
+            await self.callbacks.respond(token, kind, fields)
         except TaskTokenError as exc:
             raise SdkError(exc.code, exc.message) from exc
 

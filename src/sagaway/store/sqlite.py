@@ -69,15 +69,9 @@ class SqliteJournal:
     # -- connections -----------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
         try:
-            conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            # FULL: every commit is fsynced; NORMAL would lose the last commits on power loss.
-            conn.execute(f"PRAGMA synchronous={'FULL' if self.durable else 'OFF'}")
-            conn.execute("PRAGMA busy_timeout=5000")
-            conn.execute("PRAGMA foreign_keys=OFF")
+            return W.connect(self.path, self.durable)  # the settings the writer process uses
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open SQLite database {self.path}: {exc}") from exc
-        return conn
 
     def _reader(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)

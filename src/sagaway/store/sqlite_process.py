@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from sagaway import procstat
 from sagaway.store import sqlite_queries as Q
 from sagaway.store import sqlite_writer as W
 from sagaway.store.ports import StoreError
@@ -96,13 +97,7 @@ class WriterProcess:
 
     def cpu_seconds(self) -> float:
         """The child's CPU time so far (user + system), for honest benchmark figures."""
-        try:
-            with open(f"/proc/{self._proc.pid}/stat", "rb") as stat:
-                fields = stat.read().rsplit(b")", 1)[1].split()
-        except OSError:
-            return 0.0
-        ticks = int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
-        return ticks / os.sysconf("SC_CLK_TCK")
+        return procstat.cpu_seconds(self._proc.pid)
 
     def close(self) -> None:
         """EOF on its pipe ends the child once it has answered what it was sent."""
