@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -27,6 +25,7 @@ from sagaway.api import executions, history, machines, map_runs, tags, tasks, te
 from sagaway.api.errors import ApiError
 from sagaway.api.service import Api
 from sagaway.api.validation import check, operation
+from sagaway.engine.cluster import member_identity
 from sagaway.engine.engine import Engine
 from sagaway.engine.integrations import install
 from sagaway.messaging.bus import EventBus
@@ -144,7 +143,7 @@ def create_app(
     publishes on ``bus`` (default: a bus of its own) through the outbox in the SQLite
     database ``bus_url`` (default: beside the journal, see ``bus_url_beside``); the bus is
     ``app.state.bus`` for adding rules."""
-    identity = owner or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+    identity = owner or member_identity()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import socket
-import uuid
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
 from sagaway.cli import app
+from sagaway.engine.cluster import member_identity
 from sagaway.engine.engine import Engine
 from sagaway.engine.integrations import install
 from sagaway.resources.lambda_functions import FunctionRegistry
@@ -46,7 +44,7 @@ def worker(
     if not db.startswith(("postgresql://", "postgres://")):
         console.print("[red]sagaway worker needs postgresql:// (SQLite is single-process)[/red]")
         raise typer.Exit(2)
-    owner = name or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+    owner = name or member_identity()
     try:
         registry = load_functions(functions) if functions else FunctionRegistry()
         journal = open_journal(db, owner=owner, lease_seconds=lease_seconds)

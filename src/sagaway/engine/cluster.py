@@ -14,7 +14,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
 import threading
+import uuid
 from typing import TYPE_CHECKING, Any
 
 from sagaway.engine.deliveries import Deliveries
@@ -24,6 +27,12 @@ if TYPE_CHECKING:
     from sagaway.engine.engine import Engine
 
 log = logging.getLogger("sagaway.cluster")
+
+
+def member_identity() -> str:
+    """A cluster member's default name: host and pid for the operator, and a random suffix
+    so a restarted process that reuses a pid is never taken for its predecessor."""
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
 
 class Cluster:
