@@ -28,6 +28,7 @@ from sagaway.api.validation import check, operation
 from sagaway.engine.cluster import member_identity
 from sagaway.engine.engine import Engine
 from sagaway.engine.integrations import install
+from sagaway.interpreter.limits import Limits
 from sagaway.messaging.bus import EventBus
 from sagaway.messaging.put_events import ServerBus, bus_url_beside
 from sagaway.resources.lambda_functions import FunctionRegistry
@@ -40,7 +41,9 @@ TARGET_PREFIX = "AWSStepFunctions."
 CONTENT_TYPE = "application/x-amz-json-1.0"
 # The largest request AWS takes: a 1 MiB definition plus room for the rest of the fields.
 MAX_BODY = 2 * 1024 * 1024
-LONG_POLLS = frozenset({"GetActivityTask"})
+# Calls that wait for something: a client that goes away cancels the wait (an EXPRESS
+# execution started by StartSyncExecution runs on to its end or its time limit).
+LONG_POLLS = frozenset({"GetActivityTask", "StartSyncExecution"})
 
 Handler = Callable[[Api, dict[str, Any]], Awaitable[dict[str, Any]]]
 HANDLERS: dict[str, Handler] = {
@@ -134,6 +137,7 @@ def create_app(
     lease_seconds: float = 5.0,
     bus_url: str | None = None,
     bus: EventBus | None = None,
+    limits: Limits | None = None,
 ) -> Starlette:
     """The API app on the journal at ``db_url``; Lambda handlers from ``registry``.
 
@@ -142,7 +146,7 @@ def create_app(
     lease expired, and shares state machines and the catalog with every member. putEvents
     publishes on ``bus`` (default: a bus of its own) through the outbox in the SQLite
     database ``bus_url`` (default: beside the journal, see ``bus_url_beside``); the bus is
-    ``app.state.bus`` for adding rules."""
+    ``app.state.bus`` for adding rules. ``limits``: the quotas enforced (default AWS's)."""
     identity = owner or member_identity()
 
     @contextlib.asynccontextmanager
@@ -150,7 +154,7 @@ def create_app(
         journal = open_journal(db_url, owner=identity, lease_seconds=lease_seconds)
         catalog = open_catalog(db_url)
         server_bus = ServerBus(bus_url or bus_url_beside(db_url), bus)
-        engine = Engine(journal, registry)
+        engine = Engine(journal, registry, limits=limits)
         integrations = install(engine, server_bus)  # before start: recovery re-dispatches Tasks
         await engine.start()
         server_bus.start()

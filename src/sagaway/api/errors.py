@@ -7,14 +7,17 @@ from __future__ import annotations
 
 
 class ApiError(Exception):
-    def __init__(self, code: str, message: str, status: int = 400) -> None:
+    def __init__(
+        self, code: str, message: str, status: int = 400, fields: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.status = status
+        self.fields = fields or {}  # members the error shape has besides message
 
     def body(self) -> dict[str, str]:
-        return {"__type": self.code, "message": self.message}
+        return {"__type": self.code, "message": self.message, **self.fields}
 
 
 def validation(message: str) -> ApiError:

@@ -12,7 +12,7 @@ from sagaway.api.service import EXECUTION, Api, check_name, machine_ref, page
 from sagaway.engine import redrive as redrive_module
 from sagaway.engine.deliveries import STOP
 from sagaway.engine.engine import ExecutionAlreadyExists, StateMachineDoesNotExist
-from sagaway.expressions.jsontext import loads
+from sagaway.expressions.jsontext import loads, loads_aws
 from sagaway.store.ports import ExecutionRecord
 
 ENDED_REDRIVABLE = redrive_module.REDRIVABLE
@@ -20,7 +20,7 @@ ENDED_REDRIVABLE = redrive_module.REDRIVABLE
 
 def _check_input(text: str) -> str:
     try:
-        loads(text)
+        loads_aws(text)
     except ValueError as exc:
         raise ApiError(
             "InvalidExecutionInput", f"Invalid State Machine Execution Input: '{exc}'"

@@ -7,7 +7,7 @@ import dataclasses
 import uuid
 from typing import Any
 
-from sagaway.api import versions
+from sagaway.api import tags, versions
 from sagaway.api.errors import ApiError, machine_missing
 from sagaway.api.service import TAGS, Api, check_name, machine_ref, page
 from sagaway.asl.diagnostics import format_invalid_definition
@@ -51,6 +51,7 @@ async def create_state_machine(api: Api, params: dict[str, Any]) -> dict[str, An
     kind = params.get("type", "STANDARD")
     check_logging(params.get("loggingConfiguration"))
     check_definition(params["definition"], kind)
+    tags.check_count(api, arns.state_machine(name), params.get("tags") or [])
     existing = api.engine.journal.get_state_machine(arns.state_machine(name))
     if existing is not None:
         return _same_machine(existing, params, kind)

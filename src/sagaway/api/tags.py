@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sagaway.api.errors import resource_missing
+from sagaway.api.errors import ApiError, resource_missing
 from sagaway.api.service import ACTIVITY, ALIAS, TAGS, Api, machine_ref
 
 
@@ -21,6 +21,18 @@ def _check(api: Api, arn: str) -> None:
         raise resource_missing(arn)
 
 
+def check_count(api: Api, arn: str, tags: list[dict[str, str]]) -> None:
+    """AWS's quota of tags per resource (50 unless configured): TooManyTags."""
+    limit = api.engine.limits.tags_per_resource
+    keys = {t["key"] for t in tags}
+    if limit is not None and len(keys) > limit:
+        raise ApiError(
+            "TooManyTags",
+            f"You've exceeded the number of tags allowed for a resource ({len(keys)} > {limit})",
+            fields={"resourceName": arn},
+        )
+
+
 def _tags(api: Api, arn: str) -> list[dict[str, str]]:
     found = api.catalog.get(TAGS, arn)
     return list(found["tags"]) if found else []
@@ -31,6 +43,7 @@ async def tag_resource(api: Api, params: dict[str, Any]) -> dict[str, Any]:
     _check(api, arn)
     merged = {t["key"]: t.get("value", "") for t in _tags(api, arn)}
     merged.update({t["key"]: t.get("value", "") for t in params["tags"]})
+    check_count(api, arn, [{"key": k} for k in merged])
     api.catalog.put(TAGS, arn, {"tags": [{"key": k, "value": v} for k, v in merged.items()]})
     return {}
 

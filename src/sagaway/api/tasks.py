@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sagaway.api import tags
 from sagaway.api.errors import ApiError, activity_missing, invalid_arn
 from sagaway.api.service import ACTIVITY, TAGS, Api, check_name, page
 from sagaway.engine import arns
@@ -56,6 +57,7 @@ def _activity(api: Api, arn: str) -> dict[str, Any]:
 async def create_activity(api: Api, params: dict[str, Any]) -> dict[str, Any]:
     name = check_name(params["name"])
     arn = activity_arn(name)
+    tags.check_count(api, arn, params.get("tags") or [])
     body = {"activityArn": arn, "name": name, "creationDate": api.engine.clock.now()}
     if not api.catalog.insert(ACTIVITY, arn, body):  # AWS: creating it again is idempotent
         body = _activity(api, arn)

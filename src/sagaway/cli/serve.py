@@ -3,6 +3,8 @@ durable engine, so boto3 and the AWS CLI work with ``--endpoint-url``."""
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Annotated
 
 import typer
@@ -10,8 +12,12 @@ import uvicorn
 
 from sagaway.api import create_app
 from sagaway.cli import app
+from sagaway.interpreter.limits import Limits
 from sagaway.resources.lambda_functions import FunctionRegistry
 from sagaway.resources.loader import FunctionsLoadError, load_functions
+
+# Seconds SIGTERM gives open requests (StartSyncExecution, activity long polls) to finish.
+SHUTDOWN_GRACE = 2
 
 
 @app.command()
@@ -42,6 +48,18 @@ def serve(
         float,
         typer.Option(help="PostgreSQL: how long a dead member's executions wait for others"),
     ] = 5.0,
+    max_history_events: Annotated[
+        int, typer.Option(help="Events one execution's history may hold (AWS: 25000; 0: no limit)")
+    ] = 25_000,
+    max_payload_bytes: Annotated[
+        int, typer.Option(help="Bytes of a state's input or output (AWS: 262144; 0: no limit)")
+    ] = 262_144,
+    express_max_seconds: Annotated[
+        float, typer.Option(help="Seconds an EXPRESS execution may run (AWS: 300; 0: no limit)")
+    ] = 300.0,
+    max_tags: Annotated[
+        int, typer.Option(help="Tags per state machine or activity (AWS: 50; 0: no limit)")
+    ] = 50,
 ) -> None:
     """Serve the Step Functions API at / (the console and metrics come later).
 
@@ -57,8 +75,25 @@ def serve(
         except FunctionsLoadError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from exc
+    limits = Limits(
+        payload_bytes=max_payload_bytes or None,
+        history_events=max_history_events or None,
+        express_seconds=express_max_seconds or None,
+        tags_per_resource=max_tags or None,
+    )
     application = create_app(
         db, registry, poll_timeout=poll_timeout, owner=name, lease_seconds=lease_seconds,
-        bus_url=bus,
+        bus_url=bus, limits=limits,
     )  # fmt: skip
-    uvicorn.run(application, host=host, port=port, log_level="warning")
+    uvicorn.run(
+        application,
+        host=host,
+        port=port,
+        log_level="warning",
+        timeout_graceful_shutdown=SHUTDOWN_GRACE,
+    )
+    # The journal and the bus are closed (the app's shutdown ran). Handler threads that are
+    # still blocked must not hold the process: the interpreter would join them at exit.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)

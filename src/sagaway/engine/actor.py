@@ -16,10 +16,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sagaway.asl.model import Machine
+from sagaway.engine.faults import fault_cause, fault_step
 from sagaway.engine.journal_steps import step_record
 from sagaway.engine.notes import MapRunUpdate, Note, note_step
 from sagaway.interpreter import advance
-from sagaway.interpreter.execution import RUNNING, ExecutionState
+from sagaway.interpreter.advance import CONTINUE
+from sagaway.interpreter.execution import READY, RUNNING, ExecutionState
+from sagaway.interpreter.limits import Limits
 from sagaway.interpreter.messages import Command, Event, Stop
 from sagaway.store.ports import ExecutionRecord, StepRecord, StoreError
 
@@ -45,6 +48,11 @@ class StepTiming:
     dispatched: float  # the steps' commands were handed to the task runner and timers
 
 
+def has_ready_frames(state: ExecutionState) -> bool:
+    """A step that ran out of its transition budget left frames to enter (see CONTINUE)."""
+    return state.status == RUNNING and any(f.phase == READY for f in state.frames.values())
+
+
 class ExecutionActor:
     def __init__(
         self,
@@ -55,8 +63,10 @@ class ExecutionActor:
         version: int,
         *,
         durable: bool = True,
+        limits: Limits | None = None,
     ) -> None:
         self.engine = engine
+        self.limits = limits or engine.limits
         self.arn = arn
         self.machine = machine
         self.state = state
@@ -87,22 +97,28 @@ class ExecutionActor:
         started = time.perf_counter() if timed else 0.0
         records: list[StepRecord] = []
         commands: list[Command] = []
+        more = False
         while self.inbox and not self.finished:
             event = self.inbox.popleft()
-            now = self.engine.clock.now()
-            if isinstance(event, Note | MapRunUpdate):
-                step = note_step(self.machine, self.state, event, now)
-                # step_record only reads the step; the event argument is not used.
-                records.append(step_record(self.arn, self.version, Stop(), step, now))
-            else:
-                step = advance(self.machine, self.state, event, now)
-                records.append(step_record(self.arn, self.version, event, step, now))
-            commands.extend(step.commands)
-            self.state = step.state
+            try:
+                record, step_commands, more = self._step(event)
+            except Exception as exc:  # the execution fails; it never stays RUNNING unrecorded
+                try:
+                    record, step_commands, more = self._fault(exc)
+                except Exception:
+                    log.exception("cannot record the failure of %s", self.arn)
+                    self.engine.detach(self)
+                    return
+            records.append(record)
+            commands.extend(step_commands)
             self.version += 1
             self.steps += 1
         if self.finished:
             self.inbox.clear()  # events for an ended execution change nothing
+        elif more:
+            # The step ran out of its transition budget: go on in a later turn of the loop,
+            # after what else is waiting there (other executions, API calls).
+            self.inbox.append(CONTINUE)
         if not records:
             self._idle()
             return
@@ -113,6 +129,28 @@ class ExecutionActor:
         future = self.engine.committer.commit(records)
         timing = marks and (*marks, time.perf_counter())
         future.add_done_callback(lambda f: self._on_commit(f, commands, timing))
+
+    def _step(self, event: Event | Note | MapRunUpdate) -> tuple[StepRecord, list[Command], bool]:
+        now = self.engine.clock.now()
+        if isinstance(event, Note | MapRunUpdate):
+            step = note_step(self.machine, self.state, event, now)
+            # step_record only reads the step; the event argument is not used.
+            record = step_record(self.arn, self.version, Stop(), step, now)
+        else:
+            step = advance(self.machine, self.state, event, now, self.limits)
+            record = step_record(self.arn, self.version, event, step, now)
+        self.state = step.state
+        return record, step.commands, step.yielded
+
+    def _fault(self, exc: Exception) -> tuple[StepRecord, list[Command], bool]:
+        """The step could not be computed or recorded: fail the execution from its last
+        good state instead (see ``faults``)."""
+        now = self.engine.clock.now()
+        cause = fault_cause(self.arn, exc)
+        step = fault_step(self.machine, self.state, now, self.limits, cause)
+        record = step_record(self.arn, self.version, Stop(), step, now)
+        self.state = step.state
+        return record, step.commands, False
 
     def _on_commit(
         self,

@@ -13,33 +13,33 @@ import logging
 import secrets
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from sagaway.asl.model import Machine
 from sagaway.asl.parser import parse_definition
 from sagaway.engine import arns
-from sagaway.engine.actor import ExecutionActor, StepTiming
+from sagaway.engine.actor import ExecutionActor, StepTiming, has_ready_frames
 from sagaway.engine.clock import Clock, SystemClock
 from sagaway.engine.cluster import Cluster
 from sagaway.engine.committer import GroupCommitter
-from sagaway.engine.journal_steps import step_record
+from sagaway.engine.faults import first_step, outcome_record
 from sagaway.engine.notes import MapRunUpdate, Note
 from sagaway.engine.tasks import TaskRunner
 from sagaway.engine.timers import TimerWheel
-from sagaway.expressions.jsontext import loads
+from sagaway.expressions.jsontext import loads, loads_aws
 from sagaway.interpreter import (
     CancelTask,
     InvokeTask,
-    Start,
     StartTimer,
-    Step,
     Stop,
     TimerFired,
-    advance,
     new_execution,
 )
+from sagaway.interpreter.advance import CONTINUE
 from sagaway.interpreter.codec import load_state
+from sagaway.interpreter.limits import Limits
 from sagaway.interpreter.messages import Command, Event
 from sagaway.interpreter.pending import pending_commands
 from sagaway.interpreter.run import stable_seed
@@ -50,6 +50,9 @@ if TYPE_CHECKING:
     from sagaway.engine.callbacks import CallbackTasks
 
 log = logging.getLogger("sagaway.engine")
+# States one interpreter step may enter before the execution yields the event loop (a loop
+# of Pass and Choice states then shares the server instead of holding it).
+TRANSITIONS_PER_STEP = 100
 
 
 class ExecutionAlreadyExists(Exception):
@@ -67,7 +70,7 @@ class InvalidExecutionInput(ValueError):
 
 def parse_input(text: str) -> Any:
     try:
-        return loads(text)
+        return loads_aws(text)
     except ValueError as exc:
         raise InvalidExecutionInput(f"Invalid State Machine Execution Input: '{exc}'") from exc
 
@@ -86,15 +89,28 @@ class Engine:
         clock: Clock | None = None,
         threads: int = 16,
         default_task_timeout: float | None = None,
+        limits: Limits | None = None,
     ) -> None:
         self.journal = journal
+        limits = limits or Limits()
+        if limits.transitions_per_step is None:  # the engine always shares the event loop
+            limits = replace(limits, transitions_per_step=TRANSITIONS_PER_STEP)
+        self.limits = limits
+        # EXPRESS executions keep no history and end after express_seconds.
+        self.express_limits = replace(
+            self.limits, history_events=None, execution_seconds=self.limits.express_seconds
+        )
         self.registry = registry or FunctionRegistry()
         self.clock: Clock = clock or SystemClock()
         self.actors: dict[str, ExecutionActor] = {}
         self.committer = GroupCommitter(journal)
         self.timers = TimerWheel(self.clock, self._timer_fired)
         self.tasks = TaskRunner(
-            self.registry, self._task_done, threads=threads, default_timeout=default_task_timeout
+            self.registry,
+            self._task_done,
+            threads=threads,
+            default_timeout=default_task_timeout,
+            payload_limit=self.limits.payload_bytes,
         )
         self.store_error: BaseException | None = None
         self.cluster: Cluster | None = None
@@ -156,6 +172,8 @@ class Engine:
         actor = ExecutionActor(self, record.arn, machine, state, record.version)
         self.actors[record.arn] = actor
         self.carry_out(actor, pending_commands(machine, state, self.clock.now()))
+        if has_ready_frames(state):  # its last step ran out of budget: go on from there
+            actor.post(CONTINUE)
         return True
 
     # -- state machines --------------------------------------------------------------------
@@ -227,7 +245,10 @@ class Engine:
             express=express,
             token_key=secrets.token_hex(16),  # task tokens must be unguessable
         )
-        step = advance(machine, state, Start(parse_input(input_text)), now)
+        limits = self.express_limits if express else self.limits
+        step, first = first_step(
+            machine, state, parse_input(input_text), now, limits, durable=not express
+        )
         record = ExecutionRecord(
             arn=arn,
             state_machine_arn=state_machine_arn,
@@ -238,13 +259,15 @@ class Engine:
             definition=machine_record.definition,
             machine_type=machine_record.type,
         )
-        actor = ExecutionActor(self, arn, machine, step.state, 1, durable=not express)
+        actor = ExecutionActor(
+            self, arn, machine, step.state, 1, durable=not express, limits=limits
+        )
         if express:
             taken = self.journal.find_execution(state_machine_arn, name)
             if taken is not None:
                 return self._same_start(taken, input_text)
         else:
-            first = step_record(arn, 0, Start(None), step, now)
+            assert first is not None
             first.create = record
             (ok,) = await self.committer.commit([first])
             if not ok:  # the name is taken: the unique key refused the insert
@@ -258,6 +281,8 @@ class Engine:
         self.carry_out(actor, step.commands)
         if actor.finished:
             self.finished(actor)
+        elif step.yielded:
+            actor.post(CONTINUE)
         return record
 
     def _state_machine(self, arn: str) -> StateMachineRecord:
@@ -290,7 +315,11 @@ class Engine:
         if actor is not None and not actor.finished:
             waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             actor.waiters.append(waiter)
-            await asyncio.wait_for(waiter, timeout)
+            try:
+                await asyncio.wait_for(waiter, timeout)
+            finally:  # a caller that gave up (a client gone) leaves nothing behind
+                if waiter in actor.waiters:
+                    actor.waiters.remove(waiter)
         return self.journal.get_execution(arn)
 
     async def wait_status(self, arn: str, timeout: float | None = None) -> str:
@@ -331,8 +360,7 @@ class Engine:
                 waiter.set_exception(error or RuntimeError(f"{actor.arn} detached"))
 
     def _journal_express_outcome(self, actor: ExecutionActor, record: ExecutionRecord) -> None:
-        outcome = Step(actor.state, [], [])
-        final = step_record(actor.arn, 0, Start(None), outcome, self.clock.now())
+        final = outcome_record(actor.arn, actor.state, self.clock.now())
         final.events = []  # EXPRESS: the outcome only, no history
         final.create = record
         future = self.committer.commit([final])

@@ -43,7 +43,7 @@ class TaskRunner:
         on_result: ResultCallback,
         *,
         threads: int = 16,
-        payload_limit: int = 256 * 1024,
+        payload_limit: int | None = 256 * 1024,
         default_timeout: float | None = None,
     ) -> None:
         self.registry = registry

@@ -16,6 +16,7 @@ from sagaway.interpreter.children import abort_frame
 from sagaway.interpreter.execution import (
     ABORTED,
     DONE,
+    FAILED,
     READY,
     RUNNING,
     TIMED_OUT,
@@ -23,9 +24,12 @@ from sagaway.interpreter.execution import (
     Frame,
 )
 from sagaway.interpreter.lifecycle import enter_state, guarded
+from sagaway.interpreter.limits import AWS, HISTORY_LIMIT_ERROR, Limits, history_limit_cause
 from sagaway.interpreter.messages import (
+    CancelTask,
     Command,
     Event,
+    Fault,
     Start,
     Stop,
     TaskFailed,
@@ -33,9 +37,12 @@ from sagaway.interpreter.messages import (
     TaskTimedOut,
     TimerFired,
 )
-from sagaway.interpreter.run import Run, event_payload, iso_time
+from sagaway.interpreter.run import HistoryLimitReached, Run, event_payload, iso_time
 
 EXECUTION_TIMEOUT_TOKEN = "execution.timeout"
+# No attempt waits on this token: advancing with it only enters the frames a step that ran
+# out of its transition budget left READY.
+CONTINUE = TimerFired("sagaway.continue")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,13 +52,21 @@ class Step:
     state: ExecutionState
     commands: list[Command]
     history: list[dict[str, Any]]
+    # The transition budget ran out with frames still READY: advance with CONTINUE next.
+    yielded: bool = False
 
 
-def advance(machine: Machine, state: ExecutionState, event: Event, now: float) -> Step:
-    run = Run(machine, state.clone(), now)
-    _apply(run, event)
-    drain(run)
-    return Step(run.state, run.commands, run.history)
+def advance(
+    machine: Machine, state: ExecutionState, event: Event, now: float, limits: Limits = AWS
+) -> Step:
+    run = Run(machine, state.clone(), now, limits)
+    try:
+        _apply(run, event)
+        yielded = drain(run, limits.transitions_per_step)
+    except HistoryLimitReached:
+        _history_full(run)
+        yielded = False
+    return Step(run.state, run.commands, run.history, yielded)
 
 
 def _apply(run: Run, event: Event) -> None:
@@ -59,6 +74,8 @@ def _apply(run: Run, event: Event) -> None:
         _start(run, event)
     elif isinstance(event, Stop):
         _stop(run, event)
+    elif isinstance(event, Fault):
+        _fault(run, event)
     elif run.state.status == RUNNING:
         _resume(run, event)
 
@@ -80,9 +97,12 @@ def _start(run: Run, event: Start) -> None:
     run.emit(root, "ExecutionStarted", details, previous=0)
     root.last_id = 0  # AWS: the first state's previousEventId is 0
     run.schedule(root)
-    if run.machine.timeout_seconds is not None:
-        fire_at = run.now + run.machine.timeout_seconds
-        run.start_timer(root, EXECUTION_TIMEOUT_TOKEN, fire_at)
+    timeout: float | None = run.machine.timeout_seconds
+    cap = run.limits.execution_seconds
+    if cap is not None and (timeout is None or timeout > cap):
+        timeout = cap
+    if timeout is not None:
+        run.start_timer(root, EXECUTION_TIMEOUT_TOKEN, run.now + timeout)
 
 
 def _resume(run: Run, event: Event) -> None:
@@ -103,12 +123,18 @@ def _resume(run: Run, event: Event) -> None:
         guarded(run, frame, state, handlers.on_task, frame, state, event)
 
 
-def drain(run: Run) -> None:
-    """Enter every frame scheduled during this step (new children, next states)."""
+def drain(run: Run, budget: int | None = None) -> bool:
+    """Enter every frame scheduled during this step (new children, next states), or the
+    first ``budget`` of them: True if some were left READY for a later step."""
+    entered = 0
     while run.ready and run.state.status == RUNNING:
+        if budget is not None and entered >= budget:
+            return True
         frame = run.state.frames.get(run.ready.popleft())
         if frame is not None and frame.phase == READY:
             enter_state(run, frame)
+            entered += 1
+    return False
 
 
 def _abort_all(run: Run) -> None:
@@ -128,6 +154,32 @@ def _stop(run: Run, event: Stop) -> None:
     run.state.error, run.state.cause = event.error, event.cause
     details = {k: v for k, v in (("error", event.error), ("cause", event.cause)) if v}
     run.emit(run.state.frames.get("root"), "ExecutionAborted", details)
+
+
+def _end_failed(run: Run, error: str, cause: str) -> None:
+    """End the execution FAILED without running anything more: work in flight is cancelled
+    and nothing this step had started is carried out."""
+    state = run.state
+    run.commands = [CancelTask(token) for token in state.tokens if token not in state.timers]
+    state.tokens.clear()
+    state.timers.clear()
+    run.ready.clear()
+    state.status = FAILED
+    state.error, state.cause = error, cause
+    run.emit(state.frames.get("root"), "ExecutionFailed", {"error": error, "cause": cause})
+
+
+def _history_full(run: Run) -> None:
+    # AWS: when the next event would be the last the history can hold and it does not end
+    # the execution, ExecutionFailed takes that slot instead.
+    limit = run.limits.history_events
+    assert limit is not None
+    _end_failed(run, HISTORY_LIMIT_ERROR, history_limit_cause(limit))
+
+
+def _fault(run: Run, event: Fault) -> None:
+    if run.state.status == RUNNING:
+        _end_failed(run, event.error, event.cause)
 
 
 def _timed_out(run: Run) -> None:

@@ -11,11 +11,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from sagaway.asl.model import State
-from sagaway.expressions.errors import RuntimeFailure
+from sagaway.expressions.errors import RuntimeFailure, StatesError
 from sagaway.expressions.exprs import Expr, evaluate
 from sagaway.expressions.jsonata_eval import UNDEFINED
 from sagaway.expressions.jsonpath import PathNotFound, compile_path, set_result_path
+from sagaway.expressions.jsontext import dumps
 from sagaway.interpreter.execution import Frame
+from sagaway.interpreter.limits import DATA_LIMIT_EXCEEDED, over_limit, payload_cause
 from sagaway.interpreter.run import Run
 
 
@@ -50,13 +52,23 @@ def effective_input(run: Run, frame: Frame, state: State) -> Any:
         if state.parameters is None:
             return frame.input
         states = states_var(run, frame, input=frame.input)
-        return _defined(
+        value = _defined(
             evaluate(state.parameters, run.scope(frame, frame.input), "Arguments", states)
         )
+        return _within_limit(run, state, value)
     selected = select_path(run, frame, state.input_path, frame.input)
     if state.parameters is None:
-        return selected
-    return evaluate(state.parameters, run.scope(frame, selected), "Parameters")
+        return selected  # a part of the input, which was within the limit
+    value = evaluate(state.parameters, run.scope(frame, selected), "Parameters")
+    return _within_limit(run, state, value)
+
+
+def _within_limit(run: Run, state: State, value: Any) -> Any:
+    # AWS: the input of a state after Parameters processing is held to the payload quota.
+    if over_limit(dumps(value), run.limits.payload_bytes):
+        cause = payload_cause(state.name, "has an input")
+        raise StatesError(DATA_LIMIT_EXCEEDED, cause)
+    return value
 
 
 def state_output(run: Run, frame: Frame, state: State, result: Any) -> Any:

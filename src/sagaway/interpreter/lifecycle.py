@@ -12,6 +12,7 @@ from sagaway.interpreter import handlers
 from sagaway.interpreter.dataflow import evaluate_assign, state_output, states_var
 from sagaway.interpreter.execution import DONE, TIMER, Frame
 from sagaway.interpreter.failures import Failure, pick_catcher, pick_retrier, retry_delay
+from sagaway.interpreter.limits import DATA_LIMIT_EXCEEDED, over_limit, payload_cause
 from sagaway.interpreter.run import Run, event_payload, stable_seed
 
 QUERY_EVALUATION_ERROR = "States.QueryEvaluationError"
@@ -82,8 +83,19 @@ def exit_state(
     assigned: dict[str, Any] | None,
     next_state: str | None,
     end: bool,
+    *,
+    caught: bool = False,
 ) -> None:
     details: dict[str, Any] = {"name": state.name, **event_payload("output", output)}
+    if over_limit(details["output"], run.limits.payload_bytes):
+        # AWS: a state's output is held to the payload quota. The failure can be caught,
+        # but an oversized output of a Catch fails the frame (it would only recur).
+        failure = Failure(DATA_LIMIT_EXCEEDED, payload_cause(state.name, "returned a result"))
+        if caught:
+            finish_frame(run, frame, failure=failure)
+        else:
+            fail_state(run, frame, state, failure)
+        return
     if assigned is not None:
         frame.variables.update(assigned)
         details["assignedVariables"] = {k: dumps(v) for k, v in assigned.items()}
@@ -116,7 +128,7 @@ def fail_state(run: Run, frame: Frame, state: State, failure: Failure) -> None:
         failure = evaluation_failure(run, frame, state, err)
         finish_frame(run, frame, failure=failure)
         return
-    exit_state(run, frame, state, output, assigned, catcher.next, False)
+    exit_state(run, frame, state, output, assigned, catcher.next, False, caught=True)
 
 
 def _catch_output(

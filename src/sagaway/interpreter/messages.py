@@ -52,7 +52,16 @@ class Stop:
     cause: str | None = None
 
 
-Event = Start | TaskSucceeded | TaskFailed | TaskTimedOut | TimerFired | Stop
+@dataclass(frozen=True, slots=True)
+class Fault:
+    """The engine could not carry out or record a step (a value it cannot store, an
+    unexpected error): the execution fails with ``error`` instead of staying RUNNING."""
+
+    error: str
+    cause: str
+
+
+Event = Start | TaskSucceeded | TaskFailed | TaskTimedOut | TimerFired | Stop | Fault
 
 
 @dataclass(frozen=True, slots=True)

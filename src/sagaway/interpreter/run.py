@@ -18,6 +18,7 @@ from sagaway.asl.model import Machine, State
 from sagaway.expressions.jsontext import dumps
 from sagaway.expressions.scope import Scope
 from sagaway.interpreter.execution import READY, ExecutionState, Frame
+from sagaway.interpreter.limits import AWS, Limits
 from sagaway.interpreter.messages import Command, StartTimer
 
 DETAILS_UNTRUNCATED = {"truncated": False}
@@ -45,13 +46,27 @@ def _iso_second(seconds: int) -> str:
     return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
+class HistoryLimitReached(Exception):
+    """The next event would take the history's last slot, which only the execution's end
+    may take (see ``advance``)."""
+
+
+# Events that may take the last slot of a full history: they end the execution.
+_FINAL_EVENTS = frozenset(
+    {"ExecutionSucceeded", "ExecutionFailed", "ExecutionAborted", "ExecutionTimedOut"}
+)
+
+
 class Run:
     """Mutable scratchpad for a single ``advance`` call."""
 
-    def __init__(self, machine: Machine, state: ExecutionState, now: float) -> None:
+    def __init__(
+        self, machine: Machine, state: ExecutionState, now: float, limits: Limits = AWS
+    ) -> None:
         self.machine = machine
         self.state = state
         self.now = now
+        self.limits = limits
         self.history: list[dict[str, Any]] = []
         self.commands: list[Command] = []
         self.ready: deque[str] = deque(
@@ -70,6 +85,9 @@ class Run:
         if frame is not None and frame.quiet:
             return frame.last_id
         event_id = self.state.next_id
+        cap = self.limits.history_events
+        if cap is not None and event_id >= cap and event_type not in _FINAL_EVENTS:
+            raise HistoryLimitReached(event_type)
         self.state.next_id += 1
         if previous is None:
             previous = frame.last_id if frame is not None else event_id - 1

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sagaway.expressions.jsontext import dumps, loads
+from sagaway.expressions.jsontext import check_aws_json, dumps, loads
+from sagaway.interpreter.limits import over_limit
 from sagaway.interpreter.messages import InvokeTask, TaskFailed, TaskSucceeded
 from sagaway.interpreter.resources import LAMBDA, parse_resource
 from sagaway.resources.lambda_response import invoke_response
@@ -72,7 +73,7 @@ class Invocation:
     context: LambdaContext
     direct: bool
     label: str
-    payload_limit: int
+    payload_limit: int | None
 
     @property
     def is_async(self) -> bool:
@@ -84,9 +85,15 @@ class Invocation:
         token = self.command.token
         try:
             result = _normalise(value)
-        except (TypeError, ValueError) as exc:
-            return TaskFailed(token, "Runtime.MarshalError", f"Unable to marshal response: {exc}")
-        if len(dumps(result).encode()) > self.payload_limit:
+            # The handler's own value: the encoder would render NaN as null unseen.
+            check_aws_json(result if isinstance(value, bytes | bytearray) else value,
+                           other_types=True)  # fmt: skip
+        except (TypeError, ValueError, RecursionError) as exc:
+            reason = "nested too deeply" if isinstance(exc, RecursionError) else exc
+            return TaskFailed(
+                token, "Runtime.MarshalError", f"Unable to marshal response: {reason}"
+            )
+        if over_limit(dumps(result), self.payload_limit):
             return TaskFailed(
                 token,
                 DATA_LIMIT,
@@ -100,7 +107,10 @@ class Invocation:
         return TaskSucceeded(token, invoke_response(result, self.context.aws_request_id, log_tail))
 
     def failed(self, exc: BaseException) -> TaskFailed:
-        cause = _cause(exc, self.context.aws_request_id, self.direct)
+        try:
+            cause = _cause(exc, self.context.aws_request_id, self.direct)
+        except Exception:  # a broken __str__ or traceback must still fail the Task
+            cause = _cause_without_trace(exc, self.context.aws_request_id)
         return TaskFailed(self.command.token, type(exc).__name__, cause)
 
 
@@ -108,7 +118,7 @@ def prepare(
     registry: FunctionRegistry,
     command: InvokeTask,
     idempotency_key: str | None = None,
-    payload_limit: int = PAYLOAD_LIMIT_BYTES,
+    payload_limit: int | None = PAYLOAD_LIMIT_BYTES,
 ) -> Invocation | TaskFailed:
     """Resolve the handler a Lambda Task names, or the failure AWS reports when it is missing."""
     ref = parse_resource(command.resource)
@@ -133,7 +143,9 @@ def request_id_for(key: str) -> str:
 
 
 def invoke(
-    registry: FunctionRegistry, command: InvokeTask, payload_limit: int = PAYLOAD_LIMIT_BYTES
+    registry: FunctionRegistry,
+    command: InvokeTask,
+    payload_limit: int | None = PAYLOAD_LIMIT_BYTES,
 ) -> TaskSucceeded | TaskFailed:
     """Call a synchronous handler in this thread (the virtual-clock driver's way)."""
     invocation = prepare(registry, command, payload_limit=payload_limit)
@@ -199,11 +211,28 @@ def _ours(filename: str) -> bool:
     )
 
 
+def _message(exc: BaseException) -> str:
+    try:
+        return str(exc)
+    except Exception:
+        return "<exception str() failed>"  # what Python's own traceback prints
+
+
+def _cause_without_trace(exc: BaseException, request_id: str) -> str:
+    document = {
+        "errorMessage": _message(exc),
+        "errorType": type(exc).__name__,
+        "requestId": request_id,
+        "stackTrace": [],
+    }
+    return dumps(document)
+
+
 def _cause(exc: BaseException, request_id: str, direct: bool) -> str:
     # Lambda's trace starts in the handler: drop the engine's own frames above it.
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if not _ours(f.filename)]
     document = {
-        "errorMessage": str(exc),
+        "errorMessage": _message(exc),
         "errorType": type(exc).__name__,
         "requestId": request_id,
         "stackTrace": traceback.format_list(frames),

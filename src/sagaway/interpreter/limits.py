@@ -1,0 +1,56 @@
+"""AWS Step Functions' service quotas as Sagaway enforces them (see docs/limits.md).
+
+The defaults are AWS's values. Each can be changed by configuration (``sagaway serve``
+options, ``Engine(limits=...)``) and ``None`` lifts it; a quota is never enforced by
+truncating anything: exceeding one fails the state or the execution with AWS's error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DATA_LIMIT_EXCEEDED = "States.DataLimitExceeded"
+HISTORY_LIMIT_ERROR = "States.Runtime"
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    # The UTF-8 size of every state's input (after Parameters / Arguments) and output.
+    payload_bytes: int | None = 256 * 1024
+    # Events in one STANDARD execution's history; the last one is ExecutionFailed when
+    # the execution would need more (ExecutionSucceeded may still take the last slot).
+    history_events: int | None = 25_000
+    # States entered by one interpreter step before the engine lets other work run. Not an
+    # AWS quota: it keeps a loop of Pass and Choice states from holding the event loop.
+    transitions_per_step: int | None = None
+    # How long an EXPRESS execution may run: it then ends TIMED_OUT (States.Timeout), as
+    # if its TimeoutSeconds were this (a shorter TimeoutSeconds still applies).
+    express_seconds: float | None = 300.0
+    # The longest any execution of this run may take; the engine sets it to express_seconds
+    # for EXPRESS executions (STANDARD's one year is not enforced).
+    execution_seconds: float | None = None
+    # Tags on one resource (TagResource / CreateStateMachine tags).
+    tags_per_resource: int | None = 50
+
+
+AWS = Limits()
+
+
+def history_limit_cause(limit: int) -> str:
+    return f"The execution reached the maximum number of history events ({limit})."
+
+
+def payload_cause(state_name: str, what: str) -> str:
+    """AWS's wording for an oversized Task result, used for every state's input and output."""
+    return (
+        f"The state/task '{state_name}' {what} with a size exceeding the maximum number of "
+        "bytes service limit."
+    )
+
+
+def over_limit(text: str, limit: int | None) -> bool:
+    """Whether the JSON ``text`` is longer than ``limit`` bytes in UTF-8 (cheaply: most
+    texts are decided by their length in characters, 1 to 4 bytes each)."""
+    if limit is None or len(text) * 4 <= limit:
+        return False
+    return len(text) > limit or len(text.encode("utf-8", "surrogatepass")) > limit
