@@ -1,0 +1,99 @@
+"""``sagaway serve`` as a real subprocess on loopback, with a boto3 client for it."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.api.conftest import client, free_port
+
+BIN = Path(sys.executable).parent
+FUNCTIONS = str(Path(__file__).with_name("limits_functions.py"))
+ROLE = "arn:aws:iam::111111111111:role/test"
+
+
+class ServeProcess:
+    def __init__(self, db: Path, *options: str) -> None:
+        self.db = db
+        self.options = options
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log = db.with_suffix(".log")  # a file: a full pipe would block the server
+
+    def start(self) -> ServeProcess:
+        with self.log.open("ab") as log:
+            self.process = self._spawn(log)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                httpx.get(self.url + "/console", timeout=1)
+                return self
+            except httpx.TransportError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    self.kill()
+                    raise RuntimeError(self.log.read_text(errors="replace")) from None
+                time.sleep(0.05)
+
+    def _spawn(self, log: Any) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [str(BIN / "sagaway"), "serve", "--db", f"sqlite:///{self.db}",
+             "--port", str(self.port), "--functions", FUNCTIONS, *self.options],
+            stdout=subprocess.DEVNULL, stderr=log,
+        )  # fmt: skip
+
+    def sfn(self, read_timeout: float = 30) -> Any:
+        sfn = client(self.url)
+        sfn.meta.config.read_timeout = read_timeout
+        return sfn
+
+    def terminate(self) -> float:
+        """SIGTERM; the seconds until the process had exited."""
+        assert self.process is not None
+        began = time.monotonic()
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=30)
+        return time.monotonic() - began
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+    def __enter__(self) -> ServeProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.kill()
+
+
+def machine(sfn: Any, name: str, definition: str, kind: str = "STANDARD") -> str:
+    created = sfn.create_state_machine(name=name, definition=definition, roleArn=ROLE, type=kind)
+    arn: str = created["stateMachineArn"]
+    return arn
+
+
+def wait_end(sfn: Any, arn: str, timeout: float = 30) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        described: dict[str, Any] = sfn.describe_execution(executionArn=arn)
+        if described["status"] != "RUNNING":
+            return described
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{arn} still RUNNING after {timeout} s")
+        time.sleep(0.05)
+
+
+def history(sfn: Any, arn: str) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    for page in sfn.get_paginator("get_execution_history").paginate(
+        executionArn=arn, PaginationConfig={"PageSize": 1000}
+    ):
+        events.extend(page["events"])
+    return events
