@@ -175,6 +175,10 @@ def _history_full(run: Run) -> None:
     limit = run.limits.history_events
     assert limit is not None
     _end_failed(run, HISTORY_LIMIT_ERROR, history_limit_cause(limit))
+    # Nothing can run on in a full history: the unfinished iterations and branches would
+    # only weigh on the journal (a Map over a large array spawns thousands).
+    root = run.state.frames.get("root")
+    run.state.frames = {} if root is None else {"root": root}
 
 
 def _fault(run: Run, event: Fault) -> None:

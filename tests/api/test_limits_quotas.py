@@ -1,0 +1,134 @@
+"""AWS's payload, Map and tag quotas, and EXPRESS's time limit and SIGTERM, on a real
+``sagaway serve``."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.api.serve_kit import ServeProcess, machine, wait_end
+
+ACCOUNT = "arn:aws:lambda:us-east-1:111111111111:function:"
+# Each state's output, and a state's input after Parameters, are held to 256 KiB.
+DOUBLES = json.dumps({"StartAt": "Big", "States": {
+    "Big": {"Type": "Task", "Resource": ACCOUNT + "big_result", "Next": "Twice"},
+    "Twice": {"Type": "Pass", "Parameters": {"a.$": "$", "b.$": "$"}, "End": True}}})  # fmt: skip
+CAUGHT = json.dumps({"StartAt": "Both", "States": {
+    "Both": {"Type": "Parallel", "Next": "Ok", "Branches": [{"StartAt": "Twice", "States": {
+        "Twice": {"Type": "Pass", "Parameters": {"a.$": "$", "b.$": "$"}, "End": True}}}],
+             "Catch": [{"ErrorEquals": ["States.DataLimitExceeded"], "Next": "Caught",
+                        "ResultPath": None}]},
+    "Ok": {"Type": "Succeed"}, "Caught": {"Type": "Succeed"}}})  # fmt: skip
+MAP = json.dumps({"StartAt": "Each", "States": {"Each": {
+    "Type": "Map", "ItemsPath": "$.items", "End": True,
+    "ItemProcessor": {"StartAt": "P",
+                      "States": {"P": {"Type": "Pass", "End": True}}}}}})  # fmt: skip
+PASS = json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+
+
+def test_payload_map_and_tag_quotas(tmp_path: Path) -> None:
+    with ServeProcess(tmp_path / "quota.db") as server:
+        sfn = server.sfn()
+        doubles = machine(sfn, "doubles", DOUBLES)
+        small = sfn.start_execution(stateMachineArn=doubles, input='{"bytes": 1000}')
+        assert wait_end(sfn, small["executionArn"])["status"] == "SUCCEEDED"
+        big = sfn.start_execution(stateMachineArn=doubles, input='{"bytes": 200000}')
+        ended = wait_end(sfn, big["executionArn"])
+        assert ended["status"] == "FAILED"
+        assert ended["error"] == "States.DataLimitExceeded"
+        assert "Twice" in ended["cause"]
+
+        caught = machine(sfn, "caught", CAUGHT)
+        text = json.dumps({"blob": "y" * 150_000})
+        done = sfn.start_execution(stateMachineArn=caught, input=text)
+        assert wait_end(sfn, done["executionArn"])["status"] == "SUCCEEDED"
+        steps = sfn.get_execution_history(executionArn=done["executionArn"])["events"]
+        assert "Caught" in [e.get("stateEnteredEventDetails", {}).get("name") for e in steps]
+
+        # A Map over 100,000 items: the history quota ends it; the server keeps answering
+        # and the journal stays small.
+        each = machine(sfn, "each", MAP)
+        items = json.dumps({"items": [0] * 100_000}, separators=(",", ":"))
+        latencies: list[float] = []
+        ending = threading.Event()
+
+        def list_meanwhile() -> None:
+            other = server.sfn()
+            while not ending.is_set():
+                t0 = time.monotonic()
+                other.list_state_machines()
+                latencies.append(time.monotonic() - t0)
+
+        lister = threading.Thread(target=list_meanwhile)
+        lister.start()
+        began = time.monotonic()
+        mapped = sfn.start_execution(stateMachineArn=each, input=items)["executionArn"]
+        ended = wait_end(sfn, mapped)
+        ending.set()
+        lister.join()
+        slowest = max(latencies)
+        took = time.monotonic() - began
+        size = sum(f.stat().st_size for f in tmp_path.glob("quota.db*"))
+        print(f"Map of 100,000 ended {ended['status']} in {took:.1f} s; slowest "
+              f"ListStateMachines {slowest:.3f} s; journal {size / 2**20:.1f} MiB")  # fmt: skip
+        assert ended["status"] == "FAILED"
+        assert "maximum number of history events" in ended["cause"]
+        assert slowest < 2.0
+        assert size < 100 * 2**20
+
+        plain = machine(sfn, "plain", PASS)
+        fifty = [{"key": f"k{i}", "value": "v"} for i in range(50)]
+        sfn.tag_resource(resourceArn=plain, tags=fifty)
+        with pytest.raises(ClientError) as raised:
+            sfn.tag_resource(resourceArn=plain, tags=[{"key": "one-more", "value": "v"}])
+        assert raised.value.response["Error"]["Code"] == "TooManyTags"
+        assert raised.value.response["resourceName"] == plain
+        assert len(sfn.list_tags_for_resource(resourceArn=plain)["tags"]) == 50
+        with pytest.raises(ClientError) as raised:
+            sfn.create_state_machine(name="tagged", definition=PASS, roleArn=ACCOUNT,
+                                     tags=[*fifty, {"key": "k50", "value": "v"}])  # fmt: skip
+        assert raised.value.response["Error"]["Code"] == "TooManyTags"
+
+
+WAITS = json.dumps({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600,
+                                                      "End": True}}})  # fmt: skip
+SLEEPS = json.dumps({"StartAt": "S", "States": {"S": {
+    "Type": "Task", "Resource": ACCOUNT + "sleeps", "End": True}}})  # fmt: skip
+
+
+def _abandoned_sync_call(port: int, arn: str) -> None:
+    body = json.dumps({"stateMachineArn": arn, "input": "{}"}).encode()
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.sendall(
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-amz-json-1.0\r\n"
+            b"X-Amz-Target: AWSStepFunctions.StartSyncExecution\r\n"
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        time.sleep(0.05)  # the call has started; the client goes away
+
+
+def test_express_time_limit_gone_clients_and_sigterm(tmp_path: Path) -> None:
+    with ServeProcess(tmp_path / "express.db", "--express-max-seconds", "2") as server:
+        sfn = server.sfn()
+        waits = machine(sfn, "waits", WAITS, "EXPRESS")
+        began = time.monotonic()
+        answer = sfn.start_sync_execution(stateMachineArn=waits, input="{}")
+        assert answer["status"] == "TIMED_OUT"
+        assert answer["error"] == "States.Timeout"
+        assert 1.5 < time.monotonic() - began < 5
+
+        for _ in range(20):
+            _abandoned_sync_call(server.port, waits)
+        sleeps = machine(sfn, "sleeps", SLEEPS)  # STANDARD: its handler blocks a thread
+        sfn.start_execution(stateMachineArn=sleeps, input='{"seconds": 600}')
+        assert sfn.list_state_machines()["stateMachines"]
+        took = server.terminate()
+    print(f"SIGTERM with 20 abandoned sync calls and a blocked handler: exited in {took:.2f} s")
+    assert took < 5
