@@ -8,6 +8,9 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+from botocore.exceptions import ClientError
+
 from sagaway.asl.parser import parse_definition
 from sagaway.interpreter import Start, advance, new_execution
 from sagaway.interpreter.limits import AWS
@@ -87,3 +90,9 @@ def test_a_lower_quota_by_configuration_and_other_loops_alike(tmp_path: Path) ->
         assert {e["status"] for e in ended} == {"FAILED"}
         assert len(history(sfn, arns[0])) == 500
         assert "(500)" in ended[0]["cause"]
+        # AWS cannot redrive an execution whose history is full.
+        assert ended[0]["redriveStatus"] == "NOT_REDRIVABLE"
+        assert ended[0]["redriveStatusReason"] == "Execution history event limit exceeded."
+        with pytest.raises(ClientError) as raised:
+            sfn.redrive_execution(executionArn=arns[0])
+        assert raised.value.response["Error"]["Code"] == "ExecutionNotRedrivable"

@@ -13,6 +13,7 @@ from sagaway.engine import redrive as redrive_module
 from sagaway.engine.deliveries import STOP
 from sagaway.engine.engine import ExecutionAlreadyExists, StateMachineDoesNotExist
 from sagaway.expressions.jsontext import loads, loads_aws
+from sagaway.interpreter.limits import HISTORY_FULL_REASON, history_was_full
 from sagaway.store.ports import ExecutionRecord
 
 ENDED_REDRIVABLE = redrive_module.REDRIVABLE
@@ -126,6 +127,9 @@ def _describe(api: Api, record: ExecutionRecord) -> dict[str, Any]:
         out["redriveStatus"] = (
             "REDRIVABLE" if record.status in ENDED_REDRIVABLE else "NOT_REDRIVABLE"
         )
+        if history_was_full(record.error, record.cause):
+            out["redriveStatus"] = "NOT_REDRIVABLE"
+            out["redriveStatusReason"] = HISTORY_FULL_REASON
     return out
 
 

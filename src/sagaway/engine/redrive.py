@@ -17,6 +17,7 @@ from sagaway.engine.actor import ExecutionActor
 from sagaway.engine.engine import machine_for
 from sagaway.engine.journal_steps import step_record
 from sagaway.interpreter.codec import load_state
+from sagaway.interpreter.limits import HISTORY_FULL_REASON, history_was_full
 from sagaway.interpreter.redrive import KICK
 from sagaway.interpreter.redrive import UNCHANGED as _UNCHANGED
 from sagaway.interpreter.redrive import redrive as redrive_step
@@ -42,6 +43,8 @@ async def redrive(engine: Engine, record: ExecutionRecord, new_input: Any = _UNC
         )  # fmt: skip
     if record.state is None:
         raise NotRedrivable(f"Execution '{record.arn}' has no journaled state to redrive")
+    if history_was_full(record.error, record.cause):
+        raise NotRedrivable(HISTORY_FULL_REASON)
     now = engine.clock.now()
     machine = machine_for(record.definition)
     step = redrive_step(machine, load_state(record.state), now, new_input)

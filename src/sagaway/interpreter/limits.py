@@ -40,6 +40,16 @@ def history_limit_cause(limit: int) -> str:
     return f"The execution reached the maximum number of history events ({limit})."
 
 
+def history_was_full(error: str | None, cause: str | None) -> bool:
+    """Whether an execution ended because its history was full: AWS cannot redrive those
+    (redriveStatusReason "Execution history event limit exceeded.")."""
+    prefix = "The execution reached the maximum number of history events"
+    return error == HISTORY_LIMIT_ERROR and (cause or "").startswith(prefix)
+
+
+HISTORY_FULL_REASON = "Execution history event limit exceeded."
+
+
 def payload_cause(state_name: str, what: str) -> str:
     """AWS's wording for an oversized Task result, used for every state's input and output."""
     return (
