@@ -61,6 +61,13 @@ class ServeProcess:
         self.process.wait(timeout=30)
         return time.monotonic() - began
 
+    def rss_mib(self) -> float:
+        """The server's resident memory (Linux /proc)."""
+        assert self.process is not None
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        kib = next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS"))
+        return int(kib) / 1024
+
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.kill()

@@ -46,6 +46,7 @@ def test_an_endless_loop_shares_the_server_and_fails_at_the_history_quota(
         sfn = server.sfn()
         loop = machine(sfn, "loop", LOOP)
         quick = machine(sfn, "quick", QUICK)
+        before = server.rss_mib()
         began = time.monotonic()
         looping = sfn.start_execution(stateMachineArn=loop, input="{}")["executionArn"]
         answered = time.monotonic() - began
@@ -59,9 +60,11 @@ def test_an_endless_loop_shares_the_server_and_fails_at_the_history_quota(
             slowest = max(slowest, time.monotonic() - t0)
         took = time.monotonic() - began
         ended = wait_end(sfn, looping)
+        after = server.rss_mib()
         events = history(sfn, looping)
     print(f"loop answered in {answered:.3f} s, failed after {took:.1f} s; "
-          f"slowest other call {slowest:.3f} s")  # fmt: skip
+          f"slowest other call {slowest:.3f} s; RSS {before:.0f} -> {after:.0f} MiB")  # fmt: skip
+    assert after - before < 200  # unbounded, it grew by about 100 MB per second
     assert answered < 1.0
     assert slowest < 1.0
     assert ended["status"] == "FAILED"

@@ -124,11 +124,18 @@ def test_express_time_limit_gone_clients_and_sigterm(tmp_path: Path) -> None:
         assert answer["error"] == "States.Timeout"
         assert 1.5 < time.monotonic() - began < 5
 
-        for _ in range(20):
+        before = server.rss_mib()
+        for _ in range(200):
             _abandoned_sync_call(server.port, waits)
+        time.sleep(2.5)  # every abandoned execution has reached its time limit
+        listed = sfn.list_executions(stateMachineArn=waits)["executions"]
+        assert {e["status"] for e in listed} == {"TIMED_OUT"}
+        after = server.rss_mib()
         sleeps = machine(sfn, "sleeps", SLEEPS)  # STANDARD: its handler blocks a thread
         sfn.start_execution(stateMachineArn=sleeps, input='{"seconds": 600}')
         assert sfn.list_state_machines()["stateMachines"]
         took = server.terminate()
-    print(f"SIGTERM with 20 abandoned sync calls and a blocked handler: exited in {took:.2f} s")
+    print(f"200 abandoned sync calls: RSS {before:.0f} -> {after:.0f} MiB; SIGTERM with a "
+          f"blocked handler: exited in {took:.2f} s")  # fmt: skip
+    assert after - before < 50
     assert took < 5
