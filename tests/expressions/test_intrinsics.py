@@ -63,7 +63,7 @@ def run(text: str, scope: Scope = SCOPE) -> Any:
         ('States.StringToJson(\'{"foo": "bar"}\')', {"foo": "bar"}),
         ("States.JsonToString($.obj)", '{"Arg1":1,"Arg2":[]}'),
         ("States.MathAdd(111, -1)", 110),
-        ("States.MathAdd($n, 0.5)", 5.5),
+        ("States.MathAdd($n, 0.4)", 5),
         ("States.StringSplit('1,2,3,4,5', ',')", ["1", "2", "3", "4", "5"]),
         (
             "States.StringSplit('This.is+a,test=string', '.+,=')",

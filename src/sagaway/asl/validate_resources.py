@@ -109,10 +109,11 @@ _LAMBDA = re.compile(
     _PARTITION + r":lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9$_-]+)?"
 )
 _ACTIVITY = re.compile(_PARTITION + r":states:[a-z0-9-]+:\d{12}:activity:[^:]+")
-_SERVICE = re.compile(
-    _PARTITION + r":states:::([a-z0-9-]+):([A-Za-z0-9]+)((?:\.[A-Za-z]+)?(?::2)?)"
-)
-_SDK = re.compile(_PARTITION + r":states:::aws-sdk:[a-z0-9-]+:[A-Za-z0-9.]+(\.waitForTaskToken)?")
+# Integration ARNs are documented as ``arn:aws:states:::service:action``; AWS also accepts
+# them with the region and account filled in, as deployed public samples show.
+_INTEGRATION = _PARTITION + r":states:(?:[a-z]{2}(?:-[a-z]+)+-\d+:\d{12}|:)"
+_SERVICE = re.compile(_INTEGRATION + r":([a-z0-9-]+):([A-Za-z0-9]+)((?:\.[A-Za-z]+)?(?::2)?)")
+_SDK = re.compile(_INTEGRATION + r":aws-sdk:[a-z0-9-]+:[A-Za-z0-9.]+(\.waitForTaskToken)?")
 
 
 def is_recognised(resource: str) -> bool:

@@ -5,13 +5,16 @@ from __future__ import annotations
 import enum
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 
 from sagaway.asl.diagnostics import Diagnostic
 from sagaway.asl.validate import validate_definition
 from sagaway.cli import app
+from sagaway.templates import load_substitutions, read_template, substitute
+from sagaway.templates.cloudformation import TemplateError
+from sagaway.templates.substitutions import SubstitutionsError
 
 EXIT_INVALID = 1
 EXIT_UNREADABLE = 2
@@ -25,9 +28,9 @@ class MachineType(enum.StrEnum):
 @app.command("validate")
 def validate_command(
     files: Annotated[
-        list[Path],
+        list[Path] | None,
         typer.Argument(metavar="FILE", help="ASL definition files (JSON) to check."),
-    ],
+    ] = None,
     machine_type: Annotated[
         MachineType,
         typer.Option(
@@ -45,6 +48,25 @@ def validate_command(
             "result and diagnostics.",
         ),
     ] = False,
+    substitutions: Annotated[
+        Path | None,
+        typer.Option(
+            "--substitutions",
+            metavar="FILE",
+            help="JSON or YAML map of placeholder -> value: each ${placeholder} in the "
+            "definitions is replaced first, as DefinitionSubstitutions are on deploy "
+            "(${AWS::Region} and the other pseudo parameters get local values).",
+        ),
+    ] = None,
+    template: Annotated[
+        Path | None,
+        typer.Option(
+            "--template",
+            metavar="FILE",
+            help="SAM or CloudFormation template: check each state machine it declares, "
+            "with its DefinitionSubstitutions applied.",
+        ),
+    ] = None,
 ) -> None:
     """Check ASL definitions as AWS Step Functions' CreateStateMachine does.
 
@@ -52,17 +74,18 @@ def validate_command(
     `FILE: LOCATION: CODE: MESSAGE`, the location being a JSON Pointer such as
     `/States/Wait/Timestamp` (`-` when AWS gives none). Exit status: 0 when every file is
     valid, 1 when a definition is invalid, 2 when a file cannot be read.
+
+    A definition written for a template (`${Placeholder}` values) validates as deployed
+    with --substitutions FILE, or with --template FILE, which reads the template's state
+    machines and their DefinitionSubstitutions.
     """
     status = 0
     reports: list[dict[str, Any]] = []
-    for path in files:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            typer.echo(f"{path}: cannot read: {exc}", err=True)
+    for path, text, kind in _definitions(files or [], substitutions, template, machine_type):
+        if text is None:
             status = EXIT_UNREADABLE
             continue
-        diagnostics = validate_definition(text, machine_type=machine_type.value)
+        diagnostics = validate_definition(text, machine_type=kind)
         if diagnostics and status == 0:
             status = EXIT_INVALID
         if as_json:
@@ -72,6 +95,38 @@ def validate_command(
     if as_json:
         typer.echo(json.dumps(reports, indent=2))
     raise typer.Exit(status)
+
+
+def _definitions(
+    files: list[Path], substitutions: Path | None, template: Path | None, kind: MachineType
+) -> list[tuple[Path, str | None, str]]:
+    """(where, definition text or None when unreadable, machine type) for each definition."""
+    if not files and template is None:
+        _usage("give definition FILEs or --template")
+    values: dict[str, str] = {}
+    try:
+        if substitutions is not None:
+            values = load_substitutions(substitutions)
+        machines = read_template(template) if template is not None else []
+    except (OSError, SubstitutionsError, TemplateError) as exc:
+        _usage(str(exc))
+    found: list[tuple[Path, str | None, str]] = [
+        (Path(f"{template}#{m.logical_id}"), substitute(m.definition, values), m.machine_type)
+        for m in machines
+    ]
+    for path in files:
+        try:
+            text: str | None = substitute(path.read_text(encoding="utf-8"), values)
+        except (OSError, UnicodeDecodeError) as exc:
+            typer.echo(f"{path}: cannot read: {exc}", err=True)
+            text = None
+        found.append((path, text, kind.value))
+    return found
+
+
+def _usage(reason: str) -> NoReturn:
+    typer.echo(f"sagaway validate: {reason}", err=True)
+    raise typer.Exit(EXIT_UNREADABLE)
 
 
 def _print_lines(path: Path, diagnostics: list[Diagnostic]) -> None:

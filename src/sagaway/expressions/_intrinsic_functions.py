@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import math
 import random
 import uuid
 from collections.abc import Callable
@@ -111,6 +112,8 @@ def _format(args: list[Any], _: Entropy) -> str:
 
 def _string_to_json(args: list[Any], _: Entropy) -> Any:
     text = _string(args[0], "argument")
+    if not text.strip():
+        return None  # AWS reads empty or blank text as null rather than failing
     try:
         return loads(text)
     except ValueError:
@@ -218,14 +221,15 @@ def _number(value: Any, what: str) -> int | float:
     raise ArgumentError(f"The {what} must be a number, but was {dumps(value)}")
 
 
-def _math_add(args: list[Any], _: Entropy) -> int | float:
-    left = _number(args[0], "first argument")
-    right = _number(args[1], "second argument")
+def _math_add(args: list[Any], _: Entropy) -> int:
+    # AWS rounds a non-integer argument to the nearest integer, halves upwards (Java's
+    # Math.round: 1.5 -> 2, -1.5 -> -1), before adding.
+    left = math.floor(_number(args[0], "first argument") + 0.5)
+    right = math.floor(_number(args[1], "second argument") + 0.5)
     for value in (left, right):
         if not _INT_MIN <= value <= _INT_MAX:
             raise ArgumentError(f"The value {value} is outside the range {_INT_MIN}..{_INT_MAX}")
-    total = left + right
-    return int(total) if isinstance(total, float) and total.is_integer() else total
+    return left + right
 
 
 def _string_split(args: list[Any], _: Entropy) -> list[str]:

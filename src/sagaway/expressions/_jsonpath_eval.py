@@ -22,6 +22,8 @@ from sagaway.expressions._jsonpath_syntax import (
     Slice,
     Union_,
     Wildcard,
+    is_definite,
+    merges_properties,
 )
 from sagaway.expressions.jsontext import dumps
 
@@ -60,7 +62,7 @@ def _length(segments: tuple[Segment, ...], value: Any, strict: bool) -> Any:
 
 
 def _is_definite(segments: tuple[Segment, ...]) -> bool:
-    return not any(isinstance(s, Wildcard | Union_ | Slice | DeepScan | Filter) for s in segments)
+    return is_definite(segments)
 
 
 class _Walk:
@@ -83,6 +85,9 @@ class _Walk:
                 self.step(segs, i + 1, child, child_path, False)
         elif isinstance(seg, Filter):
             self.filter(segs, i, seg.expr, node, path)
+        elif merges_properties(seg, i == len(segs) - 1) and isinstance(node, dict):
+            assert isinstance(seg, Union_)
+            self.out.append({k: node[k] for k in seg.keys if isinstance(k, str) and k in node})
         else:
             for child_path, child in _children(seg, node, path):
                 self.step(segs, i + 1, child, child_path, False)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Union
 
 from sagaway.expressions._jsonpath_parser import InvalidPath, parse_path
-from sagaway.expressions._jsonpath_syntax import INDEFINITE, Segment, skip_quoted
+from sagaway.expressions._jsonpath_syntax import Segment, is_definite, skip_quoted
 from sagaway.expressions.jsontext import loads
 
 # (segments, value) -> matches; supplied by the evaluator so the modules stay acyclic.
@@ -22,7 +22,10 @@ Select = Callable[[tuple[Segment, ...], Any], list[Any]]
 _MISSING: Any = object()
 _OPERATORS = ("==", "!=", "<=", ">=", "<", ">")
 _WORD_OPERATORS = re.compile(r"(nin|in)(?=[\s\[])")
-_LITERAL = re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?|true|false|null")
+_LITERAL = re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?|(true|false|null)(?![A-Za-z0-9_])")
+# An unquoted word compared in a filter (``@.Type == AMOUNT_PAID``): AWS accepts such
+# definitions (public samples deploy them), so the word is read as the string it spells.
+_BARE_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +37,7 @@ class PathOperand:
 
     @property
     def indefinite(self) -> bool:
-        return any(isinstance(s, INDEFINITE) for s in self.segments)
+        return not is_definite(self.segments)
 
     def value(self, node: Any, root: Any, select: Select) -> Any:
         matches = select(self.segments, node if self.relative else root)
@@ -211,10 +214,14 @@ class _FilterParser:
         if char == "[":
             return Literal(self.array())
         match = _LITERAL.match(self.text, self.pos)
-        if not match:
+        if match:
+            self.pos = match.end()
+            return Literal(loads(match.group()))
+        word = _BARE_WORD.match(self.text, self.pos)
+        if not word:
             raise InvalidPath(f"expected an operand at {self.text[self.pos :]!r}")
-        self.pos = match.end()
-        return Literal(loads(match.group()))
+        self.pos = word.end()
+        return Literal(word.group())
 
     def path(self) -> PathOperand:
         start = self.pos

@@ -20,6 +20,7 @@ from sagaway.expressions._jsonpath_syntax import (
     Union_,
     Wildcard,
     skip_quoted,
+    unescape,
 )
 
 
@@ -36,6 +37,8 @@ _SUPPORTED_FUNCTIONS = frozenset({"length"})
 
 def parse_path(text: str) -> tuple[str, tuple[Segment, ...]]:
     """Split ``text`` into its root (``$``, ``$$`` or ``$name``) and its segments."""
+    # Jayway trims the blanks around a path before reading it.
+    text = text.strip(" ")
     if not text.startswith("$"):
         raise InvalidPath(f"Path must start with '$': {text!r}")
     root, pos = _parse_root(text)
@@ -83,6 +86,10 @@ class _Parser:
             return [DeepScan(), self.dotted()]
         if char == ".":
             self.pos += 1
+            # Jayway reads the token after a single dot as it would at the start, so
+            # ``$.[0]`` is ``$[0]`` and ``$.[?(...)]`` is ``$[?(...)]``.
+            if self.peek() == "[":
+                return [self.bracket()]
             return [self.dotted()]
         if char == "[":
             return [self.bracket()]
@@ -121,7 +128,7 @@ class _Parser:
             segment: Segment = Wildcard()
         elif char == "?":
             segment = self.filter()
-        elif char in "'\"":
+        elif char in ("'", '"'):
             segment = self.names()
         else:
             segment = self.numbers()
@@ -149,21 +156,17 @@ class _Parser:
 
     def quoted(self) -> str:
         quote = self.peek()
-        if quote not in "'\"":
+        if quote not in ("'", '"'):
             raise self.fail("Expected a quoted property name")
-        self.pos += 1
-        chars: list[str] = []
-        while self.pos < len(self.text):
-            char = self.text[self.pos]
-            if char == "\\" and self.pos + 1 < len(self.text):
-                chars.append(self.text[self.pos + 1])
-                self.pos += 2
-                continue
-            self.pos += 1
-            if char == quote:
-                return "".join(chars)
-            chars.append(char)
-        raise self.fail("Unterminated quoted property name")
+        start = self.pos + 1
+        end = skip_quoted(self.text, self.pos)
+        if end > len(self.text):
+            raise self.fail("Unterminated quoted property name")
+        self.pos = end
+        try:
+            return unescape(self.text[start : end - 1])
+        except ValueError as exc:
+            raise self.fail(str(exc)) from exc
 
     def numbers(self) -> Segment:
         end = self.text.find("]", self.pos)

@@ -112,6 +112,20 @@ Segment = Union[Field, Index, Wildcard, Union_, Slice, DeepScan, Filter, Length]
 INDEFINITE = (Wildcard, Union_, Slice, DeepScan, Filter)
 
 
+def merges_properties(segment: Segment, last: bool) -> bool:
+    """Jayway's multi-property leaf (``$.a['b','c']``): it yields one object holding the
+    named properties that exist, and leaves the path definite (PropertyPathToken)."""
+    return last and isinstance(segment, Union_) and all(isinstance(k, str) for k in segment.keys)
+
+
+def is_definite(segments: tuple[Segment, ...]) -> bool:
+    last = len(segments) - 1
+    return not any(
+        isinstance(s, INDEFINITE) and not merges_properties(s, i == last)
+        for i, s in enumerate(segments)
+    )
+
+
 def skip_quoted(text: str, pos: int) -> int:
     """Position just after the quoted string that starts at ``pos`` (backslash escapes the
     next character); ``len(text) + 1`` when the string is not terminated."""
@@ -125,3 +139,31 @@ def skip_quoted(text: str, pos: int) -> int:
             return pos + 1
         pos += 1
     return len(text) + 1
+
+
+_ESCAPES = {"r": "\r", "f": "\f", "t": "\t", "n": "\n", "b": "\b"}
+
+
+def unescape(text: str) -> str:
+    """A quoted name's characters as Jayway reads them: ``\\n``, ``\\t``... and ``\\uXXXX``
+    are control characters and code points; a backslash before any other character keeps
+    that character (``\\'`` is a quote, ``\\\\`` a backslash); a trailing one stays."""
+    out: list[str] = []
+    pos = 0
+    while pos < len(text):
+        char = text[pos]
+        pos += 1
+        if char != "\\" or pos == len(text):
+            out.append(char)
+            continue
+        escaped = text[pos]
+        pos += 1
+        if escaped == "u":
+            digits = text[pos : pos + 4]
+            if len(digits) != 4 or not all(d in "0123456789abcdefABCDEF" for d in digits):
+                raise ValueError(f"Unable to parse unicode value: {digits}")
+            out.append(chr(int(digits, 16)))
+            pos += 4
+            continue
+        out.append(_ESCAPES.get(escaped, escaped))
+    return "".join(out)

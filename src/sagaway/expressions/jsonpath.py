@@ -17,7 +17,7 @@ from typing import Any
 
 from sagaway.expressions._jsonpath_eval import Missing, select
 from sagaway.expressions._jsonpath_parser import InvalidPath, parse_path
-from sagaway.expressions._jsonpath_syntax import INDEFINITE, Field, Index, Segment
+from sagaway.expressions._jsonpath_syntax import Field, Index, Segment, is_definite
 from sagaway.expressions.errors import StatesError
 from sagaway.expressions.jsontext import dumps
 from sagaway.expressions.scope import Scope
@@ -56,7 +56,7 @@ class JsonPath:
 
     @property
     def is_definite(self) -> bool:
-        return not any(isinstance(s, INDEFINITE) for s in self.segments)
+        return is_definite(self.segments)
 
     @property
     def normalized(self) -> str:

@@ -48,10 +48,13 @@ def parse_resource(arn: str, region: str = "us-east-1") -> ResourceRef:
         return ResourceRef(LAMBDA, arn, region=parts[3] or region)
     if len(parts) >= 7 and parts[2] == "states" and parts[5] == "activity":
         return ResourceRef(ACTIVITY, arn, region=parts[3] or region)
-    if len(parts) >= 7 and parts[2] == "states" and parts[3] == "" and parts[4] == "":
+    if len(parts) >= 7 and parts[2] == "states":
+        # An integration ARN may name a region and account (``arn:aws:states:us-east-1:
+        # 123456789012:aws-sdk:s3:getObject``); the integration is the same either way.
         service = parts[5]
         rest = parts[6:]
+        where = parts[3] or region
         if service == "aws-sdk" and len(rest) >= 2:
-            return ResourceRef(SERVICE, arn, f"aws-sdk:{rest[0]}", ":".join(rest[1:]), region)
-        return ResourceRef(SERVICE, arn, service, ":".join(rest), region)
+            return ResourceRef(SERVICE, arn, f"aws-sdk:{rest[0]}", ":".join(rest[1:]), where)
+        return ResourceRef(SERVICE, arn, service, ":".join(rest), where)
     return ResourceRef(SERVICE, arn, "unknown", arn, region)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from sagaway.asl.model import State
@@ -52,13 +53,13 @@ def _fire_at(run: Run, frame: Frame, state: State) -> float:
             )
         return run.now + value
     value = _lookup(spec.timestamp_path, scope, "TimestampPath")
-    moment = parse_timestamp(value)
+    moment = _wait_timestamp(value)
     if moment is None:
         raise RuntimeFailure(
             "The TimestampPath parameter does not reference a valid ISO-8601 extended offset "
             f"date-time format string: {spec.timestamp_path} == {_text(value)}"
         )
-    return moment.timestamp()
+    return _whole_seconds(moment.timestamp())
 
 
 def _jsonata_or_literal(run: Run, frame: Frame, state: State, expr: Any, field: str) -> Any:
@@ -75,13 +76,25 @@ def _as_seconds(value: Any, state: State) -> float:
 
 
 def _as_epoch(value: Any, state: State) -> float:
-    moment = parse_timestamp(value)
+    moment = _wait_timestamp(value)
     if moment is None:
         raise QueryEvaluationError(
             "The Timestamp field cannot be parsed as an ISO-8601 extended offset date-time "
             f"format string: {value if isinstance(value, str) else _text(value)}"
         )
-    return moment.timestamp()
+    return _whole_seconds(moment.timestamp())
+
+
+def _wait_timestamp(value: Any) -> Any:
+    # A Wait's timestamp needs an uppercase T and Z (RFC 3339 would also allow lowercase).
+    if isinstance(value, str) and (value[10:11] != "T" or value.endswith("z")):
+        return None
+    return parse_timestamp(value)
+
+
+def _whole_seconds(epoch: float) -> float:
+    # AWS "considers the time value up to seconds and truncates milliseconds".
+    return float(math.floor(epoch))
 
 
 def _lookup(path: str | None, scope: Any, field: str) -> Any:
