@@ -24,6 +24,7 @@ import uvicorn
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from sagaway.api import CREDENTIALS_ENV, Credential, generate_credential
 from shop.audit import FINAL, Audit, run_audit
 from shop.config import ShopConfig
 from shop.intake import IntakeSettings, create_app, dev_token
@@ -82,10 +83,17 @@ def make_order(rng: random.Random, n: int) -> dict[str, Any]:
 class Worker:
     """The engine process."""
 
-    def __init__(self, config: ShopConfig, log: Path, api_port: int | None = None) -> None:
+    def __init__(
+        self,
+        config: ShopConfig,
+        log: Path,
+        api_port: int | None = None,
+        api_credential: Credential | None = None,
+    ) -> None:
         self.config = config
         self.log = log
         self.api_port = api_port
+        self.api_credential = api_credential
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -96,10 +104,14 @@ class Worker:
                "courier_timeout_rate", "courier_outage")}  # fmt: skip
         args = [sys.executable, "-m", "shop.worker", "--workdir", str(self.config.workdir),
                 "--config", json.dumps(cfg), "--ready-file", str(ready)]  # fmt: skip
-        if self.api_port is not None:
+        env = dict(os.environ)
+        if self.api_port is not None and self.api_credential is not None:
             args += ["--api-port", str(self.api_port)]
+            # In the environment, not the arguments: other users can read a process's argv.
+            key = self.api_credential
+            env[CREDENTIALS_ENV] = f"{key.access_key_id} {key.secret_access_key} full"
         with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + 30
         while not ready.exists():
             if self.proc.poll() is not None or time.monotonic() > deadline:
@@ -201,7 +213,8 @@ async def run_demo(options: DemoOptions, console: Console) -> int:
     prepare(config, options)
     shop = Shop(config)
     api_port = options.api_port if options.serve else None
-    worker = Worker(config, config.workdir / "engine.log", api_port)
+    api_key = generate_credential()
+    worker = Worker(config, config.workdir / "engine.log", api_port, api_key)
     await asyncio.to_thread(worker.start)
     settings = IntakeSettings(rate=10_000, burst=10_000)
     app = create_app(shop.orders, config.journal_url, settings)
@@ -226,6 +239,12 @@ async def run_demo(options: DemoOptions, console: Console) -> int:
             audit = await operator_phase(worker, config, console)
         print_report(console, shop, audit, accepted, refused, complete, before)
         if options.serve:
+            console.print(
+                f"Step Functions API on http://127.0.0.1:{options.api_port}: reads are open, "
+                "anything else must be signed (SigV4) with these credentials:"
+            )
+            console.print(f"AWS_ACCESS_KEY_ID={api_key.access_key_id}", soft_wrap=True)
+            console.print(f"AWS_SECRET_ACCESS_KEY={api_key.secret_access_key}", soft_wrap=True)
             console.print(
                 f"serving: POST {base}/orders, GET {base}/orders/ID, {base}/metrics; the Step "
                 f"Functions API on http://127.0.0.1:{options.api_port} (Ctrl-C stops)"

@@ -24,7 +24,7 @@ from sagaway import (
     SqliteJournal,
     StartExecutionTarget,
 )
-from sagaway.api import attach_app
+from sagaway.api import ApiSecurity, attach_app
 from shop.config import ShopConfig
 from shop.courier import Courier
 from shop.faults import FaultPlan
@@ -90,6 +90,7 @@ class ShopRuntime:
         config: ShopConfig,
         metrics_registry: CollectorRegistry | None = None,
         api_port: int | None = None,
+        api_security: ApiSecurity | None = None,
     ) -> None:
         self.shop = Shop(config)
         metrics = StepMetrics(metrics_registry or CollectorRegistry())
@@ -100,6 +101,7 @@ class ShopRuntime:
         self.machine_arn = ""
         self.lock = EngineLock(config.workdir)
         self.api_port = api_port
+        self.api_security = api_security
         self._api: uvicorn.Server | None = None
         self._serving: asyncio.Task[None] | None = None
 
@@ -110,7 +112,9 @@ class ShopRuntime:
         self.machine_arn = self.engine.create_state_machine(SAGA_NAME, definition).arn
         api = None
         if self.api_port is not None:  # before the engine starts: see attach_app
-            api = attach_app(self.engine, self.shop.config.journal_url)
+            api = attach_app(
+                self.engine, self.shop.config.journal_url, security=self.api_security
+            )
         await self.engine.start()
         if api is not None and self.api_port is not None:
             await self._serve_api(api, self.api_port)

@@ -3,6 +3,8 @@ durable engine, so boto3 and the AWS CLI work with ``--endpoint-url``."""
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -10,6 +12,7 @@ import uvicorn
 
 from sagaway.api import create_app
 from sagaway.cli import app
+from sagaway.cli.serve_setup import bind, fail, security_for, startup_line
 from sagaway.resources.lambda_functions import FunctionRegistry
 from sagaway.resources.loader import FunctionsLoadError, load_functions
 
@@ -42,6 +45,20 @@ def serve(
         float,
         typer.Option(help="PostgreSQL: how long a dead member's executions wait for others"),
     ] = 5.0,
+    credentials: Annotated[
+        Path | None,
+        typer.Option(
+            help="File of 'ACCESS_KEY_ID SECRET [full|read-only]' lines: every request must "
+            "then carry a valid AWS Signature Version 4 (also from $SAGAWAY_CREDENTIALS); "
+            "required to listen off loopback"
+        ),
+    ] = None,
+    anonymous_reads: Annotated[
+        bool, typer.Option(help="With credentials: let unsigned Describe/List/Get requests in")
+    ] = False,
+    access_log: Annotated[
+        bool, typer.Option(help="Print one line per request to stderr")
+    ] = False,
 ) -> None:
     """Serve the Step Functions API at / (the console and metrics come later).
 
@@ -50,15 +67,24 @@ def serve(
     to the others when stopped (SIGTERM), and shares state machines, versions, aliases,
     activities and tags with every server and worker on that database (docs/scaling.md).
     """
+    security = security_for(host, credentials, anonymous_reads)
     registry = FunctionRegistry()
     if functions:
         try:
             load_functions(functions, registry)
         except FunctionsLoadError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(2) from exc
+            raise fail(str(exc)) from exc
     application = create_app(
         db, registry, poll_timeout=poll_timeout, owner=name, lease_seconds=lease_seconds,
-        bus_url=bus,
+        bus_url=bus, security=security,
     )  # fmt: skip
-    uvicorn.run(application, host=host, port=port, log_level="warning")
+    sock = bind(host, port)
+    typer.echo(startup_line(host, port, db, len(registry.handlers), security), err=True)
+    if access_log:  # uvicorn's access logger speaks at INFO, under the warning threshold
+        logging.basicConfig(level=logging.WARNING, format="%(message)s")
+        logging.getLogger("uvicorn.access").setLevel(logging.INFO)
+    config = uvicorn.Config(
+        application, log_level="warning", access_log=access_log,
+        log_config=None if access_log else uvicorn.config.LOGGING_CONFIG,
+    )  # fmt: skip
+    uvicorn.Server(config).run(sockets=[sock])

@@ -31,8 +31,16 @@ def register_module(
     """Register the handlers of an already imported ``module`` (same rules as above)."""
     registry = registry or FunctionRegistry()
     explicit = getattr(module, "FUNCTIONS", None)
-    if isinstance(explicit, dict):
+    if explicit is not None:
+        if not isinstance(explicit, dict):
+            raise FunctionsLoadError(
+                f"{module.__name__}.FUNCTIONS must be a dict of name -> handler, "
+                f"not {type(explicit).__name__}"
+            )
         for name, handler in explicit.items():
+            if not callable(handler):
+                raise FunctionsLoadError(f"{module.__name__}.FUNCTIONS[{name!r}] is not "
+                                         f"callable (a {type(handler).__name__})")  # fmt: skip
             registry.register(str(name), handler)
         return registry
     for name, value in vars(module).items():
@@ -56,5 +64,13 @@ def _import(target: str) -> ModuleType:
             spec.loader.exec_module(module)
             return module
         return importlib.import_module(target)
-    except (ImportError, OSError, SyntaxError) as exc:
-        raise FunctionsLoadError(f"cannot load functions from {target}: {exc}") from exc
+    except FunctionsLoadError:
+        raise
+    except SystemExit as exc:  # a module must not end the process that imports it
+        raise FunctionsLoadError(
+            f"cannot load functions from {target}: it called sys.exit({exc.code!r}) on import"
+        ) from exc
+    except Exception as exc:  # whatever the module raises is the user's error, not ours
+        raise FunctionsLoadError(
+            f"cannot load functions from {target}: {type(exc).__name__}: {exc}"
+        ) from exc
