@@ -80,11 +80,12 @@ def serve(
     )  # fmt: skip
     sock = bind(host, port)
     typer.echo(startup_line(host, port, db, len(registry.handlers), security), err=True)
-    if access_log:  # uvicorn's access logger speaks at INFO, under the warning threshold
+    if access_log:  # uvicorn's access lines are INFO records: let those through alone
         logging.basicConfig(level=logging.WARNING, format="%(message)s")
         logging.getLogger("uvicorn.access").setLevel(logging.INFO)
     config = uvicorn.Config(
-        application, log_level="warning", access_log=access_log,
+        application, access_log=access_log,
+        log_level=None if access_log else "warning",
         log_config=None if access_log else uvicorn.config.LOGGING_CONFIG,
     )  # fmt: skip
     uvicorn.Server(config).run(sockets=[sock])

@@ -22,7 +22,11 @@ def load_functions(target: str, registry: FunctionRegistry | None = None) -> Fun
     define ``FUNCTIONS = {"Name": handler}`` to choose the names (e.g. names that are not
     Python identifiers).
     """
-    return register_module(_import(target), registry)
+    module = _import(target)
+    try:
+        return register_module(module, registry)
+    except FunctionsLoadError as exc:
+        raise FunctionsLoadError(f"cannot load functions from {target}: {exc}") from exc
 
 
 def register_module(
@@ -34,12 +38,12 @@ def register_module(
     if explicit is not None:
         if not isinstance(explicit, dict):
             raise FunctionsLoadError(
-                f"{module.__name__}.FUNCTIONS must be a dict of name -> handler, "
+                f"FUNCTIONS must be a dict of name -> handler, "
                 f"not {type(explicit).__name__}"
             )
         for name, handler in explicit.items():
             if not callable(handler):
-                raise FunctionsLoadError(f"{module.__name__}.FUNCTIONS[{name!r}] is not "
+                raise FunctionsLoadError(f"FUNCTIONS[{name!r}] is not "
                                          f"callable (a {type(handler).__name__})")  # fmt: skip
             registry.register(str(name), handler)
         return registry
