@@ -36,11 +36,12 @@ class Server:
         registry: FunctionRegistry,
         poll_timeout: float = 2.0,
         security: ApiSecurity | None = None,
+        http_allow: tuple[str, ...] = (),
     ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         app = create_app(f"sqlite:///{db}", registry, poll_timeout=poll_timeout,
-                         security=security)  # fmt: skip
+                         security=security, http_allow=http_allow)  # fmt: skip
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

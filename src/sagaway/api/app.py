@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 import orjson
@@ -30,6 +30,7 @@ from sagaway.api.service import Api
 from sagaway.api.validation import check, operation
 from sagaway.engine.cluster import member_identity
 from sagaway.engine.engine import Engine
+from sagaway.engine.http_destinations import HttpDestinations
 from sagaway.engine.integrations import install
 from sagaway.messaging.bus import EventBus
 from sagaway.messaging.put_events import ServerBus, bus_url_beside
@@ -144,6 +145,7 @@ def create_app(
     bus_url: str | None = None,
     bus: EventBus | None = None,
     security: ApiSecurity | None = None,
+    http_allow: Sequence[str] = (),
 ) -> Starlette:
     """The API app on the journal at ``db_url``; Lambda handlers from ``registry``.
 
@@ -153,7 +155,8 @@ def create_app(
     publishes on ``bus`` (default: a bus of its own) through the outbox in the SQLite
     database ``bus_url`` (default: beside the journal, see ``bus_url_beside``); the bus is
     ``app.state.bus`` for adding rules. ``security`` says which requests are let in
-    (default: unsigned requests, from loopback Host names only)."""
+    (default: unsigned requests, from loopback Host names only). ``http_allow`` names the
+    hosts http:invoke Tasks may reach although they resolve to private addresses."""
     identity = owner or member_identity()
 
     @contextlib.asynccontextmanager
@@ -162,7 +165,9 @@ def create_app(
         catalog = open_catalog(db_url)
         server_bus = ServerBus(bus_url or bus_url_beside(db_url), bus)
         engine = Engine(journal, registry)
-        integrations = install(engine, server_bus)  # before start: recovery re-dispatches Tasks
+        destinations = HttpDestinations.allowing(http_allow)
+        # Before start: recovery re-dispatches Tasks.
+        integrations = install(engine, server_bus, http=destinations)
         await engine.start()
         server_bus.start()
         app.state.api = Api(engine, catalog, integrations, poll_timeout)

@@ -56,6 +56,13 @@ def serve(
     anonymous_reads: Annotated[
         bool, typer.Option(help="With credentials: let unsigned Describe/List/Get requests in")
     ] = False,
+    http_allow_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A host http:invoke Tasks may call although it resolves to a loopback, "
+            "private or link-local address (repeatable; default: public addresses only)"
+        ),
+    ] = None,
     access_log: Annotated[
         bool, typer.Option(help="Print one line per request to stderr")
     ] = False,
@@ -76,7 +83,7 @@ def serve(
             raise fail(str(exc)) from exc
     application = create_app(
         db, registry, poll_timeout=poll_timeout, owner=name, lease_seconds=lease_seconds,
-        bus_url=bus, security=security,
+        bus_url=bus, security=security, http_allow=http_allow_host or (),
     )  # fmt: skip
     sock = bind(host, port)
     typer.echo(startup_line(host, port, db, len(registry.handlers), security), err=True)
