@@ -26,13 +26,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from sagaway.api import CREDENTIALS_ENV, Credential, generate_credential
 from shop.audit import FINAL, Audit, run_audit
+from shop.catalog import PRICES
 from shop.config import ShopConfig
 from shop.intake import IntakeSettings, create_app, dev_token
 from shop.operator import redrive
 from shop.report import print_report
 from shop.system import Shop
 
-CATALOG = {"hoodie": 59.0, "tee": 25.0, "cap": 19.5, "socks": 9.0}
+CATALOG = PRICES
 
 
 @dataclass(slots=True)
@@ -137,20 +138,20 @@ async def submit_all(base: str, options: DemoOptions) -> tuple[int, int]:
     """The flash sale: a trickle, then a 50x spike. Returns (accepted, refused)."""
     rng = random.Random(options.seed)
     carts = [make_order(rng, options.orders) for _ in range(options.orders)]
-    token = dev_token("storefront")
+    tokens: dict[str, str] = {}  # each customer signs in: the order is theirs
     trickle = max(1, options.orders // 20)
     base_rate = 20.0
     accepted = refused = 0
     limit = asyncio.Semaphore(32)
-    async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {token}"},
-                                 timeout=30) as client:  # fmt: skip
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
 
         async def post(n: int, cart: dict[str, Any]) -> None:
             nonlocal accepted, refused
             async with limit:
-                r = await client.post(
-                    "/orders", json=cart, headers={"Idempotency-Key": f"cart-{n}"}
-                )
+                customer = cart["customerId"]
+                token = tokens.setdefault(customer, dev_token(customer))
+                headers = {"Idempotency-Key": f"cart-{n}", "Authorization": f"Bearer {token}"}
+                r = await client.post("/orders", json=cart, headers=headers)
             if r.status_code == 202:
                 accepted += 1
             else:
@@ -216,8 +217,10 @@ async def run_demo(options: DemoOptions, console: Console) -> int:
     api_key = generate_credential()
     worker = Worker(config, config.workdir / "engine.log", api_port, api_key)
     await asyncio.to_thread(worker.start)
-    settings = IntakeSettings(rate=10_000, burst=10_000)
-    app = create_app(shop.orders, config.journal_url, settings)
+    # The intake listens on loopback only, so the public dev key may sign its tokens.
+    settings = IntakeSettings(rate=10_000, burst=10_000, total_rate=10_000,
+                              total_burst=10_000, allow_dev_key=True)  # fmt: skip
+    app = create_app(shop.orders, config.journal_url, settings, shop.gateway.tokenize)
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=options.port, log_level="warning")
     )

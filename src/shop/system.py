@@ -50,7 +50,7 @@ class Shop:
             c.gateway_latency, c.gateway_error_rate, c.gateway_timeout_rate, c.seed))  # fmt: skip
         self.courier = Courier(c.url("courier"), ThirdPartyBehaviour(
             c.courier_latency, 0.0, c.courier_timeout_rate, c.seed + 1), outage=c.courier_outage)  # fmt: skip  # noqa: E501
-        self.orders = OrdersService(c.url("orders"))
+        self.orders = OrdersService(c.url("orders"), self.gateway.tokenize)
         self.inventory = InventoryService(c.url("inventory"))
         self.payments = PaymentsService(c.url("payments"), self.gateway)
         self.loyalty = LoyaltyService(c.url("loyalty"))

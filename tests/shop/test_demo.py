@@ -89,7 +89,7 @@ def test_demo_serve_leaves_the_intake_and_the_step_functions_api_running(tmp_pat
         assert events[0]["type"] == "ExecutionStarted"
         assert events[-1]["type"] == "ExecutionSucceeded"
         # A new order through the intake becomes an execution the API shows.
-        token = dev_token("explorer")
+        token = dev_token("c1")
         answer = httpx.post(f"http://127.0.0.1:{intake}/orders", json=_cart(),
                             headers={"Authorization": f"Bearer {token}",
                                      "Idempotency-Key": "explore-1"})  # fmt: skip
