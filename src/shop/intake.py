@@ -29,6 +29,7 @@ from sagaway import SqliteJournal
 from shop.catalog import PRICES
 from shop.journal_metrics import StepHistoryCollector
 from shop.metrics import OrdersCollector
+from shop.secrets import SecretProvider
 from shop.services.orders import OrdersService
 from shop.steps import STATE_MACHINE, saga_steps
 from shop.tokens import DEV_KEY as DEV_KEY  # re-exported: the intake's callers use them
@@ -41,7 +42,8 @@ MAX_BODY = 64 * 1024
 
 @dataclass(slots=True)
 class IntakeSettings:
-    jwt_key: str | None = None  # HS256 key; default $SHOP_JWT_KEY
+    jwt_key: str | None = None  # HS256 key; default the secret jwt-key (shop.secrets)
+    secrets: SecretProvider | None = None  # default: the environment
     jwks_url: str | None = None  # RS256 keys from this JWKS instead of the HS256 key
     jwks_cooldown: float = 30.0  # least seconds between re-fetches for an unknown kid
     issuer: str | None = None  # when set, tokens must carry this iss
@@ -99,6 +101,7 @@ def create_app(
     verifier = TokenVerifier(
         settings.jwt_key, settings.jwks_url, issuer=settings.issuer, audience=settings.audience,
         allow_dev_key=settings.allow_dev_key, cooldown=settings.jwks_cooldown,
+        secrets=settings.secrets,
     )  # fmt: skip
 
     async def submit(request: Request) -> Response:

@@ -9,15 +9,17 @@ the caller says so, which only the loopback demo does.
 
 from __future__ import annotations
 
-import os
 import time
 from typing import Any
 
 import jwt
 from jwt.exceptions import PyJWKClientConnectionError
 
+from shop.secrets import EnvSecrets, SecretProvider
+
 DEV_KEY = "sagaway-dev-key-not-for-production-use"
-ENV_KEY = "SHOP_JWT_KEY"
+SECRET_NAME = "jwt-key"
+ENV_KEY = "SHOP_JWT_KEY"  # where EnvSecrets finds it
 DEV_TOKEN_SECONDS = 3600
 
 
@@ -38,15 +40,18 @@ class TokenVerifier:
         issuer: str | None = None,
         audience: str | None = None,
         allow_dev_key: bool = False,
+        secrets: SecretProvider | None = None,
         lifespan: float = 300,
         cooldown: float = 30,
     ) -> None:
         """``cooldown``: the least time between two re-fetches for an unknown ``kid`` (a
         rotation shows up at once, while junk ``kid``s cannot make us hammer the provider)."""
-        self.key = key or os.environ.get(ENV_KEY) or (DEV_KEY if allow_dev_key else None)
+        stored = (secrets or EnvSecrets()).get(SECRET_NAME)
+        self.key = key or stored or (DEV_KEY if allow_dev_key else None)
         self.jwks_url = jwks_url or None
         if self.key is None and self.jwks_url is None:
-            raise NoSigningKey(f"the intake needs ${ENV_KEY} or a JWKS URL (the dev key is "
+            raise NoSigningKey(f"the intake needs the secret {SECRET_NAME} (${ENV_KEY}, a file "
+                               "in $SHOP_SECRETS_DIR or Vault) or a JWKS URL (the dev key is "
                                "for the loopback demo only)")  # fmt: skip
         self.issuer = issuer
         self.audience = audience
