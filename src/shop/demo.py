@@ -27,7 +27,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sagaway.api import CREDENTIALS_ENV, Credential, generate_credential
 from shop.audit import FINAL, Audit, run_audit
 from shop.catalog import PRICES
-from shop.config import ShopConfig
+from shop.config import SERVICES, THIRD_PARTIES, ShopConfig
 from shop.intake import IntakeSettings, create_app, dev_token
 from shop.operator import redrive
 from shop.report import print_report
@@ -57,10 +57,36 @@ def demo_config(options: DemoOptions) -> ShopConfig:
     )  # fmt: skip
 
 
+MARKER = ".sagaway-demo"  # says the demo made this folder, so it may clear its own files
+
+
+class WorkdirRefused(Exception):
+    """The working directory holds files the demo did not make; the message says so."""
+
+
+def demo_files(workdir: Path) -> list[Path]:
+    """Every file a demo run makes: its databases (with their WAL and journal files), the
+    engine's log and readiness file (not its lock: a running engine may hold it)."""
+    names = [*(f"{name}.db" for name in (*SERVICES, *THIRD_PARTIES)), "sagaway.db", "bus.db"]
+    found = [workdir / (name + suffix) for name in names for suffix in ("", "-wal", "-shm",
+             "-journal")]  # fmt: skip
+    return found + [workdir / name for name in ("engine.log", "worker.ready")]
+
+
+def prepare_workdir(workdir: Path) -> None:
+    """Clear what an earlier demo left in ``workdir``, and only that; refuse a folder that
+    has other files and was not made by the demo (a user's own databases live there)."""
+    if workdir.exists() and any(workdir.iterdir()) and not (workdir / MARKER).is_file():
+        raise WorkdirRefused(f"{workdir} is not empty and was not made by sagaway demo: "
+                             "give --workdir a new or empty folder")  # fmt: skip
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / MARKER).write_text("made by sagaway demo: it clears its own files here\n")
+    for path in demo_files(workdir):
+        path.unlink(missing_ok=True)
+
+
 def prepare(config: ShopConfig, options: DemoOptions) -> None:
-    config.workdir.mkdir(parents=True, exist_ok=True)
-    for old in config.workdir.glob("*.db*"):
-        old.unlink()
+    prepare_workdir(config.workdir)
     shop = Shop(config)
     n = options.orders
     # The hoodie is the viral item: it sells out, so some orders fail on stock and compensate.

@@ -30,7 +30,8 @@ DEFAULT_DB = DEFAULT_URL
 EXIT_USAGE = 2
 STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE")
 
-console = Console(stderr=True)
+# Off a terminal, text is never wrapped: an ARN stays on one line for grep and cut.
+console = Console(stderr=True, soft_wrap=not sys.stderr.isatty())
 # Tables off a terminal (a pipe, a file, CI logs) are never wrapped: a line per row, every
 # identifier whole, so grep and cut work. On a terminal, long cells fold, never cut.
 tables = Console(stderr=True, width=None if sys.stderr.isatty() else 100_000)
