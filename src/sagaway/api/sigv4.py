@@ -9,6 +9,7 @@ they would against AWS.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 from collections.abc import Mapping, Sequence
@@ -110,15 +111,19 @@ def verify(
         raise ApiError(
             "UnrecognizedClientException", "The security token included in the request is invalid."
         )
-    expected = signature(credential.secret_access_key, request, auth, signed_at)
+    expected = signature(credential.secret_access_key, request, auth, signed_at, headers)
     if not hmac.compare_digest(expected, auth.signature):
         raise invalid(MISMATCH)
     return credential
 
 
 def _check_time(stamp: str, scope_date: str, now: datetime, skew: timedelta) -> datetime:
-    try:
-        signed_at = datetime.strptime(stamp, DATE_FORMAT).replace(tzinfo=now.tzinfo)
+    try:  # by hand: strptime costs more than the rest of the check together
+        if len(stamp) != 16 or stamp[8] != "T" or stamp[15] != "Z":
+            raise ValueError(stamp)
+        year, month, day = int(stamp[:4]), int(stamp[4:6]), int(stamp[6:8])
+        hour, minute, second = int(stamp[9:11]), int(stamp[11:13]), int(stamp[13:15])
+        signed_at = datetime(year, month, day, hour, minute, second, tzinfo=now.tzinfo)
     except ValueError:
         raise incomplete(f"Date must be in ISO-8601 'basic format'. Got '{stamp}'.") from None
     if scope_date != stamp[:8]:
@@ -139,21 +144,35 @@ def _check_time(stamp: str, scope_date: str, now: datetime, skew: timedelta) -> 
 
 
 def signature(
-    secret: str, request: SignedRequest, auth: Authorization, signed_at: datetime
+    secret: str,
+    request: SignedRequest,
+    auth: Authorization,
+    signed_at: datetime,
+    headers: dict[str, str] | None = None,
 ) -> str:
-    canonical = canonical_request(request, auth.signed_headers)
+    canonical = canonical_request(request, auth.signed_headers, headers)
     string_to_sign = "\n".join((
         ALGORITHM, signed_at.strftime(DATE_FORMAT), auth.scope,
         hashlib.sha256(canonical.encode()).hexdigest(),
     ))  # fmt: skip
-    key = ("AWS4" + secret).encode()
-    for part in (auth.date, auth.region, auth.service, "aws4_request"):
-        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    key = signing_key(secret, auth.date, auth.region, auth.service)
     return hmac.new(key, string_to_sign.encode(), hashlib.sha256).hexdigest()
 
 
-def canonical_request(request: SignedRequest, signed_headers: Sequence[str]) -> str:
-    headers = _joined(request.headers)
+@functools.lru_cache(maxsize=256)
+def signing_key(secret: str, date: str, region: str, service: str) -> bytes:
+    """The key of one day, region and service: the same for every request of a client that
+    day, so derived once (four HMACs saved per request)."""
+    key = ("AWS4" + secret).encode()
+    for part in (date, region, service, "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    return key
+
+
+def canonical_request(
+    request: SignedRequest, signed_headers: Sequence[str], headers: dict[str, str] | None = None
+) -> str:
+    headers = _joined(request.headers) if headers is None else headers
     lines = "".join(f"{name}:{headers.get(name, '')}\n" for name in signed_headers)
     return "\n".join((
         request.method.upper(), _canonical_path(request.path), _canonical_query(request.query),
