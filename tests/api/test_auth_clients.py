@@ -24,6 +24,7 @@ ROLE = "arn:aws:iam::111111111111:role/r"
 def signed_server(tmp_path: Path) -> Iterator[Serve]:
     keys = tmp_path / "credentials"
     keys.write_text(KEYS)
+    keys.chmod(0o600)
     with Serve(tmp_path, "--credentials", str(keys)) as running:
         yield running
 
@@ -89,3 +90,15 @@ def test_serve_refuses_to_listen_off_loopback_without_credentials(tmp_path: Path
         "or set SAGAWAY_CREDENTIALS (or listen on 127.0.0.1)"
     ]
     assert not (tmp_path / "x.db").exists()
+
+
+def test_a_credentials_file_others_can_read_is_refused(tmp_path: Path) -> None:
+    keys = tmp_path / "credentials"
+    keys.write_text(KEYS)
+    keys.chmod(0o644)
+    done = subprocess.run([str(BIN / "sagaway"), "serve", "--credentials", str(keys), "--db",
+                           f"sqlite:///{tmp_path / 'x.db'}"], capture_output=True, text=True,
+                          timeout=30, check=False)  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        f"error: {keys} is readable by others: chmod 600 it"]  # fmt: skip

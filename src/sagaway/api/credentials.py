@@ -1,7 +1,7 @@
 """Who may call the API: access key ids, their secrets and their roles.
 
-Credentials come from a file (``--credentials FILE``) or from the ``SAGAWAY_CREDENTIALS``
-environment variable, both holding one credential per line::
+Credentials come from a file (``--credentials FILE``, readable by its owner only) or from
+the ``SAGAWAY_CREDENTIALS`` environment variable, both holding one credential per line::
 
     # access-key-id  secret-access-key  [full|read-only]
     AKIDOPERATOR     s3cr3t-operator     full
@@ -17,6 +17,7 @@ import enum
 import ipaddress
 import os
 import secrets
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,6 +76,8 @@ def load_credentials(
     credentials configured)."""
     if path is not None:
         try:
+            if path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+                raise CredentialsError(f"{path} is readable by others: chmod 600 it")
             return parse_credentials(path.read_text(), str(path))
         except OSError as exc:
             raise CredentialsError(f"cannot read {path}: {exc.strerror}") from exc
