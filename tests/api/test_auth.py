@@ -80,3 +80,13 @@ def test_a_host_header_that_is_not_loopback_is_refused(server: Server) -> None:
     assert "attacker.example" in answer.text
     named = {**LIST, "Host": f"localhost:{server.port}"}
     assert httpx.post(server.url, headers=named, content=b"{}").status_code == 200
+
+
+def test_an_authorization_header_without_a_signature_is_incomplete(guarded: Server) -> None:
+    cut = {**LIST, "Authorization": "AWS4-HMAC-SHA256 Credential=AKIDOPERATOR/20261205/"
+           "us-east-1/states/aws4_request, SignedHeaders=host;x-amz-date",
+           "X-Amz-Date": "20261205T000000Z"}  # fmt: skip
+    answer = httpx.post(guarded.url, headers=cut, content=b"{}")
+    assert answer.status_code == 400
+    assert answer.json()["__type"] == "IncompleteSignature"
+    assert "requires 'Signature' parameter" in answer.json()["message"]
