@@ -24,14 +24,16 @@ import uvicorn
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from sagaway.api import CREDENTIALS_ENV, Credential, generate_credential
 from shop.audit import FINAL, Audit, run_audit
-from shop.config import ShopConfig
+from shop.catalog import PRICES
+from shop.config import SERVICES, THIRD_PARTIES, ShopConfig
 from shop.intake import IntakeSettings, create_app, dev_token
 from shop.operator import redrive
 from shop.report import print_report
 from shop.system import Shop
 
-CATALOG = {"hoodie": 59.0, "tee": 25.0, "cap": 19.5, "socks": 9.0}
+CATALOG = PRICES
 
 
 @dataclass(slots=True)
@@ -55,10 +57,36 @@ def demo_config(options: DemoOptions) -> ShopConfig:
     )  # fmt: skip
 
 
+MARKER = ".sagaway-demo"  # says the demo made this folder, so it may clear its own files
+
+
+class WorkdirRefused(Exception):
+    """The working directory holds files the demo did not make; the message says so."""
+
+
+def demo_files(workdir: Path) -> list[Path]:
+    """Every file a demo run makes: its databases (with their WAL and journal files), the
+    engine's log and readiness file (not its lock: a running engine may hold it)."""
+    names = [*(f"{name}.db" for name in (*SERVICES, *THIRD_PARTIES)), "sagaway.db", "bus.db"]
+    found = [workdir / (name + suffix) for name in names for suffix in ("", "-wal", "-shm",
+             "-journal")]  # fmt: skip
+    return found + [workdir / name for name in ("engine.log", "worker.ready")]
+
+
+def prepare_workdir(workdir: Path) -> None:
+    """Clear what an earlier demo left in ``workdir``, and only that; refuse a folder that
+    has other files and was not made by the demo (a user's own databases live there)."""
+    if workdir.exists() and any(workdir.iterdir()) and not (workdir / MARKER).is_file():
+        raise WorkdirRefused(f"{workdir} is not empty and was not made by sagaway demo: "
+                             "give --workdir a new or empty folder")  # fmt: skip
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / MARKER).write_text("made by sagaway demo: it clears its own files here\n")
+    for path in demo_files(workdir):
+        path.unlink(missing_ok=True)
+
+
 def prepare(config: ShopConfig, options: DemoOptions) -> None:
-    config.workdir.mkdir(parents=True, exist_ok=True)
-    for old in config.workdir.glob("*.db*"):
-        old.unlink()
+    prepare_workdir(config.workdir)
     shop = Shop(config)
     n = options.orders
     # The hoodie is the viral item: it sells out, so some orders fail on stock and compensate.
@@ -82,10 +110,17 @@ def make_order(rng: random.Random, n: int) -> dict[str, Any]:
 class Worker:
     """The engine process."""
 
-    def __init__(self, config: ShopConfig, log: Path, api_port: int | None = None) -> None:
+    def __init__(
+        self,
+        config: ShopConfig,
+        log: Path,
+        api_port: int | None = None,
+        api_credential: Credential | None = None,
+    ) -> None:
         self.config = config
         self.log = log
         self.api_port = api_port
+        self.api_credential = api_credential
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -96,10 +131,14 @@ class Worker:
                "courier_timeout_rate", "courier_outage")}  # fmt: skip
         args = [sys.executable, "-m", "shop.worker", "--workdir", str(self.config.workdir),
                 "--config", json.dumps(cfg), "--ready-file", str(ready)]  # fmt: skip
-        if self.api_port is not None:
+        env = dict(os.environ)
+        if self.api_port is not None and self.api_credential is not None:
             args += ["--api-port", str(self.api_port)]
+            # In the environment, not the arguments: other users can read a process's argv.
+            key = self.api_credential
+            env[CREDENTIALS_ENV] = f"{key.access_key_id} {key.secret_access_key} full"
         with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + 30
         while not ready.exists():
             if self.proc.poll() is not None or time.monotonic() > deadline:
@@ -125,20 +164,20 @@ async def submit_all(base: str, options: DemoOptions) -> tuple[int, int]:
     """The flash sale: a trickle, then a 50x spike. Returns (accepted, refused)."""
     rng = random.Random(options.seed)
     carts = [make_order(rng, options.orders) for _ in range(options.orders)]
-    token = dev_token("storefront")
+    tokens: dict[str, str] = {}  # each customer signs in: the order is theirs
     trickle = max(1, options.orders // 20)
     base_rate = 20.0
     accepted = refused = 0
     limit = asyncio.Semaphore(32)
-    async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {token}"},
-                                 timeout=30) as client:  # fmt: skip
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
 
         async def post(n: int, cart: dict[str, Any]) -> None:
             nonlocal accepted, refused
             async with limit:
-                r = await client.post(
-                    "/orders", json=cart, headers={"Idempotency-Key": f"cart-{n}"}
-                )
+                customer = cart["customerId"]
+                token = tokens.setdefault(customer, dev_token(customer))
+                headers = {"Idempotency-Key": f"cart-{n}", "Authorization": f"Bearer {token}"}
+                r = await client.post("/orders", json=cart, headers=headers)
             if r.status_code == 202:
                 accepted += 1
             else:
@@ -201,10 +240,13 @@ async def run_demo(options: DemoOptions, console: Console) -> int:
     prepare(config, options)
     shop = Shop(config)
     api_port = options.api_port if options.serve else None
-    worker = Worker(config, config.workdir / "engine.log", api_port)
+    api_key = generate_credential()
+    worker = Worker(config, config.workdir / "engine.log", api_port, api_key)
     await asyncio.to_thread(worker.start)
-    settings = IntakeSettings(rate=10_000, burst=10_000)
-    app = create_app(shop.orders, config.journal_url, settings)
+    # The intake listens on loopback only, so the public dev key may sign its tokens.
+    settings = IntakeSettings(rate=10_000, burst=10_000, total_rate=10_000,
+                              total_burst=10_000, allow_dev_key=True)  # fmt: skip
+    app = create_app(shop.orders, config.journal_url, settings, shop.gateway.tokenize)
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=options.port, log_level="warning")
     )
@@ -226,6 +268,12 @@ async def run_demo(options: DemoOptions, console: Console) -> int:
             audit = await operator_phase(worker, config, console)
         print_report(console, shop, audit, accepted, refused, complete, before)
         if options.serve:
+            console.print(
+                f"Step Functions API on http://127.0.0.1:{options.api_port}: reads are open, "
+                "anything else must be signed (SigV4) with these credentials:"
+            )
+            console.print(f"AWS_ACCESS_KEY_ID={api_key.access_key_id}", soft_wrap=True)
+            console.print(f"AWS_SECRET_ACCESS_KEY={api_key.secret_access_key}", soft_wrap=True)
             console.print(
                 f"serving: POST {base}/orders, GET {base}/orders/ID, {base}/metrics; the Step "
                 f"Functions API on http://127.0.0.1:{options.api_port} (Ctrl-C stops)"

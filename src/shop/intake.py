@@ -1,8 +1,10 @@
 """The intake HTTP service (Starlette): ``POST /orders`` and ``GET /orders/{id}``.
 
-POST checks a bearer JWT (HS256 with a dev key, or RS256 from a JWKS URL: shop.tokens), a
-per-client rate limit,
-the ``Idempotency-Key`` header, the body's size and shape, then writes the order PENDING and
+Both check a bearer JWT (HS256 with a configured key, or RS256 from a JWKS URL:
+shop.tokens) and rate limits per address, per client and overall; GET shows an order only
+to its customer (the token's subject) or an operator. POST checks the ``Idempotency-Key``
+header, the body's size and shape, takes prices from the catalog and the customer from the
+token, swaps the card number for the gateway's token, then writes the order PENDING and
 its ``OrderSubmitted`` event in one transaction (the outbox) and answers 202 at once: the
 saga runs behind the event. Errors are RFC 9457 problem+json."""
 
@@ -11,6 +13,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,8 +26,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from sagaway import SqliteJournal
+from shop.catalog import PRICES
 from shop.journal_metrics import StepHistoryCollector
 from shop.metrics import OrdersCollector
+from shop.secrets import SecretProvider
 from shop.services.orders import OrdersService
 from shop.steps import STATE_MACHINE, saga_steps
 from shop.tokens import DEV_KEY as DEV_KEY  # re-exported: the intake's callers use them
@@ -37,11 +42,20 @@ MAX_BODY = 64 * 1024
 
 @dataclass(slots=True)
 class IntakeSettings:
-    jwt_key: str | None = None  # HS256 key; default $SHOP_JWT_KEY, else the dev key
+    jwt_key: str | None = None  # HS256 key; default the secret jwt-key (shop.secrets)
+    secrets: SecretProvider | None = None  # default: the environment
     jwks_url: str | None = None  # RS256 keys from this JWKS instead of the HS256 key
     jwks_cooldown: float = 30.0  # least seconds between re-fetches for an unknown kid
-    rate: float = 50.0  # requests per second per client
+    issuer: str | None = None  # when set, tokens must carry this iss
+    audience: str | None = None  # when set, tokens must carry this aud
+    allow_dev_key: bool = False  # the public dev key: for the loopback demo only
+    operators: frozenset[str] = frozenset()  # token subjects that may see every order
+    rate: float = 50.0  # requests per second per client (token subject)
     burst: float = 100.0
+    address_rate: float = 200.0  # per remote address (several clients may share one)
+    address_burst: float = 400.0
+    total_rate: float = 500.0  # requests per second for all clients together
+    total_burst: float = 1000.0
     extra_metrics: Any = None  # a callable returning more exposition text (the engine's)
 
 
@@ -71,22 +85,29 @@ def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
     return JSONResponse({**body, **extra}, status, headers, media_type="application/problem+json")
 
 
-def create_app(orders: OrdersService, journal_url: str, settings: IntakeSettings) -> Starlette:
-    buckets = _Buckets(settings.rate, settings.burst)
+def create_app(
+    orders: OrdersService,
+    journal_url: str,
+    settings: IntakeSettings,
+    tokenize: Callable[[str], str],
+) -> Starlette:
+    """``tokenize`` swaps a card number for the payment gateway's token (see
+    ``PaymentGateway.tokenize``): the shop never keeps the number itself."""
+    limits = _Limits(settings)
     registry = CollectorRegistry()
     registry.register(OrdersCollector(lambda sql: orders.db.query(sql)))
     journal = SqliteJournal(journal_url)
     registry.register(StepHistoryCollector(journal, STATE_MACHINE))
-    verifier = TokenVerifier(settings.jwt_key, settings.jwks_url, cooldown=settings.jwks_cooldown)
+    verifier = TokenVerifier(
+        settings.jwt_key, settings.jwks_url, issuer=settings.issuer, audience=settings.audience,
+        allow_dev_key=settings.allow_dev_key, cooldown=settings.jwks_cooldown,
+        secrets=settings.secrets,
+    )  # fmt: skip
 
     async def submit(request: Request) -> Response:
-        client = await _client(request, verifier)
+        client = await _client(request, verifier, limits)
         if isinstance(client, Response):
             return client
-        wait = buckets.take(client)
-        if wait:
-            return problem(429, "Too Many Requests", f"rate limit for {client}",
-                           headers={"Retry-After": str(max(1, round(wait)))})  # fmt: skip
         key = request.headers.get("idempotency-key")
         if not key:
             return problem(400, "Bad Request", "the Idempotency-Key header is required")
@@ -94,9 +115,10 @@ def create_app(orders: OrdersService, journal_url: str, settings: IntakeSettings
         if len(body) > MAX_BODY:
             return problem(413, "Content Too Large", f"an order is at most {MAX_BODY} bytes")
         try:
-            order = parse_order(body)
+            order = parse_order(body, client, PRICES)
         except OrderProblem as exc:
             return problem(exc.status, exc.title, str(exc), errors=exc.errors)
+        await run_in_threadpool(_protect_card, order, tokenize)
         order["orderId"] = "o-" + uuid.uuid4().hex[:16]
         order["submittedAt"] = time.time()
         try:
@@ -107,9 +129,14 @@ def create_app(orders: OrdersService, journal_url: str, settings: IntakeSettings
                             {"Location": f"/orders/{order_id}"})  # fmt: skip
 
     async def show(request: Request) -> Response:
+        client = await _client(request, verifier, limits)
+        if isinstance(client, Response):
+            return client
         order_id = request.path_params["order_id"]
         record = await run_in_threadpool(orders.get, order_id)
-        if record is None:
+        # Another customer's order answers as a missing one: ids are not to be probed.
+        owner = None if record is None else record["order"].get("customerId")
+        if record is None or (owner != client and client not in settings.operators):
             return problem(404, "Not Found", f"no order {order_id}")
         record["steps"] = await run_in_threadpool(saga_steps, journal, order_id)
         return JSONResponse(record)
@@ -126,17 +153,47 @@ def create_app(orders: OrdersService, journal_url: str, settings: IntakeSettings
     return Starlette(routes=routes)
 
 
-async def _client(request: Request, verifier: TokenVerifier) -> str | Response:
+def _protect_card(order: dict[str, Any], tokenize: Callable[[str], str]) -> None:
+    number = order.pop("card", "")
+    if number:
+        order["cardToken"] = tokenize(number)
+        order["cardLast4"] = number[-4:]
+
+
+class _Limits:
+    """Token buckets per address (before the token is even checked), per token subject,
+    and for everyone together (minting new subjects does not get around that one)."""
+
+    def __init__(self, settings: IntakeSettings) -> None:
+        self.client = _Buckets(settings.rate, settings.burst)
+        self.address = _Buckets(settings.address_rate, settings.address_burst)
+        self.total = _Buckets(settings.total_rate, settings.total_burst)
+
+    def check(self, who: str) -> Response | None:
+        wait = self.client.take(who) or self.total.take("*")
+        if not wait:
+            return None
+        return problem(429, "Too Many Requests", f"rate limit for {who}",
+                       headers={"Retry-After": str(max(1, round(wait)))})  # fmt: skip
+
+
+async def _client(request: Request, verifier: TokenVerifier, limits: _Limits) -> str | Response:
+    address = request.client.host if request.client else "unknown"
+    refused = limits.address.take(address)
+    if refused:
+        return problem(429, "Too Many Requests", f"rate limit for address {address}",
+                       headers={"Retry-After": str(max(1, round(refused)))})  # fmt: skip
     header = request.headers.get("authorization", "")
     if not header.lower().startswith("bearer "):
         return problem(401, "Unauthorized", "a bearer token is required",
                        headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
     try:
         # A JWKS lookup may go over the network: off the event loop.
-        return await run_in_threadpool(verifier.subject, header[7:])
+        subject = await run_in_threadpool(verifier.subject, header[7:])
     except KeysUnavailable as exc:
         return problem(503, "Service Unavailable", f"signing keys unavailable: {exc}",
                        headers={"Retry-After": "5"})  # fmt: skip
     except jwt.PyJWTError as exc:
         return problem(401, "Unauthorized", f"invalid token: {exc}",
                        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})  # fmt: skip
+    return limits.check(subject) or subject

@@ -24,7 +24,7 @@ from sagaway import (
     SqliteJournal,
     StartExecutionTarget,
 )
-from sagaway.api import attach_app
+from sagaway.api import ApiSecurity, attach_app
 from shop.config import ShopConfig
 from shop.courier import Courier
 from shop.faults import FaultPlan
@@ -50,7 +50,7 @@ class Shop:
             c.gateway_latency, c.gateway_error_rate, c.gateway_timeout_rate, c.seed))  # fmt: skip
         self.courier = Courier(c.url("courier"), ThirdPartyBehaviour(
             c.courier_latency, 0.0, c.courier_timeout_rate, c.seed + 1), outage=c.courier_outage)  # fmt: skip  # noqa: E501
-        self.orders = OrdersService(c.url("orders"))
+        self.orders = OrdersService(c.url("orders"), self.gateway.tokenize)
         self.inventory = InventoryService(c.url("inventory"))
         self.payments = PaymentsService(c.url("payments"), self.gateway)
         self.loyalty = LoyaltyService(c.url("loyalty"))
@@ -90,6 +90,7 @@ class ShopRuntime:
         config: ShopConfig,
         metrics_registry: CollectorRegistry | None = None,
         api_port: int | None = None,
+        api_security: ApiSecurity | None = None,
     ) -> None:
         self.shop = Shop(config)
         metrics = StepMetrics(metrics_registry or CollectorRegistry())
@@ -100,6 +101,7 @@ class ShopRuntime:
         self.machine_arn = ""
         self.lock = EngineLock(config.workdir)
         self.api_port = api_port
+        self.api_security = api_security
         self._api: uvicorn.Server | None = None
         self._serving: asyncio.Task[None] | None = None
 
@@ -110,7 +112,9 @@ class ShopRuntime:
         self.machine_arn = self.engine.create_state_machine(SAGA_NAME, definition).arn
         api = None
         if self.api_port is not None:  # before the engine starts: see attach_app
-            api = attach_app(self.engine, self.shop.config.journal_url)
+            api = attach_app(
+                self.engine, self.shop.config.journal_url, security=self.api_security
+            )
         await self.engine.start()
         if api is not None and self.api_port is not None:
             await self._serve_api(api, self.api_port)

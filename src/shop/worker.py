@@ -14,6 +14,7 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry, start_http_server
 
 from sagaway import tune_gc
+from sagaway.api import CREDENTIALS_ENV, ApiSecurity, Role, load_credentials
 from shop.config import ShopConfig
 from shop.system import ShopRuntime
 
@@ -30,7 +31,7 @@ async def serve(
     config: ShopConfig, metrics_port: int | None, ready: Path | None, api_port: int | None = None
 ) -> None:
     registry = CollectorRegistry()
-    runtime = ShopRuntime(config, registry, api_port)
+    runtime = ShopRuntime(config, registry, api_port, api_security(api_port))
     await runtime.start()
     if metrics_port:
         start_http_server(metrics_port, addr="127.0.0.1", registry=registry)
@@ -42,6 +43,17 @@ async def serve(
     loop.add_signal_handler(signal.SIGINT, stop.set)
     await stop.wait()
     await runtime.stop()
+
+
+def api_security(api_port: int | None) -> ApiSecurity | None:
+    """The demo's API: reads open to all, anything else signed with the credentials the
+    demo gave in the environment (it printed them)."""
+    if api_port is None:
+        return None
+    credentials = load_credentials(None)
+    if credentials is None:
+        raise SystemExit(f"shop.worker: --api-port needs credentials in ${CREDENTIALS_ENV}")
+    return ApiSecurity(credentials, anonymous=Role.READ_ONLY)
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ import pytest
 import uvicorn
 from botocore.config import Config
 
-from sagaway.api import create_app
+from sagaway.api import ApiSecurity, create_app
 from sagaway.resources.lambda_functions import FunctionRegistry
 from tests.store.conftest import drop_schema, postgres_url
 
@@ -30,10 +30,18 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, db: Path, registry: FunctionRegistry, poll_timeout: float = 2.0) -> None:
+    def __init__(
+        self,
+        db: Path,
+        registry: FunctionRegistry,
+        poll_timeout: float = 2.0,
+        security: ApiSecurity | None = None,
+        http_allow: tuple[str, ...] = (),
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        app = create_app(f"sqlite:///{db}", registry, poll_timeout=poll_timeout)
+        app = create_app(f"sqlite:///{db}", registry, poll_timeout=poll_timeout,
+                         security=security, http_allow=http_allow)  # fmt: skip
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
@@ -52,13 +60,13 @@ class Server:
         self.thread.join(timeout=10)
 
 
-def client(url: str) -> Any:
+def client(url: str, key: str = "x", secret: str = "x") -> Any:
     return boto3.client(
         "stepfunctions",
         endpoint_url=url,
         region_name="us-east-1",
-        aws_access_key_id="x",
-        aws_secret_access_key="x",
+        aws_access_key_id=key,
+        aws_secret_access_key=secret,
         config=Config(inject_host_prefix=False, retries={"max_attempts": 1}, read_timeout=30),
     )
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from pathlib import Path
 from typing import Any
 
-from tests.api.conftest import Server
+from sagaway.engine.http_destinations import HttpDestinations
+from tests.api.conftest import Server, client, registry
 from tests.api.test_executions import DOUBLE, machine, wait_done
 
 
@@ -48,13 +51,12 @@ def test_start_execution_fire_and_forget_and_missing_target(sfn: Any) -> None:
     assert failed["error"] == "StepFunctions.StateMachineDoesNotExistException"
 
 
-def test_http_invoke_calls_a_real_endpoint(sfn: Any, server: Server) -> None:
-    # The server itself is a real HTTP endpoint: call its API with ListStateMachines.
-    task = {
+def http_task(endpoint: str) -> dict[str, Any]:
+    return {
         "Type": "Task",
         "Resource": "arn:aws:states:::http:invoke",
         "Parameters": {
-            "ApiEndpoint": server.url + "/",
+            "ApiEndpoint": endpoint,
             "Method": "POST",
             "Headers": {"X-Amz-Target": "AWSStepFunctions.ListStateMachines",
                         "Content-Type": "application/x-amz-json-1.0"},
@@ -62,6 +64,16 @@ def test_http_invoke_calls_a_real_endpoint(sfn: Any, server: Server) -> None:
         },
         "End": True,
     }  # fmt: skip
+
+
+def test_http_invoke_calls_a_real_endpoint_on_an_allowed_host(tmp_path: Path) -> None:
+    # The server itself is a real HTTP endpoint: call its API with ListStateMachines.
+    with Server(tmp_path / "http.db", registry(), http_allow=("127.0.0.1",)) as server:
+        _call_own_api(client(server.url), server)
+
+
+def _call_own_api(sfn: Any, server: Server) -> None:
+    task = http_task(server.url + "/")
     arn = machine(sfn, "http", json.dumps({"StartAt": "Call", "States": {"Call": task}}))
     ex = sfn.start_execution(stateMachineArn=arn)["executionArn"]
     output = json.loads(wait_done(sfn, ex)["output"])
@@ -73,6 +85,18 @@ def test_http_invoke_calls_a_real_endpoint(sfn: Any, server: Server) -> None:
     assert wait_done(sfn, ex)["error"] == "States.Http.StatusCode.400"
 
 
+def test_http_invoke_refuses_loopback_and_private_destinations(sfn: Any, server: Server) -> None:
+    endpoints = [server.url + "/", f"http://localhost:{server.port}/", "http://10.0.0.1/",
+                 "http://169.254.169.254/latest/meta-data/", "http://[::1]/"]  # fmt: skip
+    for n, endpoint in enumerate(endpoints):
+        definition = {"StartAt": "Call", "States": {"Call": http_task(endpoint)}}
+        arn = machine(sfn, f"ssrf-{n}", json.dumps(definition))
+        done = wait_done(sfn, sfn.start_execution(stateMachineArn=arn)["executionArn"])
+        assert done["error"] == "States.Http.Socket", endpoint
+        assert "loopback, private or link-local address" in done["cause"]
+    assert sfn.list_executions(stateMachineArn=arn)["executions"][0]["status"] == "FAILED"
+
+
 def test_put_events_without_entries_is_refused_like_eventbridge(sfn: Any) -> None:
     # The bus and its rules: tests/api/test_put_events.py.
     task = {"Type": "Task", "Resource": "arn:aws:states:::events:putEvents",
@@ -82,3 +106,13 @@ def test_put_events_without_entries_is_refused_like_eventbridge(sfn: Any) -> Non
     failed = wait_done(sfn, ex)
     assert failed["error"] == "EventBridge.ValidationException"
     assert "at 'entries' failed to satisfy constraint" in failed["cause"]
+
+
+def test_a_public_address_is_called_at_the_address_that_was_checked() -> None:
+    # Connecting to the checked address (with the name kept for Host and TLS) is what
+    # stops a DNS answer that changes after the check from reaching a private address.
+    target = asyncio.run(HttpDestinations().check("https://93.184.215.14:8443/a?b=1"))
+    assert (target.url, target.host_header) == ("https://93.184.215.14:8443/a?b=1",
+                                                "93.184.215.14:8443")  # fmt: skip
+    allowed = asyncio.run(HttpDestinations.allowing(["LocalHost"]).check("http://localhost/"))
+    assert allowed.url == "http://localhost/" and allowed.host_header is None

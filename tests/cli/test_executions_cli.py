@@ -100,3 +100,34 @@ def test_a_missing_database_is_not_created(tmp_path: Path) -> None:
     done = sagaway("executions", "list", "--db", f"sqlite:///{tmp_path / 'none.db'}")
     assert done.code == 2 and "no Sagaway database at" in done.err
     assert not (tmp_path / "none.db").exists()
+
+
+LONG = "order-saga-with-a-name-long-enough-to-overflow-any-terminal-" + "x" * 40
+
+
+async def _populate_long(path: Path) -> None:
+    journal = SqliteJournal(str(path))
+    try:
+        async with Engine(journal) as engine:
+            machine = engine.create_state_machine(LONG, PASS)
+            for n in range(5):
+                record = await engine.start_execution(machine.arn, f"{LONG}-{n}", "{}")
+                await engine.wait(record.arn)
+    finally:
+        journal.close()
+
+
+def test_tables_keep_identifiers_whole_and_say_how_many_more(tmp_path: Path) -> None:
+    path = tmp_path / "long.db"
+    asyncio.run(_populate_long(path))
+    done = sagaway("executions", "list", "--db", path, "--limit", "2")
+    rows = [line for line in done.err.splitlines() if f"{LONG}-" in line]
+    assert len(rows) == 2 and all(LONG in row.split(f"{LONG}-")[1] for row in rows), done.err
+    assert "2 execution(s), 3 more (--limit 5 shows them all)" in done.err
+    history = sagaway("executions", "history", f"{LONG}-0", "--db", path)
+    header = next(line for line in history.err.splitlines() if " type " in line)
+    assert " state " in header
+    entered = next(line for line in history.err.splitlines() if "PassStateEntered" in line)
+    assert " P " in entered
+    shown = sagaway("executions", "show", f"{LONG}-0", "--db", path)
+    assert f"execution:{LONG}:{LONG}-0" in shown.err  # the whole ARN on one line

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 
 import pytest
 
 from sagaway.store.sqlite import SqliteJournal
-from tests.cli.cli_kit import ORDER_FUNCTIONS, ORDER_SAGA, sagaway
+from tests.cli.cli_kit import ORDER_FUNCTIONS, ORDER_SAGA, ROOT, sagaway
 
 SHIPPABLE = '{"orderId": "o-1", "total": 40, "items": ["book"], "address": "1 Main St"}'
 UNSHIPPABLE = '{"orderId": "o-2", "total": 40, "items": ["book"]}'
@@ -167,3 +168,18 @@ def test_a_file_that_is_not_a_database_exits_2(tmp_path: Path) -> None:
     done = sagaway("run", ORDER_SAGA, "--db", db)
     assert done.code == 2
     assert "not a database" in done.err and "Traceback" not in done.err
+
+
+def test_the_readme_run_examples_do_what_the_readme_says(tmp_path: Path) -> None:
+    readme = (ROOT / "README.md").read_text()
+    blocks = [b for b in readme.split("```bash\n")[1:] if b.startswith(".venv/bin/sagaway run")]
+    assert len(blocks) == 2
+    outcomes = []
+    for block in blocks:
+        command = block.split("```")[0].replace("\\\n", " ")
+        args = shlex.split(command)[2:]  # after ".venv/bin/sagaway run"
+        done = sagaway("run", *args, "--db", f"sqlite:///{tmp_path / 'readme.db'}", cwd=ROOT)
+        outcomes.append((done.code, done.out, done.err))
+    (ok, out, _), (failed, failure, _) = outcomes
+    assert ok == 0 and '"status":"CONFIRMED"' in out
+    assert failed == 1 and "FAILED: OrderFailed: order o-2 cancelled and compensated" in failure

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from sagaway.messaging import (
     write_event,
 )
 from sagaway.messaging.archive import Archive
+from sagaway.messaging.targets import SIGNATURE_HEADER, webhook_signature
 
 
 def test_outbox_rows_commit_with_the_change_and_relay_in_order(tmp_path: Path) -> None:
@@ -119,9 +121,11 @@ def test_dead_letter_redrive_writes_an_outbox_event(tmp_path: Path) -> None:
 
 def test_webhook_target_posts_over_http(tmp_path: Path) -> None:
     received: list[bytes] = []
+    signatures: list[str] = []
 
     async def hook(request: Request) -> Response:
         received.append(await request.body())
+        signatures.append(request.headers.get(SIGNATURE_HEADER, ""))
         return Response(status_code=204)
 
     server = uvicorn.Server(uvicorn.Config(Starlette(routes=[Route("/hook", hook, methods=["POST"])]),  # noqa: E501
@@ -136,6 +140,13 @@ def test_webhook_target_posts_over_http(tmp_path: Path) -> None:
         Rule("w", {"source": ["s"]}, [WebhookTarget("hook", f"http://127.0.0.1:{port}/hook")])
     )
     asyncio.run(bus.put_events([make_event("s", "X", {"n": 1})]))
+    signed = WebhookTarget("signed", f"http://127.0.0.1:{port}/hook", signing_secret="whsec")
+    asyncio.run(signed.deliver(make_event("s", "Y", {"n": 2})))
     server.should_exit = True
     thread.join(5)
-    assert (len(received) == 1 and b'"n": 1' in received[0]) or b'"n":1' in received[0]
+    assert (len(received) == 2 and b'"n": 1' in received[0]) or b'"n":1' in received[0]
+    assert signatures[0] == ""  # no secret, no signature
+    stamp = int(signatures[1].split(",")[0].removeprefix("t="))
+    assert abs(stamp - time.time()) < 60
+    assert signatures[1] == webhook_signature("whsec", received[1], stamp)
+    assert signatures[1] != webhook_signature("other", received[1], stamp)

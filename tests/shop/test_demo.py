@@ -4,6 +4,7 @@ databases the demo left behind."""
 
 from __future__ import annotations
 
+import re
 import signal
 import socket
 import subprocess
@@ -14,6 +15,10 @@ from typing import Any
 
 import boto3
 import httpx
+import pytest
+from botocore import UNSIGNED
+from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from sagaway import DeadLetterQueue
 from shop.audit import run_audit
@@ -57,10 +62,23 @@ def test_demo_serve_leaves_the_intake_and_the_step_functions_api_running(tmp_pat
     try:
         assert proc.stdout is not None
         lines = _read_until(proc, "Ctrl-C")  # the end of the "serving: ..." message
-        assert f"127.0.0.1:{api}" in "".join(lines).replace("\n", ""), lines
-        sfn = boto3.client("stepfunctions", endpoint_url=f"http://127.0.0.1:{api}",
-                           region_name="us-east-1", aws_access_key_id="x",
-                           aws_secret_access_key="x")  # fmt: skip
+        printed = "".join(lines).replace("\n", "")
+        assert f"127.0.0.1:{api}" in printed, lines
+        key = re.search(r"AWS_ACCESS_KEY_ID=(\S+)", "".join(lines))
+        secret = re.search(r"AWS_SECRET_ACCESS_KEY=(\S+)", "".join(lines))
+        assert key and secret, lines
+        url = f"http://127.0.0.1:{api}"
+        anyone = boto3.client("stepfunctions", endpoint_url=url, region_name="us-east-1",
+                              config=Config(signature_version=UNSIGNED))  # fmt: skip
+        machines = anyone.list_state_machines()["stateMachines"]  # reads are open
+        with pytest.raises(ClientError, match="AccessDeniedException"):
+            anyone.start_execution(stateMachineArn=machines[0]["stateMachineArn"])
+        guessed = boto3.client("stepfunctions", endpoint_url=url, region_name="us-east-1",
+                               aws_access_key_id="x", aws_secret_access_key="x")  # fmt: skip
+        with pytest.raises(ClientError, match="UnrecognizedClientException"):
+            guessed.list_state_machines()
+        sfn = boto3.client("stepfunctions", endpoint_url=url, region_name="us-east-1",
+                           aws_access_key_id=key[1], aws_secret_access_key=secret[1])  # fmt: skip
         machines = sfn.list_state_machines()["stateMachines"]
         assert [m["name"] for m in machines] == ["OrderSaga"]
         arn = machines[0]["stateMachineArn"]
@@ -71,7 +89,7 @@ def test_demo_serve_leaves_the_intake_and_the_step_functions_api_running(tmp_pat
         assert events[0]["type"] == "ExecutionStarted"
         assert events[-1]["type"] == "ExecutionSucceeded"
         # A new order through the intake becomes an execution the API shows.
-        token = dev_token("explorer")
+        token = dev_token("c1")
         answer = httpx.post(f"http://127.0.0.1:{intake}/orders", json=_cart(),
                             headers={"Authorization": f"Bearer {token}",
                                      "Idempotency-Key": "explore-1"})  # fmt: skip

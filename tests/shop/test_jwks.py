@@ -19,10 +19,12 @@ import uvicorn
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
+from shop.gateway import PaymentGateway
 from shop.intake import IntakeSettings, create_app, dev_token
 from shop.services.orders import OrdersService
+from shop.tokens import TokenVerifier
 
-CART = {"customerId": "c1", "items": [{"sku": "tee", "qty": 1, "price": 25.0}],
+CART = {"items": [{"sku": "tee", "qty": 1, "price": 25.0}],
         "card": "4242424242424242", "address": "1 Main St"}  # fmt: skip
 
 
@@ -70,7 +72,8 @@ def setup(tmp_path: Path) -> Iterator[tuple[str, KeySet]]:
     url = f"http://127.0.0.1:{jwks.server_address[1]}/.well-known/jwks.json"
     orders = OrdersService(f"sqlite:///{tmp_path / 'orders.db'}")
     settings = IntakeSettings(rate=100, burst=100, jwks_url=url, jwks_cooldown=0.2)
-    app = create_app(orders, f"sqlite:///{tmp_path / 'sagaway.db'}", settings)
+    gateway = PaymentGateway(f"sqlite:///{tmp_path / 'gateway.db'}")
+    app = create_app(orders, f"sqlite:///{tmp_path / 'sagaway.db'}", settings, gateway.tokenize)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="error"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -113,3 +116,24 @@ def test_other_tokens_are_refused(setup: tuple[str, KeySet]) -> None:
         r = post(base, bad, "x")
         assert r.status_code == 401, r.text
         assert r.headers["content-type"] == "application/problem+json"
+
+
+def test_issuer_and_audience_are_checked_when_set() -> None:
+    keys = KeySet()
+    keys.add("k1")
+    jwks = serve_jwks(keys)
+    try:
+        url = f"http://127.0.0.1:{jwks.server_address[1]}/.well-known/jwks.json"
+        verifier = TokenVerifier(jwks_url=url, issuer="https://idp.example", audience="shop")
+        good = token(keys, "k1", iss="https://idp.example", aud="shop")
+        assert verifier.subject(good) == "storefront"
+        wrong = [{"iss": "https://idp.example", "aud": "bank"},
+                 {"iss": "https://evil.example", "aud": "shop"}, {"aud": "shop"}]  # fmt: skip
+        for claims in wrong:
+            with pytest.raises(jwt.PyJWTError):
+                verifier.subject(token(keys, "k1", **claims))
+        # Without an audience setting, a token that names one is still taken.
+        assert TokenVerifier(jwks_url=url).subject(token(keys, "k1", aud="shop")) == "storefront"
+    finally:
+        jwks.shutdown()
+        jwks.server_close()

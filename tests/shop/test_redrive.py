@@ -17,7 +17,7 @@ from sagaway import DeadLetterQueue
 from shop.audit import run_audit
 from shop.config import ShopConfig
 from shop.system import ShopRuntime
-from tests.shop.kit import order, status
+from tests.shop.kit import CARD, order, status
 
 
 def dead_letters(workdir: Path) -> list[tuple[int, str, bool]]:
@@ -128,13 +128,16 @@ def test_intake_metrics_show_per_step_latency_and_errors(tmp_path: Path) -> None
     import httpx
     import uvicorn
 
+    from shop.gateway import PaymentGateway
     from shop.intake import IntakeSettings, create_app
     from shop.services.orders import OrdersService
 
     park(tmp_path, "AuthorizePayment")
     cli("redrive", "--all", "--workdir", str(tmp_path))
     config = ShopConfig(workdir=tmp_path)
-    app = create_app(OrdersService(config.url("orders")), config.journal_url, IntakeSettings())
+    gateway = PaymentGateway(config.url("gateway"))
+    app = create_app(OrdersService(config.url("orders")), config.journal_url,
+                     IntakeSettings(allow_dev_key=True), gateway.tokenize)  # fmt: skip
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="error"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -154,3 +157,14 @@ def test_intake_metrics_show_per_step_latency_and_errors(tmp_path: Path) -> None
     assert 'shop_step_latency_seconds_count{step="SendConfirmation"} 1.0' in lines
     assert 'shop_dlq_depth{queue="AuthorizePayment-dlq"} 1.0' not in lines
     assert 'shop_orders{status="CONFIRMED"} 1.0' in lines
+
+
+def test_dlq_show_never_shows_the_card_number(tmp_path: Path) -> None:
+    # The order was started directly with a card number in its input (tests/shop/kit.py);
+    # the dead letter and the order record keep only the gateway's token and last four.
+    park(tmp_path, "AuthorizePayment")
+    shown = "\n".join(cli("show", "1", "--workdir", str(tmp_path)))
+    assert CARD not in shown and "4242" in shown and "tok_" in shown
+    for name in ("orders.db", "orders.db-wal"):
+        path = tmp_path / name
+        assert not path.exists() or CARD.encode() not in path.read_bytes()

@@ -20,8 +20,8 @@ def _gateway(tmp_path: Path, **behaviour: float) -> PaymentGateway:
 
 def test_same_key_same_request_answers_the_stored_response_once(tmp_path: Path) -> None:
     gateway = _gateway(tmp_path)
-    first = gateway.authorize("o1-authorize", "o1", 40.0, CARD)
-    again = gateway.authorize("o1-authorize", "o1", 40.0, CARD)
+    first = gateway.authorize("o1-authorize", "o1", 40.0, gateway.tokenize(CARD))
+    again = gateway.authorize("o1-authorize", "o1", 40.0, gateway.tokenize(CARD))
     assert again == first
     captured = gateway.capture("o1-capture", first["charge"])
     assert gateway.capture("o1-capture", first["charge"]) == captured
@@ -31,15 +31,15 @@ def test_same_key_same_request_answers_the_stored_response_once(tmp_path: Path) 
 
 def test_same_key_with_another_request_is_a_conflict(tmp_path: Path) -> None:
     gateway = _gateway(tmp_path)
-    gateway.authorize("o1-authorize", "o1", 40.0, CARD)
+    gateway.authorize("o1-authorize", "o1", 40.0, gateway.tokenize(CARD))
     with pytest.raises(IdempotencyConflict):
-        gateway.authorize("o1-authorize", "o1", 41.0, CARD)
+        gateway.authorize("o1-authorize", "o1", 41.0, gateway.tokenize(CARD))
 
 
 def test_a_timeout_loses_the_answer_but_the_work_is_done(tmp_path: Path) -> None:
     gateway = _gateway(tmp_path, timeout_rate=1.0)
     with pytest.raises(GatewayTimeout):
-        gateway.authorize("o1-authorize", "o1", 40.0, CARD)
+        gateway.authorize("o1-authorize", "o1", 40.0, gateway.tokenize(CARD))
     found = gateway.lookup("o1-authorize")
     assert found is not None and found["status"] == "AUTHORIZED"
 
@@ -47,15 +47,15 @@ def test_a_timeout_loses_the_answer_but_the_work_is_done(tmp_path: Path) -> None
 def test_a_503_does_nothing(tmp_path: Path) -> None:
     gateway = _gateway(tmp_path, error_rate=1.0)
     with pytest.raises(ServiceUnavailable):
-        gateway.authorize("o1-authorize", "o1", 40.0, CARD)
+        gateway.authorize("o1-authorize", "o1", 40.0, gateway.tokenize(CARD))
     assert gateway.lookup("o1-authorize") is None
 
 
 def test_declined_card_and_refund_only_after_capture(tmp_path: Path) -> None:
     gateway = _gateway(tmp_path)
     with pytest.raises(PaymentDeclined):
-        gateway.authorize("o2-authorize", "o2", 10.0, "4000000000000002")
-    charge = gateway.authorize("o3-authorize", "o3", 10.0, CARD)["charge"]
+        gateway.authorize("o2-authorize", "o2", 10.0, gateway.tokenize("4000000000000002"))
+    charge = gateway.authorize("o3-authorize", "o3", 10.0, gateway.tokenize(CARD))["charge"]
     assert gateway.refund("o3-refund", charge)["noop"] is True  # nothing captured yet
     assert gateway.void("o3-void", charge)["status"] == "VOIDED"
 

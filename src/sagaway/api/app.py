@@ -12,21 +12,25 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 import orjson
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from sagaway.api import executions, history, machines, map_runs, tags, tasks, test_state, versions
+from sagaway.api.credentials import ApiSecurity
 from sagaway.api.errors import ApiError
+from sagaway.api.guard import LoopbackHostCheck, authorize
 from sagaway.api.service import Api
 from sagaway.api.validation import check, operation
 from sagaway.engine.cluster import member_identity
 from sagaway.engine.engine import Engine
+from sagaway.engine.http_destinations import HttpDestinations
 from sagaway.engine.integrations import install
 from sagaway.interpreter.limits import Limits
 from sagaway.messaging.bus import EventBus
@@ -63,7 +67,7 @@ def _json(body: dict[str, Any], status: int = 200) -> Response:
     return Response(orjson.dumps(body), status, headers=headers, media_type=CONTENT_TYPE)
 
 
-async def _params(request: Request) -> dict[str, Any]:
+async def _body(request: Request) -> bytes:
     size = int(request.headers.get("content-length") or 0)
     if size > MAX_BODY:
         raise ApiError("RequestEntityTooLargeException", "Request entity too large", 413)
@@ -72,6 +76,10 @@ async def _params(request: Request) -> dict[str, Any]:
         body += chunk
         if len(body) > MAX_BODY:
             raise ApiError("RequestEntityTooLargeException", "Request entity too large", 413)
+    return body
+
+
+def _params(body: bytes) -> dict[str, Any]:
     try:
         params = orjson.loads(body or b"{}")
     except orjson.JSONDecodeError as exc:
@@ -85,10 +93,12 @@ async def dispatch(request: Request) -> Response:
     api: Api = request.app.state.api
     action = request.headers.get("x-amz-target", "").removeprefix(TARGET_PREFIX)
     try:
+        body = await _body(request)
+        authorize(request.app.state.security, request, body, action)
         handler, op = HANDLERS.get(action), operation(action)
         if handler is None or op is None:
             raise ApiError("UnknownOperationException", f"Unknown operation: '{action}'")
-        params = await _params(request)
+        params = _params(body)
         check(op, params)
         if action in LONG_POLLS:
             return await _long_poll(request, handler(api, params))
@@ -138,6 +148,8 @@ def create_app(
     bus_url: str | None = None,
     bus: EventBus | None = None,
     limits: Limits | None = None,
+    security: ApiSecurity | None = None,
+    http_allow: Sequence[str] = (),
 ) -> Starlette:
     """The API app on the journal at ``db_url``; Lambda handlers from ``registry``.
 
@@ -146,7 +158,10 @@ def create_app(
     lease expired, and shares state machines and the catalog with every member. putEvents
     publishes on ``bus`` (default: a bus of its own) through the outbox in the SQLite
     database ``bus_url`` (default: beside the journal, see ``bus_url_beside``); the bus is
-    ``app.state.bus`` for adding rules. ``limits``: the quotas enforced (default AWS's)."""
+    ``app.state.bus`` for adding rules. ``limits``: the quotas enforced (default AWS's).
+    ``security`` says which requests are let in
+    (default: unsigned requests, from loopback Host names only). ``http_allow`` names the
+    hosts http:invoke Tasks may reach although they resolve to private addresses."""
     identity = owner or member_identity()
 
     @contextlib.asynccontextmanager
@@ -155,7 +170,9 @@ def create_app(
         catalog = open_catalog(db_url)
         server_bus = ServerBus(bus_url or bus_url_beside(db_url), bus)
         engine = Engine(journal, registry, limits=limits)
-        integrations = install(engine, server_bus)  # before start: recovery re-dispatches Tasks
+        destinations = HttpDestinations.allowing(http_allow)
+        # Before start: recovery re-dispatches Tasks.
+        integrations = install(engine, server_bus, http=destinations)
         await engine.start()
         server_bus.start()
         app.state.api = Api(engine, catalog, integrations, poll_timeout)
@@ -169,10 +186,16 @@ def create_app(
             catalog.close()
             journal.close()
 
-    return Starlette(routes=_routes(), lifespan=lifespan)
+    return _starlette(security or ApiSecurity(), lifespan)
 
 
-def attach_app(engine: Engine, catalog_url: str, *, poll_timeout: float = 60.0) -> Starlette:
+def attach_app(
+    engine: Engine,
+    catalog_url: str,
+    *,
+    poll_timeout: float = 60.0,
+    security: ApiSecurity | None = None,
+) -> Starlette:
     """The API over an engine its embedder runs (the shop's engine process, for one): call
     before ``engine.start()``, since recovery re-dispatches Tasks through the integrations
     installed here. The embedder starts and closes the engine; the app's lifespan only
@@ -188,8 +211,15 @@ def attach_app(engine: Engine, catalog_url: str, *, poll_timeout: float = 60.0) 
             integrations.close()
             catalog.close()
 
-    application = Starlette(routes=_routes(), lifespan=lifespan)
+    application = _starlette(security or ApiSecurity(), lifespan)
     application.state.api = Api(engine, catalog, integrations, poll_timeout)
+    return application
+
+
+def _starlette(security: ApiSecurity, lifespan: Any) -> Starlette:
+    middleware = [Middleware(LoopbackHostCheck)] if security.loopback_hosts else []
+    application = Starlette(routes=_routes(), lifespan=lifespan, middleware=middleware)
+    application.state.security = security
     return application
 
 

@@ -31,8 +31,13 @@ def demo(
     # The shop is an application on top of sagaway: imported only when the demo runs.
     from rich.console import Console
 
-    from shop.demo import DemoOptions, run_demo
+    from shop.demo import DemoOptions, WorkdirRefused, prepare_workdir, run_demo
 
+    try:
+        prepare_workdir(workdir)
+    except WorkdirRefused as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
     options = DemoOptions(
         orders, workdir, seed, not no_crash, serve, port, redrive=not no_redrive, api_port=api_port
     )

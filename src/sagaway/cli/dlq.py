@@ -18,6 +18,7 @@ import typer
 
 from sagaway.cli import app
 from sagaway.messaging.dlq import DeadLetterQueue
+from sagaway.store.sqlite import path_from_url
 
 dlq_app = typer.Typer(help="Dead-letter queues: list, show and redrive parked messages.")
 app.add_typer(dlq_app, name="dlq")
@@ -26,8 +27,15 @@ DB_HELP = "The database holding the queues (the shop's: WORKDIR/orders.db)."
 
 
 def _queue(db: str | None, workdir: Path | None) -> DeadLetterQueue:
+    """The queues in an existing database: a mistyped --db or --workdir is an error, not
+    a new empty database reporting 0 messages."""
     if db is None:
         db = f"sqlite:///{(workdir or Path('sagaway-demo')) / 'orders.db'}"
+    path = path_from_url(db)
+    is_sqlite = db.startswith("sqlite:") or "://" not in db
+    if is_sqlite and path != ":memory:" and not Path(path).is_file():
+        typer.echo(f"error: no database at {path} (check --db or --workdir)", err=True)
+        raise typer.Exit(2)
     return DeadLetterQueue(db)
 
 

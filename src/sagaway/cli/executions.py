@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
 from sagaway.cli import app
 from sagaway.engine import arns
@@ -29,7 +30,13 @@ DEFAULT_DB = DEFAULT_URL
 EXIT_USAGE = 2
 STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE")
 
-console = Console(stderr=True)
+# Off a terminal, text is never wrapped: an ARN stays on one line for grep and cut.
+console = Console(stderr=True, soft_wrap=not sys.stderr.isatty())
+# Tables off a terminal (a pipe, a file, CI logs) are never wrapped: a line per row, every
+# identifier whole, so grep and cut work. On a terminal, long cells fold, never cut.
+tables = Console(stderr=True, width=None if sys.stderr.isatty() else 100_000)
+# How far past --limit `executions list` looks to say how many more there are.
+COUNT_AHEAD = 10_000
 executions_app = typer.Typer(
     help="Inspect executions kept in the journal (ListExecutions, DescribeExecution, "
     "GetExecutionHistory).",
@@ -134,18 +141,39 @@ def json_events(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def history_table(events: list[dict[str, Any]]) -> Table:
-    table = Table("id", "prev", "type", "time (UTC)", "details", title="Execution history")
-    for event in events:
+    table = Table("id", "prev", "type", identifier("state"), "time (UTC)", "details",
+                  title="Execution history")  # fmt: skip
+    for event, state in zip(events, state_names(events), strict=True):
         details: Any = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
         stamp = iso(event.get("timestamp"))
         table.add_row(
             str(event["id"]),
             str(event.get("previousEventId", "")),
             event["type"],
+            state,
             "" if stamp is None else stamp[11:23],
             _short(dumps(details)),
         )
     return table
+
+
+def identifier(header: str) -> Column:
+    """A column of names or ARNs: folded on a narrow terminal, never cut with an ellipsis."""
+    return Column(header, overflow="fold")
+
+
+def state_names(events: list[dict[str, Any]]) -> list[str]:
+    """The state each event belongs to: the one entered last (AWS's console shows the same),
+    walking back out of a state on its exit. Events of Map/Parallel branches interleave, so
+    this is the latest state entered, which is what a reader of the table follows."""
+    names, current = [], ""
+    for event in events:
+        entered = event.get("stateEnteredEventDetails")
+        exited = event.get("stateExitedEventDetails")
+        if entered:
+            current = str(entered.get("name", ""))
+        names.append(str(exited.get("name", "")) if exited else current)
+    return names
 
 
 def _short(text: str, width: int = 90) -> str:
@@ -175,7 +203,8 @@ def list_command(
     journal = open_journal(db, create=False)
     try:
         machine_arn = _machine_arn(journal, state_machine)
-        records = journal.list_executions(machine_arn, status and status.upper(), limit)
+        found = journal.list_executions(machine_arn, status and status.upper(), limit + COUNT_AHEAD)
+        records, more = found[:limit], len(found) - limit
     except (StoreError, sqlite3.Error) as exc:
         fail(_one_line(exc))
     finally:
@@ -183,14 +212,23 @@ def list_command(
     if as_json:
         echo_json({"executions": [summary(r) for r in records]})
         return
-    table = Table("name", "state machine", "status", "start (UTC)", "stop (UTC)")
+    table = Table(identifier("name"), identifier("state machine"), "status", "start (UTC)",
+                  "stop (UTC)")  # fmt: skip
     for r in records:
         table.add_row(
             r.name, r.state_machine_arn.rsplit(":", 1)[-1], _styled(r.status),
             _when(r.start_date), _when(r.stop_date),
         )  # fmt: skip
-    console.print(table)
-    console.print(f"{len(records)} execution(s)")
+    tables.print(table)
+    tables.print(f"{len(records)} execution(s)" + _more(more, limit))
+
+
+def _more(more: int, limit: int) -> str:
+    if more <= 0:
+        return ""
+    if more >= COUNT_AHEAD:
+        return f", more than {COUNT_AHEAD:,} more (raise --limit to see them)"
+    return f", {more:,} more (--limit {limit + more} shows them all)"
 
 
 def _when(epoch: float | None) -> str:
@@ -224,12 +262,12 @@ def show_command(ref: RefArgument, db: DbOption = DEFAULT_DB, as_json: JsonOptio
     if as_json:
         echo_json(body)
         return
-    table = Table("field", "value", show_header=False, title=record.name)
+    table = Table("field", identifier("value"), show_header=False, title=record.name)
     for key, value in body.items():
         shown = _styled(value) if key == "status" else value
         text = shown if isinstance(shown, str) else json.dumps(shown, ensure_ascii=False)
         table.add_row(key, text)
-    console.print(table)
+    tables.print(table)
 
 
 @executions_app.command("history")
@@ -255,4 +293,4 @@ def history_command(
         return
     if record.machine_type == "EXPRESS":
         console.print("EXPRESS executions keep no history; only their outcome is journaled.")
-    console.print(history_table(events))
+    tables.print(history_table(events))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -11,6 +12,7 @@ from sagaway.cli import app
 from sagaway.store.migrations import latest, migrations
 from sagaway.store.open import DEFAULT_URL
 from sagaway.store.ports import StoreError
+from sagaway.store.sqlite import path_from_url
 
 console = Console(stderr=True)
 
@@ -28,6 +30,10 @@ def migrate(
     --status to see where a database stands.
     """
     dialect = "postgresql" if db.startswith(("postgresql://", "postgres://")) else "sqlite"
+    if status and dialect == "sqlite" and not Path(path_from_url(db)).is_file():
+        # --status only reads: it must not leave a new, empty database behind.
+        typer.echo(f"error: no database at {path_from_url(db)}", err=True)
+        raise typer.Exit(2)
     try:
         applied, done = _apply(db, dialect, dry=status)
     except StoreError as exc:

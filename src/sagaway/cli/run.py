@@ -31,6 +31,7 @@ from sagaway.cli.executions import (
     iso,
     json_events,
     open_journal,
+    tables,
 )
 from sagaway.engine import arns
 from sagaway.engine.engine import Engine, ExecutionAlreadyExists
@@ -258,7 +259,7 @@ def _report(result: RunResult, history: bool, as_json: bool) -> None:
         echo_json(body)
         return
     if history:
-        console.print(history_table(result.history))
+        tables.print(history_table(result.history))
     if result.status == "SUCCEEDED":
         typer.echo(dumps(result.output))
     else:

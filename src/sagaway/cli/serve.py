@@ -3,8 +3,10 @@ durable engine, so boto3 and the AWS CLI work with ``--endpoint-url``."""
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -12,6 +14,7 @@ import uvicorn
 
 from sagaway.api import create_app
 from sagaway.cli import app
+from sagaway.cli.serve_setup import bind, fail, security_for, startup_line
 from sagaway.interpreter.limits import Limits
 from sagaway.resources.lambda_functions import FunctionRegistry
 from sagaway.resources.loader import FunctionsLoadError, load_functions
@@ -60,6 +63,27 @@ def serve(
     max_tags: Annotated[
         int, typer.Option(help="Tags per state machine or activity (AWS: 50; 0: no limit)")
     ] = 50,
+    credentials: Annotated[
+        Path | None,
+        typer.Option(
+            help="File of 'ACCESS_KEY_ID SECRET [full|read-only]' lines: every request must "
+            "then carry a valid AWS Signature Version 4 (also from $SAGAWAY_CREDENTIALS); "
+            "required to listen off loopback"
+        ),
+    ] = None,
+    anonymous_reads: Annotated[
+        bool, typer.Option(help="With credentials: let unsigned Describe/List/Get requests in")
+    ] = False,
+    http_allow_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A host http:invoke Tasks may call although it resolves to a loopback, "
+            "private or link-local address (repeatable; default: public addresses only)"
+        ),
+    ] = None,
+    access_log: Annotated[
+        bool, typer.Option(help="Print one line per request to stderr")
+    ] = False,
 ) -> None:
     """Serve the Step Functions API at / (the console and metrics come later).
 
@@ -68,13 +92,13 @@ def serve(
     to the others when stopped (SIGTERM), and shares state machines, versions, aliases,
     activities and tags with every server and worker on that database (docs/scaling.md).
     """
+    security = security_for(host, credentials, anonymous_reads)
     registry = FunctionRegistry()
     if functions:
         try:
             load_functions(functions, registry)
         except FunctionsLoadError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(2) from exc
+            raise fail(str(exc)) from exc
     limits = Limits(
         payload_bytes=max_payload_bytes or None,
         history_events=max_history_events or None,
@@ -83,15 +107,20 @@ def serve(
     )
     application = create_app(
         db, registry, poll_timeout=poll_timeout, owner=name, lease_seconds=lease_seconds,
-        bus_url=bus, limits=limits,
+        bus_url=bus, limits=limits, security=security, http_allow=http_allow_host or (),
     )  # fmt: skip
-    uvicorn.run(
-        application,
-        host=host,
-        port=port,
-        log_level="warning",
+    sock = bind(host, port)
+    typer.echo(startup_line(host, port, db, len(registry.handlers), security), err=True)
+    if access_log:  # uvicorn's access lines are INFO records: let those through alone
+        logging.basicConfig(level=logging.WARNING, format="%(message)s")
+        logging.getLogger("uvicorn.access").setLevel(logging.INFO)
+    config = uvicorn.Config(
+        application, access_log=access_log,
+        log_level=None if access_log else "warning",
+        log_config=None if access_log else uvicorn.config.LOGGING_CONFIG,
         timeout_graceful_shutdown=SHUTDOWN_GRACE,
-    )
+    )  # fmt: skip
+    uvicorn.Server(config).run(sockets=[sock])
     # The journal and the bus are closed (the app's shutdown ran). Handler threads that are
     # still blocked must not hold the process: the interpreter would join them at exit.
     sys.stdout.flush()

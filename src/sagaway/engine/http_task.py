@@ -1,9 +1,10 @@
 """``arn:aws:states:::http:invoke``: a real HTTP call from a Task.
 
 Parameters as AWS defines them (ApiEndpoint, Method, Headers, QueryParameters, RequestBody,
-Transform.RequestBodyEncoding). The result is ``{StatusCode, StatusText, Headers,
-ResponseBody}``; a status outside 2xx fails the Task with ``States.Http.StatusCode.<code>``,
-an unreachable endpoint with ``States.Http.Socket``, as AWS names them. AWS requires an
+Transform.RequestBodyEncoding); the endpoint must pass ``HttpDestinations``. The result is
+``{StatusCode, StatusText, Headers, ResponseBody}``; a status outside 2xx fails the Task
+with ``States.Http.StatusCode.<code>``, an unreachable or refused endpoint with
+``States.Http.Socket``, as AWS names them. AWS requires an
 EventBridge connection for credentials; Sagaway calls the endpoint directly.
 """
 
@@ -15,6 +16,7 @@ from urllib.parse import urlencode
 
 import httpx
 
+from sagaway.engine.http_destinations import DestinationRefused, HttpDestinations
 from sagaway.expressions.jsontext import dumps, loads
 from sagaway.interpreter.messages import Event, InvokeTask, TaskFailed, TaskSucceeded
 
@@ -25,8 +27,9 @@ DEFAULT_TIMEOUT = 60.0
 
 
 class HttpInvoke:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, destinations: HttpDestinations) -> None:
         self.engine = engine
+        self.destinations = destinations
         self._running: set[asyncio.Task[None]] = set()
 
     def dispatch(self, arn: str, command: InvokeTask) -> None:
@@ -35,14 +38,14 @@ class HttpInvoke:
         task.add_done_callback(self._running.discard)
 
     async def _run(self, arn: str, command: InvokeTask) -> None:
-        self.engine._task_done(arn, await call(command))
+        self.engine._task_done(arn, await call(command, self.destinations))
 
     def close(self) -> None:
         for task in self._running:
             task.cancel()
 
 
-async def call(command: InvokeTask) -> Event:
+async def call(command: InvokeTask, destinations: HttpDestinations) -> Event:
     params = command.payload if isinstance(command.payload, dict) else {}
     endpoint = params.get("ApiEndpoint")
     method = str(params.get("Method", "")).upper()
@@ -53,10 +56,17 @@ async def call(command: InvokeTask) -> Event:
     content = _body(params, headers)
     timeout = command.timeout_seconds or DEFAULT_TIMEOUT
     try:
+        target = await destinations.check(endpoint)
+    except DestinationRefused as exc:
+        return TaskFailed(command.token, "States.Http.Socket", str(exc))
+    if target.host_header is not None:
+        headers["Host"] = target.host_header
+    extensions = {} if target.sni_hostname is None else {"sni_hostname": target.sni_hostname}
+    try:
         async with httpx.AsyncClient(timeout=timeout) as client:
             response = await client.request(
-                method, endpoint, params=params.get("QueryParameters"),
-                headers=headers, content=content,
+                method, target.url, params=params.get("QueryParameters"),
+                headers=headers, content=content, extensions=extensions,
             )  # fmt: skip
     except httpx.HTTPError as exc:
         return TaskFailed(command.token, "States.Http.Socket", f"{type(exc).__name__}: {exc}")

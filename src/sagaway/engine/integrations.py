@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sagaway.engine.activities import ActivityQueues
 from sagaway.engine.callbacks import CallbackTasks
 from sagaway.engine.events_task import PUT_EVENTS, PutEventsTask
+from sagaway.engine.http_destinations import HttpDestinations
 from sagaway.engine.http_task import HttpInvoke
 from sagaway.engine.nested import NestedExecutions
 from sagaway.engine.notes import Note
@@ -45,7 +46,12 @@ class Integrations:
     """The integrations of one engine; :func:`install` wires them in."""
 
     def __init__(
-        self, engine: Engine, bus: ServerBus | None = None, *, activities: bool = True
+        self,
+        engine: Engine,
+        bus: ServerBus | None = None,
+        *,
+        activities: bool = True,
+        http: HttpDestinations | None = None,
     ) -> None:
         self.engine = engine
         # False in `sagaway worker`: nothing would ever poll its in-memory activity queues.
@@ -53,7 +59,7 @@ class Integrations:
         self.callbacks = CallbackTasks(engine)
         self.activities = ActivityQueues(engine, self.callbacks)
         self.nested = NestedExecutions(engine, self.callbacks)
-        self.http = HttpInvoke(engine)
+        self.http = HttpInvoke(engine, http or HttpDestinations())
         self.sdk_sfn = SdkStepFunctions(engine, self.callbacks)
         self.events = None if bus is None else PutEventsTask(engine, self.callbacks, bus)
 
@@ -115,11 +121,16 @@ class _Table(dict[str, Integration]):
 
 
 def install(
-    engine: Engine, bus: ServerBus | None = None, *, activities: bool = True
+    engine: Engine,
+    bus: ServerBus | None = None,
+    *,
+    activities: bool = True,
+    http: HttpDestinations | None = None,
 ) -> Integrations:
     """Wire the integrations into ``engine``; ``bus`` is where putEvents publishes;
-    ``activities`` False fails activity Tasks (a process no GetActivityTask reaches)."""
-    integrations = Integrations(engine, bus, activities=activities)
+    ``activities`` False fails activity Tasks (a process no GetActivityTask reaches);
+    ``http`` says where http:invoke may connect (default: public addresses only)."""
+    integrations = Integrations(engine, bus, activities=activities, http=http)
     engine.tasks.integrations = _Table(integrations.route)
     # Answers delivered from other cluster members go through the same callbacks.
     engine.callbacks = integrations.callbacks

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
 import inspect
 import json
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -71,14 +74,33 @@ class StartExecutionTarget:
 
 
 class WebhookTarget:
-    """POSTs the event as JSON; a non-2xx answer or a timeout is a failed delivery."""
+    """POSTs the event as JSON; a non-2xx answer or a timeout is a failed delivery.
 
-    def __init__(self, name: str, url: str, *, timeout: float = 5.0) -> None:
+    With a ``signing_secret`` (from a secret store, never from code) each request carries
+    ``X-Sagaway-Signature: t=UNIX_TIME,v1=HEX``, the HMAC-SHA256 of ``"{t}.{body}"``, so
+    the receiver can tell the sender knew the secret and refuse replays of old requests."""
+
+    def __init__(
+        self, name: str, url: str, *, timeout: float = 5.0, signing_secret: str | None = None
+    ) -> None:
         self.name = name
         self.url = url
         self.timeout = timeout
+        self._secret = signing_secret
 
     async def deliver(self, event: dict[str, Any]) -> None:
+        body = json.dumps(event).encode()
+        headers = {"Content-Type": "application/json"}
+        if self._secret is not None:
+            headers[SIGNATURE_HEADER] = webhook_signature(self._secret, body, int(time.time()))
         async with httpx.AsyncClient(timeout=self.timeout) as client:
-            response = await client.post(self.url, json=event)
+            response = await client.post(self.url, content=body, headers=headers)
             response.raise_for_status()
+
+
+SIGNATURE_HEADER = "X-Sagaway-Signature"
+
+
+def webhook_signature(secret: str, body: bytes, timestamp: int) -> str:
+    signed = f"{timestamp}.".encode() + body
+    return f"t={timestamp},v1={hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()}"

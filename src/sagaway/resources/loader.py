@@ -22,7 +22,11 @@ def load_functions(target: str, registry: FunctionRegistry | None = None) -> Fun
     define ``FUNCTIONS = {"Name": handler}`` to choose the names (e.g. names that are not
     Python identifiers).
     """
-    return register_module(_import(target), registry)
+    module = _import(target)
+    try:
+        return register_module(module, registry)
+    except FunctionsLoadError as exc:
+        raise FunctionsLoadError(f"cannot load functions from {target}: {exc}") from exc
 
 
 def register_module(
@@ -31,8 +35,16 @@ def register_module(
     """Register the handlers of an already imported ``module`` (same rules as above)."""
     registry = registry or FunctionRegistry()
     explicit = getattr(module, "FUNCTIONS", None)
-    if isinstance(explicit, dict):
+    if explicit is not None:
+        if not isinstance(explicit, dict):
+            raise FunctionsLoadError(
+                f"FUNCTIONS must be a dict of name -> handler, "
+                f"not {type(explicit).__name__}"
+            )
         for name, handler in explicit.items():
+            if not callable(handler):
+                raise FunctionsLoadError(f"FUNCTIONS[{name!r}] is not "
+                                         f"callable (a {type(handler).__name__})")  # fmt: skip
             registry.register(str(name), handler)
         return registry
     for name, value in vars(module).items():
@@ -56,5 +68,13 @@ def _import(target: str) -> ModuleType:
             spec.loader.exec_module(module)
             return module
         return importlib.import_module(target)
-    except (ImportError, OSError, SyntaxError) as exc:
-        raise FunctionsLoadError(f"cannot load functions from {target}: {exc}") from exc
+    except FunctionsLoadError:
+        raise
+    except SystemExit as exc:  # a module must not end the process that imports it
+        raise FunctionsLoadError(
+            f"cannot load functions from {target}: it called sys.exit({exc.code!r}) on import"
+        ) from exc
+    except Exception as exc:  # whatever the module raises is the user's error, not ours
+        raise FunctionsLoadError(
+            f"cannot load functions from {target}: {type(exc).__name__}: {exc}"
+        ) from exc
