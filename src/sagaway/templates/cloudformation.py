@@ -183,8 +183,9 @@ def _names(text: str) -> list[str]:
     return names
 
 
-class _TemplateLoader(yaml.SafeLoader):
-    """SafeLoader that reads CloudFormation's short-form function tags."""
+class _TemplateLoader(yaml.CSafeLoader if hasattr(yaml, "CSafeLoader") else yaml.SafeLoader):  # type: ignore[misc]
+    """SafeLoader (libyaml's when present: templates run to thousands of lines) that reads
+    CloudFormation's short-form function tags."""
 
 
 def _tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
