@@ -111,3 +111,11 @@ def test_several_names_at_the_end_of_a_path_make_one_object() -> None:
     assert value("$['a', 'c']", data) == {"a": {"v": 5}, "c": {"v": 1}}
     assert value("$['a', 'd']", data) == {"a": {"v": 5}}
     assert value("$['a', 'c'].v", data) == [5, 1]
+
+
+def test_blanks_around_a_path_validate_in_fields_and_payload_templates() -> None:
+    definition = (
+        '{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true, "InputPath": " $.a ",'
+        '"Parameters": {"b.$": " $.b ", "c.$": "States.Array( $.c )"}}}}'
+    )
+    assert validate_definition(definition) == []
