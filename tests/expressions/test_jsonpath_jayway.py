@@ -119,3 +119,43 @@ def test_blanks_around_a_path_validate_in_fields_and_payload_templates() -> None
         '"Parameters": {"b.$": " $.b ", "c.$": "States.Array( $.c )"}}}}'
     )
     assert validate_definition(definition) == []
+
+
+BOOKS = {
+    "book": [
+        {"category": "reference", "author": "Nigel", "tags": ["a", "b"]},
+        {"category": "fiction", "author": "Evelyn", "tags": []},
+        {"category": "fiction", "author": "Herman", "tags": ["b"]},
+    ]
+}
+
+
+@pytest.mark.parametrize(
+    ("path", "authors"),
+    [
+        # Jayway InlineFilterTest: regular expressions, either side, flags
+        ("$.book[?(@.category =~ /reference/)].author", ["Nigel"]),
+        ("$.book[?(/reference/ =~ @.category)].author", ["Nigel"]),
+        ("$.book[?(@.category =~ /REFERENCE/)].author", []),
+        ("$.book[?(@.category =~ /REFERENCE/i)].author", ["Nigel"]),
+        ("$.book[?(@.author =~ /.*e.*/)].author", ["Nigel", "Evelyn", "Herman"]),
+        # word operators (EvaluatorFactory), in any case
+        ("$.book[?(@.tags size 2)].author", ["Nigel"]),
+        ("$.book[?(@.tags empty true)].author", ["Evelyn"]),
+        ("$.book[?(@.tags EMPTY false)].author", ["Nigel", "Herman"]),
+        ("$.book[?(@.tags contains 'b')].author", ["Nigel", "Herman"]),
+        ("$.book[?(@.author contains 'er')].author", ["Herman"]),
+        ("$.book[?(@.tags subsetof ['b', 'c'])].author", ["Evelyn", "Herman"]),
+        ("$.book[?(@.tags anyof ['a', 'z'])].author", ["Nigel"]),
+        ("$.book[?(@.tags noneof ['a'])].author", ["Evelyn", "Herman"]),
+        ("$.book[?(@.category === 'fiction')].author", ["Evelyn", "Herman"]),
+        ("$.book[?(@.category !== 'fiction')].author", ["Nigel"]),
+    ],
+)
+def test_jayway_filter_operators(path: str, authors: list[str]) -> None:
+    assert value(path, BOOKS) == authors
+
+
+def test_a_bad_regular_expression_is_an_invalid_path() -> None:
+    with pytest.raises(InvalidPath):
+        compile_path("$.book[?(@.a =~ /(/)]")
