@@ -159,3 +159,17 @@ def test_jayway_filter_operators(path: str, authors: list[str]) -> None:
 def test_a_bad_regular_expression_is_an_invalid_path() -> None:
     with pytest.raises(InvalidPath):
         compile_path("$.book[?(@.a =~ /(/)]")
+
+
+def test_double_equals_compares_numbers_and_strings_as_jayway_does() -> None:
+    """Jayway ``ValueNodes``: NumberNode.equals parses a string as a decimal; StringNode.equals
+    writes a number out; ``===`` (type-safe) never matches across types."""
+    items = [{"a": 1}, {"a": 1.5}, {"a": "1"}, {"a": True}]
+    assert value("$[?(@.a == '1')].a", items) == [1, "1"]
+    assert value("$[?(@.a == '1.50')].a", items) == [1.5]
+    assert value("$[?(@.a === '1')].a", items) == ["1"]
+    assert value("$[?(@.a != '1')].a", items) == [1.5, True]
+    # FilterTest: [?(1 == '1')] and [?('1' == 1)] hold, [?(1 === '1')] does not
+    assert value("$[?(1 == '1')]", [0]) == [0]
+    assert value("$[?('1' == 1)]", [0]) == [0]
+    assert value("$[?(1 === '1')]", [0]) == []

@@ -2,12 +2,14 @@
 
 Operands are relative paths (``@.price``), absolute paths (``$.limit``) or JSON literals.
 A bare path tests existence. Comparisons between different JSON types are false (Jayway
-never coerces a boolean to a number), and a missing operand compares unequal to anything.
+never coerces a boolean to a number) except ``==`` between a number and a string, and a
+missing operand compares unequal to anything.
 """
 
 from __future__ import annotations
 
 import re
+from decimal import Decimal, InvalidOperation
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Union
@@ -135,10 +137,10 @@ def json_equal(left: Any, right: Any) -> bool:
 def _compare(op: str, left: Any, right: Any) -> bool:
     if left is _MISSING or right is _MISSING:
         return op in ("!=", "!==")
-    if op in ("==", "==="):
-        return json_equal(left, right)
-    if op in ("!=", "!=="):
-        return not json_equal(left, right)
+    if op in ("==", "!="):
+        return _loose_equal(left, right) == (op == "==")
+    if op in ("===", "!=="):
+        return json_equal(left, right) == (op == "===")
     if op == "=~":
         return _regex_match(left, right)
     if op in _COLLECTION_TESTS:
@@ -150,6 +152,21 @@ def _compare(op: str, left: Any, right: Any) -> bool:
         return False
     outcome = {"<": left < right, "<=": left <= right, ">": left > right, ">=": left >= right}
     return bool(outcome[op])
+
+
+def _loose_equal(left: Any, right: Any) -> bool:
+    """Jayway's ``==``: a number and a string are compared as numbers when the number is on
+    the left (the string parsed as a decimal), as text when the string is (the number
+    written out); ``===`` keeps the types apart (``ValueNodes.NumberNode.equals``)."""
+    kinds = (_kind(left), _kind(right))
+    if kinds == ("number", "str"):
+        try:
+            return Decimal(str(left)) == Decimal(right)
+        except InvalidOperation:
+            return False
+    if kinds == ("str", "number"):
+        return bool(left == str(right))
+    return json_equal(left, right)
 
 
 def _regex_match(left: Any, right: Any) -> bool:
