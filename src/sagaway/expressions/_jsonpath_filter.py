@@ -9,9 +9,9 @@ missing operand compares unequal to anything.
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Any, Union
 
 from sagaway.expressions._jsonpath_parser import InvalidPath, parse_path
