@@ -203,7 +203,7 @@ def through_cli(workdir: Path, definition: dict[str, Any], value: Any) -> tuple[
 
 
 @settings(
-    max_examples=30,
+    max_examples=25,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
