@@ -37,7 +37,7 @@ def validate_command(
             "--type",
             case_sensitive=False,
             help="Validate as this state machine type: EXPRESS also refuses "
-            "'.sync' and '.waitForTaskToken' integrations.",
+            "activities and '.sync' and '.waitForTaskToken' integrations.",
         ),
     ] = MachineType.STANDARD,
     as_json: Annotated[
