@@ -110,6 +110,8 @@ def _definitions(
         machines = read_template(template) if template is not None else []
     except (OSError, SubstitutionsError, TemplateError) as exc:
         _usage(str(exc))
+    if template is not None and not machines:
+        _usage(f"{template}: declares no state machine")
     found: list[tuple[Path, str | None, str]] = [
         (Path(f"{template}#{m.logical_id}"), substitute(m.definition, values), m.machine_type)
         for m in machines
