@@ -21,7 +21,7 @@ from sagaway.asl.parser import parse_definition
 from sagaway.asl.validate import validate_definition
 from sagaway.engine.virtual import run_virtual
 from sagaway.interpreter.messages import Event, InvokeTask
-from sagaway.templates import TemplateMachine, read_template, substitute
+from sagaway.templates import TemplateMachine, read_definition, read_template
 
 HERE = Path(__file__).parent
 MANIFEST = json.loads((HERE / "manifest.json").read_text())
@@ -38,8 +38,7 @@ def _definition(entry: dict[str, Any]) -> tuple[str, str]:
     if "machine" in entry:
         found = next(m for m in _machines(entry["template"]) if m.logical_id == entry["machine"])
         return found.definition, found.machine_type
-    text = (HERE / entry["file"]).read_text(encoding="utf-8")
-    return substitute(text, entry.get("substitutions", {})), "STANDARD"
+    return read_definition(HERE / entry["file"], entry.get("substitutions", {})), "STANDARD"
 
 
 def _name(entry: dict[str, Any]) -> str:
