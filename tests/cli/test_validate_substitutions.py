@@ -106,3 +106,11 @@ def test_template_validates_each_machine_in_a_real_process(tmp_path: Path) -> No
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout == f"{tmp_path / 'template.yaml'}#Flow: OK\n"
+
+
+def test_a_template_without_machines_exits_2(cli: typer.Typer, tmp_path: Path) -> None:
+    path = tmp_path / "template.yaml"
+    path.write_text("Resources:\n  Q:\n    Type: AWS::SQS::Queue\n")
+    code, output = run(cli, "--template", str(path))
+    assert code == 2
+    assert "declares no state machine" in output

@@ -111,3 +111,65 @@ def test_several_names_at_the_end_of_a_path_make_one_object() -> None:
     assert value("$['a', 'c']", data) == {"a": {"v": 5}, "c": {"v": 1}}
     assert value("$['a', 'd']", data) == {"a": {"v": 5}}
     assert value("$['a', 'c'].v", data) == [5, 1]
+
+
+def test_blanks_around_a_path_validate_in_fields_and_payload_templates() -> None:
+    definition = (
+        '{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true, "InputPath": " $.a ",'
+        '"Parameters": {"b.$": " $.b ", "c.$": "States.Array( $.c )"}}}}'
+    )
+    assert validate_definition(definition) == []
+
+
+BOOKS = {
+    "book": [
+        {"category": "reference", "author": "Nigel", "tags": ["a", "b"]},
+        {"category": "fiction", "author": "Evelyn", "tags": []},
+        {"category": "fiction", "author": "Herman", "tags": ["b"]},
+    ]
+}
+
+
+@pytest.mark.parametrize(
+    ("path", "authors"),
+    [
+        # Jayway InlineFilterTest: regular expressions, either side, flags
+        ("$.book[?(@.category =~ /reference/)].author", ["Nigel"]),
+        ("$.book[?(/reference/ =~ @.category)].author", ["Nigel"]),
+        ("$.book[?(@.category =~ /REFERENCE/)].author", []),
+        ("$.book[?(@.category =~ /REFERENCE/i)].author", ["Nigel"]),
+        ("$.book[?(@.author =~ /.*e.*/)].author", ["Nigel", "Evelyn", "Herman"]),
+        # word operators (EvaluatorFactory), in any case
+        ("$.book[?(@.tags size 2)].author", ["Nigel"]),
+        ("$.book[?(@.tags empty true)].author", ["Evelyn"]),
+        ("$.book[?(@.tags EMPTY false)].author", ["Nigel", "Herman"]),
+        ("$.book[?(@.tags contains 'b')].author", ["Nigel", "Herman"]),
+        ("$.book[?(@.author contains 'er')].author", ["Herman"]),
+        ("$.book[?(@.tags subsetof ['b', 'c'])].author", ["Evelyn", "Herman"]),
+        ("$.book[?(@.tags anyof ['a', 'z'])].author", ["Nigel"]),
+        ("$.book[?(@.tags noneof ['a'])].author", ["Evelyn", "Herman"]),
+        ("$.book[?(@.category === 'fiction')].author", ["Evelyn", "Herman"]),
+        ("$.book[?(@.category !== 'fiction')].author", ["Nigel"]),
+    ],
+)
+def test_jayway_filter_operators(path: str, authors: list[str]) -> None:
+    assert value(path, BOOKS) == authors
+
+
+def test_a_bad_regular_expression_is_an_invalid_path() -> None:
+    with pytest.raises(InvalidPath):
+        compile_path("$.book[?(@.a =~ /(/)]")
+
+
+def test_double_equals_compares_numbers_and_strings_as_jayway_does() -> None:
+    """Jayway ``ValueNodes``: NumberNode.equals parses a string as a decimal; StringNode.equals
+    writes a number out; ``===`` (type-safe) never matches across types."""
+    items = [{"a": 1}, {"a": 1.5}, {"a": "1"}, {"a": True}]
+    assert value("$[?(@.a == '1')].a", items) == [1, "1"]
+    assert value("$[?(@.a == '1.50')].a", items) == [1.5]
+    assert value("$[?(@.a === '1')].a", items) == ["1"]
+    assert value("$[?(@.a != '1')].a", items) == [1.5, True]
+    # FilterTest: [?(1 == '1')] and [?('1' == 1)] hold, [?(1 === '1')] does not
+    assert value("$[?(1 == '1')]", [0]) == [0]
+    assert value("$[?('1' == 1)]", [0]) == [0]
+    assert value("$[?(1 === '1')]", [0]) == []

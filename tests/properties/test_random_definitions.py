@@ -47,6 +47,17 @@ JSONPATH_STATES: list[dict[str, Any]] = [
         "ProcessorConfig": {"Mode": "INLINE"}, "StartAt": "I",
         "States": {"I": {"Type": "Pass", "Parameters": {"i.$": "$"}, "End": True}},
     }},
+    {"Type": "Map", "ItemsPath": "$.items", "MaxConcurrency": 1,
+     "ItemSelector": {"v.$": "$$.Map.Item.Value", "n.$": "States.MathAdd($$.Map.Item.Index, 1)"},
+     "ItemProcessor": {"ProcessorConfig": {"Mode": "INLINE"}, "StartAt": "I", "States": {
+         "I": {"Type": "Pass", "Parameters": {"s.$": "States.Format('{}', $.v)"}, "End": True}}},
+     "ResultSelector": {"count.$": "States.ArrayLength($)"}, "ResultPath": "$.counted",
+     "Retry": [{"ErrorEquals": ["States.Runtime"], "MaxAttempts": 1}],
+     "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.caught"}]},
+    {"Type": "Parallel", "Branches": [
+        {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Inner", "Cause": "c"}}},
+    ], "Retry": [{"ErrorEquals": ["Inner"], "MaxAttempts": 0}],
+     "Catch": [{"ErrorEquals": ["Inner"], "ResultPath": "$.err"}], "OutputPath": "$"},
 ]  # fmt: skip
 
 JSONATA_STATES: list[dict[str, Any]] = [
@@ -63,6 +74,14 @@ JSONATA_STATES: list[dict[str, Any]] = [
     {"Type": "Map", "Items": "{% $states.input.items %}", "Output": "{% $states.input %}",
      "ItemProcessor": {"ProcessorConfig": {"Mode": "INLINE"}, "StartAt": "I",
                        "States": {"I": {"Type": "Pass", "End": True}}}},
+    {"Type": "Map", "Items": "{% $states.input.items %}",
+     "ItemSelector": {"v": "{% $states.context.Map.Item.Value %}"},
+     "ItemProcessor": {"ProcessorConfig": {"Mode": "INLINE"}, "StartAt": "I", "States": {
+         "I": {"Type": "Pass", "Output": "{% $string($states.input.v) %}", "End": True}}},
+     "Output": "{% $merge([$states.input, {'strings': $states.result}]) %}",
+     "Catch": [{"ErrorEquals": ["States.ALL"], "Output": "{% $states.input %}"}]},
+    {"Type": "Pass", "Assign": {"n": "{% $count($states.input.items) %}"},
+     "Output": "{% $merge([$states.input, {'n': $n}]) %}"},
 ]  # fmt: skip
 
 ENDINGS: list[dict[str, Any]] = [
@@ -93,7 +112,10 @@ def definitions(draw: st.DrawFn) -> dict[str, Any]:
             states[entry[index]] = {
                 "Type": "Choice", "Choices": [{**condition, "Next": name}], "Default": name,
             }  # fmt: skip
-        states[name] = {**template, "Next": entry[index + 1]}
+        body = {**template, "Next": entry[index + 1]}
+        if "Catch" in template:  # catchers go on where the state would have gone
+            body["Catch"] = [{**c, "Next": entry[index + 1]} for c in template["Catch"]]
+        states[name] = body
     ending = dict(draw(st.sampled_from(ENDINGS)))
     if ending["Type"] == "Pass":
         ending["End"] = True
@@ -181,7 +203,7 @@ def through_cli(workdir: Path, definition: dict[str, Any], value: Any) -> tuple[
 
 
 @settings(
-    max_examples=40,
+    max_examples=25,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

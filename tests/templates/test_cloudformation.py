@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from sagaway.asl.validate import validate_definition
-from sagaway.templates import read_template, substitute
+from sagaway.templates import read_definition, read_template, substitute
 from sagaway.templates.cloudformation import TemplateError
 
 DEFINITION = {
@@ -133,3 +133,44 @@ def test_a_missing_definition_file_is_refused(tmp_path: Path) -> None:
     )
     with pytest.raises(TemplateError, match="DefinitionUri"):
         read_template(path)
+
+
+YAML_DEFINITION = """\
+StartAt: Ask
+States:
+  Ask:
+    Type: Choice
+    Choices:
+      - Variable: $.ok
+        BooleanEquals: true
+        Next: Yes
+    Default: No
+  Yes:
+    Type: Wait
+    Seconds: ${WaitSeconds}
+    Next: No
+  No:
+    Type: Succeed
+"""
+
+
+def test_yaml_definitions_are_substituted_then_read_with_yaml_12_booleans(
+    tmp_path: Path,
+) -> None:
+    """SAM takes ``*.asl.yaml`` definitions (DefinitionUri); the placeholder is replaced in
+    the text, so ``Seconds: ${WaitSeconds}`` becomes a number, and ``Yes`` / ``No`` remain
+    state names."""
+    path = tmp_path / "flow.asl.yaml"
+    path.write_text(YAML_DEFINITION)
+    text = read_definition(path, {"WaitSeconds": "5"})
+    definition = json.loads(text)
+    assert definition["States"]["Yes"]["Seconds"] == 5
+    assert definition["States"]["Ask"]["Default"] == "No"
+    assert validate_definition(text) == []
+    (tmp_path / "template.yaml").write_text(
+        "Resources:\n  Flow:\n    Type: AWS::Serverless::StateMachine\n    Properties:\n"
+        "      DefinitionUri: flow.asl.yaml\n"
+        "      DefinitionSubstitutions:\n        WaitSeconds: 7\n"
+    )
+    [machine] = read_template(tmp_path / "template.yaml")
+    assert json.loads(machine.definition)["States"]["Yes"]["Seconds"] == 7

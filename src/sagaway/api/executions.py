@@ -114,9 +114,11 @@ def _describe(api: Api, record: ExecutionRecord) -> dict[str, Any]:
     if record.output is not None:
         out["output"] = record.output
         out["outputDetails"] = {"included": True}
-    if record.error is not None:
+    # "The error string if the state machine execution failed": a timed-out execution's
+    # description carries neither error nor cause (its history's ExecutionTimedOut does).
+    if record.error is not None and record.status != "TIMED_OUT":
         out["error"] = record.error
-    if record.cause is not None:
+    if record.cause is not None and record.status != "TIMED_OUT":
         out["cause"] = record.cause
     meta = api.execution_meta(record.arn)
     out.update({k: v for k, v in meta.items() if k.startswith("stateMachine")})

@@ -38,6 +38,15 @@ def check_logging(logging: dict[str, Any] | None) -> None:
         )
 
 
+def check_version_description(params: dict[str, Any]) -> None:
+    """CreateStateMachine / UpdateStateMachine: "You can only set the description if the
+    publish parameter is set to true", else ValidationException."""
+    if params.get("versionDescription") and not params.get("publish"):
+        raise ApiError(
+            "ValidationException", "Version description can only be set when publish is true"
+        )
+
+
 def _extra(params: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
     extra = dict(base)
     for key in ("loggingConfiguration", "tracingConfiguration", "encryptionConfiguration"):
@@ -49,6 +58,7 @@ def _extra(params: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
 async def create_state_machine(api: Api, params: dict[str, Any]) -> dict[str, Any]:
     name = check_name(params["name"])
     kind = params.get("type", "STANDARD")
+    check_version_description(params)
     check_logging(params.get("loggingConfiguration"))
     check_definition(params["definition"], kind)
     tags.check_count(api, arns.state_machine(name), params.get("tags") or [])
@@ -120,6 +130,7 @@ async def update_state_machine(api: Api, params: dict[str, Any]) -> dict[str, An
             "Either the definition, the role ARN, the LoggingConfiguration, "
             "or the TracingConfiguration must be specified",
         )
+    check_version_description(params)
     check_logging(params.get("loggingConfiguration"))
     record = api.machine(arn)
     definition = params.get("definition") or record.definition

@@ -57,7 +57,7 @@ def is_valid_path(text: str, *, reference: bool = False) -> bool:
 
 
 def is_valid_path_or_intrinsic(text: str) -> bool:
-    if text.startswith("$"):
+    if text.lstrip(" ").startswith("$"):  # paths may have blanks around them (Jayway trims)
         return is_valid_path(text)
     if not is_intrinsic(text):
         return False

@@ -1,6 +1,8 @@
 """Task ``Resource`` recognition and the EXPRESS restrictions on integration patterns.
 
 AWS accepts a Lambda function ARN, an activity ARN, any ``arn:aws:states:::aws-sdk:svc:action``
+(the region and account may be filled in: "the ``:::`` portion ... denotes empty region and
+account-id fields which are unnecessary", docs/step-functions/latest/dg/connect-to-resource)
 and the optimised integrations it lists per service, each with the patterns it supports
 (request-response, ``.sync``, ``.sync:2``, ``.waitForTaskToken``). An unknown action of a known
 service is refused (``dynamodb:query`` exists only through ``aws-sdk``). A service we do not
@@ -139,6 +141,10 @@ def check_resource(resource: object, machine_type: str, location: str) -> list[D
         )
         return [Diagnostic(SCHEMA_VALIDATION_FAILED, message, location)]
     if machine_type == "EXPRESS":
+        if _ACTIVITY.fullmatch(resource):
+            # Express workflows run Request Response integrations only: no activity workers.
+            message = "Express state machine does not support Activity ARN"
+            return [Diagnostic(SCHEMA_VALIDATION_FAILED, message, location)]
         for suffix in (_W, _S):
             if suffix in resource:
                 # AWS's sentence really ends in a space before " at <location>".

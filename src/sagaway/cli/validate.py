@@ -8,11 +8,12 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
+import yaml
 
 from sagaway.asl.diagnostics import Diagnostic
 from sagaway.asl.validate import validate_definition
 from sagaway.cli import app
-from sagaway.templates import load_substitutions, read_template, substitute
+from sagaway.templates import load_substitutions, read_definition, read_template, substitute
 from sagaway.templates.cloudformation import TemplateError
 from sagaway.templates.substitutions import SubstitutionsError
 
@@ -29,7 +30,9 @@ class MachineType(enum.StrEnum):
 def validate_command(
     files: Annotated[
         list[Path] | None,
-        typer.Argument(metavar="FILE", help="ASL definition files (JSON) to check."),
+        typer.Argument(
+            metavar="FILE", help="ASL definition files to check (JSON, or YAML as SAM takes)."
+        ),
     ] = None,
     machine_type: Annotated[
         MachineType,
@@ -37,7 +40,7 @@ def validate_command(
             "--type",
             case_sensitive=False,
             help="Validate as this state machine type: EXPRESS also refuses "
-            "'.sync' and '.waitForTaskToken' integrations.",
+            "activities and '.sync' and '.waitForTaskToken' integrations.",
         ),
     ] = MachineType.STANDARD,
     as_json: Annotated[
@@ -110,14 +113,16 @@ def _definitions(
         machines = read_template(template) if template is not None else []
     except (OSError, SubstitutionsError, TemplateError) as exc:
         _usage(str(exc))
+    if template is not None and not machines:
+        _usage(f"{template}: declares no state machine")
     found: list[tuple[Path, str | None, str]] = [
         (Path(f"{template}#{m.logical_id}"), substitute(m.definition, values), m.machine_type)
         for m in machines
     ]
     for path in files:
         try:
-            text: str | None = substitute(path.read_text(encoding="utf-8"), values)
-        except (OSError, UnicodeDecodeError) as exc:
+            text: str | None = read_definition(path, values)
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
             typer.echo(f"{path}: cannot read: {exc}", err=True)
             text = None
         found.append((path, text, kind.value))

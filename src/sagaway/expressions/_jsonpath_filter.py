@@ -2,7 +2,8 @@
 
 Operands are relative paths (``@.price``), absolute paths (``$.limit``) or JSON literals.
 A bare path tests existence. Comparisons between different JSON types are false (Jayway
-never coerces a boolean to a number), and a missing operand compares unequal to anything.
+never coerces a boolean to a number) except ``==`` between a number and a string, and a
+missing operand compares unequal to anything.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Any, Union
 
 from sagaway.expressions._jsonpath_parser import InvalidPath, parse_path
@@ -20,8 +22,13 @@ from sagaway.expressions.jsontext import loads
 Select = Callable[[tuple[Segment, ...], Any], list[Any]]
 
 _MISSING: Any = object()
-_OPERATORS = ("==", "!=", "<=", ">=", "<", ">")
-_WORD_OPERATORS = re.compile(r"(nin|in)(?=[\s\[])")
+# Longest first: "===" before "==", "=~" before "=".
+_OPERATORS = ("===", "!==", "==", "!=", "<=", ">=", "=~", "<", ">")
+# Jayway's word operators, matched without regard to case (RelationalOperator.fromString).
+_WORD_OPERATORS = re.compile(
+    r"(nin|in|contains|size|empty|subsetof|anyof|noneof)(?=[\s\[\'\"])", re.IGNORECASE
+)
+_REGEX_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}
 _LITERAL = re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?|(true|false|null)(?![A-Za-z0-9_])")
 # An unquoted word compared in a filter (``@.Type == AMOUNT_PAID``): AWS accepts such
 # definitions (public samples deploy them), so the word is read as the string it spells.
@@ -129,11 +136,15 @@ def json_equal(left: Any, right: Any) -> bool:
 
 def _compare(op: str, left: Any, right: Any) -> bool:
     if left is _MISSING or right is _MISSING:
-        return op == "!="
-    if op == "==":
-        return json_equal(left, right)
-    if op == "!=":
-        return not json_equal(left, right)
+        return op in ("!=", "!==")
+    if op in ("==", "!="):
+        return _loose_equal(left, right) == (op == "==")
+    if op in ("===", "!=="):
+        return json_equal(left, right) == (op == "===")
+    if op == "=~":
+        return _regex_match(left, right)
+    if op in _COLLECTION_TESTS:
+        return _COLLECTION_TESTS[op](left, right)
     if op in ("in", "nin"):
         found = isinstance(right, list) and any(json_equal(left, item) for item in right)
         return found if op == "in" else not found
@@ -141,6 +152,76 @@ def _compare(op: str, left: Any, right: Any) -> bool:
         return False
     outcome = {"<": left < right, "<=": left <= right, ">": left > right, ">=": left >= right}
     return bool(outcome[op])
+
+
+def _loose_equal(left: Any, right: Any) -> bool:
+    """Jayway's ``==``: a number and a string are compared as numbers when the number is on
+    the left (the string parsed as a decimal), as text when the string is (the number
+    written out); ``===`` keeps the types apart (``ValueNodes.NumberNode.equals``)."""
+    kinds = (_kind(left), _kind(right))
+    if kinds == ("number", "str"):
+        try:
+            return Decimal(str(left)) == Decimal(right)
+        except InvalidOperation:
+            return False
+    if kinds == ("str", "number"):
+        return bool(left == str(right))
+    return json_equal(left, right)
+
+
+def _regex_match(left: Any, right: Any) -> bool:
+    """``=~``: one side a ``/pattern/flags`` literal, the other a value (or an array, any of
+    whose items may match); the whole text must match, as Java's ``Matcher.matches``."""
+    if isinstance(left, re.Pattern) == isinstance(right, re.Pattern):
+        return False
+    pattern, value = (left, right) if isinstance(left, re.Pattern) else (right, left)
+    values = value if isinstance(value, list) else [value]
+    return any(pattern.fullmatch(_regex_input(item)) for item in values)
+
+
+def _regex_input(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str | int | float):
+        return str(value)
+    return ""
+
+
+def _in_all(items: Any, pool: Any, want: str) -> bool:
+    if not (isinstance(items, list) and isinstance(pool, list)):
+        return False
+    found = [any(json_equal(item, other) for other in pool) for item in items]
+    return {"subsetof": all(found), "anyof": any(found), "noneof": not any(found)}[want]
+
+
+def _contains(left: Any, right: Any) -> bool:
+    if isinstance(left, str):
+        return isinstance(right, str) and right in left
+    return isinstance(left, list) and any(json_equal(item, right) for item in left)
+
+
+def _size(left: Any, right: Any) -> bool:
+    sized = isinstance(left, str | list | dict) and _kind(right) == "number"
+    return sized and len(left) == right
+
+
+def _empty(left: Any, right: Any) -> bool:
+    return (
+        isinstance(left, str | list | dict)
+        and isinstance(right, bool)
+        and ((len(left) == 0) == right)
+    )
+
+
+# Jayway's EvaluatorFactory: what each word operator tests.
+_COLLECTION_TESTS: dict[str, Callable[[Any, Any], bool]] = {
+    "contains": _contains,
+    "size": _size,
+    "empty": _empty,
+    "subsetof": lambda left, right: _in_all(left, right, "subsetof"),
+    "anyof": lambda left, right: _in_all(left, right, "anyof"),
+    "noneof": lambda left, right: _in_all(left, right, "noneof"),
+}
 
 
 def parse_filter(source: str) -> FilterExpr:
@@ -201,7 +282,7 @@ class _FilterParser:
         word = _WORD_OPERATORS.match(self.text, self.pos)
         if word:
             self.pos = word.end()
-            return Compare(word.group(1), left, self.operand())
+            return Compare(word.group(1).lower(), left, self.operand())
         return Exists(left)
 
     def operand(self) -> Operand:
@@ -213,6 +294,8 @@ class _FilterParser:
             return Literal(self.string())
         if char == "[":
             return Literal(self.array())
+        if char == "/":
+            return Literal(self.pattern())
         match = _LITERAL.match(self.text, self.pos)
         if match:
             self.pos = match.end()
@@ -252,6 +335,26 @@ class _FilterParser:
         body = self.text[self.pos + 1 : end - 1]
         self.pos = end
         return re.sub(r"\\(.)", r"\1", body)
+
+    def pattern(self) -> re.Pattern[str]:
+        """``/regex/flags``, as Jayway reads a pattern literal (Java regex syntax)."""
+        end = self.pos + 1
+        while end < len(self.text) and self.text[end] != "/":
+            end += 2 if self.text[end] == "\\" else 1
+        if end >= len(self.text):
+            raise InvalidPath("unterminated regular expression")
+        body = self.text[self.pos + 1 : end]
+        flags_end = end + 1
+        while flags_end < len(self.text) and self.text[flags_end].isalpha():
+            flags_end += 1
+        flags = 0
+        for letter in self.text[end + 1 : flags_end]:
+            flags |= _REGEX_FLAGS.get(letter, 0)
+        self.pos = flags_end
+        try:
+            return re.compile(body, flags)
+        except re.error as exc:
+            raise InvalidPath(f"invalid regular expression /{body}/: {exc}") from exc
 
     def array(self) -> list[Any]:
         end = self.text.find("]", self.pos)

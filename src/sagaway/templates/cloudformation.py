@@ -12,6 +12,8 @@ template's own resources, so a definition validates as it will once deployed.
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,6 +54,18 @@ def read_template(path: Path) -> list[TemplateMachine]:
     ]
 
 
+def read_definition(path: Path, values: Mapping[str, str] | None = None) -> str:
+    """A definition file's JSON text, its ``${placeholders}`` replaced by ``values``.
+
+    SAM also takes definitions written in YAML (``*.asl.yaml``): placeholders are replaced in
+    the YAML text first (so ``Seconds: ${Wait}`` becomes a number), then the YAML is read
+    with YAML 1.2's booleans (``Yes`` and ``No`` stay state names)."""
+    text = substitute(path.read_text(encoding="utf-8"), values or {})
+    if path.suffix.lower() not in (".yaml", ".yml"):
+        return text
+    return json.dumps(yaml.load(text, Loader=_DefinitionLoader), indent=2)
+
+
 def load_template(path: Path) -> dict[str, Any]:
     """The template as data; short-form tags (``!Ref``, ``!GetAtt``...) become their
     long forms (``{"Ref": ...}``, ``{"Fn::GetAtt": [...]}``)."""
@@ -73,12 +87,15 @@ def _machine(
         for name, value in (props.get("DefinitionSubstitutions") or {}).items()
     }
     source = str(path)
+    kind = str(props.get("Type") or props.get("StateMachineType") or "STANDARD").upper()
     if isinstance(props.get("DefinitionUri"), str):
         definition_path = path.parent / props["DefinitionUri"]
         source = str(definition_path)
         try:
-            text = definition_path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
+            return TemplateMachine(
+                logical_id, kind, read_definition(definition_path, values), source
+            )
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
             raise TemplateError(f"{path}: {logical_id}: DefinitionUri: {exc}") from None
     elif "Definition" in props:
         text = json.dumps(_resolve_tree(props["Definition"], template), indent=2)
@@ -86,8 +103,7 @@ def _machine(
         text = _resolve(props["DefinitionString"], template)
     else:
         raise TemplateError(f"{path}: {logical_id}: no definition in the template")
-    kind = props.get("Type") or props.get("StateMachineType") or "STANDARD"
-    return TemplateMachine(logical_id, str(kind).upper(), substitute(text, values), source)
+    return TemplateMachine(logical_id, kind, substitute(text, values), source)
 
 
 def _resolve_tree(node: Any, template: dict[str, Any]) -> Any:
@@ -183,8 +199,22 @@ def _names(text: str) -> list[str]:
     return names
 
 
-class _TemplateLoader(yaml.SafeLoader):
-    """SafeLoader that reads CloudFormation's short-form function tags."""
+class _DefinitionLoader(yaml.SafeLoader):
+    """SafeLoader with YAML 1.2's booleans: only true and false."""
+
+
+_DefinitionLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_DefinitionLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+class _TemplateLoader(yaml.CSafeLoader if hasattr(yaml, "CSafeLoader") else yaml.SafeLoader):  # type: ignore[misc]
+    """SafeLoader (libyaml's when present: templates run to thousands of lines) that reads
+    CloudFormation's short-form function tags."""
 
 
 def _tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:

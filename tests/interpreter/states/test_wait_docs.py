@@ -67,3 +67,11 @@ def test_timestamp_path_needs_an_uppercase_t_and_a_zone(stamp: str) -> None:
     assert "The TimestampPath parameter does not reference a valid ISO-8601 extended offset" in (
         cause
     )
+
+
+def test_seconds_path_beyond_a_long_cannot_be_parsed() -> None:
+    """The cause names a "long value": integers past Java's 64-bit range are refused alike."""
+    step = start(_wait({"SecondsPath": "$.s"}), {"s": 2**63})
+    assert step.state.status == "FAILED"
+    cause = step.history[-1]["executionFailedEventDetails"]["cause"]
+    assert "The SecondsPath parameter cannot be parsed as a long value: $.s == " in cause

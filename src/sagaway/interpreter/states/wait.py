@@ -46,12 +46,12 @@ def _fire_at(run: Run, frame: Frame, state: State) -> float:
     scope = run.scope(frame, selected)
     if spec.seconds_path is not None:
         value = _lookup(spec.seconds_path, scope, "SecondsPath")
-        if not isinstance(value, int) or isinstance(value, bool):
+        if not _is_long(value):
             raise RuntimeFailure(
                 f"The SecondsPath parameter cannot be parsed as a long value: "
                 f"{spec.seconds_path} == {_text(value)}"
             )
-        return run.now + value
+        return run.now + int(value)
     value = _lookup(spec.timestamp_path, scope, "TimestampPath")
     moment = _wait_timestamp(value)
     if moment is None:
@@ -60,6 +60,11 @@ def _fire_at(run: Run, frame: Frame, state: State) -> float:
             f"date-time format string: {spec.timestamp_path} == {_text(value)}"
         )
     return _whole_seconds(moment.timestamp())
+
+
+def _is_long(value: Any) -> bool:
+    # "parsed as a long value": an integer that fits Java's 64-bit long.
+    return isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63
 
 
 def _jsonata_or_literal(run: Run, frame: Frame, state: State, expr: Any, field: str) -> Any:

@@ -1,0 +1,56 @@
+"""CreateStateMachine / UpdateStateMachine parameter rules from the API reference.
+
+https://docs.aws.amazon.com/step-functions/latest/apireference/API_CreateStateMachine.html
+and API_UpdateStateMachine.html, versionDescription: "You can only set the description if
+the publish parameter is set to true. Otherwise, if you set versionDescription, but publish
+to false, this API action throws ValidationException."
+API_LoggingConfiguration.html, destinations: "Limited to size 1. Required, if your log
+level is not set to OFF."
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.api.conftest import ROLE
+
+DEFINITION = json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+
+
+def test_a_version_description_needs_publish_on_create(sfn: Any) -> None:
+    with pytest.raises(ClientError) as raised:
+        sfn.create_state_machine(
+            name="m", definition=DEFINITION, roleArn=ROLE, versionDescription="v1"
+        )
+    error = raised.value.response["Error"]
+    assert error["Code"] == "ValidationException"
+    assert error["Message"] == "Version description can only be set when publish is true"
+    made = sfn.create_state_machine(
+        name="m", definition=DEFINITION, roleArn=ROLE, publish=True, versionDescription="v1"
+    )
+    assert made["stateMachineVersionArn"].endswith(":m:1")
+
+
+def test_a_version_description_needs_publish_on_update(sfn: Any) -> None:
+    arn = sfn.create_state_machine(name="u", definition=DEFINITION, roleArn=ROLE)["stateMachineArn"]
+    with pytest.raises(ClientError) as raised:
+        sfn.update_state_machine(stateMachineArn=arn, roleArn=ROLE, versionDescription="v2")
+    assert raised.value.response["Error"]["Code"] == "ValidationException"
+
+
+def test_logging_above_off_needs_exactly_one_destination(sfn: Any) -> None:
+    with pytest.raises(ClientError) as raised:
+        sfn.create_state_machine(
+            name="l", definition=DEFINITION, roleArn=ROLE,
+            loggingConfiguration={"level": "ALL", "includeExecutionData": True},
+        )  # fmt: skip
+    assert raised.value.response["Error"]["Code"] == "InvalidLoggingConfiguration"
+    tracing = {"enabled": True}
+    arn = sfn.create_state_machine(
+        name="t", definition=DEFINITION, roleArn=ROLE, tracingConfiguration=tracing
+    )["stateMachineArn"]
+    assert sfn.describe_state_machine(stateMachineArn=arn)["tracingConfiguration"] == tracing
