@@ -138,7 +138,7 @@ class ExecutionActor:
     ) -> tuple[StepRecord, list[Command], bool]:
         now = self.engine.clock.now()
         if isinstance(event, Note | MapRunUpdate):
-            step = note_step(self.machine, self.state, event, now)
+            step = note_step(self.machine, self.state, event, now, self.limits)
             # step_record only reads the step; the event argument is not used.
             record = step_record(self.arn, self.version, Stop(), step, now)
         else:
