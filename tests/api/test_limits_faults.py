@@ -69,6 +69,10 @@ def test_boundaries_refuse_what_aws_refuses_and_faults_fail_one_execution(
             assert ended["status"] == "FAILED", name
             assert ended["error"] == "States.Runtime"
             assert "while recording a step" in ended["cause"]
+            if name == "big":  # a redrive would run it again: a client error, no 500
+                with pytest.raises(ClientError) as raised:
+                    sfn.redrive_execution(executionArn=started)
+                assert raised.value.response["Error"]["Code"] == "ExecutionNotRedrivable"
 
         # TimeoutSeconds and StopExecution still work, also after a SIGKILL and restart.
         waits = machine(sfn, "waits", WAITS)

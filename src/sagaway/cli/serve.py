@@ -52,16 +52,20 @@ def serve(
         typer.Option(help="PostgreSQL: how long a dead member's executions wait for others"),
     ] = 5.0,
     max_history_events: Annotated[
-        int, typer.Option(help="Events one execution's history may hold (AWS: 25000; 0: no limit)")
+        int,
+        typer.Option(help="Events in an execution's history (AWS: 25000; 0: no limit)", min=0),
     ] = 25_000,
     max_payload_bytes: Annotated[
-        int, typer.Option(help="Bytes of a state's input or output (AWS: 262144; 0: no limit)")
+        int,
+        typer.Option(help="Bytes of a state's input or output (AWS: 262144; 0: no limit)", min=0),
     ] = 262_144,
     express_max_seconds: Annotated[
-        float, typer.Option(help="Seconds an EXPRESS execution may run (AWS: 300; 0: no limit)")
+        float,
+        typer.Option(help="Seconds an EXPRESS execution may run (AWS: 300; 0: no limit)", min=0),
     ] = 300.0,
     max_tags: Annotated[
-        int, typer.Option(help="Tags per state machine or activity (AWS: 50; 0: no limit)")
+        int,
+        typer.Option(help="Tags per state machine or activity (AWS: 50; 0: no limit)", min=0),
     ] = 50,
     credentials: Annotated[
         Path | None,

@@ -19,7 +19,7 @@ from sagaway.asl.model import Machine
 from sagaway.engine.faults import fault_cause, fault_step
 from sagaway.engine.journal_steps import step_record
 from sagaway.engine.notes import MapRunUpdate, Note, note_step
-from sagaway.interpreter import advance
+from sagaway.interpreter import Step, advance
 from sagaway.interpreter.advance import CONTINUE
 from sagaway.interpreter.execution import READY, RUNNING, ExecutionState
 from sagaway.interpreter.limits import Limits
@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from sagaway.engine.engine import Engine
 
 log = logging.getLogger("sagaway.engine")
+# How long one actor cycle may interpret before it lets the event loop run other work.
+SLICE_SECONDS = 0.02
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,10 +100,11 @@ class ExecutionActor:
         records: list[StepRecord] = []
         commands: list[Command] = []
         more = False
+        deadline = time.perf_counter() + SLICE_SECONDS
         while self.inbox and not self.finished:
             event = self.inbox.popleft()
             try:
-                record, step_commands, more = self._step(event)
+                record, step_commands, more = self._step(event, deadline)
             except Exception as exc:  # the execution fails; it never stays RUNNING unrecorded
                 try:
                     record, step_commands, more = self._fault(exc)
@@ -130,14 +133,26 @@ class ExecutionActor:
         timing = marks and (*marks, time.perf_counter())
         future.add_done_callback(lambda f: self._on_commit(f, commands, timing))
 
-    def _step(self, event: Event | Note | MapRunUpdate) -> tuple[StepRecord, list[Command], bool]:
+    def _step(
+        self, event: Event | Note | MapRunUpdate, deadline: float
+    ) -> tuple[StepRecord, list[Command], bool]:
         now = self.engine.clock.now()
         if isinstance(event, Note | MapRunUpdate):
-            step = note_step(self.machine, self.state, event, now)
+            step = note_step(self.machine, self.state, event, now, self.limits)
             # step_record only reads the step; the event argument is not used.
             record = step_record(self.arn, self.version, Stop(), step, now)
         else:
             step = advance(self.machine, self.state, event, now, self.limits)
+            while step.yielded and time.perf_counter() < deadline:
+                # Time is left in this turn: go on, and journal one snapshot of the state
+                # for all of it (a snapshot per budget would make a large Map quadratic).
+                more = advance(self.machine, step.state, CONTINUE, now, self.limits)
+                step = Step(
+                    more.state,
+                    step.commands + more.commands,
+                    step.history + more.history,
+                    more.yielded,
+                )
             record = step_record(self.arn, self.version, event, step, now)
         self.state = step.state
         return record, step.commands, step.yielded

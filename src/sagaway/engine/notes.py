@@ -15,9 +15,10 @@ from typing import Any
 
 from sagaway.asl.model import Machine
 from sagaway.interpreter import Step, map_runs
-from sagaway.interpreter.advance import drain
+from sagaway.interpreter.advance import drain, end_full_history
 from sagaway.interpreter.execution import ExecutionState
-from sagaway.interpreter.run import Run
+from sagaway.interpreter.limits import AWS, Limits
+from sagaway.interpreter.run import HistoryLimitReached, Run
 from sagaway.interpreter.states import map_state
 
 
@@ -39,15 +40,23 @@ class MapRunUpdate:
 
 
 def note_step(
-    machine: Machine, state: ExecutionState, note: Note | MapRunUpdate, now: float
+    machine: Machine,
+    state: ExecutionState,
+    note: Note | MapRunUpdate,
+    now: float,
+    limits: Limits = AWS,
 ) -> Step:
-    run = Run(machine, state.clone(), now)
-    if isinstance(note, MapRunUpdate):
-        _update_map_run(run, note)
+    run = Run(machine, state.clone(), now, limits)
+    try:
+        if isinstance(note, MapRunUpdate):
+            _update_map_run(run, note)
+            return Step(run.state, run.commands, run.history)
+        fid = run.state.tokens.get(note.token)
+        if fid is not None:  # a note about an attempt that ended already is dropped
+            run.emit(run.frame(fid), note.event_type, note.details)
+    except HistoryLimitReached:
+        end_full_history(run)
         return Step(run.state, run.commands, run.history)
-    fid = run.state.tokens.get(note.token)
-    if fid is not None:  # a note about an attempt that ended already is dropped
-        run.emit(run.frame(fid), note.event_type, note.details)
     return Step(run.state, [], run.history)
 
 

@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 from sagaway.engine.actor import ExecutionActor
 from sagaway.engine.engine import machine_for
+from sagaway.engine.faults import describe_error
 from sagaway.engine.journal_steps import step_record
+from sagaway.interpreter.advance import CONTINUE
 from sagaway.interpreter.codec import load_state
 from sagaway.interpreter.limits import HISTORY_FULL_REASON, history_was_full
 from sagaway.interpreter.redrive import KICK
@@ -47,8 +49,13 @@ async def redrive(engine: Engine, record: ExecutionRecord, new_input: Any = _UNC
         raise NotRedrivable(HISTORY_FULL_REASON)
     now = engine.clock.now()
     machine = machine_for(record.definition)
-    step = redrive_step(machine, load_state(record.state), now, new_input)
-    record_step = step_record(record.arn, record.version, KICK, step, now)
+    try:
+        step = redrive_step(machine, load_state(record.state), now, new_input, engine.limits)
+        record_step = step_record(record.arn, record.version, KICK, step, now)
+    except Exception as exc:  # what it would run cannot be recorded: it stays as it ended
+        raise NotRedrivable(
+            f"Execution '{record.arn}' cannot be redriven: {describe_error(exc)}"
+        ) from exc
     (ok,) = await engine.committer.commit([record_step])
     if not ok:
         raise NotRedrivable(f"Execution '{record.arn}' changed while being redriven")
@@ -57,6 +64,8 @@ async def redrive(engine: Engine, record: ExecutionRecord, new_input: Any = _UNC
     engine.carry_out(actor, step.commands)
     if actor.finished:
         engine.finished(actor)
+    elif step.yielded:
+        actor.post(CONTINUE)
     return int(step.state.execution["RedriveCount"])
 
 

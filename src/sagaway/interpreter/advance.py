@@ -64,7 +64,7 @@ def advance(
         _apply(run, event)
         yielded = drain(run, limits.transitions_per_step)
     except HistoryLimitReached:
-        _history_full(run)
+        end_full_history(run)
         yielded = False
     return Step(run.state, run.commands, run.history, yielded)
 
@@ -169,7 +169,7 @@ def _end_failed(run: Run, error: str, cause: str) -> None:
     run.emit(state.frames.get("root"), "ExecutionFailed", {"error": error, "cause": cause})
 
 
-def _history_full(run: Run) -> None:
+def end_full_history(run: Run) -> None:
     # AWS: when the next event would be the last the history can hold and it does not end
     # the execution, ExecutionFailed takes that slot instead.
     limit = run.limits.history_events

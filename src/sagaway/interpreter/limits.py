@@ -29,6 +29,8 @@ class Limits:
     # The longest any execution of this run may take; the engine sets it to express_seconds
     # for EXPRESS executions (STANDARD's one year is not enforced).
     execution_seconds: float | None = None
+    # Iterations an inline Map runs at a time, whatever its MaxConcurrency (0 included).
+    inline_map_concurrency: int | None = 40
     # Tags on one resource (TagResource / CreateStateMachine tags).
     tags_per_resource: int | None = 50
 

@@ -22,6 +22,7 @@ from sagaway.interpreter.advance import Step, advance
 from sagaway.interpreter.children import children_of, discard
 from sagaway.interpreter.execution import READY, RUNNING, ExecutionState, Frame
 from sagaway.interpreter.kept import Kept, restore
+from sagaway.interpreter.limits import AWS, Limits
 from sagaway.interpreter.messages import TimerFired
 from sagaway.interpreter.run import Run, event_payload
 from sagaway.interpreter.states import map_state, parallel
@@ -33,7 +34,11 @@ PartialRedrive = Callable[[Run, Frame, State, Kept], None]
 
 
 def redrive(
-    machine: Machine, ended: ExecutionState, now: float, new_input: Any = UNCHANGED
+    machine: Machine,
+    ended: ExecutionState,
+    now: float,
+    new_input: Any = UNCHANGED,
+    limits: Limits = AWS,
 ) -> Step:
     """The step that redrives ``ended``: its history starts with ExecutionRedriven."""
     state = ended.clone()
@@ -43,7 +48,7 @@ def redrive(
     state.output = state.error = state.cause = None
     count = int(state.execution.get("RedriveCount", 0)) + 1
     state.execution["RedriveCount"] = count
-    run = Run(machine, state, now)
+    run = Run(machine, state, now, limits)
     root = state.frames["root"]
     run.emit(root, "ExecutionRedriven", {"redriveCount": count}, previous=state.next_id - 1)
     if new_input is not UNCHANGED:
@@ -54,8 +59,10 @@ def redrive(
         child = resumed.pop(0)
         if child.id in run.state.frames:  # else its parent failed again meanwhile
             _continue(run, child, resumed, partial=True)
-    step = advance(machine, run.state, KICK, now)
-    return Step(step.state, run.commands + step.commands, run.history + step.history)
+    step = advance(machine, run.state, KICK, now, limits)
+    return Step(
+        step.state, run.commands + step.commands, run.history + step.history, step.yielded
+    )
 
 
 def _continue(run: Run, frame: Frame, resumed: list[Frame], *, partial: bool) -> None:

@@ -30,7 +30,9 @@ def enter(run: Run, frame: Frame, state: State) -> None:
         run, frame, state, spec.max_concurrency, spec.max_concurrency_path, "MaxConcurrency"
     )
     frame.data.update(
-        items=items,
+        # A tuple: never changed in place, so cloning the state shares it instead of copying
+        # every item on every step (lists in ``data`` are copied).
+        items=tuple(items),
         selector_input=selector_input,
         concurrency=concurrency or 0,
     )
@@ -91,6 +93,9 @@ def _launch(run: Run, frame: Frame, state: State, kept: Kept | None = None) -> N
     items: list[Any] = data["items"]
     succeeded: list[bool] = data["succeeded"]
     limit = data["concurrency"] or len(items)
+    cap = run.limits.inline_map_concurrency
+    if cap is not None and not _distributed(state):
+        limit = min(limit, cap)  # AWS: an inline Map runs at most 40 iterations at a time
     while data["next"] < len(items) and data["running"] < limit:
         index = data["next"]
         data["next"] += 1
