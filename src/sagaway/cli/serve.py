@@ -11,7 +11,12 @@ import uvicorn
 from sagaway.api import create_app
 from sagaway.cli import app
 from sagaway.resources.lambda_functions import FunctionRegistry
-from sagaway.resources.loader import FunctionsLoadError, load_functions
+from sagaway.resources.loader import (
+    ISOLATION_HELP,
+    FunctionsLoadError,
+    Isolation,
+    load_functions,
+)
 
 
 @app.command()
@@ -42,6 +47,7 @@ def serve(
         float,
         typer.Option(help="PostgreSQL: how long a dead member's executions wait for others"),
     ] = 5.0,
+    isolation: Annotated[Isolation, typer.Option(help=ISOLATION_HELP)] = Isolation.THREAD,
 ) -> None:
     """Serve the Step Functions API at / (the console and metrics come later).
 
@@ -50,7 +56,7 @@ def serve(
     to the others when stopped (SIGTERM), and shares state machines, versions, aliases,
     activities and tags with every server and worker on that database (docs/scaling.md).
     """
-    registry = FunctionRegistry()
+    registry = FunctionRegistry(isolation=isolation.value)
     if functions:
         try:
             load_functions(functions, registry)

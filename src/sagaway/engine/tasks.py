@@ -2,18 +2,28 @@
 report the outcome as an interpreter event.
 
 Coroutine handlers are awaited on the event loop (no thread hop); plain functions run in a
-thread pool. Each invocation gets a stable idempotency key (execution ARN + the interpreter's
-attempt token), the same after a crash, so services can de-duplicate repeated calls.
+thread pool (``engine/capacity.py``); functions isolated in processes run in sandboxes
+(``resources/sandbox.py``). Each invocation gets a stable idempotency key (execution ARN +
+the interpreter's attempt token), the same after a crash, so services can de-duplicate
+repeated calls. An invocation beyond its function's reserved concurrency is throttled.
+
+A handler running in the engine's own process can still end it (``os._exit``), and recovery
+would call it again on every start. So when recovery re-issues an in-process invocation it
+first journals that it does so (:meth:`Journal.resumed_invocation`); an invocation already
+re-issued once, whose process died again before it answered, fails as ``Lambda.Unknown``
+instead of running a third time.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from functools import partial
+from typing import Any, Protocol
 
+from sagaway.engine.capacity import HandlerThreads, ReservedConcurrency
 from sagaway.interpreter.messages import (
+    Command,
     Event,
     InvokeTask,
     TaskFailed,
@@ -21,10 +31,23 @@ from sagaway.interpreter.messages import (
     TaskTimedOut,
 )
 from sagaway.interpreter.resources import LAMBDA, parse_resource
-from sagaway.resources.lambda_functions import FunctionRegistry, Invocation, prepare
+from sagaway.resources.lambda_functions import (
+    PROCESS,
+    FunctionRegistry,
+    Invocation,
+    exit_reason,
+    prepare,
+)
+from sagaway.resources.sandbox import SandboxPool
 
 ResultCallback = Callable[[str, Event], None]  # (execution arn, event)
 HEARTBEAT_TIMEOUT = "States.HeartbeatTimeout"
+# Re-issues after a process death that an in-process invocation gets before it fails.
+RESUMPTIONS = 1
+
+
+class InvocationLedger(Protocol):
+    def resumed_invocation(self, execution_arn: str, key: str) -> int: ...
 
 
 def idempotency_key(execution_arn: str, token: str) -> str:
@@ -45,12 +68,16 @@ class TaskRunner:
         threads: int = 16,
         payload_limit: int = 256 * 1024,
         default_timeout: float | None = None,
+        ledger: InvocationLedger | None = None,
     ) -> None:
         self.registry = registry
         self.on_result = on_result
         self.payload_limit = payload_limit
         self.default_timeout = default_timeout
-        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sagaway-task")
+        self.ledger = ledger
+        self.threads = HandlerThreads(threads)
+        self.sandboxes = SandboxPool(threads)
+        self.reserved = ReservedConcurrency(registry.concurrency)
         self._running: dict[tuple[str, str], asyncio.Task[None]] = {}
         # Integrations other than Lambda register here by resourceType (issue-level extension).
         self.integrations: dict[str, Callable[[str, InvokeTask], Any]] = {}
@@ -74,18 +101,53 @@ class TaskRunner:
         if isinstance(invocation, TaskFailed):
             loop.call_soon(self.on_result, arn, invocation)
             return
+        if not self.reserved.acquire(invocation.context.function_name):
+            loop.call_soon(self.on_result, arn, invocation.throttled())
+            return
         task = loop.create_task(self._run(arn, invocation))
         self._running[(arn, command.token)] = task
+
+    def resume(self, arn: str, commands: list[Command]) -> list[Command]:
+        """The commands recovery should carry out for ``arn``: in-process invocations whose
+        process already died after being re-issued once are failed here instead."""
+        if self.ledger is None:
+            return commands
+        kept: list[Command] = []
+        for command in commands:
+            failure = self._died_repeatedly(arn, command)
+            if failure is None:
+                kept.append(command)
+            else:
+                asyncio.get_running_loop().call_soon(self.on_result, arn, failure)
+        return kept
+
+    def _died_repeatedly(self, arn: str, command: Command) -> TaskFailed | None:
+        if not isinstance(command, InvokeTask) or not is_lambda(command.resource):
+            return None
+        key = idempotency_key(arn, command.token)
+        invocation = prepare(self.registry, command, key, self.payload_limit)
+        if isinstance(invocation, TaskFailed):
+            return None
+        if self.registry.isolation_of(invocation.context.function_name) == PROCESS:
+            return None  # a sandbox's death never takes the engine with it
+        assert self.ledger is not None
+        if self.ledger.resumed_invocation(arn, key) < RESUMPTIONS:
+            return None
+        return invocation.runtime_exited(
+            f"{exit_reason(0)} (the process running this invocation stopped before it "
+            f"answered, {RESUMPTIONS + 1} times)"
+        )
 
     def cancel(self, arn: str, token: str) -> None:
         task = self._running.pop((arn, token), None)
         if task is not None:
             task.cancel()
 
-    def close(self) -> None:
+    async def close(self) -> None:
         for task in self._running.values():
             task.cancel()
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self.threads.close()
+        await self.sandboxes.close()
 
     @property
     def in_flight(self) -> int:
@@ -126,22 +188,31 @@ class TaskRunner:
                 return TaskTimedOut(command.token, HEARTBEAT_TIMEOUT)
 
     async def _call(self, invocation: Invocation) -> TaskSucceeded | TaskFailed:
+        name = invocation.context.function_name
+        release = partial(self.reserved.release, name)
+        if self.registry.isolation_of(name) == PROCESS:
+            key, source = invocation.context.idempotency_key, self.registry.sources[name]
+            beat = invocation.context.heartbeat
+            try:
+                return await self.sandboxes.run(invocation, source, key, self.payload_limit, beat)
+            finally:
+                release()
         if invocation.is_async:
             try:
-                value = await invocation.handler(invocation.event, invocation.context)
-            except Exception as exc:
-                return invocation.failed(exc)
-            return invocation.succeeded(value)
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, _call_sync, invocation)
+                return await _call_async(invocation)
+            finally:
+                release()
+        # In the handler's thread the outcome (and the error's stack trace) is built, so the
+        # trace shows the handler's frames, not the event loop's.
+        return await self.threads.run(invocation.call, release)
 
 
-def _call_sync(invocation: Invocation) -> TaskSucceeded | TaskFailed:
-    # In the worker thread: the outcome (and the error's stack trace) is built here, so the
-    # trace shows the handler's frames, not the event loop's.
+async def _call_async(invocation: Invocation) -> TaskSucceeded | TaskFailed:
     try:
-        value = invocation.handler(invocation.event, invocation.context)
-    except Exception as exc:
+        value = await invocation.handler(invocation.event, invocation.context)
+    except asyncio.CancelledError:
+        raise  # the engine stopped waiting (timeout, abort): not the handler's failure
+    except BaseException as exc:  # the handler's exit is its Task's failure
         return invocation.failed(exc)
     return invocation.succeeded(value)
 
