@@ -31,6 +31,8 @@ def hard_exit(event: Any, context: Any) -> Any:
 
 def hang(event: Any, context: Any) -> Any:
     time.sleep(event["seconds"])
+    if "mark" in event:  # proof that the handler ran on after its Task timed out
+        Path(event["mark"]).write_text("woke")
     return {"woke": True}
 
 

@@ -140,6 +140,16 @@ def test_os_exit_in_a_sandbox_fails_only_its_task_and_the_sandbox_is_replaced(
     assert server.proc.poll() is None, server.log()
 
 
+def test_a_sandbox_whose_task_times_out_is_killed(serve: Any, tmp_path: Path) -> None:
+    sfn = serve("--isolation", "process").sfn
+    mark = tmp_path / "woke.txt"
+    described = run(sfn, one_task(sfn, "hang", TimeoutSeconds=1), {"seconds": 2, "mark": str(mark)})
+    assert (described["status"], described["error"]) == ("FAILED", "States.Timeout")
+    time.sleep(2.0)
+    assert not mark.exists()  # in a thread it would have woken; a killed sandbox does not
+    assert run(sfn, one_task(sfn, "quick"), {})["status"] == "SUCCEEDED"
+
+
 def test_recovery_does_not_rerun_an_os_exit_handler_in_a_loop(serve: Any, tmp_path: Path) -> None:
     """In-process, os._exit ends the server; recovery re-invokes the Task once (a crash
     must not lose it), and when the server dies again during that same attempt, the next
@@ -154,8 +164,11 @@ def test_recovery_does_not_rerun_an_os_exit_handler_in_a_loop(serve: Any, tmp_pa
     assert second.proc.wait(timeout=30) == 7, second.log()
     assert len(calls.read_text().split()) == 2
     third = serve()
-    assert_exit_error(finished(third.sfn, arn), "Runtime exited without providing a reason "
-                      "(the process running this invocation stopped before it answered, 2 times)")
+    assert_exit_error(
+        finished(third.sfn, arn),
+        "Runtime exited without providing a reason "
+        "(the process running this invocation stopped before it answered, 2 times)",
+    )
     assert len(calls.read_text().split()) == 2
     assert run(third.sfn, one_task(third.sfn, "quick"), {})["status"] == "SUCCEEDED"
 

@@ -167,3 +167,29 @@ def test_a_file_that_is_not_a_database_exits_2(tmp_path: Path) -> None:
     done = sagaway("run", ORDER_SAGA, "--db", db)
     assert done.code == 2
     assert "not a database" in done.err and "Traceback" not in done.err
+
+
+@pytest.mark.parametrize(
+    ("settings", "reason"),
+    [
+        ('CONCURRENCY = {"nope": 1}', "CONCURRENCY names 'nope', which is not a function"),
+        ('CONCURRENCY = {"step": 0}', "CONCURRENCY['step'] must be a whole number >= 1"),
+        ('ISOLATION = "vm"', "ISOLATION['step'] must be thread or process"),
+    ],
+)
+def test_bad_function_settings_exit_2_with_one_line(
+    tmp_path: Path, settings: str, reason: str
+) -> None:
+    functions = tmp_path / "settings_functions.py"
+    functions.write_text(f"def step(event, context):\n    return event\n\n{settings}\n")
+    done = sagaway("run", ORDER_SAGA, "--db", tmp_path / "s.db", "--functions", functions)
+    assert done.code == 2
+    assert reason in done.err and "Traceback" not in done.err
+    assert len(done.err.strip().splitlines()) == 1
+
+
+def test_handlers_run_in_sandbox_processes_with_isolation_process(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    code, out, err = run_order(db, SHIPPABLE, "--isolation", "process")
+    assert code == 0, err
+    assert json.loads(out)["status"] == "CONFIRMED"

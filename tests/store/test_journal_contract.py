@@ -115,3 +115,11 @@ def test_history_keeps_event_details(journal: Any) -> None:
     record = StepRecord(arn, 1, b"{}", "RUNNING", [detail])
     assert journal.commit([record]) == [True]
     assert journal.history(arn)[-1] == orjson.loads(orjson.dumps(detail))
+
+
+def test_resumed_invocations_are_counted_per_key(journal: Any) -> None:
+    arn = start(journal, "resumed")
+    assert journal.resumed_invocation(arn, f"{arn}#t1") == 0
+    assert journal.resumed_invocation(arn, f"{arn}#t1") == 1
+    assert journal.resumed_invocation(arn, f"{arn}#t2") == 0
+    assert journal.resumed_invocation(arn, f"{arn}#t1") == 2

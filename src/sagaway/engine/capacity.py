@@ -3,13 +3,13 @@ function's reserved concurrency.
 
 A thread cannot be stopped. A synchronous handler the engine stops waiting for (its Task
 timed out, missed a heartbeat or was aborted) goes on running in its thread; if it kept its
-place, a handful of hung handlers would leave no thread for any other Task. So capacity
-counts the handlers the engine waits for, ``size`` at most: an abandoned handler gives its
-place back at once and runs on beside the capacity, in one of at most ``spare`` extra threads
-(beyond those, new work queues until abandoned handlers end). The threads are daemons: a
-hung handler never holds up the process's exit (``concurrent.futures`` threads would be
-joined at exit). Sandbox processes (``--isolation process``) have no such leak: a timed-out
-sandbox is killed.
+place, a handful of hung handlers would leave no thread for any other Task. So the pool's
+size tracks the live threads: ``size`` for the handlers the engine waits for, plus one for
+each abandoned handler still running (at most ``spare`` of them; beyond that, new work
+queues until abandoned handlers end), and it shrinks back as they end. The threads are
+daemons: a hung handler never holds up the process's exit (``concurrent.futures`` threads
+are joined at exit). Sandbox processes (``--isolation process``) have no such leak: a
+timed-out sandbox is killed.
 
 Reserved concurrency counts a function's invocations until they really end, abandoned
 threads included: it exists to protect what the handler calls, and an abandoned handler is
@@ -31,7 +31,7 @@ SPARE_THREADS = 256
 
 
 class DaemonThreads:
-    """A pool of up to ``size`` daemon threads, started as work needs them."""
+    """A pool of daemon threads, started as work needs them, up to a limit that may move."""
 
     def __init__(self, size: int) -> None:
         self._size = size
@@ -44,17 +44,28 @@ class DaemonThreads:
         future: Future[T] = Future()
         with self._lock:
             self._queued += 1
+        self._work.put((future, call))
+        self._start_if_needed()
+        return future
+
+    def resize(self, delta: int) -> None:
+        with self._lock:
+            self._size += delta
+        self._start_if_needed()
+
+    def _start_if_needed(self) -> None:
+        with self._lock:
             start = self._queued > self._idle and self._threads < self._size
             self._threads += start
-        self._work.put((future, call))
         if start:
-            name = f"sagaway-task-{self._threads}"
-            threading.Thread(target=self._serve, name=name, daemon=True).start()
-        return future
+            threading.Thread(target=self._serve, name="sagaway-task", daemon=True).start()
 
     def _serve(self) -> None:
         while True:
             with self._lock:
+                if self._threads > self._size:  # the pool shrank: this thread is extra
+                    self._threads -= 1
+                    return
                 self._idle += 1
             item = self._work.get()
             with self._lock:
@@ -76,29 +87,52 @@ class DaemonThreads:
 
 
 class HandlerThreads:
+    """``size`` threads for the handlers the engine waits for, plus one more for each
+    abandoned handler still running (at most ``spare``)."""
+
     def __init__(self, size: int = 16, spare: int = SPARE_THREADS) -> None:
-        self._pool = DaemonThreads(size + spare)
-        self._capacity = asyncio.Semaphore(size)
+        self._pool = DaemonThreads(size)
+        self._spare = spare
+        self._abandoned = 0
         self._running = 0
 
     async def run(self, call: Callable[[], T], on_end: Callable[[], None]) -> T:
         """``call()`` in a thread; ``on_end`` runs on the event loop once the call has
         really ended, even when the caller stopped waiting for it."""
-        loop = asyncio.get_running_loop()
-        async with self._capacity:
-            future = self._pool.submit(call)
-            self._running += 1
-
-            def ended(_: Future[T]) -> None:
-                # In the handler's thread, or here when the call never started.
-                with contextlib.suppress(RuntimeError):  # the loop has closed: nobody waits
-                    loop.call_soon_threadsafe(self._ended, on_end)
-
-            future.add_done_callback(ended)
+        future = self._pool.submit(call)
+        self._running += 1
+        abandoned = False
+        try:
             return await asyncio.wrap_future(future)
+        except asyncio.CancelledError:
+            abandoned = not future.done()
+            raise
+        finally:
+            if abandoned:
+                self._abandon(future, on_end)
+            else:
+                self._running -= 1
+                on_end()
 
-    def _ended(self, on_end: Callable[[], None]) -> None:
+    def _abandon(self, future: Future[Any], on_end: Callable[[], None]) -> None:
+        # It runs on: one more thread replaces it in the pool until it ends (within bounds).
+        replaced = self._abandoned < self._spare
+        if replaced:
+            self._abandoned += 1
+            self._pool.resize(+1)
+        loop = asyncio.get_running_loop()
+
+        def ended(_: Future[Any]) -> None:  # in the handler's thread
+            with contextlib.suppress(RuntimeError):  # the loop has closed: nobody waits
+                loop.call_soon_threadsafe(self._abandoned_ended, replaced, on_end)
+
+        future.add_done_callback(ended)
+
+    def _abandoned_ended(self, replaced: bool, on_end: Callable[[], None]) -> None:
         self._running -= 1
+        if replaced:
+            self._abandoned -= 1
+            self._pool.resize(-1)
         on_end()
 
     @property

@@ -95,4 +95,3 @@ def _call(invocation: Any) -> Any:
     except BaseException as exc:  # the handler's exit is its Task's failure
         return invocation.failed(exc)
     return invocation.succeeded(value)
-

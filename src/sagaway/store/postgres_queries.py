@@ -127,9 +127,7 @@ MIGRATION_LOCK = "SELECT pg_advisory_xact_lock(7231004)"
 
 # Invocations re-issued by recovery after their process died (engine/tasks.py), kept in the
 # catalog table: one small row per such invocation, never read by the API.
-GET_RESUMED = (
-    "SELECT body FROM catalog WHERE kind = 'resumed-invocation' AND arn = %s FOR UPDATE"
-)
+GET_RESUMED = "SELECT body FROM catalog WHERE kind = 'resumed-invocation' AND arn = %s FOR UPDATE"
 PUT_RESUMED = (
     "INSERT INTO catalog (kind, arn, parent, created, body)"
     " VALUES ('resumed-invocation', %s, %s, %s, %s)"
