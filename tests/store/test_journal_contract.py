@@ -119,7 +119,8 @@ def test_history_keeps_event_details(journal: Any) -> None:
 
 def test_resumed_invocations_are_counted_per_key(journal: Any) -> None:
     arn = start(journal, "resumed")
-    assert journal.resumed_invocation(arn, f"{arn}#t1") == 0
-    assert journal.resumed_invocation(arn, f"{arn}#t1") == 1
-    assert journal.resumed_invocation(arn, f"{arn}#t2") == 0
-    assert journal.resumed_invocation(arn, f"{arn}#t1") == 2
+    one, two = (arn, f"{arn}#t1"), (arn, f"{arn}#t2")
+    assert journal.resumed_invocations([one]) == [0]
+    assert journal.resumed_invocations([one, two]) == [1, 0]
+    assert journal.resumed_invocations([]) == []
+    assert journal.resumed_invocations([two, one]) == [1, 2]

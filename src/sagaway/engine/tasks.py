@@ -9,7 +9,7 @@ repeated calls. An invocation beyond its function's reserved concurrency is thro
 
 A handler running in the engine's own process can still end it (``os._exit``), and recovery
 would call it again on every start. So when recovery re-issues an in-process invocation it
-first journals that it does so (:meth:`Journal.resumed_invocation`); an invocation already
+first journals that it does so (:meth:`Journal.resumed_invocations`); an invocation already
 re-issued once, whose process died again before it answered, fails as ``Lambda.Unknown``
 instead of running a third time.
 """
@@ -17,7 +17,8 @@ instead of running a third time.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any, Protocol
 
@@ -42,12 +43,13 @@ from sagaway.resources.sandbox import SandboxPool
 
 ResultCallback = Callable[[str, Event], None]  # (execution arn, event)
 HEARTBEAT_TIMEOUT = "States.HeartbeatTimeout"
+log = logging.getLogger("sagaway.engine")
 # Re-issues after a process death that an in-process invocation gets before it fails.
 RESUMPTIONS = 1
 
 
 class InvocationLedger(Protocol):
-    def resumed_invocation(self, execution_arn: str, key: str) -> int: ...
+    def resumed_invocations(self, invocations: Sequence[tuple[str, str]]) -> list[int]: ...
 
 
 def idempotency_key(execution_arn: str, token: str) -> str:
@@ -79,6 +81,7 @@ class TaskRunner:
         self.sandboxes = SandboxPool(threads)
         self.reserved = ReservedConcurrency(registry.concurrency)
         self._running: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._resumed: list[tuple[str, InvokeTask]] = []
         # Integrations other than Lambda register here by resourceType (issue-level extension).
         self.integrations: dict[str, Callable[[str, InvokeTask], Any]] = {}
 
@@ -108,35 +111,50 @@ class TaskRunner:
         self._running[(arn, command.token)] = task
 
     def resume(self, arn: str, commands: list[Command]) -> list[Command]:
-        """The commands recovery should carry out for ``arn``: in-process invocations whose
-        process already died after being re-issued once are failed here instead."""
+        """The commands recovery should carry out for ``arn`` now. In-process invocations
+        are held back: on the next turn of the loop, one journal transaction counts the
+        resumptions of all of them, and each is then dispatched, or failed when its process
+        already died after being re-issued once."""
         if self.ledger is None:
             return commands
         kept: list[Command] = []
         for command in commands:
-            failure = self._died_repeatedly(arn, command)
-            if failure is None:
-                kept.append(command)
+            if isinstance(command, InvokeTask) and self._in_process_lambda(command):
+                if not self._resumed:
+                    asyncio.get_running_loop().call_soon(self._dispatch_resumed)
+                self._resumed.append((arn, command))
             else:
-                asyncio.get_running_loop().call_soon(self.on_result, arn, failure)
+                kept.append(command)
         return kept
 
-    def _died_repeatedly(self, arn: str, command: Command) -> TaskFailed | None:
-        if not isinstance(command, InvokeTask) or not is_lambda(command.resource):
-            return None
-        key = idempotency_key(arn, command.token)
-        invocation = prepare(self.registry, command, key, self.payload_limit)
-        if isinstance(invocation, TaskFailed):
-            return None
-        if self.registry.isolation_of(invocation.context.function_name) == PROCESS:
-            return None  # a sandbox's death never takes the engine with it
-        assert self.ledger is not None
-        if self.ledger.resumed_invocation(arn, key) < RESUMPTIONS:
-            return None
-        return invocation.runtime_exited(
-            f"{exit_reason(0)} (the process running this invocation stopped before it "
-            f"answered, {RESUMPTIONS + 1} times)"
+    def _in_process_lambda(self, command: InvokeTask) -> bool:
+        if not is_lambda(command.resource):
+            return False
+        invocation = prepare(self.registry, command)
+        # A sandbox's death never takes the engine with it: nothing to count for those.
+        return isinstance(invocation, Invocation) and (
+            self.registry.isolation_of(invocation.context.function_name) != PROCESS
         )
+
+    def _dispatch_resumed(self) -> None:
+        resumed, self._resumed = self._resumed, []
+        assert self.ledger is not None
+        keys = [(arn, idempotency_key(arn, command.token)) for arn, command in resumed]
+        try:
+            counts = self.ledger.resumed_invocations(keys)
+        except Exception as exc:  # counting must not stop recovery: invoke, at least once
+            log.warning("cannot journal the resumption of %d invocations: %s", len(keys), exc)
+            counts = [0] * len(keys)
+        for (arn, command), (_, key), count in zip(resumed, keys, counts, strict=True):
+            if count < RESUMPTIONS:
+                self.dispatch(arn, command)
+                continue
+            invocation = prepare(self.registry, command, key, self.payload_limit)
+            if isinstance(invocation, Invocation):
+                self.on_result(arn, invocation.runtime_exited(
+                    f"{exit_reason(0)} (the process running this invocation stopped before "
+                    f"it answered, {RESUMPTIONS + 1} times)"
+                ))  # fmt: skip
 
     def cancel(self, arn: str, token: str) -> None:
         task = self._running.pop((arn, token), None)

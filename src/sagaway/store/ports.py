@@ -97,10 +97,11 @@ class Journal(Protocol):
         """Write the steps in one transaction; per step, False on a version conflict."""
         ...
 
-    def resumed_invocation(self, execution_arn: str, key: str) -> int:
-        """Record that recovery re-issues the invocation ``key`` of ``execution_arn`` (its
-        process died before the outcome was journaled); how many times it had been before.
-        Committed before it returns: the next start must see it if this one dies too."""
+    def resumed_invocations(self, invocations: Sequence[tuple[str, str]]) -> list[int]:
+        """Record that recovery re-issues these invocations, ``(execution arn, idempotency
+        key)`` pairs whose process died before their outcome was journaled; for each, how
+        many times it had been before. One transaction, committed before it returns: the
+        next start must see it if this one dies too."""
         ...
 
     def history(self, arn: str) -> list[dict[str, Any]]: ...
