@@ -1,4 +1,5 @@
-"""Thread capacity for synchronous handlers and reserved concurrency (engine/capacity.py)."""
+"""Thread capacity for synchronous handlers and reserved concurrency (engine/capacity.py,
+engine/tasks.py)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,9 @@ import asyncio
 import threading
 
 from sagaway.engine.capacity import HandlerThreads, ReservedConcurrency
+from sagaway.engine.tasks import TaskRunner
+from sagaway.interpreter.messages import Event, InvokeTask, TaskSucceeded
+from sagaway.resources.lambda_functions import FunctionRegistry
 
 
 async def _abandon(threads: HandlerThreads, gate: threading.Event, ended: list[str]) -> None:
@@ -43,3 +47,23 @@ def test_reserved_concurrency_counts_per_function() -> None:
     assert reserved.acquire("ship") and reserved.acquire("ship")  # no limit
     reserved.release("pay")
     assert reserved.acquire("pay") and reserved.in_flight("pay") == 1
+
+
+def test_a_task_aborted_before_it_ran_gives_its_reserved_place_back() -> None:
+    registry = FunctionRegistry(concurrency={"f": 1})
+    registry.register("f", lambda event, context: "done")
+    results: list[Event] = []
+    runner = TaskRunner(registry, lambda arn, event: results.append(event))
+    arn = "arn:aws:states:us-east-1:111111111111:execution:m:e"
+    resource = "arn:aws:lambda:us-east-1:111111111111:function:f"
+
+    async def scenario() -> None:
+        runner.dispatch(arn, InvokeTask("t1", "T", resource, {}))
+        runner.cancel(arn, "t1")  # aborted in the same turn of the loop: never ran
+        runner.dispatch(arn, InvokeTask("t2", "T", resource, {}))
+        while not results:
+            await asyncio.sleep(0.01)
+        await runner.close()
+
+    asyncio.run(scenario())
+    assert results == [TaskSucceeded("t2", "done")]

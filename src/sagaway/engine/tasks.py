@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from functools import partial
 from typing import Any, Protocol
 
 from sagaway.engine.capacity import HandlerThreads, ReservedConcurrency
@@ -104,9 +103,6 @@ class TaskRunner:
         if isinstance(invocation, TaskFailed):
             loop.call_soon(self.on_result, arn, invocation)
             return
-        if not self.reserved.acquire(invocation.context.function_name):
-            loop.call_soon(self.on_result, arn, invocation.throttled())
-            return
         task = loop.create_task(self._run(arn, invocation))
         self._running[(arn, command.token)] = task
 
@@ -173,23 +169,31 @@ class TaskRunner:
 
     async def _run(self, arn: str, invocation: Invocation) -> None:
         command = invocation.command
+        # Taken here, in the task's first step: a task cancelled before it ever ran took none.
+        slot = _Slot(self.reserved, invocation.context.function_name)
+        if not slot.acquire():
+            self._running.pop((arn, command.token), None)
+            self.on_result(arn, invocation.throttled())
+            return
         beats = _Heartbeats()
         invocation.context.heartbeat = beats.beat  # handlers call context.heartbeat()
         unbounded = (command.timeout_seconds or self.default_timeout) is None
         try:
             if unbounded and command.heartbeat_seconds is None:
-                event: Event = await self._call(invocation)  # nothing to supervise
+                event: Event = await self._call(invocation, slot)  # nothing to supervise
             else:
-                event = await self._supervise(invocation, beats)
+                event = await self._supervise(invocation, beats, slot)
         except asyncio.CancelledError:
             return  # the interpreter aborted this attempt; nobody waits for its result
         finally:
             self._running.pop((arn, command.token), None)
+            if not slot.handed_over:  # the call never started: nothing runs in its place
+                slot.release()
         self.on_result(arn, event)
 
-    async def _supervise(self, invocation: Invocation, beats: _Heartbeats) -> Event:
+    async def _supervise(self, invocation: Invocation, beats: _Heartbeats, slot: _Slot) -> Event:
         command = invocation.command
-        work = asyncio.ensure_future(self._call(invocation))
+        work = asyncio.ensure_future(self._call(invocation, slot))
         timeout = command.timeout_seconds or self.default_timeout
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
@@ -205,9 +209,11 @@ class TaskRunner:
                 work.cancel()
                 return TaskTimedOut(command.token, HEARTBEAT_TIMEOUT)
 
-    async def _call(self, invocation: Invocation) -> TaskSucceeded | TaskFailed:
+    async def _call(self, invocation: Invocation, slot: _Slot) -> TaskSucceeded | TaskFailed:
+        # From here the call owns the slot: it gives it back when the handler really ends.
+        slot.handed_over = True
         name = invocation.context.function_name
-        release = partial(self.reserved.release, name)
+        release = slot.release
         if self.registry.isolation_of(name) == PROCESS:
             key, source = invocation.context.idempotency_key, self.registry.sources[name]
             beat = invocation.context.heartbeat
@@ -240,6 +246,25 @@ def _window(deadline: float | None, now: float, heartbeat: float | None) -> floa
     if heartbeat is None:
         return remaining
     return heartbeat if remaining is None else min(heartbeat, remaining)
+
+
+class _Slot:
+    """One invocation's place in its function's reserved concurrency, given back once."""
+
+    def __init__(self, reserved: ReservedConcurrency, name: str) -> None:
+        self._reserved = reserved
+        self._name = name
+        self._held = False
+        self.handed_over = False
+
+    def acquire(self) -> bool:
+        self._held = self._reserved.acquire(self._name)
+        return self._held
+
+    def release(self) -> None:
+        if self._held:
+            self._held = False
+            self._reserved.release(self._name)
 
 
 class _Heartbeats:
