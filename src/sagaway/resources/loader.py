@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import inspect
+import sys
 from enum import StrEnum
 from pathlib import Path
 from types import ModuleType
@@ -55,8 +56,8 @@ def register_module(
     ``source``: the file or module name a sandbox process imports to run them (default: the
     module's name, when it is importable)."""
     registry = registry if registry is not None else FunctionRegistry()
-    if source is None and module.__name__ != "__main__" and module.__spec__ is not None:
-        source = module.__name__
+    if source is None:
+        source = _source_of(module)
     explicit = getattr(module, "FUNCTIONS", None)
     names: list[str] = []
     if isinstance(explicit, dict):
@@ -74,6 +75,14 @@ def register_module(
                 names.append(name)
     _configure(registry, names, getattr(module, "CONCURRENCY", None), _isolation(module, names))
     return registry
+
+
+def _source_of(module: ModuleType) -> str | None:
+    # An imported module is found again by name; one loaded from a file, by its path.
+    if module.__name__ != "__main__" and sys.modules.get(module.__name__) is module:
+        return module.__name__
+    origin = getattr(module.__spec__, "origin", None)
+    return origin if isinstance(origin, str) and Path(origin).is_file() else None
 
 
 def _isolation(module: ModuleType, names: list[str]) -> dict[str, Any]:
