@@ -151,9 +151,9 @@ def test_a_sandbox_whose_task_times_out_is_killed(serve: Any, tmp_path: Path) ->
 
 
 def test_recovery_does_not_rerun_an_os_exit_handler_in_a_loop(serve: Any, tmp_path: Path) -> None:
-    """In-process, os._exit ends the server; recovery re-invokes the Task once (a crash
-    must not lose it), and when the server dies again during that same attempt, the next
-    start fails the attempt instead of dying a third time."""
+    """In-process, os._exit ends the server; recovery re-invokes the Task once in-process (a
+    crash must not lose it). When the server dies again during that same attempt, the next
+    start runs the attempt in a sandbox, where the exit fails only the Task."""
     calls = tmp_path / "calls.txt"
     first = serve()
     hard_exit = one_task(first.sfn, "hard_exit")
@@ -162,15 +162,13 @@ def test_recovery_does_not_rerun_an_os_exit_handler_in_a_loop(serve: Any, tmp_pa
     assert first.proc.wait(timeout=30) == 7, first.log()
     second = Serve(tmp_path)  # recovery re-invokes the handler, which ends this one too
     assert second.proc.wait(timeout=30) == 7, second.log()
-    assert len(calls.read_text().split()) == 2
     third = serve()
-    assert_exit_error(
-        finished(third.sfn, arn),
-        "Runtime exited without providing a reason "
-        "(the process running this invocation stopped before it answered, 2 times)",
-    )
-    assert len(calls.read_text().split()) == 2
+    assert_exit_error(finished(third.sfn, arn), "Runtime exited with error: exit status 7")
+    pids = calls.read_text().split()
+    assert pids[:2] == [str(first.proc.pid), str(second.proc.pid)]
+    assert len(pids) == 3 and pids[2] != str(third.proc.pid)  # the third call: in a sandbox
     assert run(third.sfn, one_task(third.sfn, "quick"), {})["status"] == "SUCCEEDED"
+    assert third.proc.poll() is None, third.log()
 
 
 def test_sync_handlers_that_time_out_do_not_starve_later_ones(serve: Any) -> None:

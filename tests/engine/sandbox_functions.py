@@ -21,3 +21,8 @@ def beating(event: Any, context: Any) -> Any:
 
 def fails(event: Any, context: Any) -> Any:
     raise ValueError(f"no {event['n']} here")
+
+
+def slow(event: Any, context: Any) -> Any:
+    time.sleep(event.get("seconds", 1.0))
+    return {"pid": os.getpid()}

@@ -3,7 +3,9 @@ results, failures with the handler's own stack trace, heartbeats, and a clean cl
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 from pathlib import Path
 
 from sagaway.engine.engine import Engine
@@ -41,3 +43,33 @@ def test_sandboxed_handlers_answer_fail_and_heartbeat(tmp_path: Path) -> None:
         run(scenario())
     finally:
         journal.close()
+
+
+def test_an_invocation_whose_process_died_twice_runs_next_in_a_sandbox(tmp_path: Path) -> None:
+    """Two engines stop while the same attempt runs in-process (as if its handler had ended
+    them); the third runs that attempt in a sandbox, where it answers as it always would."""
+    path = str(tmp_path / "j.db")
+
+    async def life(start: bool, last: bool = False) -> str | None:
+        journal = SqliteJournal(path)
+        engine = Engine(journal, load_functions(str(FUNCTIONS)))
+        try:
+            await engine.start()
+            if start:
+                machine = engine.create_state_machine("Slow", definition({"T": task("slow")}))
+                await engine.start_execution(machine.arn, "slow", '{"seconds": 0.5}')
+            arn = next(iter(engine.actors))
+            if not last:
+                await asyncio.sleep(0.2)  # the handler runs in a thread: stop mid-call
+                return None
+            ended = await engine.wait(arn)
+            assert ended is not None and ended.status == "SUCCEEDED", ended
+            return str(ended.output)
+        finally:
+            await engine.close()
+            journal.close()
+
+    assert run(life(start=True)) is None
+    assert run(life(start=False)) is None  # re-invoked in-process once
+    output = run(life(start=False, last=True))
+    assert output is not None and json.loads(output)["pid"] != os.getpid()

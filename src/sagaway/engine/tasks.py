@@ -8,10 +8,12 @@ the interpreter's attempt token), the same after a crash, so services can de-dup
 repeated calls. An invocation beyond its function's reserved concurrency is throttled.
 
 A handler running in the engine's own process can still end it (``os._exit``), and recovery
-would call it again on every start. So when recovery re-issues an in-process invocation it
-first journals that it does so (:meth:`Journal.resumed_invocations`); an invocation already
-re-issued once, whose process died again before it answered, fails as ``Lambda.Unknown``
-instead of running a third time.
+would call it again on every start. So when recovery re-issues an in-process invocation of a
+function loaded from a module, it first journals that it does so
+(:meth:`Journal.resumed_invocations`); an invocation already re-issued once, whose process
+died again before it answered, runs next in a sandbox process (quarantine): if the handler
+is what ends the process, it now ends only the sandbox and fails its Task as Lambda reports
+``Runtime.ExitError``; if it was innocent, it answers as it always would.
 """
 
 from __future__ import annotations
@@ -35,7 +37,6 @@ from sagaway.resources.lambda_functions import (
     PROCESS,
     FunctionRegistry,
     Invocation,
-    exit_reason,
     prepare,
 )
 from sagaway.resources.sandbox import SandboxPool
@@ -43,7 +44,7 @@ from sagaway.resources.sandbox import SandboxPool
 ResultCallback = Callable[[str, Event], None]  # (execution arn, event)
 HEARTBEAT_TIMEOUT = "States.HeartbeatTimeout"
 log = logging.getLogger("sagaway.engine")
-# Re-issues after a process death that an in-process invocation gets before it fails.
+# Re-issues after a process death that an invocation gets in-process before quarantine.
 RESUMPTIONS = 1
 
 
@@ -81,6 +82,7 @@ class TaskRunner:
         self.reserved = ReservedConcurrency(registry.concurrency)
         self._running: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._resumed: list[tuple[str, InvokeTask]] = []
+        self._quarantined: set[str] = set()  # idempotency keys to run in a sandbox
         # Integrations other than Lambda register here by resourceType (issue-level extension).
         self.integrations: dict[str, Callable[[str, InvokeTask], Any]] = {}
 
@@ -108,14 +110,14 @@ class TaskRunner:
 
     def resume(self, arn: str, commands: list[Command]) -> list[Command]:
         """The commands recovery should carry out for ``arn`` now. In-process invocations
-        are held back: on the next turn of the loop, one journal transaction counts the
-        resumptions of all of them, and each is then dispatched, or failed when its process
-        already died after being re-issued once."""
+        that a sandbox could run are held back: on the next turn of the loop, one journal
+        transaction counts the resumptions of all of them, and each is then dispatched, in a
+        sandbox when its process already died after being re-issued once."""
         if self.ledger is None:
             return commands
         kept: list[Command] = []
         for command in commands:
-            if isinstance(command, InvokeTask) and self._in_process_lambda(command):
+            if isinstance(command, InvokeTask) and self._quarantinable(command):
                 if not self._resumed:
                     asyncio.get_running_loop().call_soon(self._dispatch_resumed)
                 self._resumed.append((arn, command))
@@ -123,14 +125,16 @@ class TaskRunner:
                 kept.append(command)
         return kept
 
-    def _in_process_lambda(self, command: InvokeTask) -> bool:
+    def _quarantinable(self, command: InvokeTask) -> bool:
         if not is_lambda(command.resource):
             return False
         invocation = prepare(self.registry, command)
-        # A sandbox's death never takes the engine with it: nothing to count for those.
-        return isinstance(invocation, Invocation) and (
-            self.registry.isolation_of(invocation.context.function_name) != PROCESS
-        )
+        if not isinstance(invocation, Invocation):
+            return False
+        name = invocation.context.function_name
+        # Sandboxed already: its death never takes the engine with it. A handler registered
+        # in code, without a module a sandbox could load, stays in-process.
+        return self.registry.isolation_of(name) != PROCESS and name in self.registry.sources
 
     def _dispatch_resumed(self) -> None:
         resumed, self._resumed = self._resumed, []
@@ -142,15 +146,10 @@ class TaskRunner:
             log.warning("cannot journal the resumption of %d invocations: %s", len(keys), exc)
             counts = [0] * len(keys)
         for (arn, command), (_, key), count in zip(resumed, keys, counts, strict=True):
-            if count < RESUMPTIONS:
-                self.dispatch(arn, command)
-                continue
-            invocation = prepare(self.registry, command, key, self.payload_limit)
-            if isinstance(invocation, Invocation):
-                self.on_result(arn, invocation.runtime_exited(
-                    f"{exit_reason(0)} (the process running this invocation stopped before "
-                    f"it answered, {RESUMPTIONS + 1} times)"
-                ))  # fmt: skip
+            if count >= RESUMPTIONS:
+                log.warning("%s: its process died %d times; it runs in a sandbox", key, count + 1)
+                self._quarantined.add(key)
+            self.dispatch(arn, command)
 
     def cancel(self, arn: str, token: str) -> None:
         task = self._running.pop((arn, token), None)
@@ -214,7 +213,9 @@ class TaskRunner:
         slot.handed_over = True
         name = invocation.context.function_name
         release = slot.release
-        if self.registry.isolation_of(name) == PROCESS:
+        quarantined = invocation.context.idempotency_key in self._quarantined
+        if quarantined or self.registry.isolation_of(name) == PROCESS:
+            self._quarantined.discard(invocation.context.idempotency_key)
             key, source = invocation.context.idempotency_key, self.registry.sources[name]
             beat = invocation.context.heartbeat
             try:
