@@ -183,3 +183,29 @@ def test_the_readme_run_examples_do_what_the_readme_says(tmp_path: Path) -> None
     (ok, out, _), (failed, failure, _) = outcomes
     assert ok == 0 and '"status":"CONFIRMED"' in out
     assert failed == 1 and "FAILED: OrderFailed: order o-2 cancelled and compensated" in failure
+
+
+@pytest.mark.parametrize(
+    ("settings", "reason"),
+    [
+        ('CONCURRENCY = {"nope": 1}', "CONCURRENCY names 'nope', which is not a function"),
+        ('CONCURRENCY = {"step": 0}', "CONCURRENCY['step'] must be a whole number >= 1"),
+        ('ISOLATION = "vm"', "ISOLATION['step'] must be thread or process"),
+    ],
+)
+def test_bad_function_settings_exit_2_with_one_line(
+    tmp_path: Path, settings: str, reason: str
+) -> None:
+    functions = tmp_path / "settings_functions.py"
+    functions.write_text(f"def step(event, context):\n    return event\n\n{settings}\n")
+    done = sagaway("run", ORDER_SAGA, "--db", tmp_path / "s.db", "--functions", functions)
+    assert done.code == 2
+    assert reason in done.err and "Traceback" not in done.err
+    assert len(done.err.strip().splitlines()) == 1
+
+
+def test_handlers_run_in_sandbox_processes_with_isolation_process(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    code, out, err = run_order(db, SHIPPABLE, "--isolation", "process")
+    assert code == 0, err
+    assert json.loads(out)["status"] == "CONFIRMED"

@@ -208,3 +208,31 @@ def test_invalid_json_input_is_refused_before_anything_is_journaled(node: Node) 
         await node.close()
 
     run(scenario())
+
+
+def test_async_and_threaded_handlers_that_exit_fail_only_their_task(node: Node) -> None:
+    async def leaves(event: Any, context: Any) -> Any:
+        raise SystemExit(4)
+
+    def interrupted(event: Any, context: Any) -> Any:
+        raise KeyboardInterrupt
+
+    node.functions.update(leaves=leaves, interrupted=interrupted, ok=lambda e, c: "ok")
+
+    async def scenario() -> None:
+        engine = await node.open()
+        try:
+            for name, reason in (("leaves", "exit status 4"), ("interrupted", "signal: interrupt")):
+                machine = engine.create_state_machine(name, definition({"T": task(name)}))
+                ended = await engine.wait((await engine.start_execution(machine.arn)).arn)
+                assert ended is not None and ended.error == "Lambda.Unknown"
+                document = json.loads(ended.cause or "")
+                assert document["errorType"] == "Runtime.ExitError"
+                assert document["errorMessage"].endswith(f"Runtime exited with error: {reason}")
+            machine = engine.create_state_machine("ok", definition({"T": task("ok")}))
+            ended = await engine.wait((await engine.start_execution(machine.arn)).arn)
+            assert ended is not None and ended.status == "SUCCEEDED"
+        finally:
+            await node.close()
+
+    run(scenario())

@@ -115,3 +115,12 @@ def test_history_keeps_event_details(journal: Any) -> None:
     record = StepRecord(arn, 1, b"{}", "RUNNING", [detail])
     assert journal.commit([record]) == [True]
     assert journal.history(arn)[-1] == orjson.loads(orjson.dumps(detail))
+
+
+def test_resumed_invocations_are_counted_per_key(journal: Any) -> None:
+    arn = start(journal, "resumed")
+    one, two = (arn, f"{arn}#t1"), (arn, f"{arn}#t2")
+    assert journal.resumed_invocations([one]) == [0]
+    assert journal.resumed_invocations([one, two]) == [1, 0]
+    assert journal.resumed_invocations([]) == []
+    assert journal.resumed_invocations([two, one]) == [1, 2]

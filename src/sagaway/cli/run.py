@@ -39,7 +39,12 @@ from sagaway.engine.virtual import run_virtual
 from sagaway.expressions.jsontext import dumps, loads
 from sagaway.interpreter.messages import Event, InvokeTask
 from sagaway.resources.lambda_functions import FunctionRegistry, invoke
-from sagaway.resources.loader import FunctionsLoadError, load_functions
+from sagaway.resources.loader import (
+    ISOLATION_HELP,
+    FunctionsLoadError,
+    Isolation,
+    load_functions,
+)
 from sagaway.store.ports import Journal, StateMachineRecord, StoreError
 
 EXIT_INTERRUPTED = 130
@@ -87,6 +92,7 @@ def run(
         bool,
         typer.Option("--virtual", help="Run in memory on a virtual clock (no journal, no waits)."),
     ] = False,
+    isolation: Annotated[Isolation, typer.Option(help=ISOLATION_HELP)] = Isolation.THREAD,
 ) -> None:
     """Run FILE on --input until it ends; print its output, or STATUS: error: cause.
 
@@ -98,7 +104,7 @@ def run(
     text = _read(file)
     _check_definition(file, text)
     _parse_input(input_text)
-    registry = _registry(functions)
+    registry = _registry(functions, isolation.value)
     machine = machine_name(file)
     if virtual:
         result = _run_virtual(text, input_text, registry, name or "run", machine)
@@ -138,11 +144,12 @@ def _parse_input(text: str) -> Any:
         fail(f"--input is not valid JSON: {' '.join(str(exc).split())}")
 
 
-def _registry(functions: str | None) -> FunctionRegistry:
+def _registry(functions: str | None, isolation: str) -> FunctionRegistry:
+    registry = FunctionRegistry(isolation=isolation)
     if functions is None:
-        return FunctionRegistry()
+        return registry
     try:
-        return load_functions(functions)
+        return load_functions(functions, registry)
     except FunctionsLoadError as exc:
         fail(" ".join(str(exc).split()))
 

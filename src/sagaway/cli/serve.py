@@ -17,7 +17,12 @@ from sagaway.cli import app
 from sagaway.cli.serve_setup import bind, fail, security_for, startup_line
 from sagaway.interpreter.limits import Limits
 from sagaway.resources.lambda_functions import FunctionRegistry
-from sagaway.resources.loader import FunctionsLoadError, load_functions
+from sagaway.resources.loader import (
+    ISOLATION_HELP,
+    FunctionsLoadError,
+    Isolation,
+    load_functions,
+)
 
 # Seconds SIGTERM gives open requests (StartSyncExecution, activity long polls) to finish.
 SHUTDOWN_GRACE = 2
@@ -88,6 +93,7 @@ def serve(
     access_log: Annotated[
         bool, typer.Option(help="Print one line per request to stderr")
     ] = False,
+    isolation: Annotated[Isolation, typer.Option(help=ISOLATION_HELP)] = Isolation.THREAD,
 ) -> None:
     """Serve the Step Functions API at / (the console and metrics come later).
 
@@ -97,7 +103,7 @@ def serve(
     activities and tags with every server and worker on that database (docs/scaling.md).
     """
     security = security_for(host, credentials, anonymous_reads)
-    registry = FunctionRegistry()
+    registry = FunctionRegistry(isolation=isolation.value)
     if functions:
         try:
             load_functions(functions, registry)

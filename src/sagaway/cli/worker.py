@@ -14,7 +14,12 @@ from sagaway.engine.cluster import member_identity
 from sagaway.engine.engine import Engine
 from sagaway.engine.integrations import install
 from sagaway.resources.lambda_functions import FunctionRegistry
-from sagaway.resources.loader import FunctionsLoadError, load_functions
+from sagaway.resources.loader import (
+    ISOLATION_HELP,
+    FunctionsLoadError,
+    Isolation,
+    load_functions,
+)
 from sagaway.store.open import open_journal
 from sagaway.store.ports import Journal, StoreError
 
@@ -33,6 +38,7 @@ def worker(
         typer.Option(help="How long a dead worker's executions wait before others take them."),
     ] = 5.0,
     name: Annotated[str | None, typer.Option(help="Worker identity (default host-pid).")] = None,
+    isolation: Annotated[Isolation, typer.Option(help=ISOLATION_HELP)] = Isolation.THREAD,
 ) -> None:
     """Run executions from a PostgreSQL database shared with other workers.
 
@@ -46,7 +52,9 @@ def worker(
         raise typer.Exit(2)
     owner = name or member_identity()
     try:
-        registry = load_functions(functions) if functions else FunctionRegistry()
+        registry = FunctionRegistry(isolation=isolation.value)
+        if functions:
+            load_functions(functions, registry)
         journal = open_journal(db, owner=owner, lease_seconds=lease_seconds)
     except (FunctionsLoadError, StoreError) as exc:
         console.print(f"[red]{exc}[/red]")

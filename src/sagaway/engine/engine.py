@@ -106,12 +106,10 @@ class Engine:
         self.committer = GroupCommitter(journal)
         self.timers = TimerWheel(self.clock, self._timer_fired)
         self.tasks = TaskRunner(
-            self.registry,
-            self._task_done,
-            threads=threads,
-            default_timeout=default_task_timeout,
+            self.registry, self._task_done, threads=threads,
+            default_timeout=default_task_timeout, ledger=journal,
             payload_limit=self.limits.payload_bytes,
-        )
+        )  # fmt: skip
         self.store_error: BaseException | None = None
         self.cluster: Cluster | None = None
         # Set by ``integrations.install``: where answers delivered by other members go.
@@ -142,7 +140,7 @@ class Engine:
         if self.cluster is not None:
             await self.cluster.stop()
         await self.timers.stop()
-        self.tasks.close()
+        await self.tasks.close()
         self.committer.close()
 
     async def __aenter__(self) -> Engine:
@@ -171,7 +169,8 @@ class Engine:
         state = load_state(record.state)
         actor = ExecutionActor(self, record.arn, machine, state, record.version)
         self.actors[record.arn] = actor
-        self.carry_out(actor, pending_commands(machine, state, self.clock.now()))
+        commands = pending_commands(machine, state, self.clock.now())
+        self.carry_out(actor, self.tasks.resume(record.arn, commands))
         if has_ready_frames(state):  # its last step ran out of budget: go on from there
             actor.post(CONTINUE)
         return True

@@ -2,18 +2,30 @@
 report the outcome as an interpreter event.
 
 Coroutine handlers are awaited on the event loop (no thread hop); plain functions run in a
-thread pool. Each invocation gets a stable idempotency key (execution ARN + the interpreter's
-attempt token), the same after a crash, so services can de-duplicate repeated calls.
+thread pool (``engine/capacity.py``); functions isolated in processes run in sandboxes
+(``resources/sandbox.py``). Each invocation gets a stable idempotency key (execution ARN +
+the interpreter's attempt token), the same after a crash, so services can de-duplicate
+repeated calls. An invocation beyond its function's reserved concurrency is throttled.
+
+A handler running in the engine's own process can still end it (``os._exit``), and recovery
+would call it again on every start. So when recovery re-issues an in-process invocation of a
+function loaded from a module, it first journals that it does so
+(:meth:`Journal.resumed_invocations`); an invocation already re-issued once, whose process
+died again before it answered, runs next in a sandbox process (quarantine): if the handler
+is what ends the process, it now ends only the sandbox and fails its Task as Lambda reports
+``Runtime.ExitError``; if it was innocent, it answers as it always would.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
+from sagaway.engine.capacity import HandlerThreads, ReservedConcurrency
 from sagaway.interpreter.messages import (
+    Command,
     Event,
     InvokeTask,
     TaskFailed,
@@ -21,10 +33,23 @@ from sagaway.interpreter.messages import (
     TaskTimedOut,
 )
 from sagaway.interpreter.resources import LAMBDA, parse_resource
-from sagaway.resources.lambda_functions import FunctionRegistry, Invocation, prepare
+from sagaway.resources.lambda_functions import (
+    PROCESS,
+    FunctionRegistry,
+    Invocation,
+    prepare,
+)
+from sagaway.resources.sandbox import SandboxPool
 
 ResultCallback = Callable[[str, Event], None]  # (execution arn, event)
 HEARTBEAT_TIMEOUT = "States.HeartbeatTimeout"
+log = logging.getLogger("sagaway.engine")
+# Re-issues after a process death that an invocation gets in-process before quarantine.
+RESUMPTIONS = 1
+
+
+class InvocationLedger(Protocol):
+    def resumed_invocations(self, invocations: Sequence[tuple[str, str]]) -> list[int]: ...
 
 
 def idempotency_key(execution_arn: str, token: str) -> str:
@@ -45,13 +70,19 @@ class TaskRunner:
         threads: int = 16,
         payload_limit: int | None = 256 * 1024,
         default_timeout: float | None = None,
+        ledger: InvocationLedger | None = None,
     ) -> None:
         self.registry = registry
         self.on_result = on_result
         self.payload_limit = payload_limit
         self.default_timeout = default_timeout
-        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sagaway-task")
+        self.ledger = ledger
+        self.threads = HandlerThreads(threads)
+        self.sandboxes = SandboxPool(threads)
+        self.reserved = ReservedConcurrency(registry.concurrency)
         self._running: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._resumed: list[tuple[str, InvokeTask]] = []
+        self._quarantined: set[str] = set()  # idempotency keys to run in a sandbox
         # Integrations other than Lambda register here by resourceType (issue-level extension).
         self.integrations: dict[str, Callable[[str, InvokeTask], Any]] = {}
 
@@ -77,15 +108,59 @@ class TaskRunner:
         task = loop.create_task(self._run(arn, invocation))
         self._running[(arn, command.token)] = task
 
+    def resume(self, arn: str, commands: list[Command]) -> list[Command]:
+        """The commands recovery should carry out for ``arn`` now. In-process invocations
+        that a sandbox could run are held back: on the next turn of the loop, one journal
+        transaction counts the resumptions of all of them, and each is then dispatched, in a
+        sandbox when its process already died after being re-issued once."""
+        if self.ledger is None:
+            return commands
+        kept: list[Command] = []
+        for command in commands:
+            if isinstance(command, InvokeTask) and self._quarantinable(command):
+                if not self._resumed:
+                    asyncio.get_running_loop().call_soon(self._dispatch_resumed)
+                self._resumed.append((arn, command))
+            else:
+                kept.append(command)
+        return kept
+
+    def _quarantinable(self, command: InvokeTask) -> bool:
+        if not is_lambda(command.resource):
+            return False
+        invocation = prepare(self.registry, command)
+        if not isinstance(invocation, Invocation):
+            return False
+        name = invocation.context.function_name
+        # Sandboxed already: its death never takes the engine with it. A handler registered
+        # in code, without a module a sandbox could load, stays in-process.
+        return self.registry.isolation_of(name) != PROCESS and name in self.registry.sources
+
+    def _dispatch_resumed(self) -> None:
+        resumed, self._resumed = self._resumed, []
+        assert self.ledger is not None
+        keys = [(arn, idempotency_key(arn, command.token)) for arn, command in resumed]
+        try:
+            counts = self.ledger.resumed_invocations(keys)
+        except Exception as exc:  # counting must not stop recovery: invoke, at least once
+            log.warning("cannot journal the resumption of %d invocations: %s", len(keys), exc)
+            counts = [0] * len(keys)
+        for (arn, command), (_, key), count in zip(resumed, keys, counts, strict=True):
+            if count >= RESUMPTIONS:
+                log.warning("%s: its process died %d times; it runs in a sandbox", key, count + 1)
+                self._quarantined.add(key)
+            self.dispatch(arn, command)
+
     def cancel(self, arn: str, token: str) -> None:
         task = self._running.pop((arn, token), None)
         if task is not None:
             task.cancel()
 
-    def close(self) -> None:
+    async def close(self) -> None:
         for task in self._running.values():
             task.cancel()
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self.threads.close()
+        await self.sandboxes.close()
 
     @property
     def in_flight(self) -> int:
@@ -93,23 +168,31 @@ class TaskRunner:
 
     async def _run(self, arn: str, invocation: Invocation) -> None:
         command = invocation.command
+        # Taken here, in the task's first step: a task cancelled before it ever ran took none.
+        slot = _Slot(self.reserved, invocation.context.function_name)
+        if not slot.acquire():
+            self._running.pop((arn, command.token), None)
+            self.on_result(arn, invocation.throttled())
+            return
         beats = _Heartbeats()
         invocation.context.heartbeat = beats.beat  # handlers call context.heartbeat()
         unbounded = (command.timeout_seconds or self.default_timeout) is None
         try:
             if unbounded and command.heartbeat_seconds is None:
-                event: Event = await self._call(invocation)  # nothing to supervise
+                event: Event = await self._call(invocation, slot)  # nothing to supervise
             else:
-                event = await self._supervise(invocation, beats)
+                event = await self._supervise(invocation, beats, slot)
         except asyncio.CancelledError:
             return  # the interpreter aborted this attempt; nobody waits for its result
         finally:
             self._running.pop((arn, command.token), None)
+            if not slot.handed_over:  # the call never started: nothing runs in its place
+                slot.release()
         self.on_result(arn, event)
 
-    async def _supervise(self, invocation: Invocation, beats: _Heartbeats) -> Event:
+    async def _supervise(self, invocation: Invocation, beats: _Heartbeats, slot: _Slot) -> Event:
         command = invocation.command
-        work = asyncio.ensure_future(self._call(invocation))
+        work = asyncio.ensure_future(self._call(invocation, slot))
         timeout = command.timeout_seconds or self.default_timeout
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
@@ -125,23 +208,36 @@ class TaskRunner:
                 work.cancel()
                 return TaskTimedOut(command.token, HEARTBEAT_TIMEOUT)
 
-    async def _call(self, invocation: Invocation) -> TaskSucceeded | TaskFailed:
+    async def _call(self, invocation: Invocation, slot: _Slot) -> TaskSucceeded | TaskFailed:
+        # From here the call owns the slot: it gives it back when the handler really ends.
+        slot.handed_over = True
+        name = invocation.context.function_name
+        release = slot.release
+        quarantined = invocation.context.idempotency_key in self._quarantined
+        if quarantined or self.registry.isolation_of(name) == PROCESS:
+            self._quarantined.discard(invocation.context.idempotency_key)
+            key, source = invocation.context.idempotency_key, self.registry.sources[name]
+            beat = invocation.context.heartbeat
+            try:
+                return await self.sandboxes.run(invocation, source, key, self.payload_limit, beat)
+            finally:
+                release()
         if invocation.is_async:
             try:
-                value = await invocation.handler(invocation.event, invocation.context)
-            except Exception as exc:
-                return invocation.failed(exc)
-            return invocation.succeeded(value)
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, _call_sync, invocation)
+                return await _call_async(invocation)
+            finally:
+                release()
+        # In the handler's thread the outcome (and the error's stack trace) is built, so the
+        # trace shows the handler's frames, not the event loop's.
+        return await self.threads.run(invocation.call, release)
 
 
-def _call_sync(invocation: Invocation) -> TaskSucceeded | TaskFailed:
-    # In the worker thread: the outcome (and the error's stack trace) is built here, so the
-    # trace shows the handler's frames, not the event loop's.
+async def _call_async(invocation: Invocation) -> TaskSucceeded | TaskFailed:
     try:
-        value = invocation.handler(invocation.event, invocation.context)
-    except Exception as exc:
+        value = await invocation.handler(invocation.event, invocation.context)
+    except asyncio.CancelledError:
+        raise  # the engine stopped waiting (timeout, abort): not the handler's failure
+    except BaseException as exc:  # the handler's exit is its Task's failure
         return invocation.failed(exc)
     return invocation.succeeded(value)
 
@@ -151,6 +247,25 @@ def _window(deadline: float | None, now: float, heartbeat: float | None) -> floa
     if heartbeat is None:
         return remaining
     return heartbeat if remaining is None else min(heartbeat, remaining)
+
+
+class _Slot:
+    """One invocation's place in its function's reserved concurrency, given back once."""
+
+    def __init__(self, reserved: ReservedConcurrency, name: str) -> None:
+        self._reserved = reserved
+        self._name = name
+        self._held = False
+        self.handed_over = False
+
+    def acquire(self) -> bool:
+        self._held = self._reserved.acquire(self._name)
+        return self._held
+
+    def release(self) -> None:
+        if self._held:
+            self._held = False
+            self._reserved.release(self._name)
 
 
 class _Heartbeats:

@@ -4,6 +4,11 @@ A Task whose Resource is a Lambda function ARN, or ``arn:aws:states:::lambda:inv
 ``FunctionName``, calls the handler registered under that function name as
 ``handler(event, context)``. A raised exception becomes an ASL failure whose error is the
 exception's class name and whose cause is Lambda's JSON error document.
+
+A handler that ends its runtime (``sys.exit()``, an uncaught ``KeyboardInterrupt``, or, in a
+sandbox process, ``os._exit()``) fails its Task the way Lambda's ``Runtime.ExitError`` reaches
+Step Functions: as ``Lambda.Unknown``, the error Step Functions reports for unhandled runtime
+failures (out of memory, timeouts, exits), with Lambda's error document as the cause.
 """
 
 from __future__ import annotations
@@ -28,6 +33,10 @@ from sagaway.resources.lambda_response import invoke_response
 Handler = Callable[[Any, Any], Any]
 PAYLOAD_LIMIT_BYTES = 256 * 1024
 DATA_LIMIT = "States.DataLimitExceeded"
+RUNTIME_UNKNOWN = "Lambda.Unknown"
+THROTTLED = "Lambda.TooManyRequestsException"
+THREAD, PROCESS = "thread", "process"
+ISOLATIONS = (THREAD, PROCESS)
 
 
 @dataclass(slots=True)
@@ -44,14 +53,35 @@ class LambdaContext:
 
 @dataclass(slots=True)
 class FunctionRegistry:
-    handlers: dict[str, Handler] = field(default_factory=dict)
+    """The handlers by function name, and how each runs.
 
-    def register(self, name: str, handler: Handler) -> None:
+    ``isolation``: where handlers run unless a function says otherwise: ``"thread"`` (in the
+    engine's process, the fast path) or ``"process"`` (in a pool of sandbox processes, which
+    a handler can crash or hang without touching the engine; needs a ``source``).
+    ``concurrency``: a function's reserved concurrency, the most invocations of it that run
+    at once; more are throttled as Lambda throttles a synchronous Invoke."""
+
+    handlers: dict[str, Handler] = field(default_factory=dict)
+    isolation: str = THREAD
+    isolations: dict[str, str] = field(default_factory=dict)
+    concurrency: dict[str, int] = field(default_factory=dict)
+    # The ``--functions`` target each handler was loaded from: what a sandbox process loads.
+    sources: dict[str, str] = field(default_factory=dict)
+
+    def register(self, name: str, handler: Handler, *, source: str | None = None) -> None:
         self.handlers[name] = handler
+        if source is not None:
+            self.sources[name] = source
 
     def resolve(self, name_or_arn: str) -> tuple[str, Handler | None]:
         name = _function_name(name_or_arn)
         return name, self.handlers.get(name)
+
+    def isolation_of(self, name: str) -> str:
+        # A handler registered in code, without a module to load, can only run in-process.
+        if name not in self.sources:
+            return THREAD
+        return self.isolations.get(name, self.isolation)
 
 
 def _function_name(name_or_arn: str) -> str:
@@ -107,11 +137,38 @@ class Invocation:
         return TaskSucceeded(token, invoke_response(result, self.context.aws_request_id, log_tail))
 
     def failed(self, exc: BaseException) -> TaskFailed:
+        if not isinstance(exc, Exception):
+            return self.runtime_exited(_exit_reason(exc))
         try:
             cause = _cause(exc, self.context.aws_request_id, self.direct)
         except Exception:  # a broken __str__ or traceback must still fail the Task
             cause = _cause_without_trace(exc, self.context.aws_request_id)
         return TaskFailed(self.command.token, type(exc).__name__, cause)
+
+    def runtime_exited(self, reason: str) -> TaskFailed:
+        """The failure Step Functions reports when the function's runtime ended before it
+        answered (Lambda: ``Runtime.ExitError``); ``reason`` as Lambda words it."""
+        message = f"RequestId: {self.context.aws_request_id} Error: {reason}"
+        document = {"errorMessage": message, "errorType": "Runtime.ExitError"}
+        cause = json.dumps(document) if self.direct else dumps(document)
+        return TaskFailed(self.command.token, RUNTIME_UNKNOWN, cause)
+
+    def throttled(self) -> TaskFailed:
+        """Lambda's answer to an Invoke beyond the function's reserved concurrency."""
+        cause = (
+            "Rate Exceeded. (Service: AWSLambda; Status Code: 429; Error Code: "
+            f"TooManyRequestsException; Request ID: {self.context.aws_request_id}; Proxy: null)"
+        )
+        return TaskFailed(self.command.token, THROTTLED, cause)
+
+    def call(self) -> TaskSucceeded | TaskFailed:
+        """Call a synchronous handler in this thread. Whatever it raises fails only its
+        Task: ``SystemExit`` and ``KeyboardInterrupt`` would otherwise end the engine."""
+        try:
+            value = self.handler(self.event, self.context)
+        except BaseException as exc:  # the handler's exit is its Task's failure
+            return self.failed(exc)
+        return self.succeeded(value)
 
 
 def prepare(
@@ -151,10 +208,35 @@ def invoke(
     invocation = prepare(registry, command, payload_limit=payload_limit)
     if isinstance(invocation, TaskFailed):
         return invocation
-    try:
-        return invocation.succeeded(invocation.handler(invocation.event, invocation.context))
-    except Exception as exc:
-        return invocation.failed(exc)
+    return invocation.call()
+
+
+def exit_reason(returncode: int) -> str:
+    """How Lambda words a runtime process's end (its ``Runtime.ExitError`` message)."""
+    if returncode == 0:
+        return "Runtime exited without providing a reason"
+    if returncode < 0:
+        name = _SIGNAL_NAMES.get(-returncode, f"signal {-returncode}")
+        return f"Runtime exited with error: signal: {name}"
+    return f"Runtime exited with error: exit status {returncode}"
+
+
+# Lambda's runtime manager (in Go) names signals the way Go's os/exec does.
+_SIGNAL_NAMES = {
+    2: "interrupt", 6: "aborted", 9: "killed", 11: "segmentation fault", 15: "terminated",
+}  # fmt: skip
+
+
+def _exit_reason(exc: BaseException) -> str:
+    # What the runtime process's exit would have been, had the exception ended it.
+    if isinstance(exc, SystemExit):
+        code = exc.code
+        if code is None:
+            return exit_reason(0)
+        return exit_reason(code if isinstance(code, int) else 1)
+    if isinstance(exc, KeyboardInterrupt):
+        return exit_reason(-2)  # Python ends by SIGINT on an uncaught KeyboardInterrupt
+    return exit_reason(1)
 
 
 def _not_found(target: str, region: str, request_id: str) -> str:

@@ -124,3 +124,12 @@ APPLIED_MIGRATIONS = "SELECT version FROM sagaway_migrations ORDER BY version"
 RECORD_MIGRATION = "INSERT INTO sagaway_migrations (version, name) VALUES (%s, %s)"
 # Serialises concurrent migrators (several workers starting at once); any constant will do.
 MIGRATION_LOCK = "SELECT pg_advisory_xact_lock(7231004)"
+
+# Invocations re-issued by recovery after their process died (engine/tasks.py), kept in the
+# catalog table: one small row per such invocation, never read by the API.
+GET_RESUMED = "SELECT body FROM catalog WHERE kind = 'resumed-invocation' AND arn = %s FOR UPDATE"
+PUT_RESUMED = (
+    "INSERT INTO catalog (kind, arn, parent, created, body)"
+    " VALUES ('resumed-invocation', %s, %s, %s, %s)"
+    " ON CONFLICT (kind, arn) DO UPDATE SET body = excluded.body"
+)

@@ -171,6 +171,17 @@ class SqliteJournal:
         with self._transaction() as conn:
             conn.execute(Q.PUT_STATE_MACHINE, R.machine_row(record))
 
+    def resumed_invocations(self, invocations: Sequence[tuple[str, str]]) -> list[int]:
+        counts: list[int] = []
+        with self._transaction() as conn:
+            for execution_arn, key in invocations:
+                row = conn.execute(Q.GET_RESUMED, (key,)).fetchone()
+                count = 0 if row is None else int(orjson.loads(bytes(row[0]))["resumed"])
+                body = orjson.dumps({"resumed": count + 1})
+                conn.execute(Q.PUT_RESUMED, (key, execution_arn, time.time(), body))
+                counts.append(count)
+        return counts
+
     def get_state_machine(self, arn: str) -> StateMachineRecord | None:
         row = self._reader().execute(Q.GET_STATE_MACHINE, (arn,)).fetchone()
         return None if row is None else R.machine(row)

@@ -42,3 +42,12 @@ INSERT_HISTORY = "INSERT INTO history (execution_arn, first_event_id, events) VA
 HISTORY = "SELECT events FROM history WHERE execution_arn = ? ORDER BY first_event_id"
 
 INSERT_OUTBOX = "INSERT INTO outbox (topic, body) VALUES (?, ?)"
+
+# Invocations re-issued by recovery after their process died (engine/tasks.py), kept in the
+# catalog table: one small row per such invocation, never read by the API.
+GET_RESUMED = "SELECT body FROM catalog WHERE kind = 'resumed-invocation' AND arn = ?"
+PUT_RESUMED = (
+    "INSERT INTO catalog (kind, arn, parent, created, body)"
+    " VALUES ('resumed-invocation', ?, ?, ?, ?)"
+    " ON CONFLICT (kind, arn) DO UPDATE SET body = excluded.body"
+)
