@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sagaway.expressions import budget
 from sagaway.expressions._intrinsic_render import java_text
 from sagaway.expressions._jsonpath_filter import json_equal
 from sagaway.expressions.jsontext import dumps, loads
@@ -96,9 +97,16 @@ def format_parts(parts: tuple[str, ...], args: list[Any]) -> str:
             f"The number of arguments ({len(args)}) does not match the number of "
             f"placeholders ({len(parts) - 1}) in the format string"
         )
+    allowance = budget.current()
     out = [parts[0]]
+    length = len(parts[0])
     for arg, part in zip(args, parts[1:], strict=True):
-        out.append(java_text(arg))
+        text = java_text(arg)
+        length += len(text) + len(part)
+        # Checked before joining: many placeholders filled with one large value would
+        # otherwise build a string many times the size of the input.
+        allowance.size(length)
+        out.append(text)
         out.append(part)
     return "".join(out)
 
@@ -143,10 +151,11 @@ def _array_range(args: list[Any], _: Entropy) -> list[int]:
     step = _integer(args[2], "step value")
     if step == 0:
         raise ArgumentError("The step value must not be 0")
-    values = list(range(start, end + (1 if step > 0 else -1), step))
+    values = range(start, end + (1 if step > 0 else -1), step)
+    # A range knows its length without allocating its items: check before building the list.
     if len(values) > _MAX_RANGE:
         raise ArgumentError(f"The array would exceed the maximum of {_MAX_RANGE} items")
-    return values
+    return list(values)
 
 
 def _array_get_item(args: list[Any], _: Entropy) -> Any:
@@ -165,7 +174,10 @@ def _array_length(args: list[Any], _: Entropy) -> int:
 
 def _array_unique(args: list[Any], _: Entropy) -> list[Any]:
     unique: list[Any] = []
+    allowance = budget.current()
     for item in _array(args[0]):
+        # Quadratic in the number of distinct items: metered so a large array fails in time.
+        allowance.tick(len(unique) + 1)
         if not any(json_equal(item, seen) for seen in unique):
             unique.append(item)
     return unique

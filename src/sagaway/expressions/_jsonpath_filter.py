@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Union
 
+from sagaway.expressions import budget
 from sagaway.expressions._jsonpath_parser import InvalidPath, parse_path
 from sagaway.expressions._jsonpath_syntax import INDEFINITE, Segment, skip_quoted
 from sagaway.expressions.jsontext import loads
@@ -132,6 +133,8 @@ def _compare(op: str, left: Any, right: Any) -> bool:
     if op == "!=":
         return not json_equal(left, right)
     if op in ("in", "nin"):
+        if isinstance(right, list):
+            budget.current().tick(len(right))
         found = isinstance(right, list) and any(json_equal(left, item) for item in right)
         return found if op == "in" else not found
     if _kind(left) != _kind(right) or _kind(left) not in ("number", "str"):

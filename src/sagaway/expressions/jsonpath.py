@@ -18,7 +18,8 @@ from typing import Any
 from sagaway.expressions._jsonpath_eval import Missing, select
 from sagaway.expressions._jsonpath_parser import InvalidPath, parse_path
 from sagaway.expressions._jsonpath_syntax import INDEFINITE, Field, Index, Segment
-from sagaway.expressions.errors import StatesError
+from sagaway.expressions.budget import metered
+from sagaway.expressions.errors import RuntimeFailure, StatesError
 from sagaway.expressions.jsontext import dumps
 from sagaway.expressions.scope import Scope
 
@@ -82,7 +83,8 @@ class JsonPath:
     def get_value(self, data: Any) -> Any:
         """Apply the segments to ``data`` as if it were the root."""
         try:
-            matches = select(self.segments, data)
+            with metered(self._over_budget):
+                matches = select(self.segments, data)
         except Missing as exc:
             # AWS answers [] when an indefinite path has a missing definite prefix
             # ("$.items[1:]" on {}), so only definite paths report the failure.
@@ -96,6 +98,11 @@ class JsonPath:
                 self.text, self.normalized, f"No results for path: {self.normalized}"
             )
         return matches[0]
+
+
+    def _over_budget(self, reason: str) -> StatesError:
+        # States.Runtime: the error AWS reports for a JSONPath it cannot evaluate.
+        return RuntimeFailure(f"The JSONPath '{self.text}' was stopped: {reason}")
 
 
 @lru_cache(maxsize=4096)
