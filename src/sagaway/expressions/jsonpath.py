@@ -99,7 +99,6 @@ class JsonPath:
             )
         return matches[0]
 
-
     def _over_budget(self, reason: str) -> StatesError:
         # States.Runtime: the error AWS reports for a JSONPath it cannot evaluate.
         return RuntimeFailure(f"The JSONPath '{self.text}' was stopped: {reason}")
