@@ -106,10 +106,11 @@ def test_a_state_over_budget_is_caught_like_any_evaluation_error(quick: None) ->
     m = machine(
         {
             "Loop": {
-                "Type": "Pass",
+                "Type": "Parallel",
+                "Branches": [{"StartAt": "B", "States": {"B": {"Type": "Pass", "End": True}}}],
                 "Output": {"v": "{% " + TAIL_LOOP + " %}"},
                 "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Handled"}],
-                "End": True,
+                "Next": "Handled",
             },
             "Handled": {"Type": "Pass", "End": True},
         },

@@ -10,6 +10,7 @@ import uvicorn
 
 from sagaway.api import create_app
 from sagaway.cli import app
+from sagaway.cli import expression_options as options
 from sagaway.resources.lambda_functions import FunctionRegistry
 from sagaway.resources.loader import FunctionsLoadError, load_functions
 
@@ -42,6 +43,9 @@ def serve(
         float,
         typer.Option(help="PostgreSQL: how long a dead member's executions wait for others"),
     ] = 5.0,
+    expression_cpu_seconds: options.CpuSeconds = options.DEFAULT_CPU_SECONDS,
+    expression_max_depth: options.MaxDepth = options.DEFAULT_MAX_DEPTH,
+    expression_max_bytes: options.MaxBytes = options.DEFAULT_MAX_BYTES,
 ) -> None:
     """Serve the Step Functions API at / (the console and metrics come later).
 
@@ -50,6 +54,7 @@ def serve(
     to the others when stopped (SIGTERM), and shares state machines, versions, aliases,
     activities and tags with every server and worker on that database (docs/scaling.md).
     """
+    options.apply_limits(expression_cpu_seconds, expression_max_depth, expression_max_bytes)
     registry = FunctionRegistry()
     if functions:
         try:
