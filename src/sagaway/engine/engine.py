@@ -27,7 +27,7 @@ from sagaway.engine.journal_steps import step_record
 from sagaway.engine.notes import MapRunUpdate, Note
 from sagaway.engine.tasks import TaskRunner
 from sagaway.engine.timers import TimerWheel
-from sagaway.expressions.jsontext import loads
+from sagaway.expressions.jsontext import loads, loads_document
 from sagaway.interpreter import (
     CancelTask,
     InvokeTask,
@@ -67,7 +67,7 @@ class InvalidExecutionInput(ValueError):
 
 def parse_input(text: str) -> Any:
     try:
-        return loads(text)
+        return loads_document(text)
     except ValueError as exc:
         raise InvalidExecutionInput(f"Invalid State Machine Execution Input: '{exc}'") from exc
 
