@@ -120,6 +120,13 @@ class Budget:
             elif now > self.deadline:
                 self.trip(TIMEOUT)
 
+    def remaining(self) -> float:
+        """CPU seconds left (starting the clock if it has not started yet)."""
+        now = time.thread_time()
+        if self.deadline is None:
+            self.deadline = now + self.cpu_seconds
+        return max(self.deadline - now, 0.0)
+
     def size(self, nbytes: int) -> None:
         """Refuse a value of ``nbytes`` (8 per array item or object member, 1 per char)."""
         if nbytes > self.max_bytes:

@@ -38,7 +38,7 @@ from jsonata import jsonata as _jsonata
 from jsonata.jexception import JException
 from jsonata.utils import Utils
 
-from sagaway.expressions import budget, jsonata_functions, jsonata_messages
+from sagaway.expressions import budget, jsonata_functions, jsonata_messages, jsonata_regex
 from sagaway.expressions.errors import QueryEvaluationError
 from sagaway.expressions.jsonata_results import check_result_type
 from sagaway.expressions.jsonata_values import (
@@ -120,7 +120,7 @@ class JsonataExpression:
     def __init__(self, text: str) -> None:
         self.text = text
         try:
-            self._engine = _jsonata.Jsonata(text)
+            self._engine = _jsonata.Jsonata(text, jsonata_regex.compile_pattern)
         except JException as error:
             raise InvalidJsonata(text, error.error, jsonata_messages.render(error)) from error
         for name, function in jsonata_functions.static_bindings().items():
