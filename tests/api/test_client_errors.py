@@ -95,6 +95,20 @@ def test_json_text_members_get_the_error_of_their_action(server: ServeProcess) -
     assert sfn.describe_execution(executionArn=fine["executionArn"])["status"] != "FAILED"
 
 
+def test_expressions_nested_past_any_stack_are_invalid_definitions(server: ServeProcess) -> None:
+    fields = [
+        ("JSONata", {"Output": "{% " + "(" * 5000 + "1" + ")" * 5000 + " %}"}),
+        ("JSONPath", {"Parameters": {"a.$": "States.Array(" * 5000 + "1" + ")" * 5000}}),
+        ("JSONPath", {"InputPath": "$[?(" + "(" * 5000 + "@.a" + ")" * 5000 + ")]"}),
+    ]
+    for language, field in fields:
+        state = {"Type": "Pass", "End": True, **field}
+        definition = {"QueryLanguage": language, "StartAt": "P", "States": {"P": state}}
+        text = json.dumps(definition)
+        create = server.sfn.create_state_machine
+        assert code(create, name="nested", definition=text, roleArn=ROLE) == "InvalidDefinition"
+
+
 def test_malformed_bodies_are_serialization_errors(server: ServeProcess) -> None:
     cases = {
         "1e400": b'{"maxResults": 1e400}',

@@ -10,9 +10,9 @@ import pytest
 
 from sagaway.expressions import budget
 from sagaway.expressions.errors import StatesError
-from sagaway.expressions.intrinsics import compile_intrinsic
-from sagaway.expressions.jsonata_eval import compile_jsonata
-from sagaway.expressions.jsonpath import compile_path
+from sagaway.expressions.intrinsics import InvalidIntrinsic, compile_intrinsic
+from sagaway.expressions.jsonata_eval import InvalidJsonata, compile_jsonata
+from sagaway.expressions.jsonpath import InvalidPath, compile_path
 from sagaway.expressions.scope import Scope
 from tests.interpreter.kit import machine, start
 
@@ -128,6 +128,15 @@ def test_a_state_over_budget_is_caught_like_any_evaluation_error(quick: None) ->
     assert step.state.status == "SUCCEEDED"
     assert step.state.output["Error"] == "States.QueryEvaluationError"
     assert budget.TIMEOUT in step.state.output["Cause"]
+
+
+def test_expressions_nested_past_the_stack_are_definition_errors() -> None:
+    with pytest.raises(InvalidJsonata):
+        compile_jsonata("(" * 5000 + "1" + ")" * 5000)
+    with pytest.raises(InvalidIntrinsic):
+        compile_intrinsic("States.Array(" * 5000 + "1" + ")" * 5000)
+    with pytest.raises(InvalidPath):
+        compile_path("$[?(" + "(" * 5000 + "@.a" + ")" * 5000 + ")]")
 
 
 def test_limits_must_be_positive() -> None:

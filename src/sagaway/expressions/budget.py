@@ -168,5 +168,9 @@ def metered(failure: Callable[[str], StatesError]) -> Iterator[Budget]:
         yield budget
     except BudgetExceeded as exceeded:
         raise failure(exceeded.reason) from None
+    except RecursionError:
+        # Python's own stack limit, reached by a structure the budget does not count (a
+        # deeply nested filter): the same failure as nesting too deep.
+        raise failure(DEPTH_EXCEEDED) from None
     finally:
         _active.reset(token)

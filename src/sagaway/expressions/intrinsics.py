@@ -82,8 +82,11 @@ class Intrinsic:
 @lru_cache(maxsize=4096)
 def compile_intrinsic(text: str) -> Intrinsic:
     """Parse ``text``; raise :class:`InvalidIntrinsic` when AWS would reject the definition."""
-    call = parse_call(text)
-    _check(call)
+    try:
+        call = parse_call(text)
+        _check(call)
+    except RecursionError:
+        raise InvalidIntrinsic("The intrinsic function calls nest too deeply") from None
     return Intrinsic(text, call)
 
 

@@ -123,6 +123,8 @@ class JsonataExpression:
             self._engine = _jsonata.Jsonata(text, jsonata_regex.compile_pattern)
         except JException as error:
             raise InvalidJsonata(text, error.error, jsonata_messages.render(error)) from error
+        except RecursionError:
+            raise InvalidJsonata(text, "U1001", f"U1001: {budget.DEPTH_EXCEEDED}") from None
         for name, function in jsonata_functions.static_bindings().items():
             self._engine.environment.bind(name, function)
 

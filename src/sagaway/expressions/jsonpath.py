@@ -109,7 +109,10 @@ def compile_path(text: str) -> JsonPath:
     """Compile ``text``; raise :class:`InvalidPath` when it is not a valid JSONPath."""
     if not isinstance(text, str):
         raise InvalidPath(f"A path must be a string, not {type(text).__name__}")
-    root, segments = parse_path(text)
+    try:
+        root, segments = parse_path(text)
+    except RecursionError:
+        raise InvalidPath(f"The path nests too deeply: {text[:80]!r}") from None
     return JsonPath(text, root, segments)
 
 
