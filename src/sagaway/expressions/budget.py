@@ -21,9 +21,8 @@ one's budget, so one field is bounded as a whole.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from typing import Final
 
@@ -146,31 +145,59 @@ class Budget:
         raise BudgetExceeded(self.tripped)
 
 
+class _Unmetered(Budget):
+    """The budget of work outside :class:`metered`, bounded by its own input (a definite
+    path): never runs out, and costs nothing to consult."""
+
+    __slots__ = ()
+
+    def tick(self, steps: int = 1) -> None:
+        pass
+
+    def size(self, nbytes: int) -> None:
+        pass
+
+    def enter(self) -> None:
+        pass
+
+
+_UNMETERED: Final = _Unmetered(ExpressionLimits())
+
+
 def current() -> Budget:
-    """The running evaluation's budget (a fresh one when called outside :func:`metered`)."""
+    """The running evaluation's budget (one that never runs out outside :class:`metered`)."""
     budget = _active.get()
-    return budget if budget is not None else Budget(limits())
+    return budget if budget is not None else _UNMETERED
 
 
-@contextmanager
-def metered(failure: Callable[[str], StatesError]) -> Iterator[Budget]:
+class metered:
     """Run one evaluation under a budget; an exhausted budget raises ``failure(reason)``.
 
     Only the outermost evaluation converts: an intrinsic whose path argument runs out of time
-    fails as the intrinsic, not as the path."""
-    outer = _active.get()
-    if outer is not None:
-        yield outer
-        return
-    budget = Budget(limits())
-    token = _active.set(budget)
-    try:
-        yield budget
-    except BudgetExceeded as exceeded:
-        raise failure(exceeded.reason) from None
-    except RecursionError:
-        # Python's own stack limit, reached by a structure the budget does not count (a
-        # deeply nested filter): the same failure as nesting too deep.
-        raise failure(DEPTH_EXCEEDED) from None
-    finally:
-        _active.reset(token)
+    fails as the intrinsic, not as the path. A class rather than a generator: it wraps every
+    evaluation of a field, so its cost shows in every state transition."""
+
+    __slots__ = ("_failure", "_token")
+
+    def __init__(self, failure: Callable[[str], StatesError]) -> None:
+        self._failure = failure
+        self._token: Token[Budget | None] | None = None
+
+    def __enter__(self) -> Budget:
+        outer = _active.get()
+        if outer is not None:
+            return outer
+        budget = Budget(_settings[0])
+        self._token = _active.set(budget)
+        return budget
+
+    def __exit__(self, kind: object, error: BaseException | None, trace: object) -> None:
+        if self._token is None:
+            return
+        _active.reset(self._token)
+        if isinstance(error, BudgetExceeded):
+            raise self._failure(error.reason) from None
+        if isinstance(error, RecursionError):
+            # Python's own stack limit, reached by a structure the budget does not count (a
+            # deeply nested filter): the same failure as nesting too deep.
+            raise self._failure(DEPTH_EXCEEDED) from None

@@ -82,16 +82,21 @@ class JsonPath:
 
     def get_value(self, data: Any) -> Any:
         """Apply the segments to ``data`` as if it were the root."""
+        definite = self.is_definite
         try:
-            with metered(self._over_budget):
+            if definite:
+                # One value per segment: bounded by the path itself, nothing to meter.
                 matches = select(self.segments, data)
+            else:
+                with metered(self._over_budget):
+                    matches = select(self.segments, data)
         except Missing as exc:
             # AWS answers [] when an indefinite path has a missing definite prefix
             # ("$.items[1:]" on {}), so only definite paths report the failure.
-            if not self.is_definite:
+            if not definite:
                 return []
             raise PathNotFound(self.text, self.normalized, exc.message) from None
-        if not self.is_definite:
+        if not definite:
             return matches
         if not matches:
             raise PathNotFound(
