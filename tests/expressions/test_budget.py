@@ -139,6 +139,15 @@ def test_expressions_nested_past_the_stack_are_definition_errors() -> None:
         compile_path("$[?(" + "(" * 5000 + "@.a" + ")" * 5000 + ")]")
 
 
+def test_parsed_json_text_has_the_depth_limit_of_client_json() -> None:
+    deep = "[" * 600 + "]" * 600
+    call = compile_intrinsic("States.StringToJson($.s)")
+    assert failure(call.evaluate, Scope({"s": deep}))[0].error == "States.IntrinsicFailure"
+    error, _ = failure(jsonata, "$parse($states.input.s)", {"s": deep})
+    assert error.error == "States.QueryEvaluationError"
+    assert call.evaluate(Scope({"s": "[[1]]"})) == [[1]]
+
+
 def test_limits_must_be_positive() -> None:
     with pytest.raises(ValueError):
         budget.ExpressionLimits(cpu_seconds=0)

@@ -19,7 +19,7 @@ from typing import Any
 from sagaway.expressions import budget
 from sagaway.expressions._intrinsic_render import java_text
 from sagaway.expressions._jsonpath_filter import json_equal
-from sagaway.expressions.jsontext import dumps, loads
+from sagaway.expressions.jsontext import dumps, loads_document
 
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 _MAX_TEXT = 10_000
@@ -120,7 +120,8 @@ def _format(args: list[Any], _: Entropy) -> str:
 def _string_to_json(args: list[Any], _: Entropy) -> Any:
     text = _string(args[0], "argument")
     try:
-        return loads(text)
+        # Parsed text becomes part of the execution's state: same limits as a client's JSON.
+        return loads_document(text)
     except ValueError:
         raise ArgumentError(f"The argument is not valid JSON text: {text}") from None
 

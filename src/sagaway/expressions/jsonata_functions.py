@@ -103,7 +103,8 @@ def parse(text: str | None) -> Any:
     if text is None:
         return None
     try:
-        value = jsontext.loads(text)
+        # Parsed text becomes part of the execution's state: same limits as a client's JSON.
+        value = jsontext.loads_document(text)
     except ValueError as error:
         raise FunctionFailure(f"The input '{text}' is not a valid JSON string") from error
     # A literal JSON null is a value, not "nothing": keep it as the library's null marker.
