@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import re
+import time
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sagaway.interpreter.comparisons import COMPARATORS, TYPE_TESTS, parse_timestamp
 
@@ -66,6 +71,33 @@ def test_wrong_types_compare_false(operator: str, value: object, operand: object
 )
 def test_string_matches_wildcards_and_escapes(pattern: str, value: str, expected: bool) -> None:
     assert COMPARATORS["StringMatches"](value, pattern) is expected
+
+
+def _as_regex(pattern: str) -> re.Pattern[str]:
+    """The obvious (backtracking) reading of a StringMatches pattern, as an oracle."""
+    parts, i = [], 0
+    while i < len(pattern):
+        if pattern[i] == "\\" and i + 1 < len(pattern):
+            parts.append(re.escape(pattern[i + 1]))
+            i += 2
+            continue
+        parts.append(".*" if pattern[i] == "*" else re.escape(pattern[i]))
+        i += 1
+    return re.compile("".join(parts), re.DOTALL)
+
+
+@given(st.text("ab*\\", max_size=8), st.text("ab*\\", max_size=12))
+def test_string_matches_agrees_with_the_regular_expression_reading(
+    pattern: str, value: str
+) -> None:
+    expected = _as_regex(pattern).fullmatch(value) is not None
+    assert COMPARATORS["StringMatches"](value, pattern) is expected
+
+
+def test_string_matches_is_linear_where_a_regex_backtracks() -> None:
+    began = time.process_time()
+    assert not COMPARATORS["StringMatches"]("a" * 200_000, "*a*a*a*a*a*a*a*a*b")
+    assert time.process_time() - began < 0.5
 
 
 @pytest.mark.parametrize(

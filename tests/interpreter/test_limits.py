@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from sagaway.asl.parser import parse_definition
-from sagaway.expressions.jsontext import MAX_DEPTH, check_aws_json, loads_aws
+from sagaway.expressions.jsontext import MAX_DEPTH, check_aws_json, loads_document
 from sagaway.interpreter import Start, Step, advance, new_execution
 from sagaway.interpreter.advance import CONTINUE
 from sagaway.interpreter.limits import Limits, over_limit
@@ -98,5 +98,5 @@ def test_nesting_is_bounded_without_recursion() -> None:
     with pytest.raises(ValueError, match="nested deeper"):
         check_aws_json([deep])
     with pytest.raises(ValueError, match="nested deeper"):
-        loads_aws("[" * 100_000 + "]" * 100_000)
-    assert loads_aws('{"n": 18446744073709551615}') == {"n": 2**64 - 1}
+        loads_document("[" * 100_000 + "]" * 100_000)
+    assert loads_document('{"n": 18446744073709551615}') == {"n": 2**64 - 1}

@@ -32,6 +32,7 @@ from sagaway.engine.cluster import member_identity
 from sagaway.engine.engine import Engine
 from sagaway.engine.http_destinations import HttpDestinations
 from sagaway.engine.integrations import install
+from sagaway.expressions.jsontext import check_depth
 from sagaway.interpreter.limits import Limits
 from sagaway.messaging.bus import EventBus
 from sagaway.messaging.put_events import ServerBus, bus_url_beside
@@ -45,6 +46,10 @@ TARGET_PREFIX = "AWSStepFunctions."
 CONTENT_TYPE = "application/x-amz-json-1.0"
 # The largest request AWS takes: a 1 MiB definition plus room for the rest of the fields.
 MAX_BODY = 2 * 1024 * 1024
+# The deepest request of the Step Functions model nests 5 levels (UpdateStateMachine's logging
+# destinations). Deeper bodies can only carry members nobody reads, yet whatever is kept of
+# them must fit the journal's encoder: refuse them as malformed.
+MAX_BODY_DEPTH = 32
 # Calls that wait for something: a client that goes away cancels the wait (an EXPRESS
 # execution started by StartSyncExecution runs on to its end or its time limit).
 LONG_POLLS = frozenset({"GetActivityTask", "StartSyncExecution"})
@@ -86,6 +91,12 @@ def _params(body: bytes) -> dict[str, Any]:
         raise ApiError("SerializationException", f"Malformed JSON body: {exc}") from exc
     if not isinstance(params, dict):
         raise ApiError("SerializationException", "The request body must be a JSON object")
+    # Counting brackets is cheap and bounds the depth; only bodies with many pay for a check.
+    if body.count(b"[") + body.count(b"{") > MAX_BODY_DEPTH:
+        try:
+            check_depth(params, MAX_BODY_DEPTH)
+        except ValueError as exc:
+            raise ApiError("SerializationException", f"Malformed JSON body: {exc}") from exc
     return params
 
 

@@ -12,7 +12,7 @@ from sagaway.api.service import EXECUTION, Api, check_name, machine_ref, page
 from sagaway.engine import redrive as redrive_module
 from sagaway.engine.deliveries import STOP
 from sagaway.engine.engine import ExecutionAlreadyExists, StateMachineDoesNotExist
-from sagaway.expressions.jsontext import loads, loads_aws
+from sagaway.expressions.jsontext import loads_document
 from sagaway.interpreter.limits import HISTORY_FULL_REASON, history_was_full
 from sagaway.store.ports import ExecutionRecord
 
@@ -21,7 +21,7 @@ ENDED_REDRIVABLE = redrive_module.REDRIVABLE
 
 def _check_input(text: str) -> str:
     try:
-        loads_aws(text)
+        loads_document(text)
     except ValueError as exc:
         raise ApiError(
             "InvalidExecutionInput", f"Invalid State Machine Execution Input: '{exc}'"
@@ -187,7 +187,7 @@ async def redrive_execution(api: Api, params: dict[str, Any]) -> dict[str, Any]:
     if params.get("input") is not None:  # Sagaway's extension: edited input (docs/api.md)
         if not isinstance(params["input"], str):
             raise ApiError("SerializationException", "'input' must be a JSON text")
-        new_input = loads(_check_input(params["input"]))
+        new_input = loads_document(_check_input(params["input"]))
     try:
         count = await redrive_module.redrive(api.engine, record, new_input)
     except redrive_module.NotRedrivable as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sagaway.api.errors import ApiError, resource_missing
+from sagaway.api.errors import ApiError, resource_missing, validation
 from sagaway.api.service import ACTIVITY, ALIAS, TAGS, Api, machine_ref
 
 
@@ -40,6 +40,13 @@ def _tags(api: Api, arn: str) -> list[dict[str, str]]:
 
 async def tag_resource(api: Api, params: dict[str, Any]) -> dict[str, Any]:
     arn = params["resourceArn"]
+    # Tag.key is optional in the model's shape, but a tag without a key is no tag.
+    for position, tag in enumerate(params["tags"], 1):
+        if tag.get("key") is None:
+            raise validation(
+                f"1 validation error detected: Value null at 'tags.{position}.member.key' "
+                "failed to satisfy constraint: Member must not be null"
+            )
     _check(api, arn)
     merged = {t["key"]: t.get("value", "") for t in _tags(api, arn)}
     merged.update({t["key"]: t.get("value", "") for t in params["tags"]})

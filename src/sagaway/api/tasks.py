@@ -11,7 +11,7 @@ from sagaway.api.service import ACTIVITY, TAGS, Api, check_name, page
 from sagaway.engine import arns
 from sagaway.engine.callbacks import TaskTokenError
 from sagaway.engine.deliveries import FAILURE, HEARTBEAT, SUCCESS
-from sagaway.expressions.jsontext import loads
+from sagaway.expressions.jsontext import loads_document
 
 
 async def _answer(api: Api, task_token: str, kind: str, fields: dict[str, Any]) -> dict[str, Any]:
@@ -25,7 +25,7 @@ async def _answer(api: Api, task_token: str, kind: str, fields: dict[str, Any]) 
 async def send_task_success(api: Api, params: dict[str, Any]) -> dict[str, Any]:
     text = params["output"]
     try:
-        loads(text)
+        loads_document(text)
     except ValueError as exc:
         raise ApiError("InvalidOutput", f"Invalid Output: '{exc}'") from exc
     return await _answer(api, params["taskToken"], SUCCESS, {"output": text})

@@ -19,7 +19,7 @@ from sagaway.api.test_state_inspect import ABSENT, inspection_data
 from sagaway.api.test_state_machine import build_definition, find_state
 from sagaway.api.test_state_run import ROOT, Outcome, Setup, run_state
 from sagaway.asl.parser import parse_definition
-from sagaway.expressions.jsontext import dumps, loads
+from sagaway.expressions.jsontext import dumps, loads_document
 from sagaway.interpreter import InvokeTask, TaskFailed, TaskSucceeded
 from sagaway.interpreter.messages import Event
 from sagaway.interpreter.resources import LAMBDA, parse_resource
@@ -133,7 +133,7 @@ def _response(outcome: Outcome) -> dict[str, Any]:
 
 def _json(text: Any, code: str, member: str) -> Any:
     try:
-        return loads(text)
+        return loads_document(text)
     except (TypeError, ValueError) as exc:
         raise ApiError(code, f"Invalid JSON in '{member}': {exc}") from exc
 

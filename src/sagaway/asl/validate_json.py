@@ -16,6 +16,8 @@ from sagaway.asl.diagnostics import (
     SCHEMA_VALIDATION_FAILED,
     Diagnostic,
 )
+from sagaway.expressions import jsontext
+from sagaway.expressions.jsontext import MAX_DEPTH
 
 _SOURCE_LIMIT = 500  # Jackson quotes at most this many characters of the source
 _EXPECTING_VALUE = (
@@ -41,7 +43,12 @@ def _object(pairs: list[tuple[str, Any]]) -> JsonObject:
     return obj
 
 
-_DECODER = json.JSONDecoder(object_pairs_hook=_object)
+_DECODER = json.JSONDecoder(
+    object_pairs_hook=_object,
+    parse_constant=jsontext.refuse_constant,
+    parse_float=jsontext.parse_double,
+    parse_int=jsontext.parse_integer,
+)
 
 
 def parse_definition(text: str) -> tuple[JsonObject | None, Diagnostic | None]:
@@ -51,11 +58,21 @@ def parse_definition(text: str) -> tuple[JsonObject | None, Diagnostic | None]:
         return None, _not_an_object()
     try:
         value, _ = _DECODER.raw_decode(text, start)
+        jsontext.check_depth(value)
     except json.JSONDecodeError as exc:
         return None, _syntax_error(text, exc)
+    except RecursionError:
+        return None, _unreadable(f"JSON nesting depth exceeds the maximum allowed ({MAX_DEPTH})")
+    except ValueError as exc:
+        # A number no double holds, NaN or Infinity, or nesting the journal cannot keep.
+        return None, _unreadable(str(exc))
     if not isinstance(value, JsonObject):
         return None, _not_an_object()
     return value, None
+
+
+def _unreadable(message: str) -> Diagnostic:
+    return Diagnostic(INVALID_JSON_DESCRIPTION, message, None)
 
 
 def _not_an_object() -> Diagnostic:

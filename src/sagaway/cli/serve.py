@@ -14,6 +14,7 @@ import uvicorn
 
 from sagaway.api import create_app
 from sagaway.cli import app
+from sagaway.cli import expression_options as options
 from sagaway.cli.serve_setup import bind, fail, security_for, startup_line
 from sagaway.interpreter.limits import Limits
 from sagaway.resources.lambda_functions import FunctionRegistry
@@ -94,6 +95,9 @@ def serve(
         bool, typer.Option(help="Print one line per request to stderr")
     ] = False,
     isolation: Annotated[Isolation, typer.Option(help=ISOLATION_HELP)] = Isolation.THREAD,
+    expression_cpu_seconds: options.CpuSeconds = options.DEFAULT_CPU_SECONDS,
+    expression_max_depth: options.MaxDepth = options.DEFAULT_MAX_DEPTH,
+    expression_max_bytes: options.MaxBytes = options.DEFAULT_MAX_BYTES,
 ) -> None:
     """Serve the Step Functions API at / (the console and metrics come later).
 
@@ -103,6 +107,7 @@ def serve(
     activities and tags with every server and worker on that database (docs/scaling.md).
     """
     security = security_for(host, credentials, anonymous_reads)
+    options.apply_limits(expression_cpu_seconds, expression_max_depth, expression_max_bytes)
     registry = FunctionRegistry(isolation=isolation.value)
     if functions:
         try:

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from sagaway.cli import app
+from sagaway.cli import expression_options as options
 from sagaway.engine.cluster import member_identity
 from sagaway.engine.engine import Engine
 from sagaway.engine.integrations import install
@@ -39,6 +40,9 @@ def worker(
     ] = 5.0,
     name: Annotated[str | None, typer.Option(help="Worker identity (default host-pid).")] = None,
     isolation: Annotated[Isolation, typer.Option(help=ISOLATION_HELP)] = Isolation.THREAD,
+    expression_cpu_seconds: options.CpuSeconds = options.DEFAULT_CPU_SECONDS,
+    expression_max_depth: options.MaxDepth = options.DEFAULT_MAX_DEPTH,
+    expression_max_bytes: options.MaxBytes = options.DEFAULT_MAX_BYTES,
 ) -> None:
     """Run executions from a PostgreSQL database shared with other workers.
 
@@ -50,6 +54,7 @@ def worker(
     if not db.startswith(("postgresql://", "postgres://")):
         console.print("[red]sagaway worker needs postgresql:// (SQLite is single-process)[/red]")
         raise typer.Exit(2)
+    options.apply_limits(expression_cpu_seconds, expression_max_depth, expression_max_bytes)
     owner = name or member_identity()
     try:
         registry = FunctionRegistry(isolation=isolation.value)

@@ -28,7 +28,7 @@ from sagaway.engine.faults import first_step, outcome_record
 from sagaway.engine.notes import MapRunUpdate, Note
 from sagaway.engine.tasks import TaskRunner
 from sagaway.engine.timers import TimerWheel
-from sagaway.expressions.jsontext import loads, loads_aws
+from sagaway.expressions.jsontext import loads, loads_document
 from sagaway.interpreter import (
     CancelTask,
     InvokeTask,
@@ -70,7 +70,7 @@ class InvalidExecutionInput(ValueError):
 
 def parse_input(text: str) -> Any:
     try:
-        return loads_aws(text)
+        return loads_document(text)
     except ValueError as exc:
         raise InvalidExecutionInput(f"Invalid State Machine Execution Input: '{exc}'") from exc
 

@@ -17,9 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sagaway.expressions import budget
 from sagaway.expressions._intrinsic_render import java_text
 from sagaway.expressions._jsonpath_filter import json_equal
-from sagaway.expressions.jsontext import dumps, loads
+from sagaway.expressions.jsontext import dumps, loads_document
 
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 _MAX_TEXT = 10_000
@@ -97,9 +98,16 @@ def format_parts(parts: tuple[str, ...], args: list[Any]) -> str:
             f"The number of arguments ({len(args)}) does not match the number of "
             f"placeholders ({len(parts) - 1}) in the format string"
         )
+    allowance = budget.current()
     out = [parts[0]]
+    length = len(parts[0])
     for arg, part in zip(args, parts[1:], strict=True):
-        out.append(java_text(arg))
+        text = java_text(arg)
+        length += len(text) + len(part)
+        # Checked before joining: many placeholders filled with one large value would
+        # otherwise build a string many times the size of the input.
+        allowance.size(length)
+        out.append(text)
         out.append(part)
     return "".join(out)
 
@@ -115,7 +123,8 @@ def _string_to_json(args: list[Any], _: Entropy) -> Any:
     if not text.strip():
         return None  # AWS reads empty or blank text as null rather than failing
     try:
-        return loads(text)
+        # Parsed text becomes part of the execution's state: same limits as a client's JSON.
+        return loads_document(text)
     except ValueError:
         raise ArgumentError(f"The argument is not valid JSON text: {text}") from None
 
@@ -146,10 +155,11 @@ def _array_range(args: list[Any], _: Entropy) -> list[int]:
     step = _integer(args[2], "step value")
     if step == 0:
         raise ArgumentError("The step value must not be 0")
-    values = list(range(start, end + (1 if step > 0 else -1), step))
+    values = range(start, end + (1 if step > 0 else -1), step)
+    # A range knows its length without allocating its items: check before building the list.
     if len(values) > _MAX_RANGE:
         raise ArgumentError(f"The array would exceed the maximum of {_MAX_RANGE} items")
-    return values
+    return list(values)
 
 
 def _array_get_item(args: list[Any], _: Entropy) -> Any:
@@ -168,7 +178,10 @@ def _array_length(args: list[Any], _: Entropy) -> int:
 
 def _array_unique(args: list[Any], _: Entropy) -> list[Any]:
     unique: list[Any] = []
+    allowance = budget.current()
     for item in _array(args[0]):
+        # Quadratic in the number of distinct items: metered so a large array fails in time.
+        allowance.tick(len(unique) + 1)
         if not any(json_equal(item, seen) for seen in unique):
             unique.append(item)
     return unique

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sagaway.expressions import budget
 from sagaway.expressions._jsonpath_filter import FilterExpr
 from sagaway.expressions._jsonpath_syntax import (
     DeepScan,
@@ -70,8 +71,11 @@ class _Walk:
         self.root = root
         self.strict = strict
         self.out: list[Any] = []
+        # Filters evaluate paths per element, so a walk's work can be quadratic in its input.
+        self.allowance = budget.current()
 
     def step(self, segs: tuple[Segment, ...], i: int, node: Any, path: str, definite: bool) -> None:
+        self.allowance.tick()
         if i == len(segs):
             self.out.append(node)
             return

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Union
 
+from sagaway.expressions import budget
 from sagaway.expressions._jsonpath_parser import InvalidPath, parse_path
 from sagaway.expressions._jsonpath_syntax import Segment, is_definite, skip_quoted
 from sagaway.expressions.jsontext import loads
@@ -146,6 +147,8 @@ def _compare(op: str, left: Any, right: Any) -> bool:
     if op in _COLLECTION_TESTS:
         return _COLLECTION_TESTS[op](left, right)
     if op in ("in", "nin"):
+        if isinstance(right, list):
+            budget.current().tick(len(right))
         found = isinstance(right, list) and any(json_equal(left, item) for item in right)
         return found if op == "in" else not found
     if _kind(left) != _kind(right) or _kind(left) not in ("number", "str"):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from sagaway.expressions import budget
 from sagaway.expressions._intrinsic_functions import (
     FUNCTIONS,
     ArgumentError,
@@ -71,14 +72,21 @@ class Intrinsic:
     call: Call
 
     def evaluate(self, scope: Scope) -> Any:
-        return _Evaluation(scope).call(self.call)
+        with budget.metered(self._over_budget):
+            return _Evaluation(scope).call(self.call)
+
+    def _over_budget(self, reason: str) -> IntrinsicFailure:
+        return IntrinsicFailure(f"The evaluation of '{self.text}' was stopped: {reason}")
 
 
 @lru_cache(maxsize=4096)
 def compile_intrinsic(text: str) -> Intrinsic:
     """Parse ``text``; raise :class:`InvalidIntrinsic` when AWS would reject the definition."""
-    call = parse_call(text)
-    _check(call)
+    try:
+        call = parse_call(text)
+        _check(call)
+    except RecursionError:
+        raise InvalidIntrinsic("The intrinsic function calls nest too deeply") from None
     return Intrinsic(text, call)
 
 
@@ -124,9 +132,16 @@ class _Evaluation:
             if isinstance(template, Literal) and template.parts is not None:
                 # A literal template knows which braces were escaped.
                 return format_parts(template.parts, args[1:])
-            return FUNCTIONS[call.name].impl(args, self.entropy)
+            result = FUNCTIONS[call.name].impl(args, self.entropy)
         except ArgumentError as exc:
             raise IntrinsicFailure(f"Invalid arguments in States.{call.name}: {exc}") from None
+        allowance = budget.current()
+        allowance.tick()
+        if isinstance(result, str):
+            allowance.size(len(result))
+        elif isinstance(result, list):
+            allowance.size(8 * len(result))
+        return result
 
     def argument(self, arg: Argument) -> Any:
         if isinstance(arg, Literal):

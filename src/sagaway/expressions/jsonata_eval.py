@@ -36,8 +36,9 @@ from typing import Any, Final
 
 from jsonata import jsonata as _jsonata
 from jsonata.jexception import JException
+from jsonata.utils import Utils
 
-from sagaway.expressions import jsonata_functions, jsonata_messages
+from sagaway.expressions import budget, jsonata_functions, jsonata_messages, jsonata_regex
 from sagaway.expressions.errors import QueryEvaluationError
 from sagaway.expressions.jsonata_results import check_result_type
 from sagaway.expressions.jsonata_values import (
@@ -119,9 +120,11 @@ class JsonataExpression:
     def __init__(self, text: str) -> None:
         self.text = text
         try:
-            self._engine = _jsonata.Jsonata(text)
+            self._engine = _jsonata.Jsonata(text, jsonata_regex.compile_pattern)
         except JException as error:
             raise InvalidJsonata(text, error.error, jsonata_messages.render(error)) from error
+        except RecursionError:
+            raise InvalidJsonata(text, "U1001", f"U1001: {budget.DEPTH_EXCEEDED}") from None
         for name, function in jsonata_functions.static_bindings().items():
             self._engine.environment.bind(name, function)
 
@@ -163,21 +166,52 @@ class JsonataExpression:
         # The library evaluates through a per-thread "current" instance; point it at ours.
         _jsonata.Jsonata.CURRENT.jsonata = engine
         frame.bind("$", None)
-        try:
-            return engine.eval(engine.ast, None, frame)
-        except JException as error:
-            detail = f". {jsonata_messages.render(error)}"
-        except jsonata_functions.FunctionFailure as error:
-            # AWS joins a message that has no JSONata code with a colon, not a new sentence.
-            detail = f": {error}"
-        except _NUMERIC_FAILURES:
-            detail = f". {jsonata_messages.number_out_of_range('Infinity')}"
-        except RecursionError:
-            detail = ". U1001: Stack overflow error: Check for non-terminating recursive function."
-        raise QueryEvaluationError(self._cause(field, f"threw an error during evaluation{detail}"))
+        with budget.metered(lambda reason: self._failure(field, f": {reason}")) as allowance:
+            _watch(frame, allowance)
+            try:
+                return engine.eval(engine.ast, None, frame)
+            except JException as error:
+                detail = f". {jsonata_messages.render(error)}"
+            except jsonata_functions.FunctionFailure as error:
+                # AWS joins a message that has no JSONata code with a colon, not a new sentence.
+                detail = f": {error}"
+            except _NUMERIC_FAILURES:
+                detail = f". {jsonata_messages.number_out_of_range('Infinity')}"
+            except RecursionError:
+                detail = f": {budget.DEPTH_EXCEEDED}"
+            if allowance.tripped is not None:
+                # The library wraps some exceptions it did not raise: the budget's reason wins.
+                detail = f": {allowance.tripped}"
+        raise self._failure(field, detail)
+
+    def _failure(self, field: str, detail: str) -> QueryEvaluationError:
+        return QueryEvaluationError(self._cause(field, f"threw an error during evaluation{detail}"))
 
     def _cause(self, field: str, outcome: str) -> str:
         return f"The JSONata expression '{self.text}' specified for the field '{field}' {outcome}"
+
+
+def _watch(frame: _Bindings, allowance: budget.Budget) -> None:
+    """Meter every node the library evaluates in ``frame`` and the frames below it: depth and
+    time on entry, the size of each value on exit (a range is a lazy list: its length is known
+    before its items exist)."""
+
+    def entry(_expr: Any, _input: Any, env: Any) -> None:
+        if not env.is_parallel_call:
+            allowance.enter()
+
+    def exit_(_expr: Any, _input: Any, env: Any, result: Any) -> None:
+        if not env.is_parallel_call:
+            allowance.leave()
+        if isinstance(result, str):
+            allowance.size(len(result))
+        elif isinstance(result, Utils.RangeList):
+            allowance.size(8 * (result.b - result.a))
+        elif isinstance(result, list | dict):
+            allowance.size(8 * len(result))
+
+    frame.bind("__evaluate_entry", entry)
+    frame.bind("__evaluate_exit", exit_)
 
 
 @functools.lru_cache(maxsize=4096)

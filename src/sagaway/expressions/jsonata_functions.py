@@ -23,7 +23,7 @@ from typing import Any, Final
 from jsonata import jsonata as _jsonata
 from jsonata.functions import Functions
 
-from sagaway.expressions import jsontext
+from sagaway.expressions import budget, jsontext
 from sagaway.expressions.jsonata_values import to_jsonata
 
 # Names as AWS documents them; the match is case-sensitive.
@@ -78,7 +78,10 @@ def range_(start: float | None, end: float | None, step: float | None = None) ->
     first, last, stride = _truncate(start), _truncate(end), _truncate(step)
     if stride == 0 or (last - first) * stride < 0:
         return None
-    values = list(range(first, last + (1 if stride > 0 else -1), stride))
+    span = range(first, last + (1 if stride > 0 else -1), stride)
+    # Sized before it is built: $range(0, 1e12) must fail, not allocate.
+    budget.current().size(8 * len(span))
+    values = list(span)
     return values[0] if len(values) == 1 else values
 
 
@@ -100,7 +103,8 @@ def parse(text: str | None) -> Any:
     if text is None:
         return None
     try:
-        value = jsontext.loads(text)
+        # Parsed text becomes part of the execution's state: same limits as a client's JSON.
+        value = jsontext.loads_document(text)
     except ValueError as error:
         raise FunctionFailure(f"The input '{text}' is not a valid JSON string") from error
     # A literal JSON null is a value, not "nothing": keep it as the library's null marker.

@@ -18,7 +18,8 @@ from typing import Any
 from sagaway.expressions._jsonpath_eval import Missing, select
 from sagaway.expressions._jsonpath_parser import InvalidPath, parse_path
 from sagaway.expressions._jsonpath_syntax import Field, Index, Segment, is_definite
-from sagaway.expressions.errors import StatesError
+from sagaway.expressions.budget import metered
+from sagaway.expressions.errors import RuntimeFailure, StatesError
 from sagaway.expressions.jsontext import dumps
 from sagaway.expressions.scope import Scope
 
@@ -81,15 +82,21 @@ class JsonPath:
 
     def get_value(self, data: Any) -> Any:
         """Apply the segments to ``data`` as if it were the root."""
+        definite = self.is_definite
         try:
-            matches = select(self.segments, data)
+            if definite:
+                # One value per segment: bounded by the path itself, nothing to meter.
+                matches = select(self.segments, data)
+            else:
+                with metered(self._over_budget):
+                    matches = select(self.segments, data)
         except Missing as exc:
             # AWS answers [] when an indefinite path has a missing definite prefix
             # ("$.items[1:]" on {}), so only definite paths report the failure.
-            if not self.is_definite:
+            if not definite:
                 return []
             raise PathNotFound(self.text, self.normalized, exc.message) from None
-        if not self.is_definite:
+        if not definite:
             return matches
         if not matches:
             raise PathNotFound(
@@ -97,13 +104,20 @@ class JsonPath:
             )
         return matches[0]
 
+    def _over_budget(self, reason: str) -> StatesError:
+        # States.Runtime: the error AWS reports for a JSONPath it cannot evaluate.
+        return RuntimeFailure(f"The JSONPath '{self.text}' was stopped: {reason}")
+
 
 @lru_cache(maxsize=4096)
 def compile_path(text: str) -> JsonPath:
     """Compile ``text``; raise :class:`InvalidPath` when it is not a valid JSONPath."""
     if not isinstance(text, str):
         raise InvalidPath(f"A path must be a string, not {type(text).__name__}")
-    root, segments = parse_path(text)
+    try:
+        root, segments = parse_path(text)
+    except RecursionError:
+        raise InvalidPath(f"The path nests too deeply: {text[:80]!r}") from None
     return JsonPath(text, root, segments)
 
 

@@ -3,15 +3,29 @@
 AWS renders compact JSON (no spaces after separators), keeps non-ASCII characters as they
 are, and prints integral numbers without a fraction. Every place that turns a value into
 text goes through :func:`dumps` so the rendering is the same everywhere.
+
+Parsing refuses what JSON does not have or the journal cannot keep: ``NaN`` and ``Infinity``,
+numbers beyond the range of a double (``1e400``, a 400-digit integer) and, for text from a
+client (:func:`loads_document`), nesting deeper than :data:`MAX_DEPTH`. Each is a
+``ValueError`` its caller answers with the client error of its action.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from typing import Any
+import sys
+from typing import Any, Final
 
 import orjson
+
+# How deep a client's JSON may nest. The journal encodes states with orjson, which refuses
+# values nested deeper than 254 levels; an execution's state wraps its input and outputs in a
+# few levels of its own, and states may nest results further, so clients get less than that.
+MAX_DEPTH: Final = 200
+_ENCODER_DEPTH: Final = 254
+# orjson keeps integers of 64 bits (signed or unsigned) and reads larger ones as doubles.
+_INT_MIN, _UINT_MAX = -(2**63), 2**64 - 1
 
 
 def dumps(value: Any) -> str:
@@ -24,20 +38,72 @@ def dumps(value: Any) -> str:
 
 
 def loads(text: str | bytes) -> Any:
-    """Parse JSON text; integers stay ``int`` and fractions ``float``."""
+    """Parse JSON text; integers stay ``int`` and fractions ``float``.
+
+    Raises ``ValueError`` for anything that is not JSON or holds a number no double can
+    represent; never ``RecursionError``."""
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError:
-        # Big integers and NaN-free edge cases that orjson rejects but JSON allows.
-        return json.loads(text)
+        pass
+    # orjson refuses some valid JSON the standard library reads (lone surrogate escapes):
+    # read it the same way orjson would have, refusing what orjson refuses for good reason.
+    try:
+        return json.loads(
+            text, parse_constant=refuse_constant, parse_float=parse_double, parse_int=parse_integer
+        )
+    except RecursionError:
+        raise ValueError("JSON text nested too deeply") from None
 
 
-# Where values enter an execution (its input, a Task's result), nesting deeper than this is
-# refused: the journal's encoder stops at 255 levels and the execution state wraps values in
-# a few levels of its own.
-MAX_DEPTH = 200
-# The integers the journal stores exactly (64 bits, signed or unsigned).
-_INT_MIN, _INT_MAX = -(2**63), 2**64 - 1
+def loads_document(text: str | bytes, max_depth: int = MAX_DEPTH) -> Any:
+    """:func:`loads` for text a client sends, also refusing nesting deeper than ``max_depth``."""
+    value = loads(text)
+    # Cheap common case: text with no more brackets than allowed levels cannot nest deeper.
+    openers = text.count("[") + text.count("{") if isinstance(text, str) else None
+    if openers is None or openers > max_depth:
+        check_depth(value, max_depth)
+    return value
+
+
+def check_depth(value: Any, max_depth: int = MAX_DEPTH) -> None:
+    """Raise ``ValueError`` when ``value`` nests deeper than ``max_depth`` levels."""
+    # orjson's encoder counts levels in C and stops at its own limit: wrapping the value in
+    # (limit - max_depth) lists makes that limit ours, at the cost of one encoding.
+    wrapped = value
+    for _ in range(_ENCODER_DEPTH - max_depth):
+        wrapped = [wrapped]
+    try:
+        orjson.dumps(wrapped)
+    except TypeError as exc:
+        if "Recursion limit" in str(exc):
+            raise ValueError(
+                f"JSON nesting depth exceeds the maximum allowed ({max_depth})"
+            ) from None
+        raise ValueError(str(exc)) from None
+
+
+def refuse_constant(name: str) -> Any:
+    """``parse_constant`` for the standard library: JSON has no NaN or Infinity."""
+    raise ValueError(f"Non-standard token '{name}': JSON has no {name}")
+
+
+def parse_double(text: str) -> float:
+    """``parse_float``: a finite double, or ``ValueError``."""
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"Number out of range: {text[:40]}")
+    return number
+
+
+def parse_integer(text: str) -> int | float:
+    """``parse_int``: an integer as orjson keeps it (64 bits, else a double)."""
+    if len(text) > sys.float_info.max_10_exp + 2:
+        raise ValueError(f"Number out of range: {text[:40]}...")
+    number = int(text)
+    if _INT_MIN <= number <= _UINT_MAX:
+        return number
+    return parse_double(text)
 
 
 def check_aws_json(value: Any, *, other_types: bool = False) -> None:
@@ -51,7 +117,7 @@ def check_aws_json(value: Any, *, other_types: bool = False) -> None:
         if isinstance(item, str) or item is None or isinstance(item, bool):
             continue
         if isinstance(item, int):
-            if not _INT_MIN <= item <= _INT_MAX:
+            if not _INT_MIN <= item <= _UINT_MAX:
                 raise ValueError("a number is out of range (integers are limited to 64 bits)")
         elif isinstance(item, float):
             if not math.isfinite(item):
@@ -63,13 +129,3 @@ def check_aws_json(value: Any, *, other_types: bool = False) -> None:
             stack.extend((child, depth + 1) for child in children)
         elif not other_types:
             raise ValueError(f"a value of type {type(item).__name__} is not JSON")
-
-
-def loads_aws(text: str | bytes) -> Any:
-    """Parse JSON text that AWS would accept (see check_aws_json); ``ValueError`` if not."""
-    try:
-        value = loads(text)
-    except RecursionError as exc:
-        raise ValueError(f"the value is nested deeper than {MAX_DEPTH} levels") from exc
-    check_aws_json(value)
-    return value

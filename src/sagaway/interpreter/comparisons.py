@@ -39,19 +39,45 @@ def is_number(value: Any) -> bool:
 
 
 @lru_cache(maxsize=512)
-def _wildcard(pattern: str) -> re.Pattern[str]:
-    """StringMatches: ``*`` matches any run of characters; ``\\*`` and ``\\\\`` are literal."""
-    parts: list[str] = []
+def _pieces(pattern: str) -> tuple[str, ...]:
+    """StringMatches: the literal runs between unescaped ``*``; ``\\*`` and ``\\\\`` are
+    literal characters."""
+    pieces: list[list[str]] = [[]]
     i = 0
     while i < len(pattern):
         char = pattern[i]
         if char == "\\" and i + 1 < len(pattern):
-            parts.append(re.escape(pattern[i + 1]))
+            pieces[-1].append(pattern[i + 1])
             i += 2
             continue
-        parts.append(".*" if char == "*" else re.escape(char))
+        if char == "*":
+            pieces.append([])
+        else:
+            pieces[-1].append(char)
         i += 1
-    return re.compile("".join(parts), re.DOTALL)
+    return tuple("".join(piece) for piece in pieces)
+
+
+def wildcard_match(pattern: str, text: str) -> bool:
+    """Whether ``text`` matches the StringMatches ``pattern``.
+
+    Each run between stars is found leftmost, which is exact for patterns whose only
+    wildcard is ``*``, and costs at most one scan of ``text`` per run: a regular expression
+    would backtrack polynomially (``*a*a*a*b`` against a long run of ``a``)."""
+    first, *middle = _pieces(pattern)
+    if not middle:
+        return text == first
+    *middle, last = middle
+    end = len(text) - len(last)
+    if end < len(first) or not text.startswith(first) or not text.endswith(last):
+        return False
+    position = len(first)
+    for piece in middle:
+        found = text.find(piece, position, end)
+        if found < 0:
+            return False
+        position = found + len(piece)
+    return True
 
 
 def _ordered(kind: str, cmp: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
@@ -82,7 +108,7 @@ COMPARATORS: dict[str, Callable[[Any, Any], bool]] = {
 }
 COMPARATORS["BooleanEquals"] = lambda v, o: isinstance(v, bool) and isinstance(o, bool) and v == o
 COMPARATORS["StringMatches"] = lambda v, o: (
-    isinstance(v, str) and isinstance(o, str) and _wildcard(o).fullmatch(v) is not None
+    isinstance(v, str) and isinstance(o, str) and wildcard_match(o, v)
 )
 
 TYPE_TESTS: dict[str, Callable[[Any], bool]] = {
