@@ -15,10 +15,19 @@ from typing import Any
 import orjson
 import psycopg
 
+from sagaway.store import console_queries as CQ
 from sagaway.store import postgres_queries as Q
 from sagaway.store import rows as R
 from sagaway.store.migrations import fresh_schema, migrations
-from sagaway.store.ports import ExecutionRecord, StateMachineRecord, StepRecord, StoreError
+from sagaway.store.ports import (
+    AuditEntry,
+    ExecutionQuery,
+    ExecutionRecord,
+    ExecutionSummary,
+    StateMachineRecord,
+    StepRecord,
+    StoreError,
+)
 
 
 class PostgresJournal:
@@ -108,6 +117,24 @@ class PostgresJournal:
     ) -> list[ExecutionRecord]:
         params = (state_machine_arn, state_machine_arn, status, status, limit)
         return [R.execution(r) for r in self._reader().execute(Q.LIST_EXECUTIONS, params)]
+
+    # -- console reads and the audit log ---------------------------------------------------
+    def execution_summaries(self, query: ExecutionQuery) -> list[ExecutionSummary]:
+        sql, params = CQ.summaries(query, "%s")
+        return [CQ.summary(r) for r in self._reader().execute(sql, params)]
+
+    def execution_counts(self, query: ExecutionQuery) -> dict[str, int]:
+        sql, params = CQ.counts(query, "%s")
+        return {status: count for status, count in self._reader().execute(sql, params)}
+
+    def record_audit(self, entry: AuditEntry) -> None:
+        with self._transaction() as conn:
+            conn.execute(CQ.insert_audit("%s"), CQ.audit_row(entry))
+
+    def audit_entries(self, limit: int = 100, before: int | None = None) -> list[AuditEntry]:
+        sql = CQ.audit_page("%s", before=before is not None)
+        params = (limit,) if before is None else (before, limit)
+        return [CQ.audit(r) for r in self._reader().execute(sql, params)]
 
     def open_executions(self) -> list[ExecutionRecord]:
         return [R.execution(r) for r in self._reader().execute(Q.OPEN_EXECUTIONS)]

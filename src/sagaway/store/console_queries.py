@@ -1,0 +1,76 @@
+"""SQL for the console's reads (execution listings, counts, the audit log), both dialects.
+
+A listing's WHERE clause depends on which filters are set, so it is assembled here from
+fixed fragments; values always travel as parameters. The columns stay off the large ones
+(input, output, definition, state): a page of fifty rows reads a few kilobytes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sagaway.store.ports import AuditEntry, ExecutionQuery, ExecutionSummary
+
+SUMMARY_COLUMNS = "arn, state_machine_arn, name, status, start_date, stop_date, redrive_count"
+AUDIT_COLUMNS = "id, at, actor, action, target, detail, outcome"
+
+
+def _where(query: ExecutionQuery, mark: str, *, paged: bool) -> tuple[str, list[Any]]:
+    conditions: list[str] = []
+    params: list[Any] = []
+    if query.state_machine_arn is not None:
+        conditions.append(f"state_machine_arn = {mark}")
+        params.append(query.state_machine_arn)
+    if query.name_prefix:
+        conditions.append(f"substr(name, 1, {len(query.name_prefix)}) = {mark}")
+        params.append(query.name_prefix)
+    if query.started_from is not None:
+        conditions.append(f"start_date >= {mark}")
+        params.append(query.started_from)
+    if query.started_to is not None:
+        conditions.append(f"start_date < {mark}")
+        params.append(query.started_to)
+    if paged and query.status is not None:
+        conditions.append(f"status = {mark}")
+        params.append(query.status)
+    if paged and query.after is not None:
+        conditions.append(f"(start_date < {mark} OR (start_date = {mark} AND arn < {mark}))")
+        params.extend([query.after[0], query.after[0], query.after[1]])
+    return (" WHERE " + " AND ".join(conditions)) if conditions else "", params
+
+
+def summaries(query: ExecutionQuery, mark: str) -> tuple[str, list[Any]]:
+    where, params = _where(query, mark, paged=True)
+    sql = (
+        f"SELECT {SUMMARY_COLUMNS} FROM executions{where}"
+        f" ORDER BY start_date DESC, arn DESC LIMIT {mark}"
+    )
+    return sql, [*params, query.limit]
+
+
+def counts(query: ExecutionQuery, mark: str) -> tuple[str, list[Any]]:
+    where, params = _where(query, mark, paged=False)
+    return f"SELECT status, count(*) FROM executions{where} GROUP BY status", params
+
+
+def insert_audit(mark: str) -> str:
+    marks = ", ".join([mark] * 6)
+    return f"INSERT INTO audit (at, actor, action, target, detail, outcome) VALUES ({marks})"
+
+
+def audit_page(mark: str, *, before: bool) -> str:
+    where = f" WHERE id < {mark}" if before else ""
+    return f"SELECT {AUDIT_COLUMNS} FROM audit{where} ORDER BY id DESC LIMIT {mark}"
+
+
+def audit_row(entry: AuditEntry) -> tuple[Any, ...]:
+    return (entry.at, entry.actor, entry.action, entry.target, entry.detail, entry.outcome)
+
+
+def summary(row: tuple[Any, ...]) -> ExecutionSummary:
+    return ExecutionSummary(*row)
+
+
+def audit(row: tuple[Any, ...]) -> AuditEntry:
+    entry_id, at, actor, action, target, detail, outcome = row
+    return AuditEntry(at, actor, action, target, detail, outcome, entry_id)

@@ -1,0 +1,13 @@
+-- The console lists executions newest first, per state machine or across all of them, and
+-- keeps an audit log of what operators did (who, what, on which target, with what outcome).
+CREATE INDEX executions_by_start ON executions (start_date, arn);
+CREATE INDEX executions_by_machine_start ON executions (state_machine_arn, start_date, arn);
+CREATE TABLE audit (
+    id BIGSERIAL PRIMARY KEY,
+    at DOUBLE PRECISION NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    outcome TEXT NOT NULL
+);
