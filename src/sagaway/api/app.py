@@ -18,13 +18,14 @@ from typing import Any
 import orjson
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
 
 from sagaway.api import executions, history, machines, map_runs, tags, tasks, test_state, versions
 from sagaway.api.errors import ApiError
 from sagaway.api.service import Api
 from sagaway.api.validation import check, operation
+from sagaway.console import Console, ConsoleSettings, create_console, exposure_problem, is_loopback
 from sagaway.engine.cluster import member_identity
 from sagaway.engine.engine import Engine
 from sagaway.engine.integrations import install
@@ -134,6 +135,8 @@ def create_app(
     lease_seconds: float = 5.0,
     bus_url: str | None = None,
     bus: EventBus | None = None,
+    console: ConsoleSettings | None = None,
+    host: str = "127.0.0.1",
 ) -> Starlette:
     """The API app on the journal at ``db_url``; Lambda handlers from ``registry``.
 
@@ -142,7 +145,10 @@ def create_app(
     lease expired, and shares state machines and the catalog with every member. putEvents
     publishes on ``bus`` (default: a bus of its own) through the outbox in the SQLite
     database ``bus_url`` (default: beside the journal, see ``bus_url_beside``); the bus is
-    ``app.state.bus`` for adding rules."""
+    ``app.state.bus`` for adding rules. The operator console is mounted at ``/console``
+    with ``console`` settings; ``host`` is the address served on, which decides whether
+    the one-time local sign-in is offered (loopback only; elsewhere an issuer is needed,
+    else ValueError says why)."""
     identity = owner or member_identity()
 
     @contextlib.asynccontextmanager
@@ -165,10 +171,33 @@ def create_app(
             catalog.close()
             journal.close()
 
-    return Starlette(routes=_routes(), lifespan=lifespan)
+    application = Starlette(lifespan=lifespan)
+    application.router.routes.extend(_routes(_console(application, console, host)))
+    return application
 
 
-def attach_app(engine: Engine, catalog_url: str, *, poll_timeout: float = 60.0) -> Starlette:
+def _console(application: Starlette, settings: ConsoleSettings | None, host: str) -> Starlette:
+    """The console sub-app over the API service ``application`` holds once started."""
+    settings = settings or ConsoleSettings()
+    problem = exposure_problem(host, settings)
+    if problem is not None:
+        raise ValueError(problem)
+
+    def service() -> Api:
+        api: Api = application.state.api
+        return api
+
+    return create_console(service, settings, local_sign_in=is_loopback(host))
+
+
+def attach_app(
+    engine: Engine,
+    catalog_url: str,
+    *,
+    poll_timeout: float = 60.0,
+    console: ConsoleSettings | None = None,
+    host: str = "127.0.0.1",
+) -> Starlette:
     """The API over an engine its embedder runs (the shop's engine process, for one): call
     before ``engine.start()``, since recovery re-dispatches Tasks through the integrations
     installed here. The embedder starts and closes the engine; the app's lifespan only
@@ -184,14 +213,25 @@ def attach_app(engine: Engine, catalog_url: str, *, poll_timeout: float = 60.0) 
             integrations.close()
             catalog.close()
 
-    application = Starlette(routes=_routes(), lifespan=lifespan)
+    application = Starlette(lifespan=lifespan)
+    application.router.routes.extend(_routes(_console(application, console, host)))
     application.state.api = Api(engine, catalog, integrations, poll_timeout)
     return application
 
 
-def _routes() -> list[Route]:
+def _routes(console: Starlette) -> list[BaseRoute]:
     return [
         Route("/", dispatch, methods=["POST"]),
-        Route("/console", placeholder),
+        Route("/console", lambda request: RedirectResponse("/console/", 307)),
+        Mount("/console", console, name="console"),
         Route("/metrics", placeholder),
     ]
+
+
+def console_of(application: Starlette) -> Console:
+    """The console mounted in an app made here (its sign-in link, its sessions)."""
+    for route in application.routes:
+        if isinstance(route, Mount) and route.name == "console":
+            found: Console = route.app.state.console  # type: ignore[attr-defined]
+            return found
+    raise LookupError("no console in this app")

@@ -9,7 +9,9 @@ import typer
 import uvicorn
 
 from sagaway.api import create_app
+from sagaway.api.app import console_of
 from sagaway.cli import app
+from sagaway.console import ConsoleSettings, exposure_problem
 from sagaway.resources.lambda_functions import FunctionRegistry
 from sagaway.resources.loader import FunctionsLoadError, load_functions
 
@@ -42,8 +44,23 @@ def serve(
         float,
         typer.Option(help="PostgreSQL: how long a dead member's executions wait for others"),
     ] = 5.0,
+    console_issuer: Annotated[
+        str | None,
+        typer.Option(help="Console sign-in: OpenID Connect issuer URL (required off loopback)"),
+    ] = None,
+    console_client_id: Annotated[
+        str | None, typer.Option(help="Console sign-in: client id (default sagaway-console)")
+    ] = None,
+    console_roles_claim: Annotated[
+        str | None,
+        typer.Option(help="Console sign-in: ID token claim with the roles viewer/operator"),
+    ] = None,
 ) -> None:
-    """Serve the Step Functions API at / (the console and metrics come later).
+    """Serve the Step Functions API at / and the operator console at /console.
+
+    The console signs people in with OpenID Connect (--console-issuer; the client secret
+    is read from SAGAWAY_CONSOLE_CLIENT_SECRET). On loopback without an issuer it prints a
+    one-time sign-in link instead; on any other address it needs an issuer (docs/console.md).
 
     With --db postgresql://… the server is a cluster member, like `sagaway worker`: it runs
     the executions it starts, takes over those of members whose lease expired, hands its own
@@ -57,8 +74,18 @@ def serve(
         except FunctionsLoadError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from exc
+    settings = ConsoleSettings.from_environment(
+        issuer=console_issuer, client_id=console_client_id, roles_claim=console_roles_claim
+    )
+    problem = exposure_problem(host, settings)
+    if problem is not None:
+        typer.echo(f"error: {problem}", err=True)
+        raise typer.Exit(2)
     application = create_app(
         db, registry, poll_timeout=poll_timeout, owner=name, lease_seconds=lease_seconds,
-        bus_url=bus,
+        bus_url=bus, console=settings, host=host,
     )  # fmt: skip
+    local = console_of(application).local
+    if local is not None:
+        typer.echo(f"console: sign in at http://{host}:{port}{local.path()}", err=True)
     uvicorn.run(application, host=host, port=port, log_level="warning")

@@ -1,0 +1,162 @@
+"""The operator console as its own Starlette app, mounted at ``/console`` beside the API.
+
+It has its own sign-in (``sessions``, ``oidc``) and reads through the API's service object
+(the journal and the catalog the server already has), so it adds no server and no store.
+Every page needs a signed-in viewer; every POST needs an operator and the session's CSRF
+token. Database reads run in the thread pool, off the event loop the engine runs on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from sagaway.api.service import Api
+from sagaway.console import formatting
+from sagaway.console.oidc import OidcClient
+from sagaway.console.sessions import COOKIE, LocalSignIn, Session, Sessions
+from sagaway.console.settings import OPERATOR, VIEWER, ConsoleSettings
+
+Page = Callable[["Console", Request, Session], Awaitable[Response]]
+PREFIX = "/console"
+
+
+class Console:
+    """What every console handler shares: the API service, sessions, sign-in, templates."""
+
+    def __init__(
+        self,
+        source: Callable[[], Api],
+        settings: ConsoleSettings,
+        *,
+        local_sign_in: bool,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        self.source = source
+        self.settings = settings
+        self.sessions = Sessions(settings.session_seconds, *(c for c in [clock] if c))
+        self.local = LocalSignIn() if local_sign_in else None
+        self.oidc = OidcClient(settings) if settings.issuer else None
+        self.templates = Environment(
+            loader=PackageLoader("sagaway.console", "templates"),
+            autoescape=select_autoescape(["html"]),
+        )
+        self.templates.filters.update(formatting.FILTERS)
+
+    @property
+    def api(self) -> Api:
+        return self.source()
+
+    def render(
+        self,
+        request: Request,
+        name: str,
+        session: Session | None,
+        status: int = 200,
+        **values: Any,
+    ) -> HTMLResponse:
+        fragment = request.headers.get("x-console-fragment") == "1"
+        template = self.templates.get_template(name)
+        html = template.render(
+            session=session,
+            prefix=PREFIX,
+            request=request,
+            fragment=fragment,
+            operator=session is not None and session.may(OPERATOR),
+            **values,
+        )
+        headers = {"Cache-Control": "no-store", "X-Frame-Options": "DENY"}
+        return HTMLResponse(html, status, headers=headers)
+
+    def session_of(self, request: Request) -> Session | None:
+        return self.sessions.get(request.cookies.get(COOKIE))
+
+    def sign_in(self, request: Request, user: str, roles: frozenset[str], to: str) -> Response:
+        session = self.sessions.create(user, roles)
+        response = RedirectResponse(to, 303)
+        response.set_cookie(
+            COOKIE,
+            session.id,
+            max_age=int(self.settings.session_seconds),
+            path=PREFIX,
+            httponly=True,
+            samesite="lax",
+            secure=request.url.scheme == "https",
+        )
+        return response
+
+
+def guard(handler: Page, role: str = VIEWER) -> Callable[[Request], Awaitable[Response]]:
+    """``handler`` for a signed-in user with ``role``; POSTs must carry the CSRF token."""
+
+    async def endpoint(request: Request) -> Response:
+        console: Console = request.app.state.console
+        session = console.session_of(request)
+        if session is None:
+            if request.method != "GET":
+                return console.render(
+                    request,
+                    "error.html",
+                    None,
+                    401,
+                    message="Your session has ended: sign in again.",
+                )
+            target = quote(
+                str(request.url.path) + ("?" + request.url.query if request.url.query else "")
+            )
+            return RedirectResponse(f"{PREFIX}/signin?next={target}", 303)
+        if not session.may(role):
+            return console.render(
+                request, "error.html", session, 403, message=f"This needs the {role} role."
+            )
+        if request.method == "POST":
+            form = await request.form()
+            token = form.get("csrf_token")
+            if not session.csrf_ok(token if isinstance(token, str) else None):
+                return console.render(
+                    request,
+                    "error.html",
+                    session,
+                    403,
+                    message="The form's CSRF token is missing or wrong.",
+                )
+        return await handler(console, request, session)
+
+    return endpoint
+
+
+def create_console(
+    source: Callable[[], Api], settings: ConsoleSettings, *, local_sign_in: bool
+) -> Starlette:
+    """The console app (mount it at ``/console``); ``source`` gives the running API's
+    service object; its ``state.console`` is the :class:`Console` (sign-in link, sessions)."""
+    from sagaway.console import actions, identity, views
+
+    console = Console(source, settings, local_sign_in=local_sign_in)
+    routes = [
+        *identity.routes(),
+        Route("/", guard(views.home)),
+        Route("/executions", guard(views.executions)),
+        Route("/execution", guard(views.execution)),
+        Route("/execution/history.json", guard(views.history_json)),
+        Route("/state-machines", guard(views.machines)),
+        Route("/state-machine", guard(views.machine)),
+        Route("/audit", guard(views.audit)),
+        *[
+            Route(path, guard(handler, OPERATOR), methods=["POST"])
+            for path, handler in actions.ROUTES.items()
+        ],
+        Mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static"),
+    ]
+    app = Starlette(routes=routes)
+    app.state.console = console
+    return app
