@@ -44,6 +44,7 @@ class ConsoleServer:
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.sfn: Any = client(self.url)
+        self.clients: list[httpx.Client] = []
 
     def __enter__(self) -> ConsoleServer:
         self.thread.start()
@@ -54,6 +55,8 @@ class ConsoleServer:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        for http in self.clients:
+            http.close()
         self.server.should_exit = True
         self.thread.join(timeout=10)
 
@@ -61,9 +64,15 @@ class ConsoleServer:
         assert self.console.local is not None
         return self.url + self.console.local.path()
 
+    def http(self, *, follow_redirects: bool = True) -> httpx.Client:
+        """An HTTP client for this server (closed with it)."""
+        http = httpx.Client(base_url=self.url, timeout=10, follow_redirects=follow_redirects)
+        self.clients.append(http)
+        return http
+
     def operator(self) -> httpx.Client:
         """An HTTP client signed in through the one-time local link."""
-        http = httpx.Client(base_url=self.url, timeout=10, follow_redirects=True)
+        http = self.http()
         answer = http.get(self.local_link())
         assert answer.status_code == 200, answer.text
         return http
