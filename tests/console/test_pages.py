@@ -28,7 +28,8 @@ def test_pages_need_sign_in_and_the_local_link_works_once(server: ConsoleServer)
     anonymous = server.http(follow_redirects=False)
     answer = anonymous.get("/console/executions?status=FAILED")
     assert answer.status_code == 303
-    assert answer.headers["location"] == "/console/signin?next=/console/executions%3Fstatus%3DFAILED"
+    target = "/console/signin?next=/console/executions%3Fstatus%3DFAILED"
+    assert answer.headers["location"] == target
     signed_in = anonymous.get(server.local_link())
     assert signed_in.status_code == 303
     cookie = signed_in.headers["set-cookie"].lower()
@@ -49,7 +50,8 @@ def test_executions_filter_by_name_prefix_count_per_status_and_page(server: Cons
 
     page = http.get("/console/executions", params={"name": "order-7"}).text
     assert "order-7-redrive-1" in page and ">order-7<" in page and "order-8" not in page
-    assert re.search(r"FAILED</span> <b>1</b>", page) and re.search(r"SUCCEEDED</span> <b>1</b>", page)
+    assert re.search(r"FAILED</span> <b>1</b>", page)
+    assert re.search(r"SUCCEEDED</span> <b>1</b>", page)
 
     first = http.get("/console/executions", params={"machine": quick}).text
     names = re.findall(r">(q-\d\d)</a>", first)
@@ -138,7 +140,8 @@ def test_an_expired_session_goes_back_to_sign_in(tmp_path: Path) -> None:
         assert http.get("/console/executions").status_code == 200
         time.sleep(0.4)
         answer = http.get("/console/executions", follow_redirects=False)
-        assert answer.status_code == 303 and answer.headers["location"].startswith("/console/signin")
+        assert answer.status_code == 303
+        assert answer.headers["location"].startswith("/console/signin")
         assert http.post("/console/execution/stop", data={"arn": "x"}).status_code == 401
 
 

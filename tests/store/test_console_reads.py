@@ -21,7 +21,8 @@ def test_summaries_filter_page_newest_first_and_count_per_status(journal: Any) -
     assert _names(journal, ExecutionQuery()) == ["o-3", "p-9", "o-2", "o-1-redrive", "o-1"]
     assert _names(journal, ExecutionQuery(name_prefix="o-1")) == ["o-1-redrive", "o-1"]
     assert _names(journal, ExecutionQuery(status="FAILED")) == ["o-3"]
-    assert _names(journal, ExecutionQuery(started_from=11.0, started_to=13.0)) == ["o-2", "o-1-redrive"]
+    window = ExecutionQuery(started_from=11.0, started_to=13.0)
+    assert _names(journal, window) == ["o-2", "o-1-redrive"]
     assert _names(journal, ExecutionQuery(state_machine_arn=SM + "x")) == []
 
     first = journal.execution_summaries(ExecutionQuery(limit=2))
