@@ -21,6 +21,9 @@ from tests.api.conftest import client, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SAGA = (ROOT / "examples" / "order-saga.asl.json").read_text()
+WAIT_DEFINITION = json.dumps(
+    {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 60, "End": True}}}
+)
 ROLE = "arn:aws:iam::111111111111:role/sagaway"
 
 

@@ -187,7 +187,8 @@ def _console(application: Starlette, settings: ConsoleSettings | None, host: str
         api: Api = application.state.api
         return api
 
-    return create_console(service, settings, local_sign_in=is_loopback(host))
+    local = settings.issuer is None and is_loopback(host)  # the embedded default only
+    return create_console(service, settings, local_sign_in=local)
 
 
 def attach_app(
