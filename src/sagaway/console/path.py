@@ -24,6 +24,7 @@ class StateRun:
     name: str
     entered: int = 0
     exited: int = 0
+    open: int = 0  # entries not yet exited (nor closed by a redrive)
     attempts: int = 0
     failures: int = 0
     last_failed: bool = False
@@ -36,7 +37,7 @@ class StateRun:
     events: list[int] = field(default_factory=list)
 
     def outcome(self, execution_status: str) -> str:
-        if self.entered > self.exited:
+        if self.open > 0:
             return RUNNING if execution_status == "RUNNING" else FAILED
         return CAUGHT if self.last_failed else SUCCEEDED
 
@@ -93,6 +94,7 @@ def trace(history: list[dict[str, Any]]) -> Path:
         if kind.endswith("StateEntered"):
             run = path.runs.setdefault(info.get("name", "?"), StateRun(info.get("name", "?")))
             run.entered += 1
+            run.open += 1
             run.input, run.entered_at, run.last_failed = info.get("input"), timestamp(event), False
             if last_left is not None:
                 path.transitions.add((last_left, run.name))
@@ -101,10 +103,15 @@ def trace(history: list[dict[str, Any]]) -> Path:
         elif kind.endswith("StateExited"):
             run = path.runs.setdefault(info.get("name", "?"), StateRun(info.get("name", "?")))
             run.exited += 1
+            run.open = max(run.open - 1, 0)
             run.output, run.exited_at = info.get("output"), timestamp(event)
             if run.name in open_states:
                 del open_states[len(open_states) - 1 - open_states[::-1].index(run.name)]
             last_left = run.name
+        elif kind == "ExecutionRedriven":  # the states that failed start again, afresh
+            for name in open_states:
+                path.runs[name].open = 0
+            open_states.clear()
         elif open_states and not kind.startswith("Execution"):
             _attempt_event(path.runs[open_states[-1]], kind, info)
         if open_states:
