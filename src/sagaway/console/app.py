@@ -8,6 +8,7 @@ token. Database reads run in the thread pool, off the event loop the engine runs
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -129,7 +130,13 @@ def guard(handler: Page, role: str = VIEWER) -> Callable[[Request], Awaitable[Re
                     403,
                     message="The form's CSRF token is missing or wrong.",
                 )
-        return await handler(console, request, session)
+        began = time.perf_counter()
+        response = await handler(console, request, session)
+        # The console's own time for this request (reads, layout, rendering), for browsers'
+        # developer tools and for ``sagaway bench-console``.
+        elapsed = (time.perf_counter() - began) * 1000
+        response.headers["Server-Timing"] = f"app;dur={elapsed:.2f}"
+        return response
 
     return endpoint
 
