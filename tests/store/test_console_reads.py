@@ -24,6 +24,8 @@ def test_summaries_filter_page_newest_first_and_count_per_status(journal: Any) -
     window = ExecutionQuery(started_from=11.0, started_to=13.0)
     assert _names(journal, window) == ["o-2", "o-1-redrive"]
     assert _names(journal, ExecutionQuery(state_machine_arn=SM + "x")) == []
+    assert _names(journal, ExecutionQuery(name_prefix="o_")) == []  # no wildcard in a prefix
+    assert _names(journal, ExecutionQuery(name_prefix="o-1-redrive")) == ["o-1-redrive"]
 
     first = journal.execution_summaries(ExecutionQuery(limit=2))
     last = first[-1]

@@ -25,7 +25,14 @@ from sagaway.api import executions, history, machines, map_runs, tags, tasks, te
 from sagaway.api.errors import ApiError
 from sagaway.api.service import Api
 from sagaway.api.validation import check, operation
-from sagaway.console import Console, ConsoleSettings, create_console, exposure_problem, is_loopback
+from sagaway.console import (
+    Console,
+    ConsoleExtension,
+    ConsoleSettings,
+    create_console,
+    exposure_problem,
+    is_loopback,
+)
 from sagaway.engine.cluster import member_identity
 from sagaway.engine.engine import Engine
 from sagaway.engine.integrations import install
@@ -176,7 +183,12 @@ def create_app(
     return application
 
 
-def _console(application: Starlette, settings: ConsoleSettings | None, host: str) -> Starlette:
+def _console(
+    application: Starlette,
+    settings: ConsoleSettings | None,
+    host: str,
+    extension: ConsoleExtension | None = None,
+) -> Starlette:
     """The console sub-app over the API service ``application`` holds once started."""
     settings = settings or ConsoleSettings()
     problem = exposure_problem(host, settings)
@@ -188,7 +200,7 @@ def _console(application: Starlette, settings: ConsoleSettings | None, host: str
         return api
 
     local = settings.issuer is None and is_loopback(host)  # the embedded default only
-    return create_console(service, settings, local_sign_in=local)
+    return create_console(service, settings, local_sign_in=local, extension=extension)
 
 
 def attach_app(
@@ -198,6 +210,7 @@ def attach_app(
     poll_timeout: float = 60.0,
     console: ConsoleSettings | None = None,
     host: str = "127.0.0.1",
+    extension: ConsoleExtension | None = None,
 ) -> Starlette:
     """The API over an engine its embedder runs (the shop's engine process, for one): call
     before ``engine.start()``, since recovery re-dispatches Tasks through the integrations
@@ -215,7 +228,7 @@ def attach_app(
             catalog.close()
 
     application = Starlette(lifespan=lifespan)
-    application.router.routes.extend(_routes(_console(application, console, host)))
+    application.router.routes.extend(_routes(_console(application, console, host, extension)))
     application.state.api = Api(engine, catalog, integrations, poll_timeout)
     return application
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import BaseLoader, ChoiceLoader, Environment, PackageLoader, select_autoescape
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -31,6 +32,24 @@ Page = Callable[["Console", Request, Session], Awaitable[Response]]
 PREFIX = "/console"
 
 
+@dataclass(frozen=True, slots=True)
+class ExtensionPage:
+    path: str
+    handler: Page
+    role: str = VIEWER
+    methods: tuple[str, ...] = ("GET",)
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleExtension:
+    """Pages an application adds to the console (the shop's dead letters and orders): their
+    routes, their links in the navigation bar, and the package holding their templates."""
+
+    pages: tuple[ExtensionPage, ...]
+    nav: tuple[tuple[str, str], ...] = ()
+    templates: tuple[str, str] | None = None  # (package, folder)
+
+
 class Console:
     """What every console handler shares: the API service, sessions, sign-in, templates."""
 
@@ -40,15 +59,19 @@ class Console:
         settings: ConsoleSettings,
         *,
         local_sign_in: bool,
-        clock: Callable[[], float] | None = None,
+        extension: ConsoleExtension | None = None,
     ) -> None:
         self.source = source
+        self.extension = extension
         self.settings = settings
-        self.sessions = Sessions(settings.session_seconds, *(c for c in [clock] if c))
+        self.sessions = Sessions(settings.session_seconds)
         self.local = LocalSignIn() if local_sign_in else None
         self.oidc = OidcClient(settings) if settings.issuer else None
+        loaders: list[BaseLoader] = [PackageLoader("sagaway.console", "templates")]
+        if extension is not None and extension.templates is not None:
+            loaders.append(PackageLoader(*extension.templates))
         self.templates = Environment(
-            loader=PackageLoader("sagaway.console", "templates"),
+            loader=ChoiceLoader(loaders),
             autoescape=select_autoescape(["html"]),
         )
         self.templates.filters.update(formatting.FILTERS)
@@ -142,13 +165,17 @@ def guard(handler: Page, role: str = VIEWER) -> Callable[[Request], Awaitable[Re
 
 
 def create_console(
-    source: Callable[[], Api], settings: ConsoleSettings, *, local_sign_in: bool
+    source: Callable[[], Api],
+    settings: ConsoleSettings,
+    *,
+    local_sign_in: bool,
+    extension: ConsoleExtension | None = None,
 ) -> Starlette:
     """The console app (mount it at ``/console``); ``source`` gives the running API's
     service object; its ``state.console`` is the :class:`Console` (sign-in link, sessions)."""
     from sagaway.console import actions, identity, views
 
-    console = Console(source, settings, local_sign_in=local_sign_in)
+    console = Console(source, settings, local_sign_in=local_sign_in, extension=extension)
     routes = [
         *identity.routes(),
         Route("/", guard(views.home)),

@@ -22,8 +22,13 @@ def _where(query: ExecutionQuery, mark: str, *, paged: bool) -> tuple[str, list[
         conditions.append(f"state_machine_arn = {mark}")
         params.append(query.state_machine_arn)
     if query.name_prefix:
-        conditions.append(f"substr(name, 1, {len(query.name_prefix)}) = {mark}")
-        params.append(query.name_prefix)
+        if mark == "?":  # SQLite compares text bytewise: a range on the name index is exact
+            conditions.append(f"name >= {mark} AND name < {mark}")
+            params.extend([query.name_prefix, query.name_prefix + "\U0010ffff"])
+        else:  # PostgreSQL: LIKE on a text_pattern_ops index, whatever the collation
+            conditions.append(f"name LIKE {mark}")
+            escaped = query.name_prefix.replace("\\", "\\\\").replace("%", "\\%")
+            params.append(escaped.replace("_", "\\_") + "%")
     if query.started_from is not None:
         conditions.append(f"start_date >= {mark}")
         params.append(query.started_from)
