@@ -96,6 +96,7 @@ class Console:
             request=request,
             fragment=fragment,
             operator=session is not None and session.may(OPERATOR),
+            extra_nav=self.extension.nav if self.extension else (),
             **values,
         )
         headers = {"Cache-Control": "no-store", "X-Frame-Options": "DENY"}
@@ -188,6 +189,10 @@ def create_console(
         *[
             Route(path, guard(handler, OPERATOR), methods=["POST"])
             for path, handler in actions.ROUTES.items()
+        ],
+        *[
+            Route(p.path, guard(p.handler, p.role), methods=list(p.methods))
+            for p in (extension.pages if extension else ())
         ],
         Mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static"),
     ]
