@@ -34,6 +34,7 @@ def test_summaries_filter_page_newest_first_and_count_per_status(journal: Any) -
     assert first[0].status == "FAILED" and first[0].stop_date == 99.0
 
     assert journal.execution_counts(ExecutionQuery()) == {"RUNNING": 4, "FAILED": 1}
+    assert journal.execution_counts(ExecutionQuery(), cap=2) == {"RUNNING": 3, "FAILED": 1}
     # the status filter narrows the page, never the counts beside it
     assert journal.execution_counts(ExecutionQuery(name_prefix="o-", status="FAILED")) == {
         "RUNNING": 3,

@@ -14,10 +14,12 @@ from sagaway.console.path import details_of, timestamp
 from sagaway.expressions.jsontext import loads
 from sagaway.interpreter.codec import load_state
 from sagaway.interpreter.execution import task_token
+from sagaway.store import console_queries as CQ
 from sagaway.store.ports import ExecutionQuery, ExecutionRecord, ExecutionSummary
 
 PAGE_SIZE = 50
-STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE")
+COUNT_CAP = 10_000  # counts beyond it show as "10,000+" (each count stays cheap)
+STATUSES = CQ.STATUSES
 _EXECUTION_ARN = re.compile(r"arn:aws:states:[a-z0-9-]+:\d{12}:execution:[^\"\\\s,}#]+")
 _STARTED_BY = "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID"
 
@@ -66,7 +68,8 @@ def listing(api: Api, query: ExecutionQuery) -> Listing:
     journal = api.engine.journal
     rows = journal.execution_summaries(query)
     machines = [(m.arn, m.name) for m in journal.list_state_machines()]
-    result = Listing(query, rows[:PAGE_SIZE], journal.execution_counts(query), machines)
+    counts = journal.execution_counts(query, COUNT_CAP)
+    result = Listing(query, rows[:PAGE_SIZE], counts, machines)
     if len(rows) > PAGE_SIZE:
         last = rows[PAGE_SIZE - 1]
         result.next_cursor = f"{last.start_date!r}|{last.arn}"

@@ -143,8 +143,9 @@ class Journal(Protocol):
         """One page of the executions ``query`` selects, newest first."""
         ...
 
-    def execution_counts(self, query: ExecutionQuery) -> dict[str, int]:
-        """How many executions ``query`` selects per status (its status, paging ignored)."""
+    def execution_counts(self, query: ExecutionQuery, cap: int = 10_000) -> dict[str, int]:
+        """How many executions ``query`` selects per status (its status and paging ignored),
+        exact up to ``cap``; a status with more is reported as ``cap + 1``."""
         ...
 
     def record_audit(self, entry: AuditEntry) -> None: ...

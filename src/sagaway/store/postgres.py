@@ -123,9 +123,14 @@ class PostgresJournal:
         sql, params = CQ.summaries(query, "%s")
         return [CQ.summary(r) for r in self._reader().execute(sql, params)]
 
-    def execution_counts(self, query: ExecutionQuery) -> dict[str, int]:
-        sql, params = CQ.counts(query, "%s")
-        return {status: count for status, count in self._reader().execute(sql, params)}
+    def execution_counts(self, query: ExecutionQuery, cap: int = 10_000) -> dict[str, int]:
+        counts = {}
+        for status in CQ.STATUSES:
+            sql, params = CQ.count(query, status, cap, "%s")
+            row = self._reader().execute(sql, params).fetchone()
+            if row and row[0]:
+                counts[status] = int(row[0])
+        return counts
 
     def record_audit(self, entry: AuditEntry) -> None:
         with self._transaction() as conn:

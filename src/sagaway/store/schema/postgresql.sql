@@ -69,6 +69,7 @@ CREATE INDEX deliveries_by_execution ON deliveries (execution_arn);
 CREATE UNIQUE INDEX deliveries_one_answer ON deliveries (execution_arn, token)
     WHERE kind IN ('SendTaskSuccess', 'SendTaskFailure');
 CREATE INDEX executions_by_start ON executions (start_date, arn);
+CREATE INDEX executions_by_status ON executions (status);
 CREATE INDEX executions_by_machine_start ON executions (state_machine_arn, start_date, arn);
 CREATE INDEX executions_by_machine_status ON executions (state_machine_arn, status);
 CREATE INDEX executions_by_name ON executions (name text_pattern_ops, status);
