@@ -50,7 +50,9 @@ async def executions(console: Console, request: Request, session: Session) -> Re
         listing=found,
         statuses=reads.STATUSES,
         filters={k: params.get(k, "") for k in ("machine", "status", "name", "from", "to")},
-        total=sum(found.counts.values()),
+        total=sum(min(n, reads.COUNT_CAP) for n in found.counts.values()),
+        capped=any(n > reads.COUNT_CAP for n in found.counts.values()),
+        cap=reads.COUNT_CAP,
         refresh=found.counts.get("RUNNING", 0) > 0,
     )
 
