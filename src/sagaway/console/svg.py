@@ -24,8 +24,9 @@ def render(block: Block, path: Path | None, status: str = "") -> str:
         f'<svg class="graph" xmlns="http://www.w3.org/2000/svg" role="img"'
         f' aria-label="state machine graph" viewBox="0 0 {width:.0f} {height:.0f}"'
         f' width="{width:.0f}" height="{height:.0f}">'
-        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7"'
-        ' markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z"/></marker>'
+        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="9"'
+        ' markerHeight="9" markerUnits="userSpaceOnUse" orient="auto-start-reverse">'
+        '<path d="M0,0 L10,5 L0,10 z"/></marker>'
         f'</defs><g transform="translate({MARGIN},{MARGIN})">{body}</g></svg>'
     )
 

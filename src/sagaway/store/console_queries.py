@@ -36,12 +36,19 @@ def _where(query: ExecutionQuery, mark: str, *, paged: bool) -> tuple[str, list[
         conditions.append(f"start_date < {mark}")
         params.append(query.started_to)
     if paged and query.status is not None:
-        conditions.append(f"status = {mark}")
+        conditions.append(f"{_status_column(query, mark)} = {mark}")
         params.append(query.status)
     if paged and query.after is not None:
         conditions.append(f"(start_date < {mark} OR (start_date = {mark} AND arn < {mark}))")
         params.extend([query.after[0], query.after[0], query.after[1]])
     return (" WHERE " + " AND ".join(conditions)) if conditions else "", params
+
+
+def _status_column(query: ExecutionQuery, mark: str) -> str:
+    """With a name prefix, SQLite's planner (no statistics gathered) would rather walk the
+    status index, a large fraction of the table, than the name index's short range: the
+    unary ``+`` keeps the status term off any index there."""
+    return "+status" if query.name_prefix and mark == "?" else "status"
 
 
 def summaries(query: ExecutionQuery, mark: str) -> tuple[str, list[Any]]:
@@ -61,7 +68,8 @@ def count(query: ExecutionQuery, status: str, cap: int, mark: str) -> tuple[str,
     ``cap + 1``: each count walks at most that many index entries, whatever the journal's
     size (a listing needs "more than ten thousand", not the exact figure)."""
     where, params = _where(query, mark, paged=False)
-    where = f"{where} AND status = {mark}" if where else f" WHERE status = {mark}"
+    term = f"{_status_column(query, mark)} = {mark}"
+    where = f"{where} AND {term}" if where else f" WHERE {term}"
     sql = f"SELECT count(*) FROM (SELECT 1 FROM executions{where} LIMIT {mark}) AS capped"
     return sql, [*params, status, cap + 1]
 
