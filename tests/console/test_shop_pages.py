@@ -1,4 +1,5 @@
-"""The shop's console pages: dead letters redriven from the browser, an order's page."""
+"""The shop's console pages in a browser: an order parked in NEEDS_REVIEW, its dead letter
+redriven, the order followed to CONFIRMED, its page and the audit log."""
 
 from __future__ import annotations
 
@@ -9,8 +10,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-
-import httpx
 
 from shop.config import ShopConfig
 from shop.system import ShopRuntime
@@ -76,6 +75,11 @@ def test_an_operator_redrives_a_parked_order_and_watches_it_confirm(
     park_aside(tmp_path, "AuthorizePayment")
     with shop_engine(tmp_path) as (link, runtime):
         page.goto(link)
+        base = link.split("/console/")[0]
+        parked = page.request.get(base + "/console/order?id=o-1").text()
+        assert "NEEDS_REVIEW" in parked and "hoodie" in parked and "AuthorizePayment-dlq" in parked
+        assert re.search(r"inventory</td><td>[^<]+ · RESERVED", parked), "stock held while parked"
+        assert page.request.get(base + "/console/order?id=nope").status == 404
         page.click("text=Dead letters")
         letter = page.locator('tr[data-letter="1"]')
         text = letter.text_content()
@@ -89,18 +93,7 @@ def test_an_operator_redrives_a_parked_order_and_watches_it_confirm(
         assert "CONFIRMED" in page.locator("h1").text_content()
         timeline = page.locator("table.timeline").text_content()
         assert "o-1-redrive-1" in timeline and "ExecutionSucceeded" in timeline
-        page.goto(link.split("/console/")[0] + "/console/audit")
+        assert re.search(r"payments</td><td>[^<]+: 40.0", page.content()), "the charge"
+        page.goto(base + "/console/audit")
         assert "RedriveDeadLetter" in page.locator("table.audit").text_content()
         assert runtime.shop.orders.get("o-1")["status"] == "CONFIRMED"  # type: ignore[index]
-
-
-def test_the_order_page_shows_the_record_movements_and_executions(tmp_path: Path) -> None:
-    park_aside(tmp_path, "BookShipment")
-    with shop_engine(tmp_path) as (link, _), httpx.Client(follow_redirects=True) as http:
-        http.get(link).raise_for_status()
-        base = link.split("/console/")[0]
-        page_html = http.get(base + "/console/order", params={"id": "o-1"}).text
-        assert "NEEDS_REVIEW" in page_html and "hoodie" in page_html
-        assert re.search(r"payments</td><td>[^<]+: 40.0", page_html)
-        assert ">o-1</a>" in page_html and "BookShipment-dlq" in page_html
-        assert http.get(base + "/console/order", params={"id": "nope"}).status_code == 404
