@@ -230,7 +230,7 @@ async def run_demo(options: DemoOptions, console: Console) -> int:
                 f"serving: POST {base}/orders, GET {base}/orders/ID, {base}/metrics; the Step "
                 f"Functions API on http://127.0.0.1:{options.api_port} (Ctrl-C stops)"
             )
-            console.print(_console_link(config.workdir / "engine.log"))
+            console.print(_console_link(config.workdir / "engine.log"), soft_wrap=True)
             await serving
         return 0 if audit.ok and complete and (before is None or before.ok) else 1
     finally:

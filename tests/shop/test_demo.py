@@ -58,6 +58,12 @@ def test_demo_serve_leaves_the_intake_and_the_step_functions_api_running(tmp_pat
         assert proc.stdout is not None
         lines = _read_until(proc, "Ctrl-C")  # the end of the "serving: ..." message
         assert f"127.0.0.1:{api}" in "".join(lines).replace("\n", ""), lines
+        # The operator console on the same port, with the shop's pages, behind its link.
+        link = "".join(_read_until(proc, "token=")).split("sign in at ")[-1].strip()
+        with httpx.Client(follow_redirects=True) as browser:
+            assert browser.get(link).status_code == 200
+            letters = browser.get(f"http://127.0.0.1:{api}/console/dead-letters")
+            assert letters.status_code == 200 and "Dead letters" in letters.text
         sfn = boto3.client("stepfunctions", endpoint_url=f"http://127.0.0.1:{api}",
                            region_name="us-east-1", aws_access_key_id="x",
                            aws_secret_access_key="x")  # fmt: skip
