@@ -13,7 +13,6 @@ import time
 from typing import Any
 from urllib.parse import urlencode
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -59,7 +58,7 @@ class ShopPages:
         return {"depth": self.dlq.depth(), "rows": rows, "now": time.time()}
 
     async def dead_letters(self, console: Console, request: Request, session: Session) -> Response:
-        found = await run_in_threadpool(self._letters, console)
+        found = await console.off_loop(self._letters, console)
         running = any(r.get("execution") is not None and r["execution"].status == "RUNNING"
                       for r in found["rows"])  # fmt: skip
         # a redriven letter whose execution has not started yet: keep looking for a while
@@ -74,10 +73,10 @@ class ShopPages:
         form = await request.form()
         queue = form.get("queue")
         if isinstance(queue, str) and queue:
-            ids = [d.id for d in await run_in_threadpool(self.dlq.list, queue)]
+            ids = [d.id for d in await console.off_loop(self.dlq.list, queue)]
         else:
             ids = [int(v) for v in form.getlist("letter") if isinstance(v, str) and v.isdigit()]
-        outcomes = [await run_in_threadpool(self._redrive_one, console, session, i) for i in ids]
+        outcomes = [await console.off_loop(self._redrive_one, console, session, i) for i in ids]
         done = f"{outcomes.count('ok')} of {len(ids)} redriven"
         return RedirectResponse(f"/console/dead-letters?{urlencode({'done': done})}", 303)
 
@@ -132,7 +131,7 @@ class ShopPages:
 
     async def order(self, console: Console, request: Request, session: Session) -> Response:
         order_id = request.query_params.get("id", "").strip()
-        found = await run_in_threadpool(self._order, console, order_id) if order_id else None
+        found = await console.off_loop(self._order, console, order_id) if order_id else None
         if found is None:
             return console.render(request, "error.html", session, 404,
                                   message=f"No order {order_id!r}")  # fmt: skip

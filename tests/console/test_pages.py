@@ -13,6 +13,7 @@ import httpx
 
 from sagaway.console import ConsoleSettings
 from tests.console.kit import ConsoleServer, csrf
+from tests.store.conftest import drop_schema, postgres_url
 
 PASS = json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
 WAIT = json.dumps({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 60, "End": True}}})
@@ -154,3 +155,22 @@ def test_serve_refuses_to_start_off_loopback_without_an_issuer(tmp_path: Path) -
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0
     assert "needs an OpenID Connect issuer" in done.stderr
+
+
+def test_the_console_on_postgresql(tmp_path: Path) -> None:
+    url = postgres_url()
+    try:
+        with ConsoleServer(url) as server:
+            waiting = server.saga("waiting", WAIT)
+            arn = server.sfn.start_execution(stateMachineArn=waiting, name="pg-1")["executionArn"]
+            saga = server.saga()
+            server.run(saga, "pg-2", {"orderId": "pg-2", "total": 5})
+            http = server.operator()
+            listing = http.get("/console/executions", params={"name": "pg-"}).text
+            assert ">pg-1<" in listing and ">pg-2<" in listing
+            page = http.get("/console/execution", params={"arn": arn}).text
+            http.post("/console/execution/stop", data={"arn": arn, "csrf_token": csrf(page)})
+            assert server.sfn.describe_execution(executionArn=arn)["status"] == "ABORTED"
+            assert "<td>StopExecution</td>" in http.get("/console/audit").text
+    finally:
+        drop_schema(url)

@@ -10,7 +10,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 import orjson
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -48,7 +47,7 @@ async def perform(
         orjson.dumps(detail).decode(),
         problem or "ok",
     )
-    await run_in_threadpool(api.engine.journal.record_audit, entry)
+    await console.off_loop(api.engine.journal.record_audit, entry)
     return problem
 
 

@@ -8,11 +8,14 @@ token. Database reads run in the thread pool, off the event loop the engine runs
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from jinja2 import BaseLoader, ChoiceLoader, Environment, PackageLoader, select_autoescape
@@ -30,6 +33,7 @@ from sagaway.console.settings import OPERATOR, VIEWER, ConsoleSettings
 
 Page = Callable[["Console", Request, Session], Awaitable[Response]]
 PREFIX = "/console"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +67,7 @@ class Console:
     ) -> None:
         self.source = source
         self.extension = extension
+        self._threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="console")
         self.settings = settings
         self.sessions = Sessions(settings.session_seconds)
         self.local = LocalSignIn() if local_sign_in else None
@@ -79,6 +84,13 @@ class Console:
     @property
     def api(self) -> Api:
         return self.source()
+
+    async def off_loop(self, work: Callable[..., T], *args: Any) -> T:
+        """Run a blocking read (or audit write) on the console's own two threads: off the
+        event loop that runs executions, and with at most two database connections of
+        the journal's per-thread readers however many pages are open."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._threads, functools.partial(work, *args))
 
     def render(
         self,

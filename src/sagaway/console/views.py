@@ -6,7 +6,6 @@ from typing import Any
 
 import orjson
 from markupsafe import Markup
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -41,7 +40,7 @@ async def home(console: Console, request: Request, session: Session) -> Response
 
 async def executions(console: Console, request: Request, session: Session) -> Response:
     query = reads.query_from(request.query_params)
-    found = await run_in_threadpool(reads.listing, console.api, query)
+    found = await console.off_loop(reads.listing, console.api, query)
     params = request.query_params
     return console.render(
         request,
@@ -59,7 +58,7 @@ async def executions(console: Console, request: Request, session: Session) -> Re
 
 async def execution(console: Console, request: Request, session: Session) -> Response:
     arn = request.query_params.get("arn", "")
-    view = await run_in_threadpool(reads.execution_view, console.api, arn)
+    view = await console.off_loop(reads.execution_view, console.api, arn)
     if view is None:
         return console.render(request, "error.html", session, 404, message=f"No execution {arn}")
     record = view.record
@@ -82,10 +81,10 @@ async def execution(console: Console, request: Request, session: Session) -> Res
 
 async def history_json(console: Console, request: Request, session: Session) -> Response:
     arn = request.query_params.get("arn", "")
-    record = await run_in_threadpool(console.api.engine.journal.get_execution, arn)
+    record = await console.off_loop(console.api.engine.journal.get_execution, arn)
     if record is None:
         return console.render(request, "error.html", session, 404, message=f"No execution {arn}")
-    events = await run_in_threadpool(console.api.engine.journal.history, arn)
+    events = await console.off_loop(console.api.engine.journal.history, arn)
     body = orjson.dumps({"executionArn": arn, "events": events}, option=orjson.OPT_INDENT_2)
     filename = f"{record.name}-history.json"
     return Response(
@@ -96,13 +95,13 @@ async def history_json(console: Console, request: Request, session: Session) -> 
 
 
 async def machines(console: Console, request: Request, session: Session) -> Response:
-    found = await run_in_threadpool(console.api.engine.journal.list_state_machines)
+    found = await console.off_loop(console.api.engine.journal.list_state_machines)
     return console.render(request, "machines.html", session, machines=found)
 
 
 async def machine(console: Console, request: Request, session: Session) -> Response:
     arn = request.query_params.get("arn", "")
-    view = await run_in_threadpool(reads.machine_view, console.api, arn)
+    view = await console.off_loop(reads.machine_view, console.api, arn)
     if view is None:
         return console.render(
             request, "error.html", session, 404, message=f"No state machine {arn}"
@@ -115,6 +114,6 @@ async def machine(console: Console, request: Request, session: Session) -> Respo
 async def audit(console: Console, request: Request, session: Session) -> Response:
     before = request.query_params.get("before")
     marker = int(before) if before and before.isdigit() else None
-    entries = await run_in_threadpool(console.api.engine.journal.audit_entries, 100, marker)
+    entries = await console.off_loop(console.api.engine.journal.audit_entries, 100, marker)
     older = entries[-1].id if len(entries) == 100 else None
     return console.render(request, "audit.html", session, entries=entries, older=older)

@@ -49,6 +49,9 @@ class PostgresJournal:
         self.owner = owner
         self.lease_seconds = lease_seconds
         self._local = threading.local()
+        # Every thread that reads gets its own connection; all of them are closed on close().
+        self._readers: list[Any] = []
+        self._readers_lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._writer = self._connect(autocommit=False)
         if migrate:
@@ -65,6 +68,8 @@ class PostgresJournal:
         if conn is None or conn.closed:
             conn = self._connect(autocommit=True)
             self._local.conn = conn
+            with self._readers_lock:
+                self._readers.append(conn)
         return conn
 
     @contextmanager
@@ -79,8 +84,9 @@ class PostgresJournal:
 
     def close(self) -> None:
         self._writer.close()
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
+        with self._readers_lock:
+            readers, self._readers = self._readers, []
+        for conn in readers:
             conn.close()
 
     # -- state machines --------------------------------------------------------------------

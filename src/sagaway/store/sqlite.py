@@ -66,6 +66,9 @@ class SqliteJournal:
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
+        # Every thread that reads gets its own connection; all of them are closed on close().
+        self._readers: list[Any] = []
+        self._readers_lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._writer = self._connect()
         if migrate:
@@ -87,6 +90,8 @@ class SqliteJournal:
         if conn is None:
             conn = self._connect()
             self._local.conn = conn
+            with self._readers_lock:
+                self._readers.append(conn)
         return conn
 
     def _migrate(self) -> None:
@@ -171,8 +176,9 @@ class SqliteJournal:
         if self._process is not None:
             self._process.close()
         self._writer.close()
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
+        with self._readers_lock:
+            readers, self._readers = self._readers, []
+        for conn in readers:
             conn.close()
 
     # -- state machines --------------------------------------------------------------------
