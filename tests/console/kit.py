@@ -86,7 +86,7 @@ class ConsoleServer:
         )["stateMachineArn"]
         return arn
 
-    def run(self, machine: str, name: str, payload: dict[str, Any]) -> dict[str, Any]:
+    def run(self, machine: str, name: str, payload: Any) -> dict[str, Any]:
         arn = self.sfn.start_execution(
             stateMachineArn=machine, name=name, input=json.dumps(payload)
         )["executionArn"]

@@ -174,3 +174,17 @@ def test_the_console_on_postgresql(tmp_path: Path) -> None:
             assert "<td>StopExecution</td>" in http.get("/console/audit").text
     finally:
         drop_schema(url)
+
+
+def test_an_execution_page_names_its_distributed_map_runs(server: ConsoleServer) -> None:
+    processor = {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                 "StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}  # fmt: skip
+    definition = {"StartAt": "Each", "States": {
+        "Each": {"Type": "Map", "ItemProcessor": processor, "End": True}}}  # fmt: skip
+    machine = server.saga("fan-out", json.dumps(definition))
+    done = server.run(machine, "f-1", [1, 2])
+    page = server.operator().get("/console/execution", params={"arn": done["executionArn"]}).text
+    runs = server.sfn.list_map_runs(executionArn=done["executionArn"])["mapRuns"]
+    label = runs[0]["mapRunArn"].split(":mapRun:")[-1]
+    assert f"Map Run <code>{label}</code> SUCCEEDED" in page
+    assert 'data-state="P"' in page  # the item processor drawn inside the Map

@@ -93,6 +93,7 @@ class ExecutionView:
     parent: str | None = None
     children: list[str] = field(default_factory=list)
     callbacks: list[tuple[str, str]] = field(default_factory=list)  # (state, task token)
+    map_runs: dict[str, str] = field(default_factory=dict)  # Map Run ARN -> how it went
     meta: dict[str, Any] = field(default_factory=dict)
 
 
@@ -108,6 +109,7 @@ def execution_view(api: Api, arn: str) -> ExecutionView | None:
         started_by = None
     if isinstance(started_by, dict) and isinstance(started_by.get(_STARTED_BY), str):
         view.parent = started_by[_STARTED_BY]
+    _map_runs(view)
     found = dict.fromkeys(_EXECUTION_ARN.findall(str([r.details for r in view.rows])))
     view.children = [a for a in found if a != arn and a != view.parent]
     if record.status == "RUNNING" and record.state is not None:
@@ -116,6 +118,18 @@ def execution_view(api: Api, arn: str) -> ExecutionView | None:
             frame = state.frames.get(frame_id)
             view.callbacks.append((frame.state if frame else "?", task_token(state, token)))
     return view
+
+
+def _map_runs(view: ExecutionView) -> None:
+    """The Distributed Map runs the history started, and how each ended (an ending event
+    names no run: it ends the latest one still going)."""
+    for row in view.rows:
+        if row.type == "MapRunStarted":
+            view.map_runs[str(row.details.get("mapRunArn", ""))] = "STARTED"
+        elif row.type.startswith("MapRun"):
+            going = [arn for arn, outcome in view.map_runs.items() if outcome == "STARTED"]
+            if going:
+                view.map_runs[going[-1]] = row.type.removeprefix("MapRun").upper()
 
 
 def history_rows(history: list[dict[str, Any]]) -> list[HistoryRow]:
