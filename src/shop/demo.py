@@ -278,9 +278,17 @@ async def run_demo(options: DemoOptions, console: Console) -> int:
                 f"serving: POST {base}/orders, GET {base}/orders/ID, {base}/metrics; the Step "
                 f"Functions API on http://127.0.0.1:{options.api_port} (Ctrl-C stops)"
             )
+            console.print(_console_link(config.workdir / "engine.log"), soft_wrap=True)
             await serving
         return 0 if audit.ok and complete and (before is None or before.ok) else 1
     finally:
         server.should_exit = True
         await asyncio.gather(serving, return_exceptions=True)
         worker.stop()
+
+
+def _console_link(log: Path) -> str:
+    """The engine process's one-time console sign-in line (the last one it printed)."""
+    lines = [line for line in log.read_text(errors="replace").splitlines()
+             if line.startswith("console: sign in at ")]  # fmt: skip
+    return lines[-1] if lines else f"the console's sign-in link is in {log}"

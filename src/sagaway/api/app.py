@@ -19,8 +19,8 @@ import orjson
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
 
 from sagaway.api import executions, history, machines, map_runs, tags, tasks, test_state, versions
 from sagaway.api.credentials import ApiSecurity
@@ -28,6 +28,14 @@ from sagaway.api.errors import ApiError
 from sagaway.api.guard import LoopbackHostCheck, authorize
 from sagaway.api.service import Api
 from sagaway.api.validation import check, operation
+from sagaway.console import (
+    Console,
+    ConsoleExtension,
+    ConsoleSettings,
+    create_console,
+    exposure_problem,
+    is_loopback,
+)
 from sagaway.engine.cluster import member_identity
 from sagaway.engine.engine import Engine
 from sagaway.engine.http_destinations import HttpDestinations
@@ -161,6 +169,8 @@ def create_app(
     limits: Limits | None = None,
     security: ApiSecurity | None = None,
     http_allow: Sequence[str] = (),
+    console: ConsoleSettings | None = None,
+    host: str = "127.0.0.1",
 ) -> Starlette:
     """The API app on the journal at ``db_url``; Lambda handlers from ``registry``.
 
@@ -170,9 +180,12 @@ def create_app(
     publishes on ``bus`` (default: a bus of its own) through the outbox in the SQLite
     database ``bus_url`` (default: beside the journal, see ``bus_url_beside``); the bus is
     ``app.state.bus`` for adding rules. ``limits``: the quotas enforced (default AWS's).
-    ``security`` says which requests are let in
-    (default: unsigned requests, from loopback Host names only). ``http_allow`` names the
-    hosts http:invoke Tasks may reach although they resolve to private addresses."""
+    ``security`` says which requests are let in (default: unsigned requests, from loopback
+    Host names only). ``http_allow`` names the hosts http:invoke Tasks may reach although
+    they resolve to private addresses. The operator console is mounted at ``/console`` with
+    ``console`` settings; ``host`` is the address served on, which decides whether the
+    one-time local sign-in is offered (loopback only; elsewhere an issuer is needed, else
+    ValueError says why)."""
     identity = owner or member_identity()
 
     @contextlib.asynccontextmanager
@@ -197,7 +210,29 @@ def create_app(
             catalog.close()
             journal.close()
 
-    return _starlette(security or ApiSecurity(), lifespan)
+    application = _starlette(security or ApiSecurity(), lifespan)
+    application.router.routes.extend(_routes(_console(application, console, host)))
+    return application
+
+
+def _console(
+    application: Starlette,
+    settings: ConsoleSettings | None,
+    host: str,
+    extension: ConsoleExtension | None = None,
+) -> Starlette:
+    """The console sub-app over the API service ``application`` holds once started."""
+    settings = settings or ConsoleSettings()
+    problem = exposure_problem(host, settings)
+    if problem is not None:
+        raise ValueError(problem)
+
+    def service() -> Api:
+        api: Api = application.state.api
+        return api
+
+    local = settings.issuer is None and is_loopback(host)  # the embedded default only
+    return create_console(service, settings, local_sign_in=local, extension=extension)
 
 
 def attach_app(
@@ -206,6 +241,9 @@ def attach_app(
     *,
     poll_timeout: float = 60.0,
     security: ApiSecurity | None = None,
+    console: ConsoleSettings | None = None,
+    host: str = "127.0.0.1",
+    extension: ConsoleExtension | None = None,
 ) -> Starlette:
     """The API over an engine its embedder runs (the shop's engine process, for one): call
     before ``engine.start()``, since recovery re-dispatches Tasks through the integrations
@@ -223,20 +261,31 @@ def attach_app(
             catalog.close()
 
     application = _starlette(security or ApiSecurity(), lifespan)
+    application.router.routes.extend(_routes(_console(application, console, host, extension)))
     application.state.api = Api(engine, catalog, integrations, poll_timeout)
     return application
 
 
 def _starlette(security: ApiSecurity, lifespan: Any) -> Starlette:
     middleware = [Middleware(LoopbackHostCheck)] if security.loopback_hosts else []
-    application = Starlette(routes=_routes(), lifespan=lifespan, middleware=middleware)
+    application = Starlette(lifespan=lifespan, middleware=middleware)
     application.state.security = security
     return application
 
 
-def _routes() -> list[Route]:
+def _routes(console: Starlette) -> list[BaseRoute]:
     return [
         Route("/", dispatch, methods=["POST"]),
-        Route("/console", placeholder),
+        Route("/console", lambda request: RedirectResponse("/console/", 307)),
+        Mount("/console", console, name="console"),
         Route("/metrics", placeholder),
     ]
+
+
+def console_of(application: Starlette) -> Console:
+    """The console mounted in an app made here (its sign-in link, its sessions)."""
+    for route in application.routes:
+        if isinstance(route, Mount) and route.name == "console":
+            found: Console = route.app.state.console  # type: ignore[attr-defined]
+            return found
+    raise LookupError("no console in this app")

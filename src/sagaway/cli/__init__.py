@@ -21,6 +21,7 @@ def _register() -> None:
     # importing ``sagaway.cli`` stays cheap and free of import cycles.
     from sagaway.cli import (  # noqa: F401
         bench,
+        bench_console,
         conformance,
         demo,
         dlq,

@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, NoReturn
 
 import typer
 import uvicorn
 
 from sagaway.api import create_app
+from sagaway.api.app import console_of
 from sagaway.cli import app
 from sagaway.cli import expression_options as options
 from sagaway.cli.serve_setup import bind, fail, security_for, startup_line
+from sagaway.console import ConsoleSettings, exposure_problem
 from sagaway.interpreter.limits import Limits
 from sagaway.resources.lambda_functions import FunctionRegistry
 from sagaway.resources.loader import (
@@ -98,8 +101,23 @@ def serve(
     expression_cpu_seconds: options.CpuSeconds = options.DEFAULT_CPU_SECONDS,
     expression_max_depth: options.MaxDepth = options.DEFAULT_MAX_DEPTH,
     expression_max_bytes: options.MaxBytes = options.DEFAULT_MAX_BYTES,
+    console_issuer: Annotated[
+        str | None,
+        typer.Option(help="Console sign-in: OpenID Connect issuer URL (required off loopback)"),
+    ] = None,
+    console_client_id: Annotated[
+        str | None, typer.Option(help="Console sign-in: client id (default sagaway-console)")
+    ] = None,
+    console_roles_claim: Annotated[
+        str | None,
+        typer.Option(help="Console sign-in: ID token claim with the roles viewer/operator"),
+    ] = None,
 ) -> None:
-    """Serve the Step Functions API at / (the console and metrics come later).
+    """Serve the Step Functions API at / and the operator console at /console.
+
+    The console signs people in with OpenID Connect (--console-issuer; the client secret
+    is read from SAGAWAY_CONSOLE_CLIENT_SECRET). On loopback without an issuer it prints a
+    one-time sign-in link instead; on any other address it needs an issuer (docs/console.md).
 
     With --db postgresql://… the server is a cluster member, like `sagaway worker`: it runs
     the executions it starts, takes over those of members whose lease expired, hands its own
@@ -114,6 +132,12 @@ def serve(
             load_functions(functions, registry)
         except FunctionsLoadError as exc:
             raise fail(str(exc)) from exc
+    settings = ConsoleSettings.from_environment(
+        issuer=console_issuer, client_id=console_client_id, roles_claim=console_roles_claim
+    )
+    problem = exposure_problem(host, settings)
+    if problem is not None:
+        raise fail(problem)
     limits = Limits(
         payload_bytes=max_payload_bytes or None,
         history_events=max_history_events or None,
@@ -123,9 +147,17 @@ def serve(
     application = create_app(
         db, registry, poll_timeout=poll_timeout, owner=name, lease_seconds=lease_seconds,
         bus_url=bus, limits=limits, security=security, http_allow=http_allow_host or (),
+        console=settings, host=host,
     )  # fmt: skip
     sock = bind(host, port)
     typer.echo(startup_line(host, port, db, len(registry.handlers), security), err=True)
+    local = console_of(application).local
+    if local is not None:
+        typer.echo(f"console: sign in at http://{host}:{port}{local.path()}", err=True)
+    _run(application, sock, access_log)
+
+
+def _run(application: Any, sock: socket.socket, access_log: bool) -> NoReturn:
     if access_log:  # uvicorn's access lines are INFO records: let those through alone
         logging.basicConfig(level=logging.WARNING, format="%(message)s")
         logging.getLogger("uvicorn.access").setLevel(logging.INFO)

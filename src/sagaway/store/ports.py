@@ -75,6 +75,46 @@ class StepRecord:
     create: ExecutionRecord | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ExecutionQuery:
+    """Which executions a listing selects: every field narrows it (None: no condition).
+    ``after`` is the (start_date, arn) of the last row of the previous page, newest first."""
+
+    state_machine_arn: str | None = None
+    status: str | None = None
+    name_prefix: str | None = None
+    started_from: float | None = None
+    started_to: float | None = None
+    after: tuple[float, str] | None = None
+    limit: int = 50
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionSummary:
+    """An execution without its payloads, definition and state: what a listing shows."""
+
+    arn: str
+    state_machine_arn: str
+    name: str
+    status: str
+    start_date: float
+    stop_date: float | None
+    redrive_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One operator action: who did what to which target, and how it ended."""
+
+    at: float
+    actor: str
+    action: str
+    target: str
+    detail: str
+    outcome: str
+    id: int = 0
+
+
 class Journal(Protocol):
     """The durable journal of executions."""
 
@@ -105,5 +145,20 @@ class Journal(Protocol):
         ...
 
     def history(self, arn: str) -> list[dict[str, Any]]: ...
+
+    def execution_summaries(self, query: ExecutionQuery) -> list[ExecutionSummary]:
+        """One page of the executions ``query`` selects, newest first."""
+        ...
+
+    def execution_counts(self, query: ExecutionQuery, cap: int = 10_000) -> dict[str, int]:
+        """How many executions ``query`` selects per status (its status and paging ignored),
+        exact up to ``cap``; a status with more is reported as ``cap + 1``."""
+        ...
+
+    def record_audit(self, entry: AuditEntry) -> None: ...
+    def audit_entries(self, limit: int = 100, before: int | None = None) -> list[AuditEntry]:
+        """Audit entries newest first; ``before``: only those with a smaller id."""
+        ...
+
     def open_executions(self) -> list[ExecutionRecord]: ...
     def close(self) -> None: ...

@@ -16,10 +16,19 @@ from typing import Any
 import orjson
 import psycopg
 
+from sagaway.store import console_queries as CQ
 from sagaway.store import postgres_queries as Q
 from sagaway.store import rows as R
 from sagaway.store.migrations import fresh_schema, migrations
-from sagaway.store.ports import ExecutionRecord, StateMachineRecord, StepRecord, StoreError
+from sagaway.store.ports import (
+    AuditEntry,
+    ExecutionQuery,
+    ExecutionRecord,
+    ExecutionSummary,
+    StateMachineRecord,
+    StepRecord,
+    StoreError,
+)
 
 
 class PostgresJournal:
@@ -41,6 +50,9 @@ class PostgresJournal:
         self.owner = owner
         self.lease_seconds = lease_seconds
         self._local = threading.local()
+        # Every thread that reads gets its own connection; all of them are closed on close().
+        self._readers: list[Any] = []
+        self._readers_lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._writer = self._connect(autocommit=False)
         if migrate:
@@ -57,6 +69,8 @@ class PostgresJournal:
         if conn is None or conn.closed:
             conn = self._connect(autocommit=True)
             self._local.conn = conn
+            with self._readers_lock:
+                self._readers.append(conn)
         return conn
 
     @contextmanager
@@ -71,8 +85,9 @@ class PostgresJournal:
 
     def close(self) -> None:
         self._writer.close()
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
+        with self._readers_lock:
+            readers, self._readers = self._readers, []
+        for conn in readers:
             conn.close()
 
     # -- state machines --------------------------------------------------------------------
@@ -120,6 +135,29 @@ class PostgresJournal:
     ) -> list[ExecutionRecord]:
         params = (state_machine_arn, state_machine_arn, status, status, limit)
         return [R.execution(r) for r in self._reader().execute(Q.LIST_EXECUTIONS, params)]
+
+    # -- console reads and the audit log ---------------------------------------------------
+    def execution_summaries(self, query: ExecutionQuery) -> list[ExecutionSummary]:
+        sql, params = CQ.summaries(query, "%s")
+        return [CQ.summary(r) for r in self._reader().execute(sql, params)]
+
+    def execution_counts(self, query: ExecutionQuery, cap: int = 10_000) -> dict[str, int]:
+        counts = {}
+        for status in CQ.STATUSES:
+            sql, params = CQ.count(query, status, cap, "%s")
+            row = self._reader().execute(sql, params).fetchone()
+            if row and row[0]:
+                counts[status] = int(row[0])
+        return counts
+
+    def record_audit(self, entry: AuditEntry) -> None:
+        with self._transaction() as conn:
+            conn.execute(CQ.insert_audit("%s"), CQ.audit_row(entry))
+
+    def audit_entries(self, limit: int = 100, before: int | None = None) -> list[AuditEntry]:
+        sql = CQ.audit_page("%s", before=before is not None)
+        params = (limit,) if before is None else (before, limit)
+        return [CQ.audit(r) for r in self._reader().execute(sql, params)]
 
     def open_executions(self) -> list[ExecutionRecord]:
         return [R.execution(r) for r in self._reader().execute(Q.OPEN_EXECUTIONS)]

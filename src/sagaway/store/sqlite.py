@@ -20,12 +20,21 @@ from typing import Any
 
 import orjson
 
+from sagaway.store import console_queries as CQ
 from sagaway.store import rows as R
 from sagaway.store import sqlite_process
 from sagaway.store import sqlite_queries as Q
 from sagaway.store import sqlite_writer as W
 from sagaway.store.migrations import fresh_schema, migrations
-from sagaway.store.ports import ExecutionRecord, StateMachineRecord, StepRecord, StoreError
+from sagaway.store.ports import (
+    AuditEntry,
+    ExecutionQuery,
+    ExecutionRecord,
+    ExecutionSummary,
+    StateMachineRecord,
+    StepRecord,
+    StoreError,
+)
 
 
 def path_from_url(url: str) -> str:
@@ -57,6 +66,9 @@ class SqliteJournal:
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
+        # Every thread that reads gets its own connection; all of them are closed on close().
+        self._readers: list[Any] = []
+        self._readers_lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._writer = self._connect()
         if migrate:
@@ -78,6 +90,8 @@ class SqliteJournal:
         if conn is None:
             conn = self._connect()
             self._local.conn = conn
+            with self._readers_lock:
+                self._readers.append(conn)
         return conn
 
     def _migrate(self) -> None:
@@ -162,8 +176,9 @@ class SqliteJournal:
         if self._process is not None:
             self._process.close()
         self._writer.close()
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
+        with self._readers_lock:
+            readers, self._readers = self._readers, []
+        for conn in readers:
             conn.close()
 
     # -- state machines --------------------------------------------------------------------
@@ -213,6 +228,29 @@ class SqliteJournal:
             Q.LIST_EXECUTIONS, (state_machine_arn, state_machine_arn, status, status, limit)
         )
         return [R.execution(r) for r in rows]
+
+    # -- console reads and the audit log ---------------------------------------------------
+    def execution_summaries(self, query: ExecutionQuery) -> list[ExecutionSummary]:
+        sql, params = CQ.summaries(query, "?")
+        return [CQ.summary(r) for r in self._reader().execute(sql, params)]
+
+    def execution_counts(self, query: ExecutionQuery, cap: int = 10_000) -> dict[str, int]:
+        counts = {}
+        for status in CQ.STATUSES:
+            sql, params = CQ.count(query, status, cap, "?")
+            row = self._reader().execute(sql, params).fetchone()
+            if row and row[0]:
+                counts[status] = int(row[0])
+        return counts
+
+    def record_audit(self, entry: AuditEntry) -> None:
+        with self._transaction() as conn:
+            conn.execute(CQ.insert_audit("?"), CQ.audit_row(entry))
+
+    def audit_entries(self, limit: int = 100, before: int | None = None) -> list[AuditEntry]:
+        sql = CQ.audit_page("?", before=before is not None)
+        params = (limit,) if before is None else (before, limit)
+        return [CQ.audit(r) for r in self._reader().execute(sql, params)]
 
     def open_executions(self) -> list[ExecutionRecord]:
         return [R.execution(r) for r in self._reader().execute(Q.OPEN_EXECUTIONS)]
