@@ -53,6 +53,23 @@ class ExecutionRecord:
     redrive_count: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class ExecutionSummary:
+    """What ListExecutions shows: an execution without its large columns (input, output,
+    state, definition), so a page costs the same whatever the executions carry."""
+
+    arn: str
+    state_machine_arn: str
+    name: str
+    status: str
+    start_date: float
+    stop_date: float | None = None
+
+
+# Where a page of ListExecutions resumes: the (start_date, arn) of the last item shown.
+ListCursor = tuple[float, str]
+
+
 @dataclass(slots=True)
 class StepRecord:
     """One interpreter step, to be committed atomically (guarded by ``expected_version``).
@@ -93,10 +110,33 @@ class Journal(Protocol):
         self, state_machine_arn: str | None = None, status: str | None = None, limit: int = 100
     ) -> list[ExecutionRecord]: ...
 
+    def list_execution_page(
+        self,
+        state_machine_arn: str,
+        status: str | None,
+        limit: int,
+        after: ListCursor | None = None,
+    ) -> list[ExecutionSummary]:
+        """Up to ``limit`` executions of a machine, newest first (start_date, then arn),
+        those after the cursor ``after``; read from an index, never from the large columns."""
+        ...
+
     def commit(self, steps: Sequence[StepRecord]) -> list[bool]:
         """Write the steps in one transaction; per step, False on a version conflict."""
         ...
 
     def history(self, arn: str) -> list[dict[str, Any]]: ...
+    def history_page(
+        self, arn: str, limit: int, after: int | None = None, reverse: bool = False
+    ) -> list[dict[str, Any]]:
+        """Up to ``limit`` events of ``arn`` whose ids come after ``after`` (in the order
+        asked; None: from the first, or with ``reverse`` the last). Decodes only the rows
+        that hold them."""
+        ...
+
+    def ping(self) -> None:
+        """Raise :class:`StoreError` unless the database answers (readiness probes)."""
+        ...
+
     def open_executions(self) -> list[ExecutionRecord]: ...
     def close(self) -> None: ...

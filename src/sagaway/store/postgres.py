@@ -3,10 +3,16 @@
 Same contract as the SQLite journal (``tests/store`` runs one suite on both). Writes of a
 group commit go through one connection in one transaction, sent in pipeline mode; reads
 use a connection per thread.
+
+The database may restart or fail over under a running member. A connection that broke is
+replaced on its next use (the writer, each reader, the listener), and every failure of the
+database surfaces as :class:`StoreError`, which callers retry with backoff; nothing here
+keeps a dead connection.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -18,7 +24,22 @@ import psycopg
 from sagaway.store import postgres_queries as Q
 from sagaway.store import rows as R
 from sagaway.store.migrations import fresh_schema, migrations
-from sagaway.store.ports import ExecutionRecord, StateMachineRecord, StepRecord, StoreError
+from sagaway.store.ports import (
+    ExecutionRecord,
+    ExecutionSummary,
+    ListCursor,
+    StateMachineRecord,
+    StepRecord,
+    StoreError,
+)
+from sagaway.store.retry import Backoff
+
+log = logging.getLogger("sagaway.store")
+
+# Seconds to wait for a connection: a member must notice an unreachable database quickly.
+CONNECT_TIMEOUT = 3
+# The errors of a lost or unusable connection (a closed one raises InterfaceError).
+LOST = (psycopg.OperationalError, psycopg.InterfaceError)
 
 
 class PostgresJournal:
@@ -47,26 +68,37 @@ class PostgresJournal:
 
     def _connect(self, *, autocommit: bool) -> psycopg.Connection[Any]:
         try:
-            return psycopg.connect(self.url, autocommit=autocommit)
+            return psycopg.connect(self.url, autocommit=autocommit, connect_timeout=CONNECT_TIMEOUT)
         except psycopg.Error as exc:
             raise StoreError(f"cannot connect to PostgreSQL at {_redact(self.url)}: {exc}") from exc
 
     def _reader(self) -> psycopg.Connection[Any]:
         conn: psycopg.Connection[Any] | None = getattr(self._local, "conn", None)
-        if conn is None or conn.closed:
+        if conn is None or conn.closed or conn.broken:
             conn = self._connect(autocommit=True)
             self._local.conn = conn
         return conn
 
+    def _read(self, query: Any, params: Any = None) -> list[tuple[Any, ...]]:
+        try:
+            return self._reader().execute(query, params).fetchall()
+        except LOST as exc:
+            raise StoreError(f"read from PostgreSQL failed: {exc}") from exc
+
     @contextmanager
     def _transaction(self) -> Iterator[psycopg.Connection[Any]]:
         with self._write_lock:
+            if self._writer.closed or self._writer.broken:
+                self._writer = self._connect(autocommit=False)
             conn = self._writer
             try:
                 with conn.transaction():
                     yield conn
-            except psycopg.OperationalError as exc:
+            except LOST as exc:
                 raise StoreError(f"write to PostgreSQL failed: {exc}") from exc
+
+    def ping(self) -> None:
+        self._read(Q.PING)
 
     def close(self) -> None:
         self._writer.close()
@@ -80,11 +112,11 @@ class PostgresJournal:
             conn.execute(Q.PUT_STATE_MACHINE, R.machine_row(record))
 
     def get_state_machine(self, arn: str) -> StateMachineRecord | None:
-        row = self._reader().execute(Q.GET_STATE_MACHINE, (arn,)).fetchone()
-        return None if row is None else R.machine(row)
+        rows = self._read(Q.GET_STATE_MACHINE, (arn,))
+        return R.machine(rows[0]) if rows else None
 
     def list_state_machines(self) -> list[StateMachineRecord]:
-        return [R.machine(r) for r in self._reader().execute(Q.LIST_STATE_MACHINES)]
+        return [R.machine(r) for r in self._read(Q.LIST_STATE_MACHINES)]
 
     def delete_state_machine(self, arn: str) -> None:
         with self._transaction() as conn:
@@ -96,27 +128,50 @@ class PostgresJournal:
         return self.commit([first])[0]
 
     def get_execution(self, arn: str) -> ExecutionRecord | None:
-        row = self._reader().execute(Q.GET_EXECUTION, (arn,)).fetchone()
-        return None if row is None else R.execution(row)
+        rows = self._read(Q.GET_EXECUTION, (arn,))
+        return R.execution(rows[0]) if rows else None
 
     def find_execution(self, state_machine_arn: str, name: str) -> ExecutionRecord | None:
-        row = self._reader().execute(Q.FIND_EXECUTION, (state_machine_arn, name)).fetchone()
-        return None if row is None else R.execution(row)
+        rows = self._read(Q.FIND_EXECUTION, (state_machine_arn, name))
+        return R.execution(rows[0]) if rows else None
 
     def list_executions(
         self, state_machine_arn: str | None = None, status: str | None = None, limit: int = 100
     ) -> list[ExecutionRecord]:
         params = (state_machine_arn, state_machine_arn, status, status, limit)
-        return [R.execution(r) for r in self._reader().execute(Q.LIST_EXECUTIONS, params)]
+        return [R.execution(r) for r in self._read(Q.LIST_EXECUTIONS, params)]
+
+    def list_execution_page(
+        self,
+        state_machine_arn: str,
+        status: str | None,
+        limit: int,
+        after: ListCursor | None = None,
+    ) -> list[ExecutionSummary]:
+        date, arn = after if after is not None else (None, None)
+        params = {"machine": state_machine_arn, "status": status, "date": date, "arn": arn,
+                  "limit": limit}  # fmt: skip
+        return [ExecutionSummary(*r) for r in self._read(Q.LIST_EXECUTION_PAGE, params)]
 
     def open_executions(self) -> list[ExecutionRecord]:
-        return [R.execution(r) for r in self._reader().execute(Q.OPEN_EXECUTIONS)]
+        return [R.execution(r) for r in self._read(Q.OPEN_EXECUTIONS)]
 
     def history(self, arn: str) -> list[dict[str, Any]]:
         events: list[dict[str, Any]] = []
-        for (blob,) in self._reader().execute(Q.HISTORY, (arn,)):
+        for (blob,) in self._read(Q.HISTORY, (arn,)):
             events.extend(orjson.loads(blob))
         return events
+
+    def history_page(
+        self, arn: str, limit: int, after: int | None = None, reverse: bool = False
+    ) -> list[dict[str, Any]]:
+        bound = R.history_bound(after, reverse)
+        if reverse:
+            rows = self._read(Q.HISTORY_BACKWARD, {"arn": arn, "first": bound, "rows": limit})
+        else:
+            params = {"arn": arn, "first": bound + 1, "rows": limit + 1}
+            rows = self._read(Q.HISTORY_FORWARD, params)
+        return R.page_events((bytes(blob) for (blob,) in rows), limit, bound, reverse)
 
     # -- steps -----------------------------------------------------------------------------
     def commit(self, steps: Sequence[StepRecord]) -> list[bool]:
@@ -182,8 +237,7 @@ class PostgresJournal:
             conn.execute(Q.RENEW, {"owner": self.owner, "lease": self.lease_seconds})
 
     def owned(self) -> set[str]:
-        rows = self._reader().execute(Q.OWNED, {"owner": self.owner})
-        return {arn for (arn,) in rows}
+        return {arn for (arn,) in self._read(Q.OWNED, {"owner": self.owner})}
 
     def release(self) -> None:
         """Give up every execution this worker owns and wake the others to take them."""
@@ -193,11 +247,28 @@ class PostgresJournal:
 
     def listen(self, on_notify: Callable[[str], None], stop: threading.Event) -> None:
         """Block (in a thread) calling ``on_notify(channel)`` for every NOTIFY on the work
-        and delivery channels."""
+        and delivery channels, until ``stop`` is set. A lost connection is replaced with
+        backoff; after each (re)connection both channels are announced once, since a NOTIFY
+        sent while nobody listened is lost."""
+        backoff = Backoff()
+        while not stop.is_set():
+            try:
+                self._listen_once(on_notify, stop, backoff)
+            except (StoreError, *LOST) as exc:
+                delay = backoff.next()
+                log.warning("LISTEN connection lost (%s); again in %.1f s", exc, delay)
+                stop.wait(delay)
+
+    def _listen_once(
+        self, on_notify: Callable[[str], None], stop: threading.Event, backoff: Backoff
+    ) -> None:
         conn = self._connect(autocommit=True)
         try:
             conn.execute(Q.LISTEN_WORK)
             conn.execute(Q.LISTEN_DELIVERY)
+            backoff.reset()
+            on_notify(Q.WORK_CHANNEL)
+            on_notify(Q.DELIVERY_CHANNEL)
             while not stop.is_set():
                 for notify in conn.notifies(timeout=1.0):
                     on_notify(notify.channel)
@@ -216,7 +287,7 @@ class PostgresJournal:
 
     def pending_deliveries(self) -> list[tuple[int, str, str, str | None, bytes]]:
         """(id, execution, kind, token, payload) for this worker's running executions."""
-        rows = self._reader().execute(Q.PENDING_DELIVERIES, {"owner": self.owner})
+        rows = self._read(Q.PENDING_DELIVERIES, {"owner": self.owner})
         return [(i, arn, kind, token, bytes(payload)) for i, arn, kind, token, payload in rows]
 
     def settle_deliveries(self, applied: dict[int, int]) -> set[int]:

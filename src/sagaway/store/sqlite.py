@@ -25,7 +25,14 @@ from sagaway.store import sqlite_process
 from sagaway.store import sqlite_queries as Q
 from sagaway.store import sqlite_writer as W
 from sagaway.store.migrations import fresh_schema, migrations
-from sagaway.store.ports import ExecutionRecord, StateMachineRecord, StepRecord, StoreError
+from sagaway.store.ports import (
+    ExecutionRecord,
+    ExecutionSummary,
+    ListCursor,
+    StateMachineRecord,
+    StepRecord,
+    StoreError,
+)
 
 
 def path_from_url(url: str) -> str:
@@ -203,6 +210,17 @@ class SqliteJournal:
         )
         return [R.execution(r) for r in rows]
 
+    def list_execution_page(
+        self,
+        state_machine_arn: str,
+        status: str | None,
+        limit: int,
+        after: ListCursor | None = None,
+    ) -> list[ExecutionSummary]:
+        date, arn = after if after is not None else (None, None)
+        params = (state_machine_arn, status, status, date, date, date, arn, limit)
+        return [ExecutionSummary(*r) for r in self._reader().execute(Q.LIST_EXECUTION_PAGE, params)]
+
     def open_executions(self) -> list[ExecutionRecord]:
         return [R.execution(r) for r in self._reader().execute(Q.OPEN_EXECUTIONS)]
 
@@ -226,6 +244,22 @@ class SqliteJournal:
         for (blob,) in self._reader().execute(Q.HISTORY, (arn,)):
             events.extend(orjson.loads(blob))
         return events
+
+    def history_page(
+        self, arn: str, limit: int, after: int | None = None, reverse: bool = False
+    ) -> list[dict[str, Any]]:
+        bound = R.history_bound(after, reverse)
+        if reverse:
+            rows = self._reader().execute(Q.HISTORY_BACKWARD, (arn, bound, limit))
+        else:
+            rows = self._reader().execute(Q.HISTORY_FORWARD, (arn, arn, bound + 1, limit + 1))
+        return R.page_events((blob for (blob,) in rows), limit, bound, reverse)
+
+    def ping(self) -> None:
+        try:
+            self._reader().execute(Q.PING).fetchone()
+        except sqlite3.Error as exc:
+            raise StoreError(f"SQLite database {self.path} cannot be read: {exc}") from exc
 
 
 _STATEMENTS = W.Statements(
