@@ -3,11 +3,14 @@ without the large columns, GetExecutionHistory pages without decoding the whole 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from sagaway.store import sqlite_queries as Q
 from sagaway.store.ports import ExecutionSummary, StepRecord, StoreError
+from sagaway.store.sqlite import SqliteJournal
 from tests.store.test_journal_contract import SM, start, step
 
 
@@ -28,6 +31,19 @@ def test_execution_pages_follow_the_keyset_newest_first(journal: Any) -> None:
     failed = journal.list_execution_page(SM, "FAILED", 10)
     assert failed == [ExecutionSummary(arns[0], SM, "a", "FAILED", 1.0, 99.0)]
     assert journal.list_execution_page("arn:other", None, 10) == []
+
+
+def test_a_page_of_executions_reads_only_the_listing_index(tmp_path: Path) -> None:
+    # SQLite keeps a row's columns in sequence (input, definition, output inline or in
+    # overflow pages): a scan or a sort would read them all. The plan of a page must be a
+    # search of the listing index, with no sort.
+    store = SqliteJournal(f"sqlite:///{tmp_path / 'plan.db'}")
+    params = (SM, None, None, 2.0, 2.0, 2.0, "arn", 1)
+    plan = store._reader().execute(f"EXPLAIN QUERY PLAN {Q.LIST_EXECUTION_PAGE}", params)
+    details = " / ".join(row[-1] for row in plan)
+    store.close()
+    assert "USING INDEX executions_listing" in details, details
+    assert "TEMP B-TREE" not in details, details
 
 
 def test_history_pages_forward_and_backward_across_rows(journal: Any) -> None:
