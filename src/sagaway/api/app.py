@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -21,7 +22,17 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from sagaway.api import executions, history, machines, map_runs, tags, tasks, test_state, versions
+from sagaway.api import (
+    executions,
+    health,
+    history,
+    machines,
+    map_runs,
+    tags,
+    tasks,
+    test_state,
+    versions,
+)
 from sagaway.api.errors import ApiError
 from sagaway.api.service import Api
 from sagaway.api.validation import check, operation
@@ -32,6 +43,7 @@ from sagaway.messaging.bus import EventBus
 from sagaway.messaging.put_events import ServerBus, bus_url_beside
 from sagaway.resources.lambda_functions import FunctionRegistry
 from sagaway.store.open import open_journal
+from sagaway.store.ports import StoreError
 from sagaway.store.postgres_catalog import open_catalog
 
 log = logging.getLogger("sagaway.api")
@@ -41,6 +53,7 @@ CONTENT_TYPE = "application/x-amz-json-1.0"
 # The largest request AWS takes: a 1 MiB definition plus room for the rest of the fields.
 MAX_BODY = 2 * 1024 * 1024
 LONG_POLLS = frozenset({"GetActivityTask"})
+UNAVAILABLE = "The service is temporarily unavailable (its database cannot be used); retry"
 
 Handler = Callable[[Api, dict[str, Any]], Awaitable[dict[str, Any]]]
 HANDLERS: dict[str, Handler] = {
@@ -94,6 +107,11 @@ async def dispatch(request: Request) -> Response:
         return _json(error.body(), error.status)
     except ClientDisconnect:
         return Response(status_code=499)
+    except (StoreError, sqlite3.OperationalError) as exc:
+        # The database is away or full: a server-side condition the client should retry
+        # (botocore retries 503s), not a bug; /readyz says the same meanwhile.
+        log.warning("%s: database unavailable: %s", action, exc)
+        return _json({"__type": "ServiceUnavailable", "message": UNAVAILABLE}, 503)
     except Exception:  # a bug must not take the server down: report it as AWS would
         log.exception("%s failed", action)
         return _json({"__type": "InternalFailure", "message": "Internal failure"}, 500)
@@ -192,6 +210,7 @@ def attach_app(engine: Engine, catalog_url: str, *, poll_timeout: float = 60.0) 
 def _routes() -> list[Route]:
     return [
         Route("/", dispatch, methods=["POST"]),
+        *health.ROUTES,
         Route("/console", placeholder),
         Route("/metrics", placeholder),
     ]

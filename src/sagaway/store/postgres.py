@@ -230,6 +230,13 @@ class PostgresJournal:
         with self._transaction() as conn:
             return [R.execution(r) for r in conn.execute(Q.CLAIM, params)]
 
+    def reclaim(self, arns: list[str]) -> list[ExecutionRecord]:
+        """Take back the RUNNING executions among ``arns`` that this worker still owns or
+        that nobody owns any more (a lease that expired while the database was away)."""
+        params = {"owner": self.owner, "lease": self.lease_seconds, "arns": arns}
+        with self._transaction() as conn:
+            return [R.execution(r) for r in conn.execute(Q.RECLAIM, params)]
+
     def renew(self) -> None:
         """Extend the lease on every execution this worker owns (one statement, not per
         execution: ownership is sticky, the hot path never touches it)."""

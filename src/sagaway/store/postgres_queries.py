@@ -68,6 +68,13 @@ CLAIM = (
     " ORDER BY lease_until LIMIT %(limit)s FOR UPDATE SKIP LOCKED)"
     f" RETURNING {EXECUTION_COLUMNS}"
 )
+# Executions a member dropped when its writes failed: back to it if nobody took them over.
+RECLAIM = (
+    f"UPDATE executions SET owner = %(owner)s, lease_until = {_NOW} + %(lease)s"
+    " WHERE arn = ANY(%(arns)s) AND status = 'RUNNING'"
+    f" AND (owner IS NULL OR owner = %(owner)s OR lease_until < {_NOW})"
+    f" RETURNING {EXECUTION_COLUMNS}"
+)
 RENEW = (
     f"UPDATE executions SET lease_until = {_NOW} + %(lease)s"
     " WHERE owner = %(owner)s AND status = 'RUNNING'"
