@@ -44,7 +44,7 @@ async def readiness(engine: Engine) -> str | None:
             return f"journal writes failing: {engine.committer.failing}"
     recovery = engine.recovery
     if not recovery.done:
-        return f"recovering: {recovery.pending} open executions not resumed yet"
+        return f"recovering: {recovery.progress()}"
     return None
 
 

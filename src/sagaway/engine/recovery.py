@@ -66,9 +66,11 @@ class Recovery:
         while not self.done:
             await asyncio.sleep(0.01)
 
-    @property
-    def pending(self) -> int:
-        return len(self.left)
+    def progress(self) -> str:
+        """What recovery is doing, for readiness probes."""
+        if not self._loaded.is_set():
+            return "reading the open executions"
+        return f"{len(self.left)} open executions not resumed yet"
 
     async def _resume_all(self) -> None:
         records = await retrying(self.engine.journal.open_executions, "reading open executions")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -38,6 +39,8 @@ log = logging.getLogger("sagaway.store")
 
 # Seconds to wait for a connection: a member must notice an unreachable database quickly.
 CONNECT_TIMEOUT = 3
+# Seconds without a write after which the writer connection is checked before it is used.
+IDLE_CHECK = 1.0
 # The errors of a lost or unusable connection (a closed one raises InterfaceError).
 LOST = (psycopg.OperationalError, psycopg.InterfaceError)
 
@@ -63,6 +66,7 @@ class PostgresJournal:
         self._local = threading.local()
         self._write_lock = threading.Lock()
         self._writer = self._connect(autocommit=False)
+        self._written = time.monotonic()
         if migrate:
             apply_migrations(self._writer)
 
@@ -80,22 +84,41 @@ class PostgresJournal:
         return conn
 
     def _read(self, query: Any, params: Any = None) -> list[tuple[Any, ...]]:
-        try:
-            return self._reader().execute(query, params).fetchall()
-        except LOST as exc:
-            raise StoreError(f"read from PostgreSQL failed: {exc}") from exc
+        # A connection kept from before a database restart fails on its first use: a read
+        # can be sent again on a new one (once; then the database is really away).
+        for attempt in (1, 2):
+            try:
+                return self._reader().execute(query, params).fetchall()
+            except LOST as exc:
+                if attempt == 2:
+                    raise StoreError(f"read from PostgreSQL failed: {exc}") from exc
+        raise AssertionError("unreachable")
+
+    def _writer_connection(self) -> psycopg.Connection[Any]:
+        """The writer, replaced when broken; after a pause, checked first, since a write
+        failing on a connection the database dropped meanwhile would fail a whole batch."""
+        conn = self._writer
+        if not (conn.closed or conn.broken) and time.monotonic() - self._written > IDLE_CHECK:
+            try:
+                conn.execute(Q.PING)
+                conn.rollback()
+            except LOST:
+                pass  # now broken: replaced below
+        if conn.closed or conn.broken:
+            conn = self._writer = self._connect(autocommit=False)
+        return conn
 
     @contextmanager
     def _transaction(self) -> Iterator[psycopg.Connection[Any]]:
         with self._write_lock:
-            if self._writer.closed or self._writer.broken:
-                self._writer = self._connect(autocommit=False)
-            conn = self._writer
+            conn = self._writer_connection()
             try:
                 with conn.transaction():
                     yield conn
             except LOST as exc:
                 raise StoreError(f"write to PostgreSQL failed: {exc}") from exc
+            finally:
+                self._written = time.monotonic()
 
     def ping(self) -> None:
         self._read(Q.PING)
