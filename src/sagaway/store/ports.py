@@ -135,7 +135,8 @@ class Journal(Protocol):
         ...
 
     def ping(self) -> None:
-        """Raise :class:`StoreError` unless the database answers (readiness probes)."""
+        """Raise :class:`StoreError` unless the database answers and can take writes
+        (SQLite: enough free disk space); for readiness probes."""
         ...
 
     def open_executions(self) -> list[ExecutionRecord]: ...

@@ -9,6 +9,7 @@ the writer.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
@@ -33,6 +34,11 @@ from sagaway.store.ports import (
     StepRecord,
     StoreError,
 )
+
+
+# Below this much free space beside the journal, the store reports itself unusable (a step
+# with a 256 KiB payload, its history and the WAL need several times that).
+MIN_FREE_BYTES = 2 * 1024 * 1024
 
 
 def path_from_url(url: str) -> str:
@@ -260,6 +266,12 @@ class SqliteJournal:
             self._reader().execute(Q.PING).fetchone()
         except sqlite3.Error as exc:
             raise StoreError(f"SQLite database {self.path} cannot be read: {exc}") from exc
+        if self.path != ":memory:":
+            # An empty transaction still succeeds on a full disk: ask the file system.
+            stat = os.statvfs(Path(self.path).parent)
+            free = stat.f_bavail * stat.f_frsize
+            if free < MIN_FREE_BYTES:
+                raise StoreError(f"disk full: {free} bytes free beside {self.path}")
 
 
 _STATEMENTS = W.Statements(
