@@ -139,7 +139,8 @@ def _describe(api: Api, record: ExecutionRecord) -> dict[str, Any]:
 
 
 async def describe_execution(api: Api, params: dict[str, Any]) -> dict[str, Any]:
-    record = api.execution(params["executionArn"])
+    # Off the event loop: the row holds the input and output, up to 256 KiB each.
+    record = await asyncio.to_thread(api.execution, params["executionArn"])
     return _describe(api, record)
 
 

@@ -35,7 +35,6 @@ from sagaway.store.ports import (
     StoreError,
 )
 
-
 # Below this much free space beside the journal, the store reports itself unusable (a step
 # with a 256 KiB payload, its history and the WAL need several times that).
 MIN_FREE_BYTES = 2 * 1024 * 1024
