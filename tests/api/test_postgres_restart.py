@@ -37,7 +37,7 @@ SAGA = json.dumps({
     "StartAt": "One",
     "States": {
         "One": {"Type": "Task", "Resource": LAMBDA + "step", "Next": "Pause"},
-        "Pause": {"Type": "Wait", "Seconds": 2, "Next": "Two"},
+        "Pause": {"Type": "Wait", "Seconds": 4, "Next": "Two"},
         "Two": {"Type": "Task", "Resource": LAMBDA + "step", "End": True},
     },
 })  # fmt: skip

@@ -56,12 +56,14 @@ def _start_many(sfn: Any, machine: str) -> list[str]:
         return list(pool.map(one, range(OPEN)))
 
 
-def _poison(db: Path) -> None:
-    """Two executions that can no longer be resumed, as after an upgrade or a bad hand edit:
-    one whose saved state does not decode, one whose definition no longer parses."""
+def _poison(db: Path, arns: list[str]) -> None:
+    """Two open executions that can no longer be resumed, as after an upgrade or a bad hand
+    edit: one whose saved state does not decode, one whose definition no longer parses."""
+    edits = ["state = x'00ff'", "definition = '{\"StartAt\":'"]
     with sqlite3.connect(db) as conn:
-        conn.execute("UPDATE executions SET state = x'00ff' WHERE name = 'e0'")
-        conn.execute("UPDATE executions SET definition = '{\"StartAt\":' WHERE name = 'e1'")
+        for edit, arn in zip(edits, arns, strict=True):
+            query = f"UPDATE executions SET {edit} WHERE arn = ? AND status = 'RUNNING'"
+            assert conn.execute(query, (arn,)).rowcount == 1
 
 
 def test_a_killed_server_answers_at_once_and_resumes_in_the_background(tmp_path: Path) -> None:
@@ -73,7 +75,8 @@ def test_a_killed_server_answers_at_once_and_resumes_in_the_background(tmp_path:
     arns = _start_many(sfn, machine["stateMachineArn"])
     first.send_signal(signal.SIGKILL)
     first.wait()
-    _poison(db)
+    poisoned = arns[-2:]  # the last started: still waiting when the server is killed
+    _poison(db, poisoned)
 
     second = serve(db, port, log)
     try:
@@ -91,8 +94,8 @@ def test_a_killed_server_answers_at_once_and_resumes_in_the_background(tmp_path:
         assert set(statuses) == {503, 200}
         # Answers API calls while it recovers, and every execution reaches its end.
         ended = _wait_all(sfn, arns)
-        assert {arn for arn, status in ended.items() if status != "SUCCEEDED"} == set(arns[:2])
-        for arn in arns[:2]:
+        assert {arn for arn, status in ended.items() if status != "SUCCEEDED"} == set(poisoned)
+        for arn in poisoned:
             failed = sfn.describe_execution(executionArn=arn)
             assert (failed["status"], failed["error"]) == ("FAILED", "States.Runtime")
             assert "could not resume" in failed["cause"]
