@@ -3,7 +3,8 @@
 One asyncio loop drives every execution (house rule 6). The journal is the write-ahead log:
 an execution's steps are committed before their commands run, and on start the engine
 resumes every RUNNING execution from its last committed step, re-invoking the Tasks whose
-results were not journaled (with the same idempotency key) and re-arming durable timers.
+results were not journaled (with the same idempotency key) and re-arming durable timers;
+it does so in the background, so its embedder serves requests meanwhile (``recovery``).
 """
 
 from __future__ import annotations
