@@ -160,5 +160,6 @@ def _scenario(pg: PgCluster, members: Cluster) -> None:
         assert _ready(port) == (200, {"status": "ready"}), members.log(name, members.procs[name])
     for name, proc in members.procs.items():
         assert proc.poll() is None, members.log(name, proc)  # nobody was restarted
+        assert "Traceback" not in (members.logs / f"{name}.log").read_text(), name
     late = servers[0].start_execution(stateMachineArn=machine["stateMachineArn"], name="late")
     assert late["executionArn"].endswith(":late")
