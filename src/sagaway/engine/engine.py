@@ -253,6 +253,7 @@ class Engine:
                 taken = self.journal.find_execution(state_machine_arn, name)
                 assert taken is not None
                 return self._same_start(taken, input_text)
+            self.recovery.started(arn)
             if self.client_only:
                 return record  # journaled unowned: a worker claims and runs it
         self.actors[arn] = actor

@@ -38,6 +38,7 @@ class Recovery:
         # False until every execution open at start is running again (readiness).
         self.done = False
         self.left: dict[str, ExecutionRecord] = {}  # loaded, not adopted yet
+        self.started_here: set[str] = set()  # created while the snapshot is read
         self.orphans: set[str] = set()  # detached by a journal failure
         self.failed = 0  # executions failed because they could not be resumed
         self._orphaned: asyncio.Event | None = None
@@ -66,6 +67,14 @@ class Recovery:
         while not self.done:
             await asyncio.sleep(0.01)
 
+    def started(self, arn: str) -> None:
+        """``arn`` was just created here: recovery's snapshot may hold it, RUNNING at a
+        version it has since left (or ended); resuming that would run it twice."""
+        if self._loaded.is_set():
+            self.left.pop(arn, None)
+        else:
+            self.started_here.add(arn)
+
     def progress(self) -> str:
         """What recovery is doing, for readiness probes."""
         if not self._loaded.is_set():
@@ -74,7 +83,8 @@ class Recovery:
 
     async def _resume_all(self) -> None:
         records = await retrying(self.engine.journal.open_executions, "reading open executions")
-        self.left = {record.arn: record for record in records}
+        self.left = {r.arn: r for r in records if r.arn not in self.started_here}
+        self.started_here.clear()
         self._loaded.set()
         resumed = 0
         while self.left:
