@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
@@ -22,7 +23,17 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from sagaway.api import executions, history, machines, map_runs, tags, tasks, test_state, versions
+from sagaway.api import (
+    executions,
+    health,
+    history,
+    machines,
+    map_runs,
+    tags,
+    tasks,
+    test_state,
+    versions,
+)
 from sagaway.api.credentials import ApiSecurity
 from sagaway.api.errors import ApiError
 from sagaway.api.guard import LoopbackHostCheck, authorize
@@ -46,6 +57,7 @@ from sagaway.messaging.bus import EventBus
 from sagaway.messaging.put_events import ServerBus, bus_url_beside
 from sagaway.resources.lambda_functions import FunctionRegistry
 from sagaway.store.open import open_journal
+from sagaway.store.ports import StoreError
 from sagaway.store.postgres_catalog import open_catalog
 
 log = logging.getLogger("sagaway.api")
@@ -61,6 +73,7 @@ MAX_BODY_DEPTH = 32
 # Calls that wait for something: a client that goes away cancels the wait (an EXPRESS
 # execution started by StartSyncExecution runs on to its end or its time limit).
 LONG_POLLS = frozenset({"GetActivityTask", "StartSyncExecution"})
+UNAVAILABLE = "The service is temporarily unavailable (its database cannot be used); retry"
 
 Handler = Callable[[Api, dict[str, Any]], Awaitable[dict[str, Any]]]
 HANDLERS: dict[str, Handler] = {
@@ -126,6 +139,11 @@ async def dispatch(request: Request) -> Response:
         return _json(error.body(), error.status)
     except ClientDisconnect:
         return Response(status_code=499)
+    except (StoreError, sqlite3.OperationalError) as exc:
+        # The database is away or full: a server-side condition the client should retry
+        # (botocore retries 503s), not a bug; /readyz says the same meanwhile.
+        log.warning("%s: database unavailable: %s", action, exc)
+        return _json({"__type": "ServiceUnavailable", "message": UNAVAILABLE}, 503)
     except Exception:  # a bug must not take the server down: report it as AWS would
         log.exception("%s failed", action)
         return _json({"__type": "InternalFailure", "message": "Internal failure"}, 500)
@@ -278,6 +296,7 @@ def _routes(console: Starlette) -> list[BaseRoute]:
         Route("/", dispatch, methods=["POST"]),
         Route("/console", lambda request: RedirectResponse("/console/", 307)),
         Mount("/console", console, name="console"),
+        *health.ROUTES,
         Route("/metrics", placeholder),
     ]
 

@@ -4,17 +4,26 @@ ListExecutions, RedriveExecution."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sagaway.api import versions
 from sagaway.api.errors import ApiError, machine_missing
-from sagaway.api.service import EXECUTION, Api, check_name, machine_ref, page
+from sagaway.api.service import (
+    EXECUTION,
+    Api,
+    check_name,
+    decode_cursor,
+    encode_cursor,
+    machine_ref,
+)
 from sagaway.engine import redrive as redrive_module
 from sagaway.engine.deliveries import STOP
 from sagaway.engine.engine import ExecutionAlreadyExists, StateMachineDoesNotExist
 from sagaway.expressions.jsontext import loads_document
 from sagaway.interpreter.limits import HISTORY_FULL_REASON, history_was_full
-from sagaway.store.ports import ExecutionRecord
+from sagaway.store.ports import ExecutionRecord, ExecutionSummary, ListCursor
 
 ENDED_REDRIVABLE = redrive_module.REDRIVABLE
 
@@ -136,7 +145,8 @@ def _describe(api: Api, record: ExecutionRecord) -> dict[str, Any]:
 
 
 async def describe_execution(api: Api, params: dict[str, Any]) -> dict[str, Any]:
-    record = api.execution(params["executionArn"])
+    # Off the event loop: the row holds the input and output, up to 256 KiB each.
+    record = await asyncio.to_thread(api.execution, params["executionArn"])
     return _describe(api, record)
 
 
@@ -148,21 +158,62 @@ async def list_executions(api: Api, params: dict[str, Any]) -> dict[str, Any]:
         ref = machine_ref(arn)
     except ApiError as exc:  # AWS answers a malformed ARN here as a missing machine
         raise machine_missing(arn) from exc
-    api.machine(ref.arn)
-    offset_needed = 1_000_000  # ListExecutions pages over everything the filter selects
-    records = api.engine.journal.list_executions(ref.arn, params.get("statusFilter"), offset_needed)
-    items = [_summary(api, r) for r in records]
-    if ref.qualifier is not None:
-        key = "stateMachineVersionArn" if ref.is_version else "stateMachineAliasArn"
-        items = [i for i in items if i.get(key) == arn]
-    redrive_filter = params.get("redriveFilter")
-    if redrive_filter is not None:
-        redriven = redrive_filter == "REDRIVEN"
-        items = [i for i in items if (i.get("redriveCount", 0) > 0) == redriven]
-    return page(items, params, "executions")
+    await asyncio.to_thread(api.machine, ref.arn)
+    query = _Listing(ref.arn, params.get("statusFilter"), params.get("maxResults") or 100)
+    after = decode_cursor(params.get("nextToken"))
+    keep = _keep(arn if ref.qualifier else None, ref.is_version, params.get("redriveFilter"))
+    items, after = await asyncio.to_thread(_collect, api, query, after, keep)
+    out: dict[str, Any] = {"executions": items}
+    if after is not None:
+        out["nextToken"] = encode_cursor(after)
+    return out
 
 
-def _summary(api: Api, record: ExecutionRecord) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class _Listing:
+    machine: str
+    status: str | None
+    limit: int
+
+
+def _keep(
+    qualified: str | None, is_version: bool, redrive_filter: str | None
+) -> Callable[[dict[str, Any]], bool]:
+    """The filters the journal's index cannot apply (they live in the catalog)."""
+    key = "stateMachineVersionArn" if is_version else "stateMachineAliasArn"
+
+    def keep(item: dict[str, Any]) -> bool:
+        if qualified is not None and item.get(key) != qualified:
+            return False
+        if redrive_filter is not None:
+            return bool(item.get("redriveCount", 0) > 0) == (redrive_filter == "REDRIVEN")
+        return True
+
+    return keep
+
+
+def _collect(
+    api: Api, query: _Listing, after: ListCursor | None, keep: Callable[[dict[str, Any]], bool]
+) -> tuple[list[dict[str, Any]], ListCursor | None]:
+    """One page from the journal's keyset pages (read one row ahead, so the last page has no
+    token); the cursor to resume from, None when nothing remains."""
+    items: list[dict[str, Any]] = []
+    while True:
+        batch = api.engine.journal.list_execution_page(
+            query.machine, query.status, query.limit + 1, after
+        )
+        for summary in batch:
+            if len(items) == query.limit:
+                return items, after
+            after = (summary.start_date, summary.arn)
+            item = _summary(api, summary)
+            if keep(item):
+                items.append(item)
+        if len(batch) <= query.limit:
+            return items, None
+
+
+def _summary(api: Api, record: ExecutionSummary) -> dict[str, Any]:
     out: dict[str, Any] = {
         "executionArn": record.arn,
         "stateMachineArn": record.state_machine_arn,

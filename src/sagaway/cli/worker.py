@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from sagaway.api.health import HealthServer
 from sagaway.cli import app
 from sagaway.cli import expression_options as options
 from sagaway.engine.cluster import member_identity
@@ -43,6 +44,16 @@ def worker(
     expression_cpu_seconds: options.CpuSeconds = options.DEFAULT_CPU_SECONDS,
     expression_max_depth: options.MaxDepth = options.DEFAULT_MAX_DEPTH,
     expression_max_bytes: options.MaxBytes = options.DEFAULT_MAX_BYTES,
+    health_port: Annotated[
+        int | None,
+        typer.Option(
+            help="Serve /healthz (alive) and /readyz (database reachable, claims done; 503 "
+            "with the reason otherwise) over HTTP on this port (default: no probes)."
+        ),
+    ] = None,
+    health_host: Annotated[
+        str, typer.Option(help="Address the health probes listen on.")
+    ] = "127.0.0.1",
 ) -> None:
     """Run executions from a PostgreSQL database shared with other workers.
 
@@ -50,6 +61,7 @@ def worker(
     lease expired) with FOR UPDATE SKIP LOCKED, is woken by LISTEN/NOTIFY, and keeps what
     it claimed until it stops. SIGTERM/SIGINT stop it gracefully: its executions are
     released at once for the others. Start executions with `sagaway serve` or the API.
+    When the database restarts, the worker reconnects with backoff and carries on.
     """
     if not db.startswith(("postgresql://", "postgres://")):
         console.print("[red]sagaway worker needs postgresql:// (SQLite is single-process)[/red]")
@@ -65,10 +77,13 @@ def worker(
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
     console.print(f"worker {owner} on {db.split('@')[-1]} (lease {lease_seconds:g} s)")
-    asyncio.run(_serve(journal, registry))
+    probes = None if health_port is None else (health_host, health_port)
+    asyncio.run(_serve(journal, registry, probes))
 
 
-async def _serve(journal: Journal, registry: FunctionRegistry) -> None:
+async def _serve(
+    journal: Journal, registry: FunctionRegistry, probes: tuple[str, int] | None
+) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -79,8 +94,13 @@ async def _serve(journal: Journal, registry: FunctionRegistry) -> None:
     # the servers' GetActivityTask, so an activity Task claimed here fails with a cause
     # saying so, and putEvents needs a server's bus.
     integrations = install(engine, activities=False)
+    health = None if probes is None else HealthServer(engine, *probes)
     async with engine:
         try:
+            if health is not None:
+                await health.start()
             await stop.wait()
         finally:
+            if health is not None:
+                await health.close()
             integrations.close()

@@ -40,6 +40,8 @@ class GroupCommitter:
         self._thread.start()
         self.batches = 0
         self.steps = 0
+        # Why the last batch could not be written (None once a batch is written): readiness.
+        self.failing: str | None = None
 
     def commit(self, steps: Sequence[StepRecord]) -> asyncio.Future[list[bool]]:
         """Queue ``steps`` (one execution's, in order); the future gives per-step success."""
@@ -80,6 +82,7 @@ class GroupCommitter:
             # Never let the writer thread die: every queued step would wait forever. The
             # steps are not journaled; their executions detach and resume on restart.
             flags, error = [], StoreError(f"journal write failed: {exc!r}")
+        self.failing = None if error is None else str(error)
         self.batches += 1
         self.steps += len(steps)
         # One wake-up of the event loop per batch, not per execution.

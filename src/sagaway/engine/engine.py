@@ -3,7 +3,8 @@
 One asyncio loop drives every execution (house rule 6). The journal is the write-ahead log:
 an execution's steps are committed before their commands run, and on start the engine
 resumes every RUNNING execution from its last committed step, re-invoking the Tasks whose
-results were not journaled (with the same idempotency key) and re-arming durable timers.
+results were not journaled (with the same idempotency key) and re-arming durable timers;
+it does so in the background, so its embedder serves requests meanwhile (``recovery``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from sagaway.engine.cluster import Cluster
 from sagaway.engine.committer import GroupCommitter
 from sagaway.engine.faults import first_step, outcome_record
 from sagaway.engine.notes import MapRunUpdate, Note
+from sagaway.engine.recovery import Recovery
 from sagaway.engine.tasks import TaskRunner
 from sagaway.engine.timers import TimerWheel
 from sagaway.expressions.jsontext import loads, loads_document
@@ -112,6 +114,7 @@ class Engine:
         )  # fmt: skip
         self.store_error: BaseException | None = None
         self.cluster: Cluster | None = None
+        self.recovery = Recovery(self)
         # Set by ``integrations.install``: where answers delivered by other members go.
         self.callbacks: CallbackTasks | None = None
         self._machines: dict[str, StateMachineRecord] = {}
@@ -126,17 +129,23 @@ class Engine:
         return hasattr(self.journal, "claim") and getattr(self.journal, "owner", None) is None
 
     async def start(self) -> None:
+        """Start running; open executions are resumed in the background (``recovery``), so
+        the caller can serve requests at once."""
         self.timers.start()
         if self.client_only:
+            self.recovery.start(resume_all=False)
+            self.recovery.done = True
             return
         if getattr(self.journal, "owner", None) is not None:
             # A worker on a shared database: claim work by lease instead of taking all of it.
             self.cluster = Cluster(self, self.journal)
             self.cluster.start()
+            self.recovery.start(resume_all=False)
         else:
-            self.recover()
+            self.recovery.start(resume_all=True)
 
     async def close(self) -> None:
+        await self.recovery.close()
         if self.cluster is not None:
             await self.cluster.stop()
         await self.timers.stop()
@@ -150,19 +159,12 @@ class Engine:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    def recover(self) -> int:
-        """Resume every RUNNING execution from its journal; returns how many.
+    def adopt(self, record: ExecutionRecord) -> bool:
+        """Run an execution from its last journaled step (after a restart, or a take-over
+        from a worker whose lease expired); False if it already runs here.
 
         The outstanding Tasks (re-invoked with their original tokens, so the same
         idempotency keys) and timers (due ones fire at once) come from the state itself."""
-        count = sum(self.adopt(record) for record in self.journal.open_executions())
-        if count:
-            log.info("resumed %d open executions from the journal", count)
-        return count
-
-    def adopt(self, record: ExecutionRecord) -> bool:
-        """Run an execution from its last journaled step (after a restart, or a take-over
-        from a worker whose lease expired); False if it already runs here."""
         if record.arn in self.actors or record.state is None:
             return False
         machine = machine_for(record.definition)
@@ -273,6 +275,7 @@ class Engine:
                 taken = self.journal.find_execution(state_machine_arn, name)
                 assert taken is not None
                 return self._same_start(taken, input_text)
+            self.recovery.started(arn)
             if self.client_only:
                 return record  # journaled unowned: a worker claims and runs it
         self.actors[arn] = actor
@@ -303,6 +306,7 @@ class Engine:
     async def stop_execution(
         self, arn: str, error: str | None = None, cause: str | None = None
     ) -> None:
+        await self.recovery.resume_first(arn)
         actor = self.actors.get(arn)
         if actor is not None:
             actor.post(Stop(error, cause))
@@ -310,8 +314,10 @@ class Engine:
 
     async def wait(self, arn: str, timeout: float | None = None) -> ExecutionRecord | None:
         """Wait until the execution has ended; its final record."""
+        await self.recovery.resume_first(arn)
         actor = self.actors.get(arn)
-        if actor is not None and not actor.finished:
+        # Also when its state has ended: the actor stays until that step is journaled.
+        if actor is not None:
             waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             actor.waiters.append(waiter)
             try:
@@ -324,11 +330,12 @@ class Engine:
     async def wait_status(self, arn: str, timeout: float | None = None) -> str:
         """Wait until the execution has ended; its status (no journal read when it ran
         here: the benchmark and the test kit wait for many executions)."""
+        await self.recovery.resume_first(arn)
         actor = self.actors.get(arn)
         if actor is None:
             record = self.journal.get_execution(arn)
             return "UNKNOWN" if record is None else record.status
-        if not actor.finished:
+        if actor.arn in self.actors:  # until its last step is journaled
             waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             actor.waiters.append(waiter)
             await asyncio.wait_for(waiter, timeout)
@@ -354,6 +361,7 @@ class Engine:
         self.actors.pop(actor.arn, None)
         if error is not None:
             self.store_error = error
+            self.recovery.orphaned(actor.arn)  # resumed from the journal once it answers
         for waiter in actor.waiters:
             if not waiter.done():
                 waiter.set_exception(error or RuntimeError(f"{actor.arn} detached"))

@@ -59,6 +59,7 @@ async def redrive(engine: Engine, record: ExecutionRecord, new_input: Any = _UNC
     (ok,) = await engine.committer.commit([record_step])
     if not ok:
         raise NotRedrivable(f"Execution '{record.arn}' changed while being redriven")
+    engine.recovery.started(record.arn)  # RUNNING again: not from a stale snapshot
     actor = ExecutionActor(engine, record.arn, machine, step.state, record.version + 1)
     engine.actors[record.arn] = actor
     engine.carry_out(actor, step.commands)

@@ -53,6 +53,24 @@ class ExecutionRecord:
     redrive_count: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class ExecutionSummary:
+    """What ListExecutions shows: an execution without its large columns (input, output,
+    state, definition), so a page costs the same whatever the executions carry."""
+
+    arn: str
+    state_machine_arn: str
+    name: str
+    status: str
+    start_date: float
+    stop_date: float | None = None
+    redrive_count: int = 0
+
+
+# Where a page of ListExecutions resumes: the (start_date, arn) of the last item shown.
+ListCursor = tuple[float, str]
+
+
 @dataclass(slots=True)
 class StepRecord:
     """One interpreter step, to be committed atomically (guarded by ``expected_version``).
@@ -90,19 +108,6 @@ class ExecutionQuery:
 
 
 @dataclass(frozen=True, slots=True)
-class ExecutionSummary:
-    """An execution without its payloads, definition and state: what a listing shows."""
-
-    arn: str
-    state_machine_arn: str
-    name: str
-    status: str
-    start_date: float
-    stop_date: float | None
-    redrive_count: int
-
-
-@dataclass(frozen=True, slots=True)
 class AuditEntry:
     """One operator action: who did what to which target, and how it ended."""
 
@@ -133,6 +138,17 @@ class Journal(Protocol):
         self, state_machine_arn: str | None = None, status: str | None = None, limit: int = 100
     ) -> list[ExecutionRecord]: ...
 
+    def list_execution_page(
+        self,
+        state_machine_arn: str,
+        status: str | None,
+        limit: int,
+        after: ListCursor | None = None,
+    ) -> list[ExecutionSummary]:
+        """Up to ``limit`` executions of a machine, newest first (start_date, then arn),
+        those after the cursor ``after``; read from an index, never from the large columns."""
+        ...
+
     def commit(self, steps: Sequence[StepRecord]) -> list[bool]:
         """Write the steps in one transaction; per step, False on a version conflict."""
         ...
@@ -158,6 +174,19 @@ class Journal(Protocol):
     def record_audit(self, entry: AuditEntry) -> None: ...
     def audit_entries(self, limit: int = 100, before: int | None = None) -> list[AuditEntry]:
         """Audit entries newest first; ``before``: only those with a smaller id."""
+        ...
+
+    def history_page(
+        self, arn: str, limit: int, after: int | None = None, reverse: bool = False
+    ) -> list[dict[str, Any]]:
+        """Up to ``limit`` events of ``arn`` whose ids come after ``after`` (in the order
+        asked; None: from the first, or with ``reverse`` the last). Decodes only the rows
+        that hold them."""
+        ...
+
+    def ping(self) -> None:
+        """Raise :class:`StoreError` unless the database answers and can take writes
+        (SQLite: enough free disk space); for readiness probes."""
         ...
 
     def open_executions(self) -> list[ExecutionRecord]: ...

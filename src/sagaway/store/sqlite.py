@@ -9,6 +9,7 @@ the writer.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
@@ -31,10 +32,15 @@ from sagaway.store.ports import (
     ExecutionQuery,
     ExecutionRecord,
     ExecutionSummary,
+    ListCursor,
     StateMachineRecord,
     StepRecord,
     StoreError,
 )
+
+# Below this much free space beside the journal, the store reports itself unusable (a step
+# with a 256 KiB payload, its history and the WAL need several times that).
+MIN_FREE_BYTES = 2 * 1024 * 1024
 
 
 def path_from_url(url: str) -> str:
@@ -252,6 +258,17 @@ class SqliteJournal:
         params = (limit,) if before is None else (before, limit)
         return [CQ.audit(r) for r in self._reader().execute(sql, params)]
 
+    def list_execution_page(
+        self,
+        state_machine_arn: str,
+        status: str | None,
+        limit: int,
+        after: ListCursor | None = None,
+    ) -> list[ExecutionSummary]:
+        date, arn = after if after is not None else (None, None)
+        params = (state_machine_arn, status, status, date, date, date, arn, limit)
+        return [ExecutionSummary(*r) for r in self._reader().execute(Q.LIST_EXECUTION_PAGE, params)]
+
     def open_executions(self) -> list[ExecutionRecord]:
         return [R.execution(r) for r in self._reader().execute(Q.OPEN_EXECUTIONS)]
 
@@ -275,6 +292,28 @@ class SqliteJournal:
         for (blob,) in self._reader().execute(Q.HISTORY, (arn,)):
             events.extend(orjson.loads(blob))
         return events
+
+    def history_page(
+        self, arn: str, limit: int, after: int | None = None, reverse: bool = False
+    ) -> list[dict[str, Any]]:
+        bound = R.history_bound(after, reverse)
+        if reverse:
+            rows = self._reader().execute(Q.HISTORY_BACKWARD, (arn, bound, limit))
+        else:
+            rows = self._reader().execute(Q.HISTORY_FORWARD, (arn, arn, bound + 1, limit + 1))
+        return R.page_events((blob for (blob,) in rows), limit, bound, reverse)
+
+    def ping(self) -> None:
+        try:
+            self._reader().execute(Q.PING).fetchone()
+        except sqlite3.Error as exc:
+            raise StoreError(f"SQLite database {self.path} cannot be read: {exc}") from exc
+        if self.path != ":memory:":
+            # An empty transaction still succeeds on a full disk: ask the file system.
+            stat = os.statvfs(Path(self.path).parent)
+            free = stat.f_bavail * stat.f_frsize
+            if free < MIN_FREE_BYTES:
+                raise StoreError(f"disk full: {free} bytes free beside {self.path}")
 
 
 _STATEMENTS = W.Statements(

@@ -33,6 +33,7 @@ CREATE TABLE executions (
     UNIQUE (state_machine_arn, name)
 );
 CREATE INDEX executions_running ON executions (lease_until) WHERE status = 'RUNNING';
+CREATE INDEX executions_listing ON executions (state_machine_arn, start_date DESC, arn);
 CREATE TABLE history (
     execution_arn TEXT NOT NULL,
     first_event_id BIGINT NOT NULL,

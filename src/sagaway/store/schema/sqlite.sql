@@ -31,6 +31,7 @@ CREATE TABLE executions (
     UNIQUE (state_machine_arn, name)
 );
 CREATE INDEX executions_by_status ON executions (status);
+CREATE INDEX executions_listing ON executions (state_machine_arn, start_date DESC, arn);
 CREATE TABLE history (
     execution_arn TEXT NOT NULL,
     first_event_id INTEGER NOT NULL,
