@@ -147,9 +147,12 @@ def test_an_expired_session_goes_back_to_sign_in(tmp_path: Path) -> None:
 
 
 def test_serve_refuses_to_start_off_loopback_without_an_issuer(tmp_path: Path) -> None:
+    credentials = tmp_path / "credentials"  # the API's own refusal is not the one tested
+    credentials.write_text("AKIDCONSOLE secret-for-the-api full\n")
+    credentials.chmod(0o600)
     done = subprocess.run(
         [sys.executable, "-m", "sagaway", "serve", "--host", "0.0.0.0",
-         "--db", f"sqlite:///{tmp_path / 'j.db'}"],
+         "--db", f"sqlite:///{tmp_path / 'j.db'}", "--credentials", str(credentials)],
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert done.returncode == 2
