@@ -118,3 +118,50 @@ def _wait_all(sfn: Any, arns: list[str], timeout: float = 90) -> dict[str, str]:
             return statuses
         assert time.monotonic() < deadline, sum(s == "RUNNING" for s in statuses.values())
         time.sleep(0.5)
+
+
+RUNAWAY_BEHIND_A_WAIT = json.dumps({
+    "QueryLanguage": "JSONata",
+    "StartAt": "W",
+    "States": {
+        "W": {"Type": "Wait", "Seconds": 2, "Next": "Loop"},
+        "Loop": {"Type": "Pass", "End": True,
+                 "Output": {"v": "{% ($f := function($x){ $f($x + 1) }; $f(1)) %}"}},
+    },
+})  # fmt: skip
+
+
+def test_a_runaway_execution_behind_a_wait_fails_alone_after_a_kill(tmp_path: Path) -> None:
+    """The poisoned execution of a crash loop: its Wait falls due during recovery, and its
+    next state evaluates without end. The restarted server still answers, the runaway fails
+    with its evaluator's error, and the executions beside it finish."""
+    db, port, log = tmp_path / "journal.db", free_port(), tmp_path / "serve.log"
+    first = serve(db, port, log)
+    sfn = client(f"http://127.0.0.1:{port}")
+    eventually(lambda: probe(port, "/readyz") == (200, {"status": "ready"}), 30, log.read_text)
+    runaway = sfn.create_state_machine(name="runaway", definition=RUNAWAY_BEHIND_A_WAIT,
+                                       roleArn=ROLE)["stateMachineArn"]  # fmt: skip
+    waits = sfn.create_state_machine(name="waits", definition=WAITING, roleArn=ROLE)
+    poisoned = sfn.start_execution(stateMachineArn=runaway, name="poison")["executionArn"]
+    others = [sfn.start_execution(stateMachineArn=waits["stateMachineArn"], name=f"w{i}")[
+        "executionArn"] for i in range(20)]  # fmt: skip
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    time.sleep(2)  # the runaway's Wait is due when the server comes back
+
+    second = serve(db, port, log)
+    try:
+        eventually(lambda: probe(port, "/healthz") is not None, 30, log.read_text)
+        began = time.monotonic()
+        sfn.list_state_machines()  # answered while the runaway is resumed and evaluated
+        assert time.monotonic() - began < 5
+        assert set(_wait_all(sfn, others).values()) == {"SUCCEEDED"}
+        ended = _wait_all(sfn, [poisoned])
+        assert ended == {poisoned: "FAILED"}
+        failed = sfn.describe_execution(executionArn=poisoned)
+        assert failed["error"] == "States.QueryEvaluationError"
+        assert probe(port, "/readyz") == (200, {"status": "ready"})
+        assert "Traceback" not in log.read_text()
+    finally:
+        second.send_signal(signal.SIGTERM)
+        second.wait(timeout=30)
