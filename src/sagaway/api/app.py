@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import orjson
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, Response
@@ -30,6 +31,7 @@ from sagaway.engine.engine import Engine
 from sagaway.engine.integrations import install
 from sagaway.messaging.bus import EventBus
 from sagaway.messaging.put_events import ServerBus, bus_url_beside
+from sagaway.observability import engine_observer
 from sagaway.resources.lambda_functions import FunctionRegistry
 from sagaway.store.open import open_journal
 from sagaway.store.postgres_catalog import open_catalog
@@ -125,6 +127,13 @@ async def placeholder(request: Request) -> Response:
     return PlainTextResponse("Not implemented yet in this Sagaway server.", 404)
 
 
+async def metrics_text(request: Request) -> Response:
+    registry: CollectorRegistry | None = request.app.state.metrics
+    if registry is None:
+        return await placeholder(request)
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+
 def create_app(
     db_url: str = "sqlite:///sagaway.db",
     registry: FunctionRegistry | None = None,
@@ -144,13 +153,14 @@ def create_app(
     database ``bus_url`` (default: beside the journal, see ``bus_url_beside``); the bus is
     ``app.state.bus`` for adding rules."""
     identity = owner or member_identity()
+    metrics = CollectorRegistry()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         journal = open_journal(db_url, owner=identity, lease_seconds=lease_seconds)
         catalog = open_catalog(db_url)
         server_bus = ServerBus(bus_url or bus_url_beside(db_url), bus)
-        engine = Engine(journal, registry)
+        engine = Engine(journal, registry, observer=engine_observer(metrics))
         integrations = install(engine, server_bus)  # before start: recovery re-dispatches Tasks
         await engine.start()
         server_bus.start()
@@ -165,7 +175,9 @@ def create_app(
             catalog.close()
             journal.close()
 
-    return Starlette(routes=_routes(), lifespan=lifespan)
+    application = Starlette(routes=_routes(), lifespan=lifespan)
+    application.state.metrics = metrics
+    return application
 
 
 def attach_app(engine: Engine, catalog_url: str, *, poll_timeout: float = 60.0) -> Starlette:
@@ -185,6 +197,7 @@ def attach_app(engine: Engine, catalog_url: str, *, poll_timeout: float = 60.0) 
             catalog.close()
 
     application = Starlette(routes=_routes(), lifespan=lifespan)
+    application.state.metrics = None  # the embedder serves its own metrics
     application.state.api = Api(engine, catalog, integrations, poll_timeout)
     return application
 
@@ -193,5 +206,5 @@ def _routes() -> list[Route]:
     return [
         Route("/", dispatch, methods=["POST"]),
         Route("/console", placeholder),
-        Route("/metrics", placeholder),
+        Route("/metrics", metrics_text),
     ]

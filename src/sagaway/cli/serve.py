@@ -43,7 +43,7 @@ def serve(
         typer.Option(help="PostgreSQL: how long a dead member's executions wait for others"),
     ] = 5.0,
 ) -> None:
-    """Serve the Step Functions API at / (the console and metrics come later).
+    """Serve the Step Functions API at / and Prometheus metrics at /metrics.
 
     With --db postgresql://… the server is a cluster member, like `sagaway worker`: it runs
     the executions it starts, takes over those of members whose lease expired, hands its own

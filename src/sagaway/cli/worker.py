@@ -7,12 +7,14 @@ import signal
 from typing import Annotated
 
 import typer
+from prometheus_client import CollectorRegistry, start_http_server
 from rich.console import Console
 
 from sagaway.cli import app
 from sagaway.engine.cluster import member_identity
 from sagaway.engine.engine import Engine
 from sagaway.engine.integrations import install
+from sagaway.observability import engine_observer
 from sagaway.resources.lambda_functions import FunctionRegistry
 from sagaway.resources.loader import FunctionsLoadError, load_functions
 from sagaway.store.open import open_journal
@@ -33,6 +35,13 @@ def worker(
         typer.Option(help="How long a dead worker's executions wait before others take them."),
     ] = 5.0,
     name: Annotated[str | None, typer.Option(help="Worker identity (default host-pid).")] = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(help="Serve Prometheus metrics at http://HOST:PORT/metrics (default: off)"),
+    ] = None,
+    metrics_host: Annotated[
+        str, typer.Option(help="Address the metrics endpoint listens on")
+    ] = "127.0.0.1",
 ) -> None:
     """Run executions from a PostgreSQL database shared with other workers.
 
@@ -52,15 +61,22 @@ def worker(
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
     console.print(f"worker {owner} on {db.split('@')[-1]} (lease {lease_seconds:g} s)")
-    asyncio.run(_serve(journal, registry))
+    metrics = CollectorRegistry()
+    if metrics_port is not None:
+        try:
+            start_http_server(metrics_port, addr=metrics_host, registry=metrics)
+        except OSError as exc:
+            console.print(f"[red]metrics port {metrics_port}: {exc.strerror}[/red]")
+            raise typer.Exit(2) from exc
+    asyncio.run(_serve(journal, registry, metrics))
 
 
-async def _serve(journal: Journal, registry: FunctionRegistry) -> None:
+async def _serve(journal: Journal, registry: FunctionRegistry, metrics: CollectorRegistry) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    engine = Engine(journal, registry)
+    engine = Engine(journal, registry, observer=engine_observer(metrics))
     # Before start: claimed executions re-dispatch their Tasks through the integrations.
     # Callbacks, nested executions and http:invoke run here; activities are handed out by
     # the servers' GetActivityTask, so an activity Task claimed here fails with a cause

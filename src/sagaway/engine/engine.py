@@ -25,6 +25,7 @@ from sagaway.engine.cluster import Cluster
 from sagaway.engine.committer import GroupCommitter
 from sagaway.engine.journal_steps import step_record
 from sagaway.engine.notes import MapRunUpdate, Note
+from sagaway.engine.observer import NO_OBSERVER, Observer
 from sagaway.engine.tasks import TaskRunner
 from sagaway.engine.timers import TimerWheel
 from sagaway.expressions.jsontext import loads
@@ -86,12 +87,14 @@ class Engine:
         clock: Clock | None = None,
         threads: int = 16,
         default_task_timeout: float | None = None,
+        observer: Observer | None = None,
     ) -> None:
         self.journal = journal
+        self.observer = observer or NO_OBSERVER
         self.registry = registry or FunctionRegistry()
         self.clock: Clock = clock or SystemClock()
         self.actors: dict[str, ExecutionActor] = {}
-        self.committer = GroupCommitter(journal)
+        self.committer = GroupCommitter(journal, self.observer)
         self.timers = TimerWheel(self.clock, self._timer_fired)
         self.tasks = TaskRunner(
             self.registry, self._task_done, threads=threads, default_timeout=default_task_timeout
@@ -103,6 +106,7 @@ class Engine:
         self._machines: dict[str, StateMachineRecord] = {}
         # Optional instrumentation (``sagaway bench``): called after each actor cycle.
         self.on_step: Callable[[StepTiming], None] | None = None
+        self.observer.attached(self)
 
     # -- lifecycle -------------------------------------------------------------------------
     @property
@@ -155,6 +159,7 @@ class Engine:
         state = load_state(record.state)
         actor = ExecutionActor(self, record.arn, machine, state, record.version)
         self.actors[record.arn] = actor
+        self.observer.execution_started(actor, [])
         self.carry_out(actor, pending_commands(machine, state, self.clock.now()))
         return True
 
@@ -208,9 +213,11 @@ class Engine:
         input_text: str = "{}",
         *,
         run_as: StateMachineRecord | None = None,
+        trace_parent: str = "",
     ) -> ExecutionRecord:
         """``run_as``: the definition to run instead of the machine's current one (a
-        published version); its ``arn`` and ``name`` are the machine's own."""
+        published version); its ``arn`` and ``name`` are the machine's own.
+        ``trace_parent``: the caller's W3C traceparent, journaled with the execution."""
         machine_record = run_as or self._state_machine(state_machine_arn)
         name = name or str(uuid.uuid4())
         express = machine_record.type == "EXPRESS"
@@ -226,6 +233,7 @@ class Engine:
             seed=stable_seed(arn),
             express=express,
             token_key=secrets.token_hex(16),  # task tokens must be unguessable
+            trace=self.observer.execution_trace(arn, trace_parent),
         )
         step = advance(machine, state, Start(parse_input(input_text)), now)
         record = ExecutionRecord(
@@ -255,6 +263,7 @@ class Engine:
                 return record  # journaled unowned: a worker claims and runs it
         self.actors[arn] = actor
         actor.express_record = record if express else None
+        self.observer.execution_started(actor, step.history)
         self.carry_out(actor, step.commands)
         if actor.finished:
             self.finished(actor)
@@ -310,14 +319,16 @@ class Engine:
     def carry_out(self, actor: ExecutionActor, commands: list[Command]) -> None:
         for command in commands:
             if isinstance(command, InvokeTask):
-                self.tasks.dispatch(actor.arn, command)
+                self.observer.dispatch_task(actor, command, self.tasks.dispatch)
             elif isinstance(command, StartTimer):
                 self.timers.add(actor.arn, command.token, command.fire_at)
             elif isinstance(command, CancelTask):
                 self.tasks.cancel(actor.arn, command.token)
+                self.observer.task_ended(actor.arn, command.token, "CancelTask")
 
     def finished(self, actor: ExecutionActor) -> None:
         self.actors.pop(actor.arn, None)
+        self.observer.execution_ended(actor)
         express = actor.express_record
         if express is not None:
             self._journal_express_outcome(actor, express)
@@ -339,6 +350,9 @@ class Engine:
         future.add_done_callback(_log_failure)
 
     def _task_done(self, arn: str, event: Event) -> None:
+        token = getattr(event, "token", None)
+        if token is not None:
+            self.observer.task_ended(arn, token, type(event).__name__)
         actor = self.actors.get(arn)
         if actor is not None:
             actor.post(event)
