@@ -24,6 +24,7 @@ import uvicorn
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from sagaway.observability.setup import process_tracer_provider
 from shop.audit import FINAL, Audit, run_audit
 from shop.config import ShopConfig
 from shop.intake import IntakeSettings, create_app, dev_token
@@ -204,6 +205,7 @@ async def run_demo(options: DemoOptions, console: Console) -> int:
     worker = Worker(config, config.workdir / "engine.log", api_port)
     await asyncio.to_thread(worker.start)
     settings = IntakeSettings(rate=10_000, burst=10_000)
+    process_tracer_provider()  # the intake's spans, when OTEL_* asks for traces
     app = create_app(shop.orders, config.journal_url, settings)
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=options.port, log_level="warning")

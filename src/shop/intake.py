@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
+from opentelemetry import trace
+from opentelemetry.propagate import extract
+from opentelemetry.trace import SpanKind
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -33,6 +36,7 @@ from shop.tokens import dev_token as dev_token
 from shop.validation import OrderProblem, parse_order
 
 MAX_BODY = 64 * 1024
+tracer = trace.get_tracer("shop.intake")
 
 
 @dataclass(slots=True)
@@ -80,6 +84,14 @@ def create_app(orders: OrdersService, journal_url: str, settings: IntakeSettings
     verifier = TokenVerifier(settings.jwt_key, settings.jwks_url, cooldown=settings.jwks_cooldown)
 
     async def submit(request: Request) -> Response:
+        # A server span (a no-op unless tracing is on): OrderSubmitted carries its context.
+        with tracer.start_as_current_span("POST /orders", extract(dict(request.headers)),
+                                          SpanKind.SERVER) as span:  # fmt: skip
+            response = await accept(request)
+            span.set_attribute("http.response.status_code", response.status_code)
+            return response
+
+    async def accept(request: Request) -> Response:
         client = await _client(request, verifier)
         if isinstance(client, Response):
             return client
@@ -103,6 +115,7 @@ def create_app(orders: OrdersService, journal_url: str, settings: IntakeSettings
             order_id, _ = await run_in_threadpool(orders.submit, client, key, order)
         except KeyError:
             return problem(409, "Conflict", "this Idempotency-Key was used for another order")
+        trace.get_current_span().set_attribute("sagaway.business_key", order_id)
         return JSONResponse({"orderId": order_id, "status": "PENDING"}, 202,
                             {"Location": f"/orders/{order_id}"})  # fmt: skip
 

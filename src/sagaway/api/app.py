@@ -31,7 +31,8 @@ from sagaway.engine.engine import Engine
 from sagaway.engine.integrations import install
 from sagaway.messaging.bus import EventBus
 from sagaway.messaging.put_events import ServerBus, bus_url_beside
-from sagaway.observability import engine_observer
+from sagaway.observability.context import traceparent_to_xray
+from sagaway.observability.setup import engine_observer
 from sagaway.resources.lambda_functions import FunctionRegistry
 from sagaway.store.open import open_journal
 from sagaway.store.postgres_catalog import open_catalog
@@ -43,6 +44,7 @@ CONTENT_TYPE = "application/x-amz-json-1.0"
 # The largest request AWS takes: a 1 MiB definition plus room for the rest of the fields.
 MAX_BODY = 2 * 1024 * 1024
 LONG_POLLS = frozenset({"GetActivityTask"})
+TRACED = frozenset({"StartExecution", "StartSyncExecution"})
 
 Handler = Callable[[Api, dict[str, Any]], Awaitable[dict[str, Any]]]
 HANDLERS: dict[str, Handler] = {
@@ -89,6 +91,8 @@ async def dispatch(request: Request) -> Response:
             raise ApiError("UnknownOperationException", f"Unknown operation: '{action}'")
         params = await _params(request)
         check(op, params)
+        if action in TRACED:
+            _trace_header(request, params)
         if action in LONG_POLLS:
             return await _long_poll(request, handler(api, params))
         return _json(await handler(api, params))
@@ -99,6 +103,15 @@ async def dispatch(request: Request) -> Response:
     except Exception:  # a bug must not take the server down: report it as AWS would
         log.exception("%s failed", action)
         return _json({"__type": "InternalFailure", "message": "Internal failure"}, 500)
+
+
+def _trace_header(request: Request, params: dict[str, Any]) -> None:
+    # AWS: the X-Amzn-Trace-Id header wins over the body's traceHeader; a W3C traceparent
+    # header (what OpenTelemetry clients send) wins over both.
+    header = request.headers.get("x-amzn-trace-id")
+    w3c = traceparent_to_xray(request.headers.get("traceparent", ""))
+    if w3c or header:
+        params["traceHeader"] = w3c or header
 
 
 async def _long_poll(request: Request, work: Awaitable[dict[str, Any]]) -> Response:

@@ -13,6 +13,7 @@ from sagaway.engine import redrive as redrive_module
 from sagaway.engine.deliveries import STOP
 from sagaway.engine.engine import ExecutionAlreadyExists, StateMachineDoesNotExist
 from sagaway.expressions.jsontext import loads
+from sagaway.observability.context import xray_to_traceparent
 from sagaway.store.ports import ExecutionRecord
 
 ENDED_REDRIVABLE = redrive_module.REDRIVABLE
@@ -37,7 +38,10 @@ async def _start(api: Api, params: dict[str, Any]) -> ExecutionRecord:
     if run_as is None:
         api.machine(ref.arn)
     try:
-        record = await api.engine.start_execution(ref.arn, name, text, run_as=run_as)
+        trace = xray_to_traceparent(params.get("traceHeader") or "")
+        record = await api.engine.start_execution(
+            ref.arn, name, text, run_as=run_as, trace_parent=trace
+        )
     except StateMachineDoesNotExist as exc:
         raise machine_missing(arn) from exc
     except ExecutionAlreadyExists as exc:

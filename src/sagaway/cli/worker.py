@@ -14,7 +14,7 @@ from sagaway.cli import app
 from sagaway.engine.cluster import member_identity
 from sagaway.engine.engine import Engine
 from sagaway.engine.integrations import install
-from sagaway.observability import engine_observer
+from sagaway.observability.setup import engine_observer
 from sagaway.resources.lambda_functions import FunctionRegistry
 from sagaway.resources.loader import FunctionsLoadError, load_functions
 from sagaway.store.open import open_journal

@@ -9,6 +9,7 @@ attempt token), the same after a crash, so services can de-duplicate repeated ca
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -133,7 +134,9 @@ class TaskRunner:
                 return invocation.failed(exc)
             return invocation.succeeded(value)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, _call_sync, invocation)
+        # The handler's thread sees this task's context (the attempt's trace span).
+        run = contextvars.copy_context().run
+        return await loop.run_in_executor(self._pool, run, _call_sync, invocation)
 
 
 def _call_sync(invocation: Invocation) -> TaskSucceeded | TaskFailed:

@@ -1,4 +1,4 @@
-"""Metrics (Prometheus) and traces (OpenTelemetry) of the engine, as engine observers."""
+"""Metrics (Prometheus) and traces (OpenTelemetry) of the engine, as engine observers.
 
-from sagaway.observability.metrics import EngineMetrics as EngineMetrics
-from sagaway.observability.setup import engine_observer as engine_observer
+Import what you need from the modules (``setup.engine_observer``, ``metrics``, ``tracing``,
+``context``): messaging imports ``context`` alone, without the SDK."""
