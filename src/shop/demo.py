@@ -27,6 +27,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sagaway.observability.setup import process_tracer_provider
 from shop.audit import FINAL, Audit, run_audit
 from shop.config import ShopConfig
+from shop.incidents import Incidents
 from shop.intake import IntakeSettings, create_app, dev_token
 from shop.operator import redrive
 from shop.report import print_report
@@ -206,7 +207,8 @@ async def run_demo(options: DemoOptions, console: Console) -> int:
     await asyncio.to_thread(worker.start)
     settings = IntakeSettings(rate=10_000, burst=10_000)
     process_tracer_provider()  # the intake's spans, when OTEL_* asks for traces
-    app = create_app(shop.orders, config.journal_url, settings)
+    app = create_app(shop.orders, config.journal_url, settings,
+                     Incidents(config.url("incidents")))  # fmt: skip
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=options.port, log_level="warning")
     )

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
+import orjson
 from opentelemetry import trace
 from opentelemetry.propagate import extract
 from opentelemetry.trace import SpanKind
@@ -26,6 +27,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from sagaway import SqliteJournal
+from shop.incidents import BadNotification, Incidents
 from shop.journal_metrics import StepHistoryCollector
 from shop.metrics import OrdersCollector
 from shop.services.orders import OrdersService
@@ -75,7 +77,14 @@ def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
     return JSONResponse({**body, **extra}, status, headers, media_type="application/problem+json")
 
 
-def create_app(orders: OrdersService, journal_url: str, settings: IntakeSettings) -> Starlette:
+def create_app(
+    orders: OrdersService,
+    journal_url: str,
+    settings: IntakeSettings,
+    incidents: Incidents | None = None,
+) -> Starlette:
+    """The intake; with ``incidents``, also Alertmanager's webhook receiver
+    (``POST /hooks/alertmanager``) and the incident list (``GET /incidents``)."""
     buckets = _Buckets(settings.rate, settings.burst)
     registry = CollectorRegistry()
     registry.register(OrdersCollector(lambda sql: orders.db.query(sql)))
@@ -136,7 +145,26 @@ def create_app(orders: OrdersService, journal_url: str, settings: IntakeSettings
     routes = [Route("/orders", submit, methods=["POST"]),
               Route("/orders/{order_id}", show, methods=["GET"]),
               Route("/metrics", metrics, methods=["GET"])]  # fmt: skip
+    if incidents is not None:
+        routes += incident_routes(incidents)
     return Starlette(routes=routes)
+
+
+def incident_routes(incidents: Incidents) -> list[Route]:
+    async def alertmanager(request: Request) -> Response:
+        try:
+            notification = orjson.loads(await request.body())
+            opened, resolved = await run_in_threadpool(incidents.receive, notification)
+        except (orjson.JSONDecodeError, BadNotification) as exc:
+            return problem(400, "Bad Request", f"not an Alertmanager notification: {exc}")
+        return JSONResponse({"opened": opened, "resolved": resolved})
+
+    async def listing(request: Request) -> Response:
+        found = await run_in_threadpool(incidents.list)
+        return JSONResponse({"incidents": [incident.to_json() for incident in found]})
+
+    return [Route("/hooks/alertmanager", alertmanager, methods=["POST"]),
+            Route("/incidents", listing, methods=["GET"])]  # fmt: skip
 
 
 async def _client(request: Request, verifier: TokenVerifier) -> str | Response:

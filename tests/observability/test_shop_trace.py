@@ -49,8 +49,8 @@ async def place_orders(tmp: Path) -> dict[str, str]:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
             ids = []
             for n, card in enumerate((GOOD, DECLINED)):
-                answer = await http.post("/orders", json=cart(card),
-                                         headers={**headers, "Idempotency-Key": f"k{n}"})  # fmt: skip
+                keyed = {**headers, "Idempotency-Key": f"k{n}"}
+                answer = await http.post("/orders", json=cart(card), headers=keyed)
                 assert answer.status_code == 202, answer.text
                 ids.append(answer.json()["orderId"])
         for _ in range(400):

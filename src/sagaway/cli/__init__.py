@@ -25,6 +25,7 @@ def _register() -> None:
         demo,
         dlq,
         executions,
+        incidents,
         migrate,
         run,
         serve,
