@@ -90,6 +90,7 @@ async def _compensated_order(tmp_path: Path, spans: InMemorySpanExporter) -> Non
     assert [c.span_id for c in seen] == [a.context.span_id for a in attempts]
     assert {span.attributes["sagaway.business_key"] for span in finished} == {"o-1"}
     assert {span.attributes["sagaway.execution.arn"] for span in finished} == {record.arn}
+    assert execution.attributes["sagaway.state_machine"] == "shop"
 
 
 def test_an_engine_without_tracing_journals_the_callers_context(tmp_path: Path) -> None:

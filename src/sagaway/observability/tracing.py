@@ -8,6 +8,12 @@ sees the execution end, with the journaled ids and start time (``ChosenIds``); a
 attempt span is exported when it ends, by the process that ran it. State spans take their
 times from the history events, so they agree with GetExecutionHistory.
 
+Attributes: the execution span has the execution ARN, the state machine's name and ARN and
+the business key; every other span only the ARN and the business key (the SDK checks each
+attribute of each span, which is most of a span's cost); state spans add the state type,
+attempt spans the resource and retry count. Executions the sampler leaves out (a root's
+decision is taken once, at start, and journaled in the flags) cost no span at all.
+
 Marks: ``sagaway.caught`` (the error a Catch handled) on the state that failed,
 ``sagaway.compensation`` on the states run after a caught failure (the unwinding path),
 ``sagaway.retry_count`` on each attempt, ``sagaway.redrive_count`` after a redrive,
@@ -17,7 +23,7 @@ Marks: ``sagaway.caught`` (the error a Catch handled) on the state that failed,
 from __future__ import annotations
 
 import contextvars
-import secrets
+import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -27,6 +33,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
+from opentelemetry.sdk.trace.sampling import Decision
 from opentelemetry.trace import NonRecordingSpan, Span, SpanContext, Status, StatusCode
 from opentelemetry.trace import TraceFlags as Flags
 
@@ -66,7 +73,8 @@ class _Run:
 
     ids: SpanContext  # the execution span's (journaled)
     parent: str  # the caller's traceparent ("" for a root)
-    attributes: dict[str, Any]
+    attributes: dict[str, Any]  # the execution span's
+    common: dict[str, Any]  # every span's: few, since the SDK checks each one per span
     states: dict[str, list[Span]] = field(default_factory=dict)
     attempts: dict[str, Span] = field(default_factory=dict)
     compensating: bool = False
@@ -86,19 +94,27 @@ class Tracing(Observer):
         if not isinstance(provider.id_generator, ChosenIds):
             raise ValueError("the tracer provider's id_generator must be ChosenIds()")
         self.tracer = provider.get_tracer("sagaway")
+        self.sampler = provider.sampler
         self.business_keys = {name: compile_path(path) for name, path in
                               (business_keys or {}).items()}  # fmt: skip
         self._runs: dict[str, _Run] = {}
 
     def execution_trace(self, arn: str, parent: str) -> dict[str, str]:
         parsed = parse_traceparent(parent)
-        trace_id = parsed[0] if parsed else int.from_bytes(secrets.token_bytes(16)) or 1
-        flags = parsed[2] if parsed else 1
-        span_id = int.from_bytes(secrets.token_bytes(8)) or 1
+        # The SDK's own ids are random.getrandbits too: unique, not secret.
+        trace_id = parsed[0] if parsed else random.getrandbits(128) or 1
+        if parsed:
+            flags = parsed[2]
+        else:  # a root: the sampler decides once for the whole execution
+            decision = self.sampler.should_sample(None, trace_id, "execution")
+            flags = int(decision.decision is Decision.RECORD_AND_SAMPLE)
+        span_id = random.getrandbits(64) or 1
         return {"traceparent": format_traceparent(trace_id, span_id, flags), "parent": parent}
 
     def execution_started(self, actor: ExecutionActor, events: Sequence[dict[str, Any]]) -> None:
         run = self._run(actor)
+        if not run.ids.trace_flags.sampled:
+            return  # not sampled: no span at all, and nothing tracked
         self._runs[actor.arn] = run
         if events:
             self._apply(run, events)
@@ -126,9 +142,13 @@ class Tracing(Observer):
         key = self._business_key(state.state_machine["Name"], state.execution.get("Input"))
         if key is not None:
             attributes["sagaway.business_key"] = key
+        common = {"sagaway.execution.arn": actor.arn}
+        if key is not None:
+            common["sagaway.business_key"] = key
         if state.execution.get("RedriveCount"):
             attributes["sagaway.redrive_count"] = state.execution["RedriveCount"]
-        return _Run(ids, journaled["parent"], attributes)
+            common["sagaway.redrive_count"] = state.execution["RedriveCount"]
+        return _Run(ids, journaled["parent"], attributes, common)
 
     def _business_key(self, machine: str, value: Any) -> str | None:
         path = self.business_keys.get(machine)
@@ -157,8 +177,9 @@ class Tracing(Observer):
                 error = failures.get(event["previousEventId"])
                 self._exit(run, event["stateExitedEventDetails"]["name"], event, error)
             elif kind == "ExecutionRedriven":
-                run.attributes["sagaway.redrive_count"] = event[
-                    "executionRedrivenEventDetails"]["redriveCount"]  # fmt: skip
+                count = event["executionRedrivenEventDetails"]["redriveCount"]
+                run.attributes["sagaway.redrive_count"] = count
+                run.common = {**run.common, "sagaway.redrive_count": count}
                 run.compensating = False
             elif kind.endswith(FAILURES) and kind not in ENDINGS:
                 details: dict[str, Any] = next(
@@ -167,7 +188,7 @@ class Tracing(Observer):
                 failures[event["id"]] = str(details.get("error", kind))
 
     def _enter(self, run: _Run, name: str, kind: str, at: float, resumed: bool = False) -> None:
-        attributes = {**run.attributes, "sagaway.state.name": name}
+        attributes = dict(run.common)
         if kind:
             attributes["sagaway.state.type"] = kind
         if run.compensating:
@@ -198,8 +219,8 @@ class Tracing(Observer):
         retry = _retry_count(command)
         span = self.tracer.start_span(
             f"{command.state_name} attempt", parent, kind=trace.SpanKind.CLIENT,
-            attributes={**run.attributes, "sagaway.state.name": command.state_name,
-                        "sagaway.resource": command.resource, "sagaway.retry_count": retry},
+            attributes={**run.common, "sagaway.resource": command.resource,
+                        "sagaway.retry_count": retry},
         )  # fmt: skip
         run.attempts[command.token] = span
         # The handler's task (and the thread a plain function runs in) copy this context:
