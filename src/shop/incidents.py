@@ -97,10 +97,13 @@ def _open(conn: sqlite3.Connection, alert: dict[str, Any], now: float) -> int:
     labels = {str(k): str(v) for k, v in (alert.get("labels") or {}).items()}
     annotations = alert.get("annotations") or {}
     summary = str(annotations.get("summary") or annotations.get("description") or "")
+    # Checked first rather than left to the unique index: a refused insert would still use
+    # up an id, and incident numbers are what operators quote.
     cursor = conn.execute(
         "INSERT INTO incidents (fingerprint, alertname, summary, labels, opened) "
-        "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        "SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM incidents "
+        "WHERE fingerprint = ? AND resolved IS NULL)",
         (alert["fingerprint"], labels.get("alertname", ""), summary,
-         json.dumps(labels, sort_keys=True), now),
+         json.dumps(labels, sort_keys=True), now, alert["fingerprint"]),
     )  # fmt: skip
     return cursor.rowcount
