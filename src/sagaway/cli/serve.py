@@ -10,6 +10,11 @@ import uvicorn
 
 from sagaway.api import create_app
 from sagaway.cli import app
+from sagaway.observability.setup import (
+    TracingConfigError,
+    business_keys_from_env,
+    process_tracer_provider,
+)
 from sagaway.resources.lambda_functions import FunctionRegistry
 from sagaway.resources.loader import FunctionsLoadError, load_functions
 
@@ -50,6 +55,12 @@ def serve(
     to the others when stopped (SIGTERM), and shares state machines, versions, aliases,
     activities and tags with every server and worker on that database (docs/scaling.md).
     """
+    try:
+        process_tracer_provider()  # refuse bad OTEL_* settings before serving anything
+        business_keys_from_env()
+    except TracingConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
     registry = FunctionRegistry()
     if functions:
         try:

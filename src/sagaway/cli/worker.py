@@ -14,7 +14,12 @@ from sagaway.cli import app
 from sagaway.engine.cluster import member_identity
 from sagaway.engine.engine import Engine
 from sagaway.engine.integrations import install
-from sagaway.observability.setup import engine_observer
+from sagaway.observability.setup import (
+    TracingConfigError,
+    business_keys_from_env,
+    engine_observer,
+    process_tracer_provider,
+)
 from sagaway.resources.lambda_functions import FunctionRegistry
 from sagaway.resources.loader import FunctionsLoadError, load_functions
 from sagaway.store.open import open_journal
@@ -55,9 +60,11 @@ def worker(
         raise typer.Exit(2)
     owner = name or member_identity()
     try:
+        process_tracer_provider()  # refuse bad OTEL_* settings before starting
+        business_keys_from_env()
         registry = load_functions(functions) if functions else FunctionRegistry()
         journal = open_journal(db, owner=owner, lease_seconds=lease_seconds)
-    except (FunctionsLoadError, StoreError) as exc:
+    except (FunctionsLoadError, StoreError, TracingConfigError) as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
     console.print(f"worker {owner} on {db.split('@')[-1]} (lease {lease_seconds:g} s)")

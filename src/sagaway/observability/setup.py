@@ -28,6 +28,7 @@ from opentelemetry.sdk.trace.export import (
 from prometheus_client import CollectorRegistry
 
 from sagaway.engine.observer import Observer, Observers
+from sagaway.expressions.jsonpath import compile_path
 from sagaway.observability.metrics import EngineMetrics
 from sagaway.observability.tracing import ChosenIds, Tracing
 
@@ -93,6 +94,11 @@ def business_keys_from_env(env: Mapping[str, str] = os.environ) -> dict[str, str
         raise TracingConfigError(f"SAGAWAY_TRACE_KEYS is not JSON: {exc}") from exc
     if not isinstance(keys, dict) or not all(isinstance(v, str) for v in keys.values()):
         raise TracingConfigError("SAGAWAY_TRACE_KEYS: a JSON object of name -> JSONPath")
+    for name, path in keys.items():
+        try:
+            compile_path(path)
+        except Exception as exc:
+            raise TracingConfigError(f"SAGAWAY_TRACE_KEYS[{name}]: {exc}") from exc
     return keys
 
 
