@@ -81,8 +81,6 @@ class GroupCommitter:
         try:
             flags = self.journal.commit(steps)
             error: BaseException | None = None
-            if self.observer is not None:
-                self.observer.batch_committed(len(steps), time.perf_counter() - started)
         except StoreError as exc:
             flags, error = [], exc
         except Exception as exc:
@@ -91,6 +89,8 @@ class GroupCommitter:
             flags, error = [], StoreError(f"journal write failed: {exc!r}")
         self.batches += 1
         self.steps += len(steps)
+        if error is None and self.observer is not None:
+            self.observer.batch_committed(len(steps), time.perf_counter() - started)
         # One wake-up of the event loop per batch, not per execution.
         outcomes: dict[asyncio.AbstractEventLoop, list[Outcome]] = {}
         position = 0
