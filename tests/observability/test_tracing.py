@@ -12,6 +12,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import StatusCode
 
 from sagaway.engine.engine import Engine
+from sagaway.engine.redrive import redrive
 from sagaway.observability.context import (
     format_traceparent,
     parse_traceparent,
@@ -119,3 +120,39 @@ def test_xray_trace_header_and_traceparent_convert_both_ways() -> None:
     )
     assert xray_to_traceparent("Root=garbage") == ""
     assert parse_traceparent("00-" + "0" * 32 + "-53995c3f42cd8ad8-01") is None
+
+
+def test_a_redrive_is_a_run_of_its_own_in_the_same_trace(
+    tmp_path: Path, spans: InMemorySpanExporter
+) -> None:
+    asyncio.run(_redriven(tmp_path, spans))
+
+
+async def _redriven(tmp_path: Path, spans: InMemorySpanExporter) -> None:
+    calls: list[int] = []
+
+    def once_broken(event: Any, context: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            raise ValueError("broken until the operator fixes it")
+        return event
+
+    functions = FunctionRegistry()
+    functions.register("reserve", once_broken)
+    journal = SqliteJournal(f"sqlite:///{tmp_path / 'j.db'}")
+    async with Engine(journal, functions, observer=Tracing(PROVIDER)) as engine:
+        machine = engine.create_state_machine("m", definition({"Reserve": task("reserve")}))
+        record = await engine.start_execution(machine.arn, "e", "{}", trace_parent=CALLER)
+        assert await engine.wait_status(record.arn, 30) == "FAILED"
+        failed = journal.get_execution(record.arn)
+        assert failed is not None
+        assert await redrive(engine, failed) == 1
+        assert await engine.wait_status(record.arn, 30) == "SUCCEEDED"
+    finished = spans.get_finished_spans()
+    (first,) = by_name(finished, "execution m")
+    (again,) = by_name(finished, "execution m redrive 1")
+    assert parent_of(again) == first.context.span_id
+    assert {s.context.trace_id for s in finished} == {first.context.trace_id}
+    reserves = sorted(by_name(finished, "Reserve"), key=lambda s: s.start_time or 0)
+    assert [parent_of(s) for s in reserves] == [first.context.span_id, again.context.span_id]
+    assert reserves[1].attributes["sagaway.redrive_count"] == 1

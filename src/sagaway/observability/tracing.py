@@ -23,6 +23,7 @@ Marks: ``sagaway.caught`` (the error a Catch handled) on the state that failed,
 from __future__ import annotations
 
 import contextvars
+import hashlib
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -132,8 +133,15 @@ class Tracing(Observer):
             journaled = self.execution_trace(actor.arn, parent)
             own = parse_traceparent(journaled["traceparent"])
             assert own is not None
-        ids = SpanContext(own[0], own[1], is_remote=False, trace_flags=Flags(own[2]))
         state = actor.state
+        parent, span_id = journaled["parent"], own[1]
+        redrives = int(state.execution.get("RedriveCount") or 0)
+        if redrives:
+            # Each redrive is a run of its own under the original execution span; its id is
+            # derived, so every process that runs a part of it finds the same one.
+            parent = format_traceparent(own[0], own[1], own[2])
+            span_id = _redrive_span_id(own[1], redrives)
+        ids = SpanContext(own[0], span_id, is_remote=False, trace_flags=Flags(own[2]))
         attributes: dict[str, Any] = {
             "sagaway.execution.arn": actor.arn,
             "sagaway.state_machine": state.state_machine["Name"],
@@ -142,13 +150,12 @@ class Tracing(Observer):
         key = self._business_key(state.state_machine["Name"], state.execution.get("Input"))
         if key is not None:
             attributes["sagaway.business_key"] = key
-        common = {"sagaway.execution.arn": actor.arn}
+        common: dict[str, Any] = {"sagaway.execution.arn": actor.arn}
         if key is not None:
             common["sagaway.business_key"] = key
-        if state.execution.get("RedriveCount"):
-            attributes["sagaway.redrive_count"] = state.execution["RedriveCount"]
-            common["sagaway.redrive_count"] = state.execution["RedriveCount"]
-        return _Run(ids, journaled["parent"], attributes, common)
+        if redrives:
+            attributes["sagaway.redrive_count"] = common["sagaway.redrive_count"] = redrives
+        return _Run(ids, parent, attributes, common)
 
     def _business_key(self, machine: str, value: Any) -> str | None:
         path = self.business_keys.get(machine)
@@ -177,9 +184,6 @@ class Tracing(Observer):
                 error = failures.get(event["previousEventId"])
                 self._exit(run, event["stateExitedEventDetails"]["name"], event, error)
             elif kind == "ExecutionRedriven":
-                count = event["executionRedrivenEventDetails"]["redriveCount"]
-                run.attributes["sagaway.redrive_count"] = count
-                run.common = {**run.common, "sagaway.redrive_count": count}
                 run.compensating = False
             elif kind.endswith(FAILURES) and kind not in ENDINGS:
                 details: dict[str, Any] = next(
@@ -255,7 +259,10 @@ class Tracing(Observer):
         chosen = _CHOSEN.set((run.ids.trace_id, run.ids.span_id))
         try:
             span = self.tracer.start_span(
-                f"execution {state.state_machine['Name']}", remote_context(run.parent),
+                f"execution {state.state_machine['Name']}"
+                + (f" redrive {attributes['sagaway.redrive_count']}"
+                   if "sagaway.redrive_count" in attributes else ""),
+                remote_context(run.parent),
                 attributes=attributes, start_time=_iso_nanos(started),
             )  # fmt: skip
         finally:
@@ -280,3 +287,8 @@ def _retry_count(command: InvokeTask) -> int:
     if isinstance(context, dict):
         return int(context.get("State", {}).get("RetryCount", 0))
     return 0
+
+
+def _redrive_span_id(execution_span_id: int, redrives: int) -> int:
+    seed = f"{execution_span_id:016x}/{redrives}".encode()
+    return int.from_bytes(hashlib.blake2b(seed, digest_size=8).digest()) or 1
