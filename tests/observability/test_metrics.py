@@ -70,13 +70,17 @@ def test_serve_metrics_count_executions_retries_catches_and_tasks(tmp_path: Path
         sfn = client(server.url)
         arn = sfn.create_state_machine(name="shop", definition=json.dumps(SAGA),
                                        roleArn="arn:aws:iam::123456789012:role/r")["stateMachineArn"]  # fmt: skip  # noqa: E501
-        runs = [sfn.start_execution(stateMachineArn=arn, input=json.dumps(order))["executionArn"]
+        header = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+        runs = [sfn.start_execution(stateMachineArn=arn, input=json.dumps(order),
+                                    traceHeader=header)["executionArn"]
                 for order in ({"order": "a"}, {"order": "b", "soldOut": True})]  # fmt: skip
         deadline = time.monotonic() + 20
         while any(sfn.describe_execution(executionArn=r)["status"] == "RUNNING" for r in runs):
             assert time.monotonic() < deadline
             time.sleep(0.1)
         found = samples(server.url)
+        # Not traced here, yet the caller's trace header is kept and answered, as AWS does.
+        assert sfn.describe_execution(executionArn=runs[0])["traceHeader"] == header
     assert value(found, "sagaway_executions_started_total", state_machine="shop") == 2
     assert value(found, "sagaway_executions_ended_total", state_machine="shop",
                  status="SUCCEEDED") == 1  # fmt: skip

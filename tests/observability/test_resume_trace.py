@@ -80,6 +80,7 @@ def test_a_resumed_execution_continues_its_trace(tmp_path: Path) -> None:
             second.terminate()
             second.wait(20)
     assert status["status"] == "SUCCEEDED"
+    assert status["traceHeader"] == HEADER  # AWS: the header passed to the execution
     assert {span.trace_id for span in spans} == {TRACE_ID}
     (execution,) = [s for s in spans if s.name == "execution shop"]
     assert execution.run == "second" and execution.parent_span_id == "53995c3f42cd8ad8"

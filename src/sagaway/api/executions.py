@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import orjson
+
 from sagaway.api import versions
 from sagaway.api.errors import ApiError, machine_missing
 from sagaway.api.service import EXECUTION, Api, check_name, machine_ref, page
@@ -13,7 +15,7 @@ from sagaway.engine import redrive as redrive_module
 from sagaway.engine.deliveries import STOP
 from sagaway.engine.engine import ExecutionAlreadyExists, StateMachineDoesNotExist
 from sagaway.expressions.jsontext import loads
-from sagaway.observability.context import xray_to_traceparent
+from sagaway.observability.context import traceparent_to_xray, xray_to_traceparent
 from sagaway.store.ports import ExecutionRecord
 
 ENDED_REDRIVABLE = redrive_module.REDRIVABLE
@@ -102,6 +104,19 @@ async def stop_execution(api: Api, params: dict[str, Any]) -> dict[str, Any]:
     return {"stopDate": stop}
 
 
+def _trace_header(record: ExecutionRecord) -> str:
+    """The trace header passed to the execution (AWS: DescribeExecution's traceHeader),
+    from the trace context journaled with its state."""
+    blob = record.state
+    if isinstance(blob, str):  # an adapter may hand the state back as text
+        blob = blob.encode()
+    if blob is None or b'"traceparent"' not in blob:
+        return ""
+    trace = orjson.loads(blob).get("trace") or {}
+    # With tracing on, "parent" is the caller's and "traceparent" the execution's own span.
+    return traceparent_to_xray(str(trace.get("parent", trace.get("traceparent", ""))))
+
+
 def _describe(api: Api, record: ExecutionRecord) -> dict[str, Any]:
     out: dict[str, Any] = {
         "executionArn": record.arn,
@@ -121,6 +136,9 @@ def _describe(api: Api, record: ExecutionRecord) -> dict[str, Any]:
         out["error"] = record.error
     if record.cause is not None:
         out["cause"] = record.cause
+    header = _trace_header(record)
+    if header:
+        out["traceHeader"] = header
     meta = api.execution_meta(record.arn)
     out.update({k: v for k, v in meta.items() if k.startswith("stateMachine")})
     if record.machine_type != "EXPRESS":
