@@ -26,6 +26,7 @@ from sagaway import (
 )
 from sagaway.api import ApiSecurity, attach_app
 from sagaway.api.app import console_of
+from sagaway.engine.observer import Observer
 from shop.config import ShopConfig
 from shop.courier import Courier
 from shop.faults import FaultPlan
@@ -92,11 +93,13 @@ class ShopRuntime:
         metrics_registry: CollectorRegistry | None = None,
         api_port: int | None = None,
         api_security: ApiSecurity | None = None,
+        observer: Observer | None = None,
     ) -> None:
         self.shop = Shop(config)
         metrics = StepMetrics(metrics_registry or CollectorRegistry())
         self.journal = SqliteJournal(config.journal_url)
-        self.engine = Engine(self.journal, self.shop.registry(metrics), threads=config.threads)
+        self.engine = Engine(self.journal, self.shop.registry(metrics), threads=config.threads,
+                             observer=observer)  # fmt: skip
         self.bus = EventBus("shop", archive=Archive(config.bus_url), inbox=Inbox(config.bus_url))
         self.relays: list[OutboxRelay] = []
         self.machine_arn = ""

@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 import orjson
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
@@ -55,6 +56,8 @@ from sagaway.expressions.jsontext import check_depth
 from sagaway.interpreter.limits import Limits
 from sagaway.messaging.bus import EventBus
 from sagaway.messaging.put_events import ServerBus, bus_url_beside
+from sagaway.observability.context import traceparent_to_xray
+from sagaway.observability.setup import engine_observer
 from sagaway.resources.lambda_functions import FunctionRegistry
 from sagaway.store.open import open_journal
 from sagaway.store.ports import StoreError
@@ -74,6 +77,7 @@ MAX_BODY_DEPTH = 32
 # execution started by StartSyncExecution runs on to its end or its time limit).
 LONG_POLLS = frozenset({"GetActivityTask", "StartSyncExecution"})
 UNAVAILABLE = "The service is temporarily unavailable (its database cannot be used); retry"
+TRACED = frozenset({"StartExecution", "StartSyncExecution"})
 
 Handler = Callable[[Api, dict[str, Any]], Awaitable[dict[str, Any]]]
 HANDLERS: dict[str, Handler] = {
@@ -132,6 +136,8 @@ async def dispatch(request: Request) -> Response:
             raise ApiError("UnknownOperationException", f"Unknown operation: '{action}'")
         params = _params(body)
         check(op, params)
+        if action in TRACED:
+            _trace_header(request, params)
         if action in LONG_POLLS:
             return await _long_poll(request, handler(api, params))
         return _json(await handler(api, params))
@@ -147,6 +153,15 @@ async def dispatch(request: Request) -> Response:
     except Exception:  # a bug must not take the server down: report it as AWS would
         log.exception("%s failed", action)
         return _json({"__type": "InternalFailure", "message": "Internal failure"}, 500)
+
+
+def _trace_header(request: Request, params: dict[str, Any]) -> None:
+    # AWS: the X-Amzn-Trace-Id header wins over the body's traceHeader; a W3C traceparent
+    # header (what OpenTelemetry clients send) wins over both.
+    header = request.headers.get("x-amzn-trace-id")
+    w3c = traceparent_to_xray(request.headers.get("traceparent", ""))
+    if w3c or header:
+        params["traceHeader"] = w3c or header
 
 
 async def _long_poll(request: Request, work: Awaitable[dict[str, Any]]) -> Response:
@@ -173,6 +188,13 @@ async def _disconnected(request: Request) -> None:
 
 async def placeholder(request: Request) -> Response:
     return PlainTextResponse("Not implemented yet in this Sagaway server.", 404)
+
+
+async def metrics_text(request: Request) -> Response:
+    registry: CollectorRegistry | None = request.app.state.metrics
+    if registry is None:
+        return await placeholder(request)
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
 
 def create_app(
@@ -205,13 +227,14 @@ def create_app(
     one-time local sign-in is offered (loopback only; elsewhere an issuer is needed, else
     ValueError says why)."""
     identity = owner or member_identity()
+    metrics = CollectorRegistry()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         journal = open_journal(db_url, owner=identity, lease_seconds=lease_seconds)
         catalog = open_catalog(db_url)
         server_bus = ServerBus(bus_url or bus_url_beside(db_url), bus)
-        engine = Engine(journal, registry, limits=limits)
+        engine = Engine(journal, registry, limits=limits, observer=engine_observer(metrics))
         destinations = HttpDestinations.allowing(http_allow)
         # Before start: recovery re-dispatches Tasks.
         integrations = install(engine, server_bus, http=destinations)
@@ -230,6 +253,7 @@ def create_app(
 
     application = _starlette(security or ApiSecurity(), lifespan)
     application.router.routes.extend(_routes(_console(application, console, host)))
+    application.state.metrics = metrics
     return application
 
 
@@ -280,6 +304,7 @@ def attach_app(
 
     application = _starlette(security or ApiSecurity(), lifespan)
     application.router.routes.extend(_routes(_console(application, console, host, extension)))
+    application.state.metrics = None  # the embedder serves its own metrics
     application.state.api = Api(engine, catalog, integrations, poll_timeout)
     return application
 
@@ -297,7 +322,7 @@ def _routes(console: Starlette) -> list[BaseRoute]:
         Route("/console", lambda request: RedirectResponse("/console/", 307)),
         Mount("/console", console, name="console"),
         *health.ROUTES,
-        Route("/metrics", placeholder),
+        Route("/metrics", metrics_text),
     ]
 
 

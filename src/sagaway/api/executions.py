@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from sagaway.api import versions
 from sagaway.api.errors import ApiError, machine_missing
 from sagaway.api.service import (
@@ -23,6 +25,7 @@ from sagaway.engine.deliveries import STOP
 from sagaway.engine.engine import ExecutionAlreadyExists, StateMachineDoesNotExist
 from sagaway.expressions.jsontext import loads_document
 from sagaway.interpreter.limits import HISTORY_FULL_REASON, history_was_full
+from sagaway.observability.context import traceparent_to_xray, xray_to_traceparent
 from sagaway.store.ports import ExecutionRecord, ExecutionSummary, ListCursor
 
 ENDED_REDRIVABLE = redrive_module.REDRIVABLE
@@ -47,7 +50,10 @@ async def _start(api: Api, params: dict[str, Any]) -> ExecutionRecord:
     if run_as is None:
         api.machine(ref.arn)
     try:
-        record = await api.engine.start_execution(ref.arn, name, text, run_as=run_as)
+        trace = xray_to_traceparent(params.get("traceHeader") or "")
+        record = await api.engine.start_execution(
+            ref.arn, name, text, run_as=run_as, trace_parent=trace
+        )
     except StateMachineDoesNotExist as exc:
         raise machine_missing(arn) from exc
     except ExecutionAlreadyExists as exc:
@@ -108,6 +114,19 @@ async def stop_execution(api: Api, params: dict[str, Any]) -> dict[str, Any]:
     return {"stopDate": stop}
 
 
+def _trace_header(record: ExecutionRecord) -> str:
+    """The trace header passed to the execution (AWS: DescribeExecution's traceHeader),
+    from the trace context journaled with its state."""
+    blob = record.state
+    if isinstance(blob, str):  # an adapter may hand the state back as text
+        blob = blob.encode()
+    if blob is None or b'"traceparent"' not in blob:
+        return ""
+    trace = orjson.loads(blob).get("trace") or {}
+    # With tracing on, "parent" is the caller's and "traceparent" the execution's own span.
+    return traceparent_to_xray(str(trace.get("parent", trace.get("traceparent", ""))))
+
+
 def _describe(api: Api, record: ExecutionRecord) -> dict[str, Any]:
     out: dict[str, Any] = {
         "executionArn": record.arn,
@@ -129,6 +148,9 @@ def _describe(api: Api, record: ExecutionRecord) -> dict[str, Any]:
         out["error"] = record.error
     if record.cause is not None and record.status != "TIMED_OUT":
         out["cause"] = record.cause
+    header = _trace_header(record)
+    if header:
+        out["traceHeader"] = header
     meta = api.execution_meta(record.arn)
     out.update({k: v for k, v in meta.items() if k.startswith("stateMachine")})
     if record.machine_type != "EXPRESS":

@@ -20,6 +20,11 @@ from sagaway.cli import expression_options as options
 from sagaway.cli.serve_setup import bind, fail, security_for, startup_line
 from sagaway.console import ConsoleSettings, exposure_problem
 from sagaway.interpreter.limits import Limits
+from sagaway.observability.setup import (
+    TracingConfigError,
+    business_keys_from_env,
+    process_tracer_provider,
+)
 from sagaway.resources.lambda_functions import FunctionRegistry
 from sagaway.resources.loader import (
     ISOLATION_HELP,
@@ -113,7 +118,8 @@ def serve(
         typer.Option(help="Console sign-in: ID token claim with the roles viewer/operator"),
     ] = None,
 ) -> None:
-    """Serve the Step Functions API at / and the operator console at /console.
+    """Serve the Step Functions API at /, the operator console at /console and Prometheus
+    metrics at /metrics.
 
     The console signs people in with OpenID Connect (--console-issuer; the client secret
     is read from SAGAWAY_CONSOLE_CLIENT_SECRET). On loopback without an issuer it prints a
@@ -124,6 +130,11 @@ def serve(
     to the others when stopped (SIGTERM), and shares state machines, versions, aliases,
     activities and tags with every server and worker on that database (docs/scaling.md).
     """
+    try:
+        process_tracer_provider()  # refuse bad OTEL_* settings before serving anything
+        business_keys_from_env()
+    except TracingConfigError as exc:
+        raise fail(str(exc)) from exc
     security = security_for(host, credentials, anonymous_reads)
     options.apply_limits(expression_cpu_seconds, expression_max_depth, expression_max_bytes)
     registry = FunctionRegistry(isolation=isolation.value)

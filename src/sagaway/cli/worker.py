@@ -7,6 +7,7 @@ import signal
 from typing import Annotated
 
 import typer
+from prometheus_client import CollectorRegistry, start_http_server
 from rich.console import Console
 
 from sagaway.api.health import HealthServer
@@ -15,6 +16,12 @@ from sagaway.cli import expression_options as options
 from sagaway.engine.cluster import member_identity
 from sagaway.engine.engine import Engine
 from sagaway.engine.integrations import install
+from sagaway.observability.setup import (
+    TracingConfigError,
+    business_keys_from_env,
+    engine_observer,
+    process_tracer_provider,
+)
 from sagaway.resources.lambda_functions import FunctionRegistry
 from sagaway.resources.loader import (
     ISOLATION_HELP,
@@ -54,6 +61,13 @@ def worker(
     health_host: Annotated[
         str, typer.Option(help="Address the health probes listen on.")
     ] = "127.0.0.1",
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(help="Serve Prometheus metrics at http://HOST:PORT/metrics (default: off)"),
+    ] = None,
+    metrics_host: Annotated[
+        str, typer.Option(help="Address the metrics endpoint listens on")
+    ] = "127.0.0.1",
 ) -> None:
     """Run executions from a PostgreSQL database shared with other workers.
 
@@ -69,26 +83,38 @@ def worker(
     options.apply_limits(expression_cpu_seconds, expression_max_depth, expression_max_bytes)
     owner = name or member_identity()
     try:
+        process_tracer_provider()  # refuse bad OTEL_* settings before starting
+        business_keys_from_env()
         registry = FunctionRegistry(isolation=isolation.value)
         if functions:
             load_functions(functions, registry)
         journal = open_journal(db, owner=owner, lease_seconds=lease_seconds)
-    except (FunctionsLoadError, StoreError) as exc:
+    except (FunctionsLoadError, StoreError, TracingConfigError) as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
     console.print(f"worker {owner} on {db.split('@')[-1]} (lease {lease_seconds:g} s)")
     probes = None if health_port is None else (health_host, health_port)
-    asyncio.run(_serve(journal, registry, probes))
+    metrics = CollectorRegistry()
+    if metrics_port is not None:
+        try:
+            start_http_server(metrics_port, addr=metrics_host, registry=metrics)
+        except OSError as exc:
+            console.print(f"[red]metrics port {metrics_port}: {exc.strerror}[/red]")
+            raise typer.Exit(2) from exc
+    asyncio.run(_serve(journal, registry, probes, metrics))
 
 
 async def _serve(
-    journal: Journal, registry: FunctionRegistry, probes: tuple[str, int] | None
+    journal: Journal,
+    registry: FunctionRegistry,
+    probes: tuple[str, int] | None,
+    metrics: CollectorRegistry,
 ) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    engine = Engine(journal, registry)
+    engine = Engine(journal, registry, observer=engine_observer(metrics))
     # Before start: claimed executions re-dispatch their Tasks through the integrations.
     # Callbacks, nested executions and http:invoke run here; activities are handed out by
     # the servers' GetActivityTask, so an activity Task claimed here fails with a cause

@@ -27,6 +27,7 @@ from sagaway.engine.cluster import Cluster
 from sagaway.engine.committer import GroupCommitter
 from sagaway.engine.faults import first_step, outcome_record
 from sagaway.engine.notes import MapRunUpdate, Note
+from sagaway.engine.observer import NO_OBSERVER, Observer
 from sagaway.engine.recovery import Recovery
 from sagaway.engine.tasks import TaskRunner
 from sagaway.engine.timers import TimerWheel
@@ -92,8 +93,10 @@ class Engine:
         threads: int = 16,
         default_task_timeout: float | None = None,
         limits: Limits | None = None,
+        observer: Observer | None = None,
     ) -> None:
         self.journal = journal
+        self.observer = observer or NO_OBSERVER
         limits = limits or Limits()
         if limits.transitions_per_step is None:  # the engine always shares the event loop
             limits = replace(limits, transitions_per_step=TRANSITIONS_PER_STEP)
@@ -105,7 +108,7 @@ class Engine:
         self.registry = registry or FunctionRegistry()
         self.clock: Clock = clock or SystemClock()
         self.actors: dict[str, ExecutionActor] = {}
-        self.committer = GroupCommitter(journal)
+        self.committer = GroupCommitter(journal, self.observer)
         self.timers = TimerWheel(self.clock, self._timer_fired)
         self.tasks = TaskRunner(
             self.registry, self._task_done, threads=threads,
@@ -120,6 +123,7 @@ class Engine:
         self._machines: dict[str, StateMachineRecord] = {}
         # Optional instrumentation (``sagaway bench``): called after each actor cycle.
         self.on_step: Callable[[StepTiming], None] | None = None
+        self.observer.attached(self)
 
     # -- lifecycle -------------------------------------------------------------------------
     @property
@@ -171,6 +175,7 @@ class Engine:
         state = load_state(record.state)
         actor = ExecutionActor(self, record.arn, machine, state, record.version)
         self.actors[record.arn] = actor
+        self.observer.execution_started(actor, [])
         commands = pending_commands(machine, state, self.clock.now())
         self.carry_out(actor, self.tasks.resume(record.arn, commands))
         if has_ready_frames(state):  # its last step ran out of budget: go on from there
@@ -227,9 +232,11 @@ class Engine:
         input_text: str = "{}",
         *,
         run_as: StateMachineRecord | None = None,
+        trace_parent: str = "",
     ) -> ExecutionRecord:
         """``run_as``: the definition to run instead of the machine's current one (a
-        published version); its ``arn`` and ``name`` are the machine's own."""
+        published version); its ``arn`` and ``name`` are the machine's own.
+        ``trace_parent``: the caller's W3C traceparent, journaled with the execution."""
         machine_record = run_as or self._state_machine(state_machine_arn)
         name = name or str(uuid.uuid4())
         express = machine_record.type == "EXPRESS"
@@ -245,6 +252,7 @@ class Engine:
             seed=stable_seed(arn),
             express=express,
             token_key=secrets.token_hex(16),  # task tokens must be unguessable
+            trace=self.observer.execution_trace(arn, trace_parent),
         )
         limits = self.express_limits if express else self.limits
         step, first = first_step(
@@ -280,6 +288,7 @@ class Engine:
                 return record  # journaled unowned: a worker claims and runs it
         self.actors[arn] = actor
         actor.express_record = record if express else None
+        self.observer.execution_started(actor, step.history)
         self.carry_out(actor, step.commands)
         if actor.finished:
             self.finished(actor)
@@ -345,14 +354,16 @@ class Engine:
     def carry_out(self, actor: ExecutionActor, commands: list[Command]) -> None:
         for command in commands:
             if isinstance(command, InvokeTask):
-                self.tasks.dispatch(actor.arn, command)
+                self.observer.dispatch_task(actor, command, self.tasks.dispatch)
             elif isinstance(command, StartTimer):
                 self.timers.add(actor.arn, command.token, command.fire_at)
             elif isinstance(command, CancelTask):
                 self.tasks.cancel(actor.arn, command.token)
+                self.observer.task_ended(actor.arn, command.token, "CancelTask")
 
     def finished(self, actor: ExecutionActor) -> None:
         self.actors.pop(actor.arn, None)
+        self.observer.execution_ended(actor)
         express = actor.express_record
         if express is not None:
             self._journal_express_outcome(actor, express)
@@ -374,6 +385,9 @@ class Engine:
         future.add_done_callback(_log_failure)
 
     def _task_done(self, arn: str, event: Event) -> None:
+        token = getattr(event, "token", None)
+        if token is not None:
+            self.observer.task_ended(arn, token, type(event).__name__)
         actor = self.actors.get(arn)
         if actor is not None:
             actor.post(event)

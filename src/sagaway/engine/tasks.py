@@ -19,6 +19,8 @@ is what ends the process, it now ends only the sandbox and fails its Task as Lam
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
@@ -229,7 +231,9 @@ class TaskRunner:
                 release()
         # In the handler's thread the outcome (and the error's stack trace) is built, so the
         # trace shows the handler's frames, not the event loop's.
-        return await self.threads.run(invocation.call, release)
+        # The handler's thread sees this task's context (the attempt's trace span).
+        call = functools.partial(contextvars.copy_context().run, invocation.call)
+        return await self.threads.run(call, release)
 
 
 async def _call_async(invocation: Invocation) -> TaskSucceeded | TaskFailed:

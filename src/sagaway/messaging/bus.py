@@ -15,13 +15,17 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from opentelemetry import trace
+
 from sagaway.messaging.archive import Archive
 from sagaway.messaging.dlq import DeadLetterQueue
 from sagaway.messaging.inbox import Inbox
 from sagaway.messaging.patterns import matches, validate_pattern
 from sagaway.messaging.targets import Target
+from sagaway.observability.context import EVENT_FIELD, remote_context
 
 log = logging.getLogger("sagaway.messaging")
+tracer = trace.get_tracer("sagaway.messaging")
 
 
 @dataclass(slots=True)
@@ -61,6 +65,9 @@ class EventBus:
     async def put_events(self, events: list[dict[str, Any]], *, replay: str | None = None) -> None:
         if self.archive is not None and replay is None:
             await asyncio.to_thread(self.archive.add, events)
+        for event in events:
+            if EVENT_FIELD in event:
+                self._published(event)
         deliveries = [
             self._deliver(rule, target, event)
             for event in events
@@ -78,7 +85,28 @@ class EventBus:
         await self.put_events(events, replay=name)
         return len(events)
 
+    def _published(self, event: dict[str, Any]) -> None:
+        # A traced event marks its trace when it reaches the bus, matched by a rule or not.
+        span = tracer.start_span(f"publish {event.get('detail-type')}",
+                                 remote_context(event[EVENT_FIELD]), trace.SpanKind.PRODUCER,
+                                 _event_attributes(self.name, event))  # fmt: skip
+        span.end()
+
     async def _deliver(self, rule: Rule, target: Target, event: dict[str, Any]) -> None:
+        parent = remote_context(event[EVENT_FIELD]) if EVENT_FIELD in event else None
+        if parent is None:
+            await self._deliver_with_retries(rule, target, event)
+            return
+        attributes = {**_event_attributes(self.name, event), "sagaway.rule": rule.name,
+                      "sagaway.target": target.name}  # fmt: skip
+        with tracer.start_as_current_span(f"deliver {event.get('detail-type')}", parent,
+                                          trace.SpanKind.CONSUMER, attributes):  # fmt: skip
+            # The target (a StartExecution, a webhook) runs in this span's context.
+            await self._deliver_with_retries(rule, target, event)
+
+    async def _deliver_with_retries(
+        self, rule: Rule, target: Target, event: dict[str, Any]
+    ) -> None:
         consumer = f"{rule.name}/{target.name}"
         if rule.dedupe and not await self._first_time(consumer, event["id"]):
             return
@@ -103,3 +131,9 @@ class EventBus:
     async def _first_time(self, consumer: str, event_id: str) -> bool:
         assert self.inbox is not None
         return await asyncio.to_thread(self.inbox.first_time, consumer, event_id)
+
+
+def _event_attributes(bus: str, event: dict[str, Any]) -> dict[str, str]:
+    return {"messaging.system": "sagaway", "messaging.destination.name": bus,
+            "messaging.message.id": str(event.get("id")),
+            "sagaway.event.detail_type": str(event.get("detail-type"))}  # fmt: skip
