@@ -45,7 +45,8 @@ async def scenario(tmp: Path) -> None:
     running = [runtime]
     incidents = Incidents(config.url("incidents"))
     port = free_port()
-    app = create_app(runtime.shop.orders, config.journal_url, IntakeSettings(), incidents)
+    app = create_app(runtime.shop.orders, config.journal_url, IntakeSettings(allow_dev_key=True),
+                     runtime.shop.gateway.tokenize, incidents)  # fmt: skip
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     serving = asyncio.create_task(server.serve())
     base = f"http://127.0.0.1:{port}"
@@ -76,7 +77,7 @@ async def scenario(tmp: Path) -> None:
 
 
 def _submit(base: str) -> None:
-    headers = {"Authorization": f"Bearer {dev_token('ops')}", "Idempotency-Key": "k1"}
+    headers = {"Authorization": f"Bearer {dev_token('c1')}", "Idempotency-Key": "k1"}
     answer = httpx.post(base + "/orders", json=CART, headers=headers, timeout=30)
     assert answer.status_code == 202, answer.text
 

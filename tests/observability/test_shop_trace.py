@@ -39,13 +39,14 @@ async def place_orders(tmp: Path) -> dict[str, str]:
     runtime.shop.loyalty.open_accounts({"c1": 100})
     await runtime.start()
     port = free_port()
-    app = create_app(runtime.shop.orders, runtime.shop.config.journal_url, IntakeSettings())
+    app = create_app(runtime.shop.orders, runtime.shop.config.journal_url,
+                     IntakeSettings(allow_dev_key=True), runtime.shop.gateway.tokenize)  # fmt: skip
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     serving = asyncio.create_task(server.serve())
     try:
         while not server.started:
             await asyncio.sleep(0.02)
-        headers = {"Authorization": f"Bearer {dev_token('test')}"}
+        headers = {"Authorization": f"Bearer {dev_token('c1')}"}
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
             ids = []
             for n, card in enumerate((GOOD, DECLINED)):

@@ -177,7 +177,7 @@ class Engine:
         self.actors[record.arn] = actor
         self.observer.execution_started(actor, [])
         commands = pending_commands(machine, state, self.clock.now())
-        self.carry_out(actor, self.tasks.resume(record.arn, commands))
+        self.carry_out(actor, self.tasks.resume(record.arn, commands, self._dispatcher(actor)))
         if has_ready_frames(state):  # its last step ran out of budget: go on from there
             actor.post(CONTINUE)
         return True
@@ -354,12 +354,15 @@ class Engine:
     def carry_out(self, actor: ExecutionActor, commands: list[Command]) -> None:
         for command in commands:
             if isinstance(command, InvokeTask):
-                self.observer.dispatch_task(actor, command, self.tasks.dispatch)
+                self._dispatcher(actor)(command)
             elif isinstance(command, StartTimer):
                 self.timers.add(actor.arn, command.token, command.fire_at)
             elif isinstance(command, CancelTask):
                 self.tasks.cancel(actor.arn, command.token)
                 self.observer.task_ended(actor.arn, command.token, "CancelTask")
+
+    def _dispatcher(self, actor: ExecutionActor) -> Callable[[InvokeTask], None]:
+        return lambda command: self.observer.dispatch_task(actor, command, self.tasks.dispatch)
 
     def finished(self, actor: ExecutionActor) -> None:
         self.actors.pop(actor.arn, None)
