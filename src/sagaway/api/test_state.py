@@ -15,11 +15,12 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from sagaway.api.errors import ApiError
-from sagaway.api.test_state_inspect import ABSENT, inspection_data
-from sagaway.api.test_state_machine import build_definition, find_state
+from sagaway.api.test_state_inspect import ABSENT, inspection_data, items_refusal
+from sagaway.api.test_state_machine import TestedState, build_definition, find_state
 from sagaway.api.test_state_run import ROOT, Outcome, Setup, run_state
 from sagaway.asl.parser import parse_definition
 from sagaway.expressions.jsontext import dumps, loads
+from sagaway.expressions.scope import Scope
 from sagaway.interpreter import InvokeTask, TaskFailed, TaskSucceeded
 from sagaway.interpreter.messages import Event
 from sagaway.interpreter.resources import LAMBDA, parse_resource
@@ -50,7 +51,7 @@ async def test_state(api: Api, params: dict[str, Any]) -> dict[str, Any]:
     variables = _json(params.get("variables", "{}"), "ValidationException", "variables")
     context = _json(params.get("context", "{}"), "ValidationException", "context")
     setup = Setup(params.get("roleArn"), dict(variables or {}), dict(context or {}))
-    answers = Answers(tested.body, mock, config, api)
+    answers = Answers(tested, mock, config, api)
     # Off the event loop: a registered Lambda handler may block.
     outcome = await asyncio.to_thread(
         run_state, machine, tested, value, answers, setup, time.time()
@@ -68,12 +69,12 @@ class Answers:
 
     def __init__(
         self,
-        body: Mapping[str, Any],
+        tested: TestedState,
         mock: Mapping[str, Any],
         config: Mapping[str, Any],
         api: Api,
     ) -> None:
-        self.body, self.mock, self.config = body, mock, config
+        self.tested, self.body, self.mock, self.config = tested, tested.body, mock, config
         self.registry: FunctionRegistry = api.engine.registry
         self.result: Any = ABSENT
 
@@ -87,6 +88,10 @@ class Answers:
         return event
 
     def _mocked(self, command: InvokeTask) -> Event:
+        if self.body.get("Type") == "Map" and self.tested.query_language == "JSONPath":
+            refused = items_refusal(self.body, Scope(command.payload, command.context))
+            if refused is not None:
+                return TaskFailed(command.token, "States.Runtime", refused)
         if "errorOutput" in self.mock:
             failure = self.mock["errorOutput"] or {}
             return TaskFailed(command.token, str(failure.get("error", "")), failure.get("cause"))

@@ -175,8 +175,9 @@ def _next_state(history: list[dict[str, Any]], tested: TestedState) -> str | Non
     return None
 
 
-def _number(seconds: float) -> float | int:
-    return int(seconds) if float(seconds).is_integer() else seconds
+def _number(seconds: float) -> int:
+    # InspectionErrorDetails.retryBackoffIntervalSeconds is an Integer.
+    return int(seconds)
 
 
 def failed(command: InvokeTask, error: str, cause: str) -> TaskFailed:

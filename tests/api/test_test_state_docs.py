@@ -1,0 +1,135 @@
+"""TestState rules from the API reference, checked through a real server with boto3.
+
+- https://docs.aws.amazon.com/step-functions/latest/apireference/API_InspectionErrorDetails.html:
+  ``catchIndex`` ("the array index of the Catch which handled the exception"), ``retryIndex``
+  and ``retryBackoffIntervalSeconds`` ("the duration in seconds of the backoff"), each an
+  Integer of at least 0.
+- https://docs.aws.amazon.com/step-functions/latest/apireference/API_TestState.html: a Map
+  state is tested with a mock (its iterations do not run); the page does not say what
+  happens when ItemsPath does not select an array. AWS's recorded answer does (LocalStack's
+  AWS-validated ``test_state/test_state_context_object.snapshot.json``,
+  ``test_state_map_context_object[ALL]`` and ``[EXECUTION_INPUT]``): status FAILED,
+  ``States.Runtime``, cause ``Reference path "<path>" must point to array.`` (a context path
+  ``$$...`` is shown with one ``$``), and inspectionData stops after ``afterInputPath``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.api.conftest import Server, client, registry
+
+ROLE = "arn:aws:iam::111111111111:role/test"
+CONTEXT = {
+    "Execution": {"Id": "arn:aws:states:::execution:M:e", "Input": {"values": [1, 2]}},
+    "StateMachine": {"Id": "arn:aws:states:::stateMachine:M", "Name": "M"},
+    "State": {"Name": "TestState"},
+}
+FAILING_TASK = {"mock": {"errorOutput": {"error": "Boom", "cause": "it broke"}}}
+
+
+@pytest.fixture(scope="module")
+def sfn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    with Server(Path(tmp_path_factory.mktemp("tsdocs")) / "ts.db", registry()) as running:
+        yield client(running.url)
+
+
+def _task(**fields: Any) -> str:
+    body = {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "End": True}
+    body["Parameters"] = {"FunctionName": "identity", "Payload.$": "$"}
+    return json.dumps({**body, **fields})
+
+
+def _map(items_path: str) -> str:
+    processor = {"StartAt": "H", "States": {"H": {"Type": "Pass", "End": True}}}
+    body = {"Type": "Map", "ItemsPath": items_path, "MaxConcurrency": 1, "End": True}
+    return json.dumps({**body, "ItemProcessor": processor})
+
+
+def test_a_retried_error_names_its_retrier_and_whole_seconds_of_backoff(sfn: Any) -> None:
+    retry = [
+        {"ErrorEquals": ["Other"], "MaxAttempts": 1},
+        {"ErrorEquals": ["Boom"], "IntervalSeconds": 3, "BackoffRate": 1.5},
+    ]
+    answer = sfn.test_state(
+        definition=_task(Retry=retry),
+        roleArn=ROLE,
+        inspectionLevel="DEBUG",
+        stateConfiguration={"retrierRetryCount": 1},
+        **FAILING_TASK,
+    )
+    assert (answer["status"], answer["error"], answer["cause"]) == ("RETRIABLE", "Boom", "it broke")
+    details = answer["inspectionData"]["errorDetails"]
+    # 3 s after one retry at rate 1.5 is 4.5 s: the member is an Integer.
+    assert details == {"retryIndex": 1, "retryBackoffIntervalSeconds": 4}
+    assert isinstance(details["retryBackoffIntervalSeconds"], int)
+
+
+def test_a_caught_error_names_its_catcher(sfn: Any) -> None:
+    catch = [
+        {"ErrorEquals": ["Other"], "Next": "A"},
+        {"ErrorEquals": ["States.ALL"], "Next": "B"},
+    ]
+    answer = sfn.test_state(
+        definition=_task(Catch=catch), roleArn=ROLE, inspectionLevel="TRACE", **FAILING_TASK
+    )
+    assert (answer["status"], answer["nextState"]) == ("CAUGHT_ERROR", "B")
+    assert answer["inspectionData"]["errorDetails"] == {"catchIndex": 1}
+    assert json.loads(answer["output"]) == {"Error": "Boom", "Cause": "it broke"}
+
+
+def test_no_error_details_when_nothing_failed(sfn: Any) -> None:
+    answer = sfn.test_state(
+        definition=_task(), roleArn=ROLE, inspectionLevel="TRACE", mock={"result": "{}"}
+    )
+    assert "errorDetails" not in answer["inspectionData"]
+
+
+@pytest.mark.parametrize(
+    ("items_path", "shown"),
+    [("$$", "$"), ("$$.Execution.Id", "$.Execution.Id"), ("$.a", "$.a")],
+)
+def test_a_map_whose_items_path_is_no_array_fails(sfn: Any, items_path: str, shown: str) -> None:
+    answer = sfn.test_state(
+        definition=_map(items_path),
+        input=json.dumps({"a": {"b": 1}}),
+        inspectionLevel="TRACE",
+        context=json.dumps(CONTEXT),
+        mock={"result": "[1, 2]"},
+    )
+    assert (answer["status"], answer["error"]) == ("FAILED", "States.Runtime")
+    assert answer["cause"] == f'Reference path "{shown}" must point to array.'
+    assert {k: json.loads(v) for k, v in answer["inspectionData"].items()} == {
+        "input": {"a": {"b": 1}},
+        "afterInputPath": {"a": {"b": 1}},
+    }
+
+
+def test_a_map_whose_items_path_is_an_array_runs_on_the_mock(sfn: Any) -> None:
+    answer = sfn.test_state(
+        definition=_map("$$.Execution.Input.values"),
+        input="{}",
+        inspectionLevel="TRACE",
+        context=json.dumps(CONTEXT),
+        mock={"result": "[1, 2]"},
+    )
+    assert (answer["status"], json.loads(answer["output"])) == ("SUCCEEDED", [1, 2])
+    assert json.loads(answer["inspectionData"]["afterItemsPath"]) == [1, 2]
+    assert answer["inspectionData"]["maxConcurrency"] == 1
+
+
+def test_a_map_without_items_path_needs_an_array_input(sfn: Any) -> None:
+    answer = sfn.test_state(
+        definition=_map("$").replace('"ItemsPath": "$", ', ""),
+        input='{"a": 1}',
+        mock={"result": "[]"},
+    )
+    assert (answer["status"], answer["cause"]) == (
+        "FAILED",
+        'Reference path "$" must point to array.',
+    )
