@@ -133,3 +133,26 @@ def test_a_map_without_items_path_needs_an_array_input(sfn: Any) -> None:
         "FAILED",
         'Reference path "$" must point to array.',
     )
+
+
+def test_without_a_context_the_state_runs_in_a_fresh_express_execution(sfn: Any) -> None:
+    """The API reference does not say what ``$$`` holds when no ``context`` is given;
+    AWS's recorded answers (LocalStack's AWS-validated ``test_test_state_scenarios``
+    snapshot, ``test_base_map_state_inspect_trace`` and ``test_state_with_variables``) show
+    an EXPRESS execution of a throwaway state machine, each named afresh (the recordings
+    mask both names), the tested state named ``StateName`` and ``RoleArn`` null when
+    no roleArn is given."""
+    definition = json.dumps({"Type": "Pass", "Parameters": {"c.$": "$$"}, "End": True})
+    seen = []
+    for _ in range(2):
+        answer = sfn.test_state(definition=definition, input='{"x": 1}')
+        context = json.loads(answer["output"])["c"]
+        execution, machine = context["Execution"], context["StateMachine"]
+        prefix = "arn:aws:states:us-east-1:111111111111"
+        assert machine["Id"] == f"{prefix}:stateMachine:{machine['Name']}"
+        assert execution["Id"] == f"{prefix}:express:{machine['Name']}:{execution['Name']}"
+        assert execution["Name"] != machine["Name"]
+        assert (execution["Input"], execution["RoleArn"]) == ({"x": 1}, None)
+        assert context["State"]["Name"] == "StateName"
+        seen.append((execution["Name"], machine["Name"]))
+    assert seen[0][0] != seen[1][0] and seen[0][1] != seen[1][1]
