@@ -62,3 +62,21 @@ def test_an_uncaught_timeout_fails_the_execution_without_a_cause() -> None:
         None,
     )
     assert out.history[-1]["executionFailedEventDetails"] == {"error": "States.Timeout"}
+
+
+def test_a_heartbeat_without_a_timeout_schedules_the_heartbeat_only() -> None:
+    """``timeouts/test_heartbeats.snapshot.json`` ``test_heartbeat_no_timeout``: the
+    TaskScheduled event names ``heartbeatInSeconds`` and no ``timeoutInSeconds``; the missed
+    heartbeat ends the execution with ``States.Timeout`` and no cause."""
+    body = _task(CALLBACK, caught=False)
+    del body["TimeoutSeconds"]
+    m = machine({"T": body})
+    step = start(m, {})
+    [scheduled] = [e for e in step.history if e["type"] == "TaskScheduled"]
+    timing = scheduled["taskScheduledEventDetails"]
+    assert timing["heartbeatInSeconds"] == 2
+    assert "timeoutInSeconds" not in timing
+    missed = TaskTimedOut(only_invoke(step).token, "States.HeartbeatTimeout")
+    out = advance(m, step.state, missed, T0 + 2)
+    assert [e["type"] for e in out.history] == ["TaskTimedOut", "ExecutionFailed"]
+    assert out.history[-1]["executionFailedEventDetails"] == {"error": "States.Timeout"}
