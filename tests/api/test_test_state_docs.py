@@ -156,3 +156,14 @@ def test_without_a_context_the_state_runs_in_a_fresh_express_execution(sfn: Any)
         assert context["State"]["Name"] == "StateName"
         seen.append((execution["Name"], machine["Name"]))
     assert seen[0][0] != seen[1][0] and seen[0][1] != seen[1][1]
+
+
+@pytest.mark.parametrize("given", [{}, {"Execution": {}, "State": {}, "StateMachine": {}}, CONTEXT])
+def test_a_given_context_is_the_whole_context_object(sfn: Any, given: dict[str, Any]) -> None:
+    """API_TestState.html, context: "A JSON string representing a valid Context object for
+    the state under test". AWS's recorded answers show ``$$`` is then exactly what was given,
+    nothing generated added (``test_state_context_object`` snapshot,
+    ``test_state_context_object_edge_cases[EMPTY]`` and ``[EMPTY_OBJECTS]``)."""
+    definition = json.dumps({"Type": "Pass", "Parameters": {"c.$": "$$"}, "End": True})
+    answer = sfn.test_state(definition=definition, input="{}", context=json.dumps(given))
+    assert json.loads(answer["output"]) == {"c": given}

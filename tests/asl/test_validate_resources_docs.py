@@ -85,7 +85,7 @@ def test_express_machines_refuse_activities() -> None:
     ],
 )
 def test_express_machines_refuse_callbacks_and_jobs(resource: str, message: str) -> None:
-    """"Express Workflows only support Request Response integrations" (the optimized
+    """Express workflows "only support Request Response integrations" (the optimized
     integrations page above). AWS's wording, as its recorded CreateStateMachine answers give
     it (LocalStack's AWS-validated ``test_sfn_api_express.snapshot.json``,
     ``test_illegal_callbacks``): the '.waitForTaskToken' sentence ends in a blank before

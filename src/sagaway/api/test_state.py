@@ -49,8 +49,10 @@ async def test_state(api: Api, params: dict[str, Any]) -> dict[str, Any]:
         raise ApiError("InvalidDefinition", f"Invalid State Machine Definition: {exc}") from exc
     value = _json(params.get("input", "{}"), "ValidationException", "input")
     variables = _json(params.get("variables", "{}"), "ValidationException", "variables")
-    context = _json(params.get("context", "{}"), "ValidationException", "context")
-    setup = Setup(params.get("roleArn"), dict(variables or {}), dict(context or {}))
+    context = _json(params.get("context", "null"), "ValidationException", "context")
+    if context is not None and not isinstance(context, Mapping):
+        raise ApiError("ValidationException", "Invalid Context object provided: not an object")
+    setup = Setup(params.get("roleArn"), dict(variables or {}), context)
     answers = Answers(tested, mock, config, api)
     # Off the event loop: a registered Lambda handler may block.
     outcome = await asyncio.to_thread(

@@ -29,6 +29,7 @@ from sagaway.interpreter import (
 from sagaway.interpreter.execution import RUNNING, ExecutionState
 from sagaway.interpreter.failures import matches
 from sagaway.interpreter.messages import Event
+from sagaway.interpreter.run import WHOLE_CONTEXT
 
 Answer = Callable[[InvokeTask], Event]
 ROOT = "root@"
@@ -79,12 +80,13 @@ def run_state(
 
 
 def _install(state: ExecutionState, setup: Setup) -> ExecutionState:
-    """During the Init pause: the request's variables and context become the root's."""
+    """During the Init pause: the request's variables and context become the root's. A given
+    context is the whole ``$$``: AWS shows exactly what was given, ``{}`` included."""
     state = state.clone()
     root = state.root
     root.variables.update(setup.variables)
-    if setup.context:
-        root.context_extra.update(setup.context)
+    if setup.context is not None:
+        root.context_extra[WHOLE_CONTEXT] = dict(setup.context)
     return state
 
 
