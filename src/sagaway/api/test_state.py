@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from sagaway.api.errors import ApiError
+from sagaway.api.test_state_checks import check_context, check_mock
 from sagaway.api.test_state_inspect import ABSENT, inspection_data, items_refusal
 from sagaway.api.test_state_machine import TestedState, build_definition, find_state
 from sagaway.api.test_state_run import ROOT, Outcome, Setup, run_state
@@ -39,6 +40,7 @@ async def test_state(api: Api, params: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(definition, Mapping):
         raise ApiError("InvalidDefinition", "Invalid State Machine Definition: not an object")
     tested = find_state(definition, params.get("stateName"))
+    check_mock(tested.body, params)
     mock: Mapping[str, Any] = params.get("mock") or {}
     mocked = "result" in mock or "errorOutput" in mock
     config: Mapping[str, Any] = params.get("stateConfiguration") or {}
@@ -52,6 +54,8 @@ async def test_state(api: Api, params: dict[str, Any]) -> dict[str, Any]:
     context = _json(params.get("context", "null"), "ValidationException", "context")
     if context is not None and not isinstance(context, Mapping):
         raise ApiError("ValidationException", "Invalid Context object provided: not an object")
+    if context is not None:
+        check_context(tested.body, context)
     setup = Setup(params.get("roleArn"), dict(variables or {}), context)
     answers = Answers(tested, mock, config, api)
     # Off the event loop: a registered Lambda handler may block.
