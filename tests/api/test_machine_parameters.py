@@ -102,3 +102,15 @@ def test_a_logging_level_outside_the_four_is_a_validation_error(sfn: Any) -> Non
         "1 validation error detected: Value 'DEBUG' at 'loggingConfiguration.level' failed to "
         "satisfy constraint: Member must satisfy enum value set: [ALL, ERROR, FATAL, OFF]"
     )
+
+
+def test_tracing_left_out_reads_as_disabled(sfn: Any) -> None:
+    """API_TracingConfiguration.html, enabled: "When set to true, X-Ray tracing is enabled"
+    (a Boolean, not required): left out, tracing is off, as Describe shows a machine created
+    without any tracingConfiguration."""
+    arn = sfn.create_state_machine(
+        name="x", definition=DEFINITION, roleArn=ROLE, tracingConfiguration={}
+    )["stateMachineArn"]
+    assert sfn.describe_state_machine(stateMachineArn=arn)["tracingConfiguration"] == {
+        "enabled": False
+    }
