@@ -8,7 +8,8 @@ valid Context object for the state under test", whose fields
 https://docs.aws.amazon.com/step-functions/latest/dg/input-output-contextobject.html lists.
 The wording of each refusal is AWS's, from its recorded answers (LocalStack's AWS-validated
 ``test_state/test_state_mock_validation.snapshot.json`` and
-``test_state/test_state_context_object.snapshot.json``).
+``test_state/test_state_context_object.snapshot.json``, and
+``test_test_state_scenarios.snapshot.json`` for a Task tested without a mock or a role).
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ def _refusal(sfn: Any, body: dict[str, Any], **request: Any) -> tuple[str, str]:
          "Mocked result must be a JSON object."),
         (PARALLEL, {"mock": {"result": "[1]"}}, "ValidationException",
          "Mocked result must contain the same number of items as number of Parallel branches."),
+        (TASK, {}, "ValidationException", "RoleArn must be specified when testing a Task state"),
         (MAP, {"stateConfiguration": {"mapIterationFailureCount": 0}}, "ValidationException",
          "TestState does not support MapIterationFailureCount when a mock is not specified."),
         (MAP, {"mock": {"result": "[1]"}, "stateConfiguration": {"mapIterationFailureCount": 2}},

@@ -49,6 +49,8 @@ def check_mock(body: Mapping[str, Any], params: Mapping[str, Any]) -> None:
         _refuse("TestState does not support MapIterationFailureCount when a mock is not specified.")
     if not mocked and kind in ("Map", "Parallel"):
         raise ApiError("InvalidDefinition", _NEEDS_MOCK)
+    if not mocked and kind == "Task" and not params.get("roleArn"):
+        _refuse("RoleArn must be specified when testing a Task state")
     if "result" in mock and kind in ("Map", "Parallel"):
         _check_result(body, mock["result"], config.get("mapIterationFailureCount"))
 
