@@ -167,3 +167,29 @@ def test_a_given_context_is_the_whole_context_object(sfn: Any, given: dict[str, 
     definition = json.dumps({"Type": "Pass", "Parameters": {"c.$": "$$"}, "End": True})
     answer = sfn.test_state(definition=definition, input="{}", context=json.dumps(given))
     assert json.loads(answer["output"]) == {"c": given}
+
+
+def test_a_retrier_out_of_attempts_is_still_named(sfn: Any) -> None:
+    """retryIndex is "the array index of the Retry which handled the exception"; AWS's
+    recorded answers (``test_state_configuration`` snapshot,
+    ``test_state_configuration_retrier_retry_count``) name it on a FAILED state whose retrier
+    has no attempts left, without a backoff; with one attempt left the backoff is the
+    interval grown by BackoffRate per retry already made (1 s * 2^4 = 16 s)."""
+    retry = [{"ErrorEquals": ["Boom"], "IntervalSeconds": 1, "MaxAttempts": 5, "BackoffRate": 2}]
+    answers = [
+        sfn.test_state(
+            definition=_task(Retry=retry),
+            roleArn=ROLE,
+            inspectionLevel="DEBUG",
+            stateConfiguration={"retrierRetryCount": made},
+            **FAILING_TASK,
+        )
+        for made in (4, 5)
+    ]
+    assert [a["status"] for a in answers] == ["RETRIABLE", "FAILED"]
+    assert answers[0]["inspectionData"]["errorDetails"] == {
+        "retryIndex": 0,
+        "retryBackoffIntervalSeconds": 16,
+    }
+    assert answers[1]["inspectionData"]["errorDetails"] == {"retryIndex": 0}
+    assert (answers[1]["error"], answers[1]["cause"]) == ("Boom", "it broke")

@@ -27,7 +27,7 @@ from sagaway.interpreter import (
     new_execution,
 )
 from sagaway.interpreter.execution import RUNNING, ExecutionState
-from sagaway.interpreter.failures import matches
+from sagaway.interpreter.failures import matches, pick_retrier
 from sagaway.interpreter.messages import Event
 from sagaway.interpreter.run import WHOLE_CONTEXT
 
@@ -136,9 +136,14 @@ def _classify(
         details["retryBackoffIntervalSeconds"] = _number(timer.fire_at - now)
         return Outcome("RETRIABLE", None, False, error, cause, None, details, entered, history)
     if state.status != "SUCCEEDED":
-        return Outcome(
+        failed = Outcome(
             "FAILED", None, False, state.error, state.cause, entered=entered, history=history
         )
+        # A retrier that matched but has no attempts left is still named (no backoff).
+        retrier = None if error is None else pick_retrier(model.retry, error)
+        if retrier is not None:
+            failed.error_details = {"retryIndex": retrier}
+        return failed
     next_state = _next_state(history, tested)
     outcome = Outcome("SUCCEEDED", state.output, True, next_state=next_state, entered=entered)
     outcome.history = history
