@@ -120,3 +120,28 @@ def test_a_callback_task_may_be_given_its_token(sfn: Any) -> None:
     assert answer["status"] == "SUCCEEDED"
     parameters = json.loads(answer["inspectionData"]["afterParameters"])
     assert parameters["Payload"] == {"t": "abc"}
+
+
+MACHINE = {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}
+
+
+@pytest.mark.parametrize("state_name", ["dne", '"A"'])
+def test_a_state_name_not_in_the_definition(sfn: Any, state_name: str) -> None:
+    """``test_test_state_machine_scenarios`` snapshot,
+    ``test_base_state_name_validation_failures``: the name is not echoed."""
+    assert _refusal(sfn, MACHINE, stateName=state_name) == (
+        "ValidationException",
+        "State not found in definition",
+    )
+
+
+def test_a_whole_machine_is_checked_whole(sfn: Any) -> None:
+    """``test_state_name_invalid_state_definition``: a machine whose tested state has an
+    unknown Type is an invalid definition, in the words CreateStateMachine uses."""
+    machine = {"StartAt": "Bad", "States": {"Bad": {"Type": "Nope", "End": True}}}
+    assert _refusal(sfn, machine, stateName="Bad") == (
+        "InvalidDefinition",
+        "Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: The field 'Type' should "
+        "have one of these values: [Task, Wait, Pass, Succeed, Fail, Choice, Parallel, Map] "
+        "at /States/Bad/Type'",
+    )

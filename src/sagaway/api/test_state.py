@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from sagaway.api.errors import ApiError
+from sagaway.api.machines import check_definition
 from sagaway.api.test_state_checks import check_context, check_mock
 from sagaway.api.test_state_inspect import ABSENT, inspection_data, items_refusal
 from sagaway.api.test_state_machine import TestedState, build_definition, find_state
@@ -40,6 +41,8 @@ async def test_state(api: Api, params: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(definition, Mapping):
         raise ApiError("InvalidDefinition", "Invalid State Machine Definition: not an object")
     tested = find_state(definition, params.get("stateName"))
+    if params.get("stateName") is not None:
+        check_definition(params["definition"], "STANDARD")  # a whole machine: checked whole
     check_mock(tested.body, params)
     mock: Mapping[str, Any] = params.get("mock") or {}
     mocked = "result" in mock or "errorOutput" in mock
