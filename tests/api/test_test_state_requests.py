@@ -9,7 +9,8 @@ https://docs.aws.amazon.com/step-functions/latest/dg/input-output-contextobject.
 The wording of each refusal is AWS's, from its recorded answers (LocalStack's AWS-validated
 ``test_state/test_state_mock_validation.snapshot.json`` and
 ``test_state/test_state_context_object.snapshot.json``, and
-``test_test_state_scenarios.snapshot.json`` for a Task tested without a mock or a role).
+``test_test_state_scenarios.snapshot.json`` for a Task tested without a mock or a role,
+``test_test_state_mock_scenarios.snapshot.json`` for a mocked result that is not JSON).
 """
 
 from __future__ import annotations
@@ -64,6 +65,8 @@ def _refusal(sfn: Any, body: dict[str, Any], **request: Any) -> tuple[str, str]:
         (PARALLEL, {}, "InvalidDefinition", NEEDS_MOCK),
         (TASK, {"mock": {**RESULT, "errorOutput": {"error": "E"}}}, "ValidationException",
          "A test mock should have only one of the following fields: [result, errorOutput]."),
+        (TASK, {"mock": {"result": "not JSON string"}}, "ValidationException",
+         "Mocked result must be valid JSON"),
         (TASK, {"mock": RESULT, "revealSecrets": True}, "ValidationException",
          "TestState does not support RevealSecrets when a mock is specified."),
         (MAP, {"mock": RESULT}, "ValidationException", "Mocked result must be an array."),

@@ -51,15 +51,16 @@ def check_mock(body: Mapping[str, Any], params: Mapping[str, Any]) -> None:
         raise ApiError("InvalidDefinition", _NEEDS_MOCK)
     if not mocked and kind == "Task" and not params.get("roleArn"):
         _refuse("RoleArn must be specified when testing a Task state")
-    if "result" in mock and kind in ("Map", "Parallel"):
-        _check_result(body, mock["result"], config.get("mapIterationFailureCount"))
+    if "result" in mock:
+        try:
+            result = loads(mock["result"])
+        except (TypeError, ValueError):
+            _refuse("Mocked result must be valid JSON")
+        if kind in ("Map", "Parallel"):
+            _check_result(body, result, config.get("mapIterationFailureCount"))
 
 
-def _check_result(body: Mapping[str, Any], text: Any, failures: Any) -> None:
-    try:
-        result = loads(text)
-    except (TypeError, ValueError):
-        return  # the mock's JSON is refused where it is read
+def _check_result(body: Mapping[str, Any], result: Any, failures: Any) -> None:
     if body.get("Type") == "Map" and "ResultWriter" in body:
         if not isinstance(result, dict):
             _refuse("Mocked result must be a JSON object.")
