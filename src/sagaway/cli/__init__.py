@@ -25,6 +25,7 @@ def _register() -> None:
         demo,
         dlq,
         executions,
+        export,
         migrate,
         run,
         serve,
