@@ -116,6 +116,14 @@ def test_an_asl_file_exports_with_one_function_per_handler_and_no_saga_extras(
     assert (out / "functions" / "order_functions.py").read_text() == ORDER_FUNCTIONS.read_text()
     assert not _of_type(resources, "AWS::SQS::Queue")
     assert not _of_type(resources, "AWS::Events::Rule")
+    # And back: the exported project runs here as it would deploy, from its own copy of
+    # the code, under its deployed name.
+    order = '{"orderId": "o1", "total": 10, "address": "x"}'
+    back = sagaway("run", "--template", out / "template.yaml", "--db", tmp_path / "back.db",
+                   "--input", order, "--json")  # fmt: skip
+    assert back.code == 0, back.err
+    assert back.json()["stateMachineArn"].endswith(":stateMachine:sagaway-order-saga")
+    assert back.json()["output"]["status"] == "CONFIRMED"
 
 
 def test_a_function_the_module_lacks_is_one_line_and_exit_2(tmp_path: Path) -> None:

@@ -97,5 +97,5 @@ def test_what_cannot_run_here_is_named_one_line_each(project: Path) -> None:
     notes = read_project(project).notes
     assert any("function Web has runtime nodejs20.x: only Python functions run here" in n
                for n in notes)  # fmt: skip
-    assert "template.yaml: Queue (AWS::SQS::Queue) is not run locally: ignored" in notes
+    assert "template.yaml: AWS::SQS::Queue Queue: not run locally, ignored" in notes
     assert all("\n" not in n for n in notes)

@@ -75,6 +75,7 @@ def _read_sam(path: Path, template: dict[str, Any]) -> Project:
     project = Project()
     by_logical = {m.logical_id: m for m in read_template(path)}
     globals_ = (template.get("Globals") or {}).get("Function") or {}
+    ignored: dict[str, list[str]] = {}
     for logical_id, resource in resources.items():
         kind = str(resource.get("Type", "")) if isinstance(resource, dict) else ""
         name = _resource_name(logical_id, resource, template) if kind else logical_id
@@ -84,9 +85,10 @@ def _read_sam(path: Path, template: dict[str, Any]) -> Project:
         elif kind in FUNCTION_TYPES:
             _sam_function(path, template, logical_id, name, resource, globals_, project)
         else:
-            project.notes.append(
-                f"{path.name}: {logical_id} ({kind or 'no Type'}) is not run locally: ignored"
-            )
+            ignored.setdefault(kind or "no Type", []).append(logical_id)
+    # One line per resource type: an exported stack has a role per function.
+    for kind, ids in ignored.items():
+        project.notes.append(f"{path.name}: {kind} {', '.join(ids)}: not run locally, ignored")
     return project
 
 

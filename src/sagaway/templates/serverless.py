@@ -149,7 +149,10 @@ class _Definitions:
             return self.names.get(target, target)
         argument = node["Fn::GetAtt"]
         parts = argument.split(".", 1) if isinstance(argument, str) else list(argument)
-        name = self.names.get(str(parts[0]), str(parts[0]))
+        if str(parts[0]) not in self.names:
+            # Not a function (a table, a queue...): nothing local answers to it.
+            return f"arn:aws:unknown:::{parts[0]}"
+        name = self.names[str(parts[0])]
         return _LAMBDA_ARN.format(
             r=PSEUDO_PARAMETERS["AWS::Region"], a=PSEUDO_PARAMETERS["AWS::AccountId"], name=name
         )
