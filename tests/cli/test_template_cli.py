@@ -45,3 +45,38 @@ def test_help_names_the_new_options() -> None:
     export_help = sagaway("export", "sam", "--help").out
     for option in ("--state-machine", "--functions", "--out", "--start-on", "--start-source"):
         assert option in export_help
+
+
+ORCHESTRATION = """\
+Parameters:
+  CreateOrderFunctionArn: {Type: String}
+Resources:
+  OrderSaga:
+    Type: AWS::Serverless::StateMachine
+    Properties:
+      DefinitionUri: order-saga.asl.json
+      DefinitionSubstitutions: {CreateOrderArn: !Ref CreateOrderFunctionArn}
+"""
+
+
+def test_parameters_a_parent_stack_would_pass_are_given_as_overrides(tmp_path: Path) -> None:
+    # Seed 000's shape: the machine's stack gets its function ARNs as parameters.
+    (tmp_path / "stack.yaml").write_text(ORCHESTRATION)
+    (tmp_path / "order-saga.asl.json").write_text(
+        '{"StartAt": "CreateOrder", "States": {"CreateOrder": {"Type": "Task", '
+        '"Resource": "${CreateOrderArn}", "End": true}}}'
+    )
+    (tmp_path / "stand_ins.py").write_text(
+        "def create_order(event, context):\n    return {'created': event['orderId']}\n"
+    )
+    done = sagaway("run", "--template", tmp_path / "stack.yaml", "--functions",
+                   tmp_path / "stand_ins.py", "--db", tmp_path / "x.db", "--input",
+                   '{"orderId": "7"}', "--json", "--parameter-overrides",
+                   "CreateOrderFunctionArn=arn:aws:lambda:us-east-1:123456789012:function:create_order")  # fmt: skip  # noqa: E501
+    assert done.code == 0, done.err
+    assert done.json()["output"] == {"created": "7"}
+    wrong = sagaway("run", "--template", tmp_path / "stack.yaml", "--db", tmp_path / "x.db",
+                    "--parameter-overrides", "Nope=1")  # fmt: skip
+    assert (wrong.code, wrong.err.strip()) == (
+        2, f"error: {tmp_path / 'stack.yaml'}: no parameter Nope to override"
+    )  # fmt: skip

@@ -33,7 +33,13 @@ from sagaway.cli.executions import (
     open_journal,
     tables,
 )
-from sagaway.cli.template_options import TemplateFile, choose, load_project
+from sagaway.cli.template_options import (
+    ParameterOverrides,
+    TemplateFile,
+    choose,
+    load_project,
+    parse_overrides,
+)
 from sagaway.engine import arns
 from sagaway.engine.engine import Engine, ExecutionAlreadyExists
 from sagaway.engine.virtual import run_virtual
@@ -105,6 +111,7 @@ def run(
             "(needed when the template declares several).",
         ),
     ] = None,
+    parameter_overrides: ParameterOverrides = None,
 ) -> None:
     """Run FILE on --input until it ends; print its output, or STATUS: error: cause.
 
@@ -122,7 +129,8 @@ def run(
     if template is not None:
         if file is not None:
             fail("give either FILE or --template, not both")
-        chosen = choose(load_project(template, registry), state_machine, template)
+        machines = load_project(template, registry, parse_overrides(parameter_overrides))
+        chosen = choose(machines, state_machine, template)
         text, machine = chosen.definition, chosen.name
     elif file is None:
         fail("give an ASL definition FILE, or a project with --template")

@@ -16,7 +16,13 @@ from sagaway.api import create_app
 from sagaway.cli import app
 from sagaway.cli import expression_options as options
 from sagaway.cli.serve_setup import bind, fail, security_for, startup_line
-from sagaway.cli.template_options import TemplateFile, install_machines, load_project
+from sagaway.cli.template_options import (
+    ParameterOverrides,
+    TemplateFile,
+    install_machines,
+    load_project,
+    parse_overrides,
+)
 from sagaway.interpreter.limits import Limits
 from sagaway.resources.lambda_functions import FunctionRegistry
 from sagaway.resources.loader import (
@@ -100,6 +106,7 @@ def serve(
     expression_max_depth: options.MaxDepth = options.DEFAULT_MAX_DEPTH,
     expression_max_bytes: options.MaxBytes = options.DEFAULT_MAX_BYTES,
     template: TemplateFile = None,
+    parameter_overrides: ParameterOverrides = None,
 ) -> None:
     """Serve the Step Functions API at / (the console and metrics come later).
 
@@ -117,7 +124,8 @@ def serve(
         except FunctionsLoadError as exc:
             raise fail(str(exc)) from exc
     if template is not None:
-        install_machines(db, load_project(template, registry))
+        overrides = parse_overrides(parameter_overrides)
+        install_machines(db, load_project(template, registry, overrides))
     limits = Limits(
         payload_bytes=max_payload_bytes or None,
         history_events=max_history_events or None,

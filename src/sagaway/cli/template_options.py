@@ -29,12 +29,34 @@ TemplateFile = Annotated[
     ),
 ]
 
+ParameterOverrides = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--parameter-overrides",
+        help="With --template: NAME=VALUE for one of its Parameters (repeatable), as "
+        "`sam deploy --parameter-overrides` gives it; e.g. a function ARN a nested stack "
+        "would pass",
+    ),
+]
 
-def load_project(path: Path, registry: FunctionRegistry) -> list[ProjectMachine]:
+
+def parse_overrides(values: list[str] | None) -> dict[str, str]:
+    pairs: dict[str, str] = {}
+    for value in values or []:
+        name, sign, given = value.partition("=")
+        if not sign or not name:
+            fail(f"--parameter-overrides takes NAME=VALUE, not {value!r}")
+        pairs[name] = given
+    return pairs
+
+
+def load_project(
+    path: Path, registry: FunctionRegistry, parameters: dict[str, str] | None = None
+) -> list[ProjectMachine]:
     """The project's state machines, checked, its functions registered in ``registry``;
     what the local run leaves out is told on stderr, one line each."""
     try:
-        project = read_project(path)
+        project = read_project(path, parameters)
         notes = load_project_functions(project.functions, registry)
     except (TemplateError, ProjectFunctionError) as exc:
         fail(" ".join(str(exc).split()))

@@ -11,6 +11,7 @@ line in :attr:`Project.notes`, so a person sees what the local run leaves out.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,10 +58,16 @@ class Project:
     notes: list[str] = field(default_factory=list)
 
 
-def read_project(path: Path) -> Project:
+def read_project(path: Path, parameters: Mapping[str, str] | None = None) -> Project:
     """The project in ``path``: a serverless.yml (it has a ``service`` and no
-    ``Resources`` of its own at the top), else a SAM / CloudFormation template."""
+    ``Resources`` of its own at the top), else a SAM / CloudFormation template, whose
+    ``Parameters`` take the values in ``parameters`` (as ``sam --parameter-overrides``)."""
     data = load_template(path)
+    declared = data.get("Parameters")
+    for name, value in (parameters or {}).items():
+        if not isinstance(declared, dict) or name not in declared:
+            raise TemplateError(f"{path}: no parameter {name} to override")
+        declared[name] = {**(declared[name] or {}), "Default": value}
     if "service" in data and "Resources" not in data:
         from sagaway.templates.serverless import read_serverless
 
@@ -73,7 +80,7 @@ def _read_sam(path: Path, template: dict[str, Any]) -> Project:
     if not isinstance(resources, dict):
         raise TemplateError(f"{path}: no Resources section")
     project = Project()
-    by_logical = {m.logical_id: m for m in read_template(path)}
+    by_logical = {m.logical_id: m for m in read_template(path, template)}
     globals_ = (template.get("Globals") or {}).get("Function") or {}
     ignored: dict[str, list[str]] = {}
     for logical_id, resource in resources.items():
