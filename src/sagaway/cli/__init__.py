@@ -26,6 +26,7 @@ def _register() -> None:
         demo,
         dlq,
         executions,
+        export,
         incidents,
         migrate,
         run,

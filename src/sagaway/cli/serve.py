@@ -18,6 +18,13 @@ from sagaway.api.app import console_of
 from sagaway.cli import app
 from sagaway.cli import expression_options as options
 from sagaway.cli.serve_setup import bind, fail, security_for, startup_line
+from sagaway.cli.template_options import (
+    ParameterOverrides,
+    TemplateFile,
+    install_machines,
+    load_project,
+    parse_overrides,
+)
 from sagaway.console import ConsoleSettings, exposure_problem
 from sagaway.interpreter.limits import Limits
 from sagaway.observability.setup import (
@@ -117,6 +124,8 @@ def serve(
         str | None,
         typer.Option(help="Console sign-in: ID token claim with the roles viewer/operator"),
     ] = None,
+    template: TemplateFile = None,
+    parameter_overrides: ParameterOverrides = None,
 ) -> None:
     """Serve the Step Functions API at /, the operator console at /console and Prometheus
     metrics at /metrics.
@@ -149,6 +158,9 @@ def serve(
     problem = exposure_problem(host, settings)
     if problem is not None:
         raise fail(problem)
+    if template is not None:
+        overrides = parse_overrides(parameter_overrides)
+        install_machines(db, load_project(template, registry, overrides))
     limits = Limits(
         payload_bytes=max_payload_bytes or None,
         history_events=max_history_events or None,
