@@ -17,6 +17,7 @@ from sagaway.api import create_app
 from sagaway.api.app import console_of
 from sagaway.cli import app
 from sagaway.cli import expression_options as options
+from sagaway.cli import quota_options as quota
 from sagaway.cli.serve_setup import bind, fail, security_for, startup_line
 from sagaway.cli.template_options import (
     ParameterOverrides,
@@ -26,7 +27,6 @@ from sagaway.cli.template_options import (
     parse_overrides,
 )
 from sagaway.console import ConsoleSettings, exposure_problem
-from sagaway.interpreter.limits import Limits
 from sagaway.observability.setup import (
     TracingConfigError,
     business_keys_from_env,
@@ -72,22 +72,10 @@ def serve(
         float,
         typer.Option(help="PostgreSQL: how long a dead member's executions wait for others"),
     ] = 5.0,
-    max_history_events: Annotated[
-        int,
-        typer.Option(help="Events in an execution's history (AWS: 25000; 0: no limit)", min=0),
-    ] = 25_000,
-    max_payload_bytes: Annotated[
-        int,
-        typer.Option(help="Bytes of a state's input or output (AWS: 262144; 0: no limit)", min=0),
-    ] = 262_144,
-    express_max_seconds: Annotated[
-        float,
-        typer.Option(help="Seconds an EXPRESS execution may run (AWS: 300; 0: no limit)", min=0),
-    ] = 300.0,
-    max_tags: Annotated[
-        int,
-        typer.Option(help="Tags per state machine or activity (AWS: 50; 0: no limit)", min=0),
-    ] = 50,
+    max_history_events: quota.HistoryEvents = quota.DEFAULT_HISTORY_EVENTS,
+    max_payload_bytes: quota.PayloadBytes = quota.DEFAULT_PAYLOAD_BYTES,
+    express_max_seconds: quota.ExpressSeconds = quota.DEFAULT_EXPRESS_SECONDS,
+    max_tags: quota.Tags = quota.DEFAULT_TAGS,
     credentials: Annotated[
         Path | None,
         typer.Option(
@@ -161,12 +149,7 @@ def serve(
     if template is not None:
         overrides = parse_overrides(parameter_overrides)
         install_machines(db, load_project(template, registry, overrides))
-    limits = Limits(
-        payload_bytes=max_payload_bytes or None,
-        history_events=max_history_events or None,
-        express_seconds=express_max_seconds or None,
-        tags_per_resource=max_tags or None,
-    )
+    limits = quota.quotas(max_history_events, max_payload_bytes, express_max_seconds, max_tags)
     application = create_app(
         db, registry, poll_timeout=poll_timeout, owner=name, lease_seconds=lease_seconds,
         bus_url=bus, limits=limits, security=security, http_allow=http_allow_host or (),

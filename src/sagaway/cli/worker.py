@@ -13,9 +13,11 @@ from rich.console import Console
 from sagaway.api.health import HealthServer
 from sagaway.cli import app
 from sagaway.cli import expression_options as options
+from sagaway.cli import quota_options as quota
 from sagaway.engine.cluster import member_identity
 from sagaway.engine.engine import Engine
 from sagaway.engine.integrations import install
+from sagaway.interpreter.limits import Limits
 from sagaway.observability.setup import (
     TracingConfigError,
     business_keys_from_env,
@@ -68,6 +70,9 @@ def worker(
     metrics_host: Annotated[
         str, typer.Option(help="Address the metrics endpoint listens on")
     ] = "127.0.0.1",
+    max_history_events: quota.HistoryEvents = quota.DEFAULT_HISTORY_EVENTS,
+    max_payload_bytes: quota.PayloadBytes = quota.DEFAULT_PAYLOAD_BYTES,
+    express_max_seconds: quota.ExpressSeconds = quota.DEFAULT_EXPRESS_SECONDS,
 ) -> None:
     """Run executions from a PostgreSQL database shared with other workers.
 
@@ -101,7 +106,8 @@ def worker(
         except OSError as exc:
             console.print(f"[red]metrics port {metrics_port}: {exc.strerror}[/red]")
             raise typer.Exit(2) from exc
-    asyncio.run(_serve(journal, registry, probes, metrics))
+    limits = quota.quotas(max_history_events, max_payload_bytes, express_max_seconds, 0)
+    asyncio.run(_serve(journal, registry, probes, metrics, limits))
 
 
 async def _serve(
@@ -109,12 +115,13 @@ async def _serve(
     registry: FunctionRegistry,
     probes: tuple[str, int] | None,
     metrics: CollectorRegistry,
+    limits: Limits,
 ) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    engine = Engine(journal, registry, observer=engine_observer(metrics))
+    engine = Engine(journal, registry, observer=engine_observer(metrics), limits=limits)
     # Before start: claimed executions re-dispatch their Tasks through the integrations.
     # Callbacks, nested executions and http:invoke run here; activities are handed out by
     # the servers' GetActivityTask, so an activity Task claimed here fails with a cause

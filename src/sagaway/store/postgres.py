@@ -36,6 +36,7 @@ from sagaway.store.ports import (
     StepRecord,
     StoreError,
 )
+from sagaway.store.resumptions import count_resumptions
 from sagaway.store.retry import Backoff
 
 log = logging.getLogger("sagaway.store")
@@ -144,15 +145,8 @@ class PostgresJournal:
             conn.execute(Q.PUT_STATE_MACHINE, R.machine_row(record))
 
     def resumed_invocations(self, invocations: Sequence[tuple[str, str]]) -> list[int]:
-        counts: list[int] = []
         with self._transaction() as conn:
-            for execution_arn, key in invocations:
-                row = conn.execute(Q.GET_RESUMED, (key,)).fetchone()
-                count = 0 if row is None else int(orjson.loads(bytes(row[0]))["resumed"])
-                body = orjson.dumps({"resumed": count + 1})
-                conn.execute(Q.PUT_RESUMED, (key, execution_arn, time.time(), body))
-                counts.append(count)
-        return counts
+            return count_resumptions(conn, Q.GET_RESUMED, Q.PUT_RESUMED, invocations)
 
     def get_state_machine(self, arn: str) -> StateMachineRecord | None:
         rows = self._read(Q.GET_STATE_MACHINE, (arn,))

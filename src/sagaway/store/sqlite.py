@@ -37,6 +37,7 @@ from sagaway.store.ports import (
     StepRecord,
     StoreError,
 )
+from sagaway.store.resumptions import count_resumptions
 
 # Below this much free space beside the journal, the store reports itself unusable (a step
 # with a 256 KiB payload, its history and the WAL need several times that).
@@ -193,15 +194,8 @@ class SqliteJournal:
             conn.execute(Q.PUT_STATE_MACHINE, R.machine_row(record))
 
     def resumed_invocations(self, invocations: Sequence[tuple[str, str]]) -> list[int]:
-        counts: list[int] = []
         with self._transaction() as conn:
-            for execution_arn, key in invocations:
-                row = conn.execute(Q.GET_RESUMED, (key,)).fetchone()
-                count = 0 if row is None else int(orjson.loads(bytes(row[0]))["resumed"])
-                body = orjson.dumps({"resumed": count + 1})
-                conn.execute(Q.PUT_RESUMED, (key, execution_arn, time.time(), body))
-                counts.append(count)
-        return counts
+            return count_resumptions(conn, Q.GET_RESUMED, Q.PUT_RESUMED, invocations)
 
     def get_state_machine(self, arn: str) -> StateMachineRecord | None:
         row = self._reader().execute(Q.GET_STATE_MACHINE, (arn,)).fetchone()
