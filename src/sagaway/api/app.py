@@ -179,7 +179,7 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         journal = open_journal(db_url, owner=identity, lease_seconds=lease_seconds)
         catalog = open_catalog(db_url)
-        server_bus = ServerBus(bus_url or bus_url_beside(db_url), bus)
+        server_bus = ServerBus(bus_url or bus_url_beside(db_url), bus, journal)
         engine = Engine(journal, registry, limits=limits)
         destinations = HttpDestinations.allowing(http_allow)
         # Before start: recovery re-dispatches Tasks.

@@ -3,7 +3,8 @@
 ``put_events`` archives each event (when an archive is configured), then hands it to the
 targets of every enabled rule whose pattern matches. Delivery is at-least-once: a target that
 fails is retried with backoff, and after ``max_attempts`` the event goes to the rule's
-dead-letter queue (if it has one) instead of being lost. Rules with ``dedupe`` see each event
+dead-letter queue, or the bus's ``dead_letter`` queue when the rule names none, instead of
+being lost. Rules with ``dedupe`` see each event
 id once (inbox), so redeliveries and replays do not repeat a non-idempotent target.
 """
 
@@ -43,10 +44,12 @@ class EventBus:
         archive: Archive | None = None,
         inbox: Inbox | None = None,
         retry_base: float = 0.05,
+        dead_letter: DeadLetterQueue | None = None,
     ) -> None:
         self.name = name
         self.archive = archive
         self.inbox = inbox
+        self.dead_letter = dead_letter
         self.retry_base = retry_base
         self.rules: dict[str, Rule] = {}
         self.delivered = 0
@@ -94,10 +97,11 @@ class EventBus:
         log.warning("rule %s: delivery to %s failed: %r", rule.name, target.name, error)
         if rule.dedupe and self.inbox is not None:
             await asyncio.to_thread(self.inbox.forget, consumer, event["id"])
-        if rule.dead_letter is not None:
+        queue = rule.dead_letter or self.dead_letter
+        if queue is not None:
             failure = {"error": type(error).__name__, "cause": str(error)}
             await asyncio.to_thread(
-                rule.dead_letter.put, f"{rule.name}-dlq", event, failure, json.dumps(event)
+                queue.put, f"{rule.name}-dlq", event, failure, json.dumps(event)
             )
 
     async def _first_time(self, consumer: str, event_id: str) -> bool:

@@ -20,10 +20,13 @@ from typing import Any
 
 from sagaway.messaging.archive import Archive
 from sagaway.messaging.bus import EventBus
+from sagaway.messaging.dlq import DeadLetterQueue
 from sagaway.messaging.events import make_event
 from sagaway.messaging.inbox import Inbox
+from sagaway.messaging.journal_relay import JournalRelay
 from sagaway.messaging.outbox import OutboxRelay, ensure_outbox, write_event
 from sagaway.messaging.sqlite import connect, path_from_url, transaction
+from sagaway.store.ports import Journal
 
 MAX_ENTRIES = 10  # AWS: 1 to 10 entries per call
 MAX_SIZE = 256 * 1024  # AWS: the entries of one call, counted as EventBridge counts them
@@ -44,6 +47,11 @@ def bus_url_beside(db_url: str) -> str:
     file = PurePosixPath(path)
     suffix = file.suffix or ".db"
     return f"sqlite:///{file.with_name(f'{file.stem}-events{suffix}')}"
+
+
+def outbox(events: list[dict[str, Any]]) -> tuple[tuple[str, bytes], ...]:
+    """The events as journal outbox rows ``(bus name, JSON body)``."""
+    return tuple((DEFAULT_BUS, json.dumps(event).encode()) for event in events)
 
 
 def _invalid(field: str, reason: str) -> dict[str, str]:
@@ -132,22 +140,28 @@ class ServerBus:
     the bus database), the outbox PutEvents writes to, and the relay between the two.
 
     ``bus`` lets the embedding code bring its own (with its rules); by default the bus is
-    named ``default``, as an AWS account's. Either way it also answers to ``default``."""
+    named ``default``, as an AWS account's, and a rule whose target keeps failing parks the
+    event in the dead-letter queue ``<rule>-dlq`` of the bus database. Either way it also
+    answers to ``default``. With a ``journal``, the events steps commit in its outbox are
+    relayed to the bus too (:class:`JournalRelay`)."""
 
-    def __init__(self, url: str, bus: EventBus | None = None) -> None:
+    def __init__(self, url: str, bus: EventBus | None = None,
+                 journal: Journal | None = None) -> None:  # fmt: skip
         self.url = url
         self._owned = bus is None
-        self.bus = bus or EventBus(DEFAULT_BUS, archive=Archive(url), inbox=Inbox(url))
+        self.bus = bus or EventBus(DEFAULT_BUS, archive=Archive(url), inbox=Inbox(url),
+                                   dead_letter=DeadLetterQueue(url))  # fmt: skip
         self.names = {DEFAULT_BUS, self.bus.name}
         # FULL fsync: once PutEvents has answered, the events must survive a power loss.
         self._conn = connect(url, durable=True)
         ensure_outbox(self._conn)
         self._lock = threading.Lock()
         self.relay = OutboxRelay(url, self.bus.put_events)
+        self.journal_relay = None if journal is None else JournalRelay(journal, self.bus.put_events)
 
-    def put_events(self, entries: Any, key: str) -> dict[str, Any]:
-        """PutEvents: publish the good entries; the response as EventBridge gives it.
-        Blocking (a SQLite commit): call it from a thread."""
+    def prepare(self, entries: Any, key: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """PutEvents' response as EventBridge gives it, and the events of the good entries,
+        for the caller to commit (the engine: in the journal's outbox, with its step)."""
         results: list[dict[str, Any]] = []
         events: list[dict[str, Any]] = []
         for index, entry in enumerate(check_entries(entries)):
@@ -158,19 +172,33 @@ class ServerBus:
             else:
                 events.append(event)
                 results.append({"EventId": event_id})
+        return {"Entries": results, "FailedEntryCount": len(results) - len(events)}, events
+
+    def write(self, events: list[dict[str, Any]]) -> None:
+        """Commit events to the bus database's own outbox. Blocking: call from a thread."""
         if events:
             with self._lock, transaction(self._conn) as conn:
                 for event in events:
                     write_event(conn, event)
-        return {"Entries": results, "FailedEntryCount": len(results) - len(events)}
+
+    def put_events(self, entries: Any, key: str) -> dict[str, Any]:
+        """PutEvents outside any step: publish the good entries in one commit; the response
+        as EventBridge gives it. Blocking (a SQLite commit): call it from a thread."""
+        response, events = self.prepare(entries, key)
+        self.write(events)
+        return response
 
     def start(self) -> None:
         self.relay.start()
+        if self.journal_relay is not None:
+            self.journal_relay.start()
 
     async def stop(self) -> None:
+        if self.journal_relay is not None:
+            await self.journal_relay.stop()
         await self.relay.stop()
         self._conn.close()
         if self._owned:
-            for store in (self.bus.archive, self.bus.inbox):
+            for store in (self.bus.archive, self.bus.inbox, self.bus.dead_letter):
                 if store is not None:
                     store.close()

@@ -130,6 +130,18 @@ class PostgresJournal:
             events.extend(orjson.loads(blob))
         return events
 
+    # -- outbox ----------------------------------------------------------------------------
+    def pending_outbox(self, limit: int = 200) -> list[tuple[int, str, bytes]]:
+        # On the writer's connection, like the other reads the relay loop makes from its
+        # worker threads: a reader per thread would be one more connection per thread.
+        with self._transaction() as conn:
+            rows = conn.execute(Q.PENDING_OUTBOX, (limit,)).fetchall()
+        return [(int(i), str(topic), bytes(body)) for i, topic, body in rows]
+
+    def remove_outbox(self, ids: Sequence[int]) -> None:
+        with self._transaction() as conn:
+            conn.execute("DELETE FROM outbox WHERE id = ANY(%s)", (list(ids),))
+
     # -- steps -----------------------------------------------------------------------------
     def commit(self, steps: Sequence[StepRecord]) -> list[bool]:
         """All steps in one transaction, sent in pipeline mode (one round trip for the

@@ -115,6 +115,7 @@ INSERT_EXECUTIONS = (
 )
 HISTORY = "SELECT events FROM history WHERE execution_arn = %s ORDER BY first_event_id"
 INSERT_OUTBOX = "INSERT INTO outbox (topic, body) VALUES (%s, %s)"
+PENDING_OUTBOX = "SELECT id, topic, body FROM outbox ORDER BY id LIMIT %s"
 
 MIGRATIONS_TABLE = (
     "CREATE TABLE IF NOT EXISTS sagaway_migrations (version INTEGER PRIMARY KEY,"

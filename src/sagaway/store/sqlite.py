@@ -238,6 +238,15 @@ class SqliteJournal:
             events.extend(orjson.loads(blob))
         return events
 
+    # -- outbox ----------------------------------------------------------------------------
+    def pending_outbox(self, limit: int = 200) -> list[tuple[int, str, bytes]]:
+        rows = self._reader().execute(Q.PENDING_OUTBOX, (limit,))
+        return [(int(i), str(topic), bytes(body)) for i, topic, body in rows]
+
+    def remove_outbox(self, ids: Sequence[int]) -> None:
+        with self._transaction() as conn:
+            conn.executemany("DELETE FROM outbox WHERE id = ?", [(i,) for i in ids])
+
 
 _STATEMENTS = W.Statements(
     Q.INSERT_EXECUTION, Q.UPDATE_EXECUTION, Q.INSERT_HISTORY, Q.INSERT_OUTBOX

@@ -42,6 +42,7 @@ INSERT_HISTORY = "INSERT INTO history (execution_arn, first_event_id, events) VA
 HISTORY = "SELECT events FROM history WHERE execution_arn = ? ORDER BY first_event_id"
 
 INSERT_OUTBOX = "INSERT INTO outbox (topic, body) VALUES (?, ?)"
+PENDING_OUTBOX = "SELECT id, topic, body FROM outbox ORDER BY id LIMIT ?"
 
 # Invocations re-issued by recovery after their process died (engine/tasks.py), kept in the
 # catalog table: one small row per such invocation, never read by the API.
