@@ -20,7 +20,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from sagaway.engine.callbacks import CallbackTasks
-from sagaway.engine.notes import Note, Published
+from sagaway.engine.notes import Note, Published, PublishedFailure
 from sagaway.expressions.jsontext import dumps
 from sagaway.interpreter.messages import Event, InvokeTask, TaskFailed
 from sagaway.messaging.put_events import PutEventsError, ServerBus, outbox
@@ -71,10 +71,9 @@ class PutEventsTask:
             cause = f"{exc} (Service: EventBridge, Status Code: 400, Error Code: {VALIDATION})"
             return TaskFailed(command.token, f"EventBridge.{VALIDATION}", cause)
         if response["FailedEntryCount"]:
-            # As in AWS, the good entries of a call are published although the Task fails;
-            # a failure carries no outbox rows, so they are written here, in their own commit.
-            await asyncio.to_thread(self.bus.write, events)
-            return TaskFailed(command.token, FAILED_ENTRY, dumps(response))
+            # As in AWS, the good entries of a call are published although the Task fails.
+            failure = dumps(response)
+            return PublishedFailure(command.token, FAILED_ENTRY, failure, outbox(events))
         return Published(command.token, response, outbox=outbox(events))
 
     def close(self) -> None:

@@ -18,7 +18,7 @@ from sagaway.interpreter import Step, map_runs
 from sagaway.interpreter.advance import drain, end_full_history
 from sagaway.interpreter.execution import ExecutionState
 from sagaway.interpreter.limits import AWS, Limits
-from sagaway.interpreter.messages import TaskSucceeded
+from sagaway.interpreter.messages import TaskFailed, TaskSucceeded
 from sagaway.interpreter.run import HistoryLimitReached, Run
 from sagaway.interpreter.states import map_state
 
@@ -45,8 +45,18 @@ class Published(TaskSucceeded):
     outbox: Outbox = ()
 
 
+@dataclass(frozen=True, slots=True)
+class PublishedFailure(TaskFailed):
+    """A Task that failed having published some events (PutEvents publishes the good entries
+    of a call that has bad ones): committed with the step that records the failure."""
+
+    outbox: Outbox = ()
+
+
 def outbox_rows(event: object) -> list[tuple[str, bytes]]:
-    return list(event.outbox) if isinstance(event, Note | Published) else []
+    if isinstance(event, Note | Published | PublishedFailure):
+        return list(event.outbox)
+    return []
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,10 +16,8 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from sagaway.messaging.archive import Archive
-from sagaway.messaging.dlq import DeadLetterQueue
-from sagaway.messaging.inbox import Inbox
 from sagaway.messaging.patterns import matches, validate_pattern
+from sagaway.messaging.stores import ArchiveStore, DeadLetterStore, InboxStore
 from sagaway.messaging.targets import Target
 
 log = logging.getLogger("sagaway.messaging")
@@ -33,7 +31,7 @@ class Rule:
     enabled: bool = True
     dedupe: bool = False
     max_attempts: int = 5
-    dead_letter: DeadLetterQueue | None = None
+    dead_letter: DeadLetterStore | None = None
 
 
 class EventBus:
@@ -41,10 +39,10 @@ class EventBus:
         self,
         name: str = "default",
         *,
-        archive: Archive | None = None,
-        inbox: Inbox | None = None,
+        archive: ArchiveStore | None = None,
+        inbox: InboxStore | None = None,
         retry_base: float = 0.05,
-        dead_letter: DeadLetterQueue | None = None,
+        dead_letter: DeadLetterStore | None = None,
     ) -> None:
         self.name = name
         self.archive = archive
