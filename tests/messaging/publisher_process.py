@@ -13,7 +13,7 @@ import signal
 import sys
 
 from sagaway.engine.engine import Engine
-from sagaway.engine.integrations import install
+from sagaway.engine.integrations import ResourceRouter
 from sagaway.messaging.put_events import ServerBus
 from sagaway.store.open import open_journal
 
@@ -26,8 +26,7 @@ DEFINITION = json.dumps({"StartAt": "Publish", "States": {"Publish": {
 async def publish(journal_url: str, bus_url: str, executions: int) -> None:
     journal = open_journal(journal_url, owner=f"publisher-{os.getpid()}")
     bus = ServerBus(bus_url, journal=journal)  # never started: its relay does not run
-    engine = Engine(journal)
-    install(engine, bus)
+    engine = Engine(journal, router=ResourceRouter(bus=bus))
     await engine.start()
     machine = engine.create_state_machine("publisher", DEFINITION)
     for n in range(executions):

@@ -31,7 +31,7 @@ from sagaway.api.validation import check, operation
 from sagaway.engine.cluster import member_identity
 from sagaway.engine.engine import Engine
 from sagaway.engine.http_destinations import HttpDestinations
-from sagaway.engine.integrations import install
+from sagaway.engine.integrations import ResourceRouter
 from sagaway.expressions.jsontext import check_depth
 from sagaway.interpreter.limits import Limits
 from sagaway.messaging.bus import EventBus
@@ -180,10 +180,9 @@ def create_app(
         journal = open_journal(db_url, owner=identity, lease_seconds=lease_seconds)
         catalog = open_catalog(db_url)
         server_bus = ServerBus(bus_url or bus_url_beside(db_url), bus, journal)
-        engine = Engine(journal, registry, limits=limits)
-        destinations = HttpDestinations.allowing(http_allow)
-        # Before start: recovery re-dispatches Tasks.
-        integrations = install(engine, server_bus, http=destinations)
+        router = ResourceRouter(bus=server_bus, http=HttpDestinations.allowing(http_allow))
+        engine = Engine(journal, registry, limits=limits, router=router)
+        integrations = engine.integrations
         await engine.start()
         server_bus.start()
         app.state.api = Api(engine, catalog, integrations, poll_timeout)
@@ -191,7 +190,6 @@ def create_app(
         try:
             yield
         finally:
-            integrations.close()
             await engine.close()
             await server_bus.stop()
             catalog.close()
@@ -207,11 +205,10 @@ def attach_app(
     poll_timeout: float = 60.0,
     security: ApiSecurity | None = None,
 ) -> Starlette:
-    """The API over an engine its embedder runs (the shop's engine process, for one): call
-    before ``engine.start()``, since recovery re-dispatches Tasks through the integrations
-    installed here. The embedder starts and closes the engine; the app's lifespan only
-    closes what it opened (the integrations and the catalog at ``catalog_url``)."""
-    integrations = install(engine)
+    """The API over an engine its embedder runs (the shop's engine process, for one), with
+    the integrations the engine was built with. The embedder starts and closes the engine;
+    the app's lifespan only closes what it opened (the catalog at ``catalog_url``)."""
+    integrations = engine.integrations
     catalog = open_catalog(catalog_url)
 
     @contextlib.asynccontextmanager
@@ -219,7 +216,6 @@ def attach_app(
         try:
             yield
         finally:
-            integrations.close()
             catalog.close()
 
     application = _starlette(security or ApiSecurity(), lifespan)

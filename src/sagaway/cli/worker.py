@@ -13,7 +13,8 @@ from sagaway.cli import app
 from sagaway.cli import expression_options as options
 from sagaway.engine.cluster import member_identity
 from sagaway.engine.engine import Engine
-from sagaway.engine.integrations import install
+from sagaway.engine.integrations import ResourceRouter
+from sagaway.messaging.put_events import ServerBus, bus_url_beside
 from sagaway.resources.lambda_functions import FunctionRegistry
 from sagaway.resources.loader import (
     ISOLATION_HELP,
@@ -65,22 +66,21 @@ def worker(
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
     console.print(f"worker {owner} on {db.split('@')[-1]} (lease {lease_seconds:g} s)")
-    asyncio.run(_serve(journal, registry))
+    asyncio.run(_serve(journal, registry, db))
 
 
-async def _serve(journal: Journal, registry: FunctionRegistry) -> None:
+async def _serve(journal: Journal, registry: FunctionRegistry, db_url: str) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    engine = Engine(journal, registry)
-    # Before start: claimed executions re-dispatch their Tasks through the integrations.
-    # Callbacks, nested executions and http:invoke run here; activities are handed out by
-    # the servers' GetActivityTask, so an activity Task claimed here fails with a cause
-    # saying so, and putEvents needs a server's bus.
-    integrations = install(engine, activities=False)
+    # The integrations a server runs, but activities: those are handed out by the servers'
+    # GetActivityTask, so an activity Task claimed here fails with a cause saying so.
+    bus = ServerBus(bus_url_beside(db_url), journal=journal)
+    engine = Engine(journal, registry, router=ResourceRouter(bus=bus, activities=False))
     async with engine:
+        bus.start()
         try:
             await stop.wait()
         finally:
-            integrations.close()
+            await bus.stop()

@@ -48,6 +48,7 @@ from sagaway.store.ports import ExecutionRecord, Journal, StateMachineRecord
 
 if TYPE_CHECKING:
     from sagaway.engine.callbacks import CallbackTasks
+    from sagaway.engine.integrations import ResourceRouter
 
 log = logging.getLogger("sagaway.engine")
 # States one interpreter step may enter before the execution yields the event loop (a loop
@@ -90,7 +91,13 @@ class Engine:
         threads: int = 16,
         default_task_timeout: float | None = None,
         limits: Limits | None = None,
+        router: ResourceRouter | None = None,
     ) -> None:
+        """``router``: what Tasks beyond Lambda functions reach (default: everything but
+        putEvents, which needs a bus); the engine builds its integrations from it."""
+        # Imported here: the integrations' modules import this one.
+        from sagaway.engine.integrations import Integrations, ResourceRouter
+
         self.journal = journal
         limits = limits or Limits()
         if limits.transitions_per_step is None:  # the engine always shares the event loop
@@ -108,12 +115,13 @@ class Engine:
         self.tasks = TaskRunner(
             self.registry, self._task_done, threads=threads,
             default_timeout=default_task_timeout, ledger=journal,
-            payload_limit=self.limits.payload_bytes,
+            payload_limit=self.limits.payload_bytes, route=self._route,
         )  # fmt: skip
         self.store_error: BaseException | None = None
         self.cluster: Cluster | None = None
-        # Set by ``integrations.install``: where answers delivered by other members go.
-        self.callbacks: CallbackTasks | None = None
+        self.integrations = Integrations(self, router or ResourceRouter())
+        # Where answers delivered by other members go.
+        self.callbacks: CallbackTasks = self.integrations.callbacks
         self._machines: dict[str, StateMachineRecord] = {}
         # Optional instrumentation (``sagaway bench``): called after each actor cycle.
         self.on_step: Callable[[StepTiming], None] | None = None
@@ -141,6 +149,7 @@ class Engine:
             await self.cluster.stop()
         await self.timers.stop()
         await self.tasks.close()
+        self.integrations.close()
         self.committer.close()
 
     async def __aenter__(self) -> Engine:
@@ -364,6 +373,9 @@ class Engine:
         final.create = record
         future = self.committer.commit([final])
         future.add_done_callback(_log_failure)
+
+    def _route(self, arn: str, command: InvokeTask) -> None:
+        self.integrations.route(arn, command)
 
     def _task_done(self, arn: str, event: Event) -> None:
         actor = self.actors.get(arn)
