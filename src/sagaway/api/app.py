@@ -13,6 +13,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from functools import partial
 from typing import Any
 
 import orjson
@@ -26,7 +27,7 @@ from sagaway.api import executions, history, machines, map_runs, tags, tasks, te
 from sagaway.api.credentials import ApiSecurity
 from sagaway.api.errors import ApiError
 from sagaway.api.guard import LoopbackHostCheck, authorize
-from sagaway.api.service import Api
+from sagaway.api.service import Api, activity_exists
 from sagaway.api.validation import check, operation
 from sagaway.engine.cluster import member_identity
 from sagaway.engine.engine import Engine
@@ -180,7 +181,8 @@ def create_app(
         journal = open_journal(db_url, owner=identity, lease_seconds=lease_seconds)
         catalog = open_catalog(db_url)
         server_bus = ServerBus(bus_url or bus_url_beside(db_url), bus, journal)
-        router = ResourceRouter(bus=server_bus, http=HttpDestinations.allowing(http_allow))
+        router = ResourceRouter(bus=server_bus, http=HttpDestinations.allowing(http_allow),
+                                activity_exists=partial(activity_exists, catalog))  # fmt: skip
         engine = Engine(journal, registry, limits=limits, router=router)
         integrations = engine.integrations
         await engine.start()

@@ -12,6 +12,7 @@ A new integration is one module here plus one branch in :meth:`Integrations.rout
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -48,11 +49,13 @@ class ResourceRouter:
     ``bus``: where putEvents publishes (without one, putEvents Tasks fail saying so);
     ``activities`` False fails activity Tasks at once (`sagaway worker`: no GetActivityTask
     reaches its queues); ``http``: where http:invoke may connect (default: public addresses
-    only)."""
+    only); ``activity_exists`` says whether an activity ARN was created (the API's catalog
+    knows; None: not checked)."""
 
     bus: ServerBus | None = None
     activities: bool = True
     http: HttpDestinations | None = None
+    activity_exists: Callable[[str], bool] | None = None
 
 
 class Integrations:
@@ -62,7 +65,7 @@ class Integrations:
         self.engine = engine
         self.serves_activities = router.activities
         self.callbacks = CallbackTasks(engine)
-        self.activities = ActivityQueues(engine, self.callbacks)
+        self.activities = ActivityQueues(engine, self.callbacks, router.activity_exists)
         self.nested = NestedExecutions(engine, self.callbacks)
         self.http = HttpInvoke(engine, router.http or HttpDestinations())
         self.sdk_sfn = SdkStepFunctions(engine, self.callbacks)
