@@ -135,3 +135,38 @@ def test_a_target_that_keeps_failing_parks_the_event_in_the_default_dead_letter_
                                                           "webhook down")  # fmt: skip
     assert letter.body["source"] == "s"
     dlq.close()
+
+
+def test_cluster_members_relaying_one_postgresql_journal_deliver_each_event_once(
+    tmp_path: Path,
+) -> None:
+    """Two members relay the same journal outbox at once, rules without de-duplication:
+    one relay leads at a time, so each rule receives each event once."""
+    url = postgres_url()
+    try:
+        _publish_then_die(url, url, 4)
+        journals = [open_journal(url), open_journal(url)]
+        got: list[str] = []
+
+        async def run() -> None:
+            buses = [ServerBus(url, journal=journal) for journal in journals]
+            collect = CallableTarget("c", lambda e: got.append(e["id"]))
+            for bus in buses:
+                bus.bus.put_rule(Rule("all", {"source": ["shop.orders"]}, [collect]))
+                bus.start()
+            deadline = time.monotonic() + 10
+            while len(got) < 4 and time.monotonic() < deadline:
+                await asyncio.sleep(0.02)
+            await asyncio.sleep(0.3)
+            for bus in buses:
+                await bus.stop()
+
+        try:
+            asyncio.run(run())
+            assert len(got) == 4 and len(set(got)) == 4
+            assert journals[0].pending_outbox() == []
+        finally:
+            for journal in journals:
+                journal.close()
+    finally:
+        drop_schema(url)

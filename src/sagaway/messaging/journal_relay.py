@@ -3,8 +3,9 @@
 A step that publishes (a putEvents Task) commits its events as outbox rows in the step's own
 transaction; this relay hands them to the bus in order, then removes them. A process that dies
 after the commit leaves the rows for the next relay on the same journal (any member of a
-cluster), and one that dies between handing rows on and removing them hands them on again:
-at-least-once, which the stable event ids and the rules' inbox turn into once per rule.
+cluster: one relays at a time, see ``Journal.leads_relay``), and one that dies between handing
+rows on and removing them hands them on again: at-least-once, which the stable event ids and
+the rules' inbox turn into once per rule.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ class JournalRelay:
         self._task: asyncio.Task[None] | None = None
 
     async def relay_once(self) -> int:
+        if not await asyncio.to_thread(self.journal.leads_relay):
+            return 0  # another member of the cluster relays
         rows = await asyncio.to_thread(self.journal.pending_outbox, self.batch)
         if not rows:
             return 0

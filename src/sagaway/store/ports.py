@@ -109,6 +109,12 @@ class Journal(Protocol):
         ``(id, topic, body)``."""
         ...
 
+    def leads_relay(self) -> bool:
+        """Whether this process is the one that relays the outbox now. A database shared by
+        a cluster has one relay at a time (the others would hand the same rows on again);
+        when it dies, another member takes over. A single-process database: always."""
+        ...
+
     def remove_outbox(self, ids: Sequence[int]) -> None:
         """Drop relayed rows (the bus's archive keeps their events). A relay that dies
         before this hands the rows on again: relaying is at-least-once."""

@@ -115,6 +115,8 @@ INSERT_EXECUTIONS = (
 )
 HISTORY = "SELECT events FROM history WHERE execution_arn = %s ORDER BY first_event_id"
 INSERT_OUTBOX = "INSERT INTO outbox (topic, body) VALUES (%s, %s)"
+# One relay of the outbox per database at a time (see PostgresJournal.leads_relay).
+TRY_RELAY_LOCK = "SELECT pg_try_advisory_lock(hashtext('sagaway-outbox-relay'))"
 PENDING_OUTBOX = "SELECT id, topic, body FROM outbox ORDER BY id LIMIT %s"
 
 MIGRATIONS_TABLE = (

@@ -243,6 +243,9 @@ class SqliteJournal:
         rows = self._reader().execute(Q.PENDING_OUTBOX, (limit,))
         return [(int(i), str(topic), bytes(body)) for i, topic, body in rows]
 
+    def leads_relay(self) -> bool:
+        return True  # one process writes a SQLite journal
+
     def remove_outbox(self, ids: Sequence[int]) -> None:
         with self._transaction() as conn:
             conn.executemany("DELETE FROM outbox WHERE id = ?", [(i,) for i in ids])
