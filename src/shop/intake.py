@@ -29,7 +29,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from sagaway import SqliteJournal
+from sagaway import open_journal
 from shop.catalog import PRICES
 from shop.incidents import BadNotification, Incidents
 from shop.journal_metrics import StepHistoryCollector
@@ -105,7 +105,8 @@ def create_app(
     limits = _Limits(settings)
     registry = CollectorRegistry()
     registry.register(OrdersCollector(lambda sql: orders.db.query(sql)))
-    journal = SqliteJournal(journal_url)
+    # Through the store port: SQLite on one machine, the cluster's PostgreSQL on several.
+    journal = open_journal(journal_url)
     registry.register(StepHistoryCollector(journal, STATE_MACHINE))
     verifier = TokenVerifier(
         settings.jwt_key, settings.jwks_url, issuer=settings.issuer, audience=settings.audience,

@@ -124,3 +124,17 @@ def test_resumed_invocations_are_counted_per_key(journal: Any) -> None:
     assert journal.resumed_invocations([one, two]) == [1, 0]
     assert journal.resumed_invocations([]) == []
     assert journal.resumed_invocations([two, one]) == [1, 2]
+
+
+def test_outbox_rows_commit_with_their_step_and_leave_once_relayed(journal: Any) -> None:
+    a, b = start(journal, "a"), start(journal, "b")
+    published = step(a, 1, 3)
+    published.outbox = [("default", b'{"id":"e1"}'), ("default", b'{"id":"e2"}')]
+    refused = step(b, 7, 3)  # stale: its outbox row must not be written either
+    refused.outbox = [("default", b'{"id":"lost"}')]
+    assert journal.commit([published, refused]) == [True, False]
+    pending = journal.pending_outbox()
+    assert [(topic, body) for _, topic, body in pending] == published.outbox
+    assert [row[2] for row in journal.pending_outbox(limit=1)] == [b'{"id":"e1"}']
+    journal.remove_outbox([pending[0][0]])
+    assert [row[2] for row in journal.pending_outbox()] == [b'{"id":"e2"}']

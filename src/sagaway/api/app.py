@@ -14,6 +14,7 @@ import logging
 import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from functools import partial
 from typing import Any
 
 import orjson
@@ -38,7 +39,7 @@ from sagaway.api import (
 from sagaway.api.credentials import ApiSecurity
 from sagaway.api.errors import ApiError
 from sagaway.api.guard import LoopbackHostCheck, authorize
-from sagaway.api.service import Api
+from sagaway.api.service import Api, activity_exists
 from sagaway.api.validation import check, operation
 from sagaway.console import (
     Console,
@@ -51,7 +52,7 @@ from sagaway.console import (
 from sagaway.engine.cluster import member_identity
 from sagaway.engine.engine import Engine
 from sagaway.engine.http_destinations import HttpDestinations
-from sagaway.engine.integrations import install
+from sagaway.engine.integrations import ResourceRouter
 from sagaway.expressions.jsontext import check_depth
 from sagaway.interpreter.limits import Limits
 from sagaway.messaging.bus import EventBus
@@ -233,11 +234,12 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         journal = open_journal(db_url, owner=identity, lease_seconds=lease_seconds)
         catalog = open_catalog(db_url)
-        server_bus = ServerBus(bus_url or bus_url_beside(db_url), bus)
-        engine = Engine(journal, registry, limits=limits, observer=engine_observer(metrics))
-        destinations = HttpDestinations.allowing(http_allow)
-        # Before start: recovery re-dispatches Tasks.
-        integrations = install(engine, server_bus, http=destinations)
+        server_bus = ServerBus(bus_url or bus_url_beside(db_url), bus, journal)
+        router = ResourceRouter(bus=server_bus, http=HttpDestinations.allowing(http_allow),
+                                activity_exists=partial(activity_exists, catalog))  # fmt: skip
+        engine = Engine(journal, registry, limits=limits, router=router,
+                        observer=engine_observer(metrics))  # fmt: skip
+        integrations = engine.integrations
         await engine.start()
         server_bus.start()
         app.state.api = Api(engine, catalog, integrations, poll_timeout)
@@ -245,7 +247,6 @@ def create_app(
         try:
             yield
         finally:
-            integrations.close()
             await engine.close()
             await server_bus.stop()
             catalog.close()
@@ -287,11 +288,10 @@ def attach_app(
     host: str = "127.0.0.1",
     extension: ConsoleExtension | None = None,
 ) -> Starlette:
-    """The API over an engine its embedder runs (the shop's engine process, for one): call
-    before ``engine.start()``, since recovery re-dispatches Tasks through the integrations
-    installed here. The embedder starts and closes the engine; the app's lifespan only
-    closes what it opened (the integrations and the catalog at ``catalog_url``)."""
-    integrations = install(engine)
+    """The API over an engine its embedder runs (the shop's engine process, for one), with
+    the integrations the engine was built with. The embedder starts and closes the engine;
+    the app's lifespan only closes what it opened (the catalog at ``catalog_url``)."""
+    integrations = engine.integrations
     catalog = open_catalog(catalog_url)
 
     @contextlib.asynccontextmanager
@@ -299,7 +299,6 @@ def attach_app(
         try:
             yield
         finally:
-            integrations.close()
             catalog.close()
 
     application = _starlette(security or ApiSecurity(), lifespan)

@@ -39,6 +39,11 @@ EXECUTION = "execution"
 MACHINE_META = "machine-meta"
 
 
+def activity_exists(catalog: Catalog, arn: str) -> bool:
+    """Activities live in the catalog; the engine's queues ask it before queueing a task."""
+    return catalog.get(ACTIVITY, arn) is not None
+
+
 @dataclass(frozen=True, slots=True)
 class MachineRef:
     """A state machine ARN taken apart: the machine, and a version number or alias name."""
@@ -58,13 +63,6 @@ class Api:
     catalog: Catalog
     integrations: Integrations
     poll_timeout: float = 60.0
-
-    def __post_init__(self) -> None:
-        # Activities live in the catalog; the engine's queues ask it before queueing a task.
-        self.integrations.activities.exists = self.activity_exists
-
-    def activity_exists(self, arn: str) -> bool:
-        return self.catalog.get(ACTIVITY, arn) is not None
 
     def machine(self, arn: str) -> StateMachineRecord:
         """The unqualified state machine ``arn`` (StateMachineDoesNotExist if absent)."""

@@ -42,9 +42,11 @@ from sagaway.cli.template_options import (
 )
 from sagaway.engine import arns
 from sagaway.engine.engine import Engine, ExecutionAlreadyExists
+from sagaway.engine.integrations import ResourceRouter
 from sagaway.engine.virtual import run_virtual
 from sagaway.expressions.jsontext import dumps, loads
 from sagaway.interpreter.messages import Event, InvokeTask
+from sagaway.messaging.put_events import ServerBus, bus_url_beside
 from sagaway.resources.lambda_functions import FunctionRegistry, invoke
 from sagaway.resources.loader import (
     ISOLATION_HELP,
@@ -194,7 +196,9 @@ def _run_durable(
 ) -> RunResult:
     journal = open_journal(db, create=True)
     try:
-        return asyncio.run(_drive(journal, registry, text, input_text, name, machine))
+        # The bus a server would have: putEvents Tasks publish there as under `serve`.
+        bus = ServerBus(bus_url_beside(db), journal=journal)
+        return asyncio.run(_drive(journal, registry, bus, text, input_text, name, machine))
     except (StoreError, sqlite3.Error) as exc:
         fail(" ".join(str(exc).split()))
     except ExecutionAlreadyExists:
@@ -213,12 +217,24 @@ def _run_durable(
 async def _drive(
     journal: Journal,
     registry: FunctionRegistry,
+    bus: ServerBus,
     text: str,
     input_text: str,
     name: str,
     machine: str,
 ) -> RunResult:
-    async with Engine(journal, registry) as engine:
+    bus.start()
+    try:
+        return await _run_one(journal, Engine(journal, registry, router=ResourceRouter(bus=bus)),
+                              text, input_text, name, machine)  # fmt: skip
+    finally:
+        await bus.stop()
+
+
+async def _run_one(
+    journal: Journal, engine: Engine, text: str, input_text: str, name: str, machine: str
+) -> RunResult:
+    async with engine:
         if engine.actors:
             console.print(f"resumed {len(engine.actors)} unfinished execution(s) from the journal")
         record = register(engine, journal, machine, text)

@@ -60,9 +60,9 @@ def serve(
     bus: Annotated[
         str | None,
         typer.Option(
-            help="SQLite URL of the event bus database (putEvents' outbox and archive); "
-            "default: beside the journal (x.db -> x-events.db), or ./sagaway-events.db "
-            "for PostgreSQL"
+            help="URL of the event bus database (archive, inbox, dead-letter queues): "
+            "sqlite:///… or postgresql://…; default: beside the journal "
+            "(x.db -> x-events.db), or the journal's own PostgreSQL database"
         ),
     ] = None,
     name: Annotated[

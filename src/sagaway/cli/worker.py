@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from dataclasses import dataclass
 from typing import Annotated
 
 import typer
@@ -16,8 +17,9 @@ from sagaway.cli import expression_options as options
 from sagaway.cli import quota_options as quota
 from sagaway.engine.cluster import member_identity
 from sagaway.engine.engine import Engine
-from sagaway.engine.integrations import install
+from sagaway.engine.integrations import ResourceRouter
 from sagaway.interpreter.limits import Limits
+from sagaway.messaging.put_events import ServerBus, bus_url_beside
 from sagaway.observability.setup import (
     TracingConfigError,
     business_keys_from_env,
@@ -98,7 +100,6 @@ def worker(
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
     console.print(f"worker {owner} on {db.split('@')[-1]} (lease {lease_seconds:g} s)")
-    probes = None if health_port is None else (health_host, health_port)
     metrics = CollectorRegistry()
     if metrics_port is not None:
         try:
@@ -106,29 +107,37 @@ def worker(
         except OSError as exc:
             console.print(f"[red]metrics port {metrics_port}: {exc.strerror}[/red]")
             raise typer.Exit(2) from exc
-    limits = quota.quotas(max_history_events, max_payload_bytes, express_max_seconds, 0)
-    asyncio.run(_serve(journal, registry, probes, metrics, limits))
+    setup = _Setup(
+        db_url=db,
+        probes=None if health_port is None else (health_host, health_port),
+        metrics=metrics,
+        limits=quota.quotas(max_history_events, max_payload_bytes, express_max_seconds, 0),
+    )
+    asyncio.run(_serve(journal, registry, setup))
 
 
-async def _serve(
-    journal: Journal,
-    registry: FunctionRegistry,
-    probes: tuple[str, int] | None,
-    metrics: CollectorRegistry,
-    limits: Limits,
-) -> None:
+@dataclass(frozen=True)
+class _Setup:
+    db_url: str
+    probes: tuple[str, int] | None  # where /healthz and /readyz answer, if anywhere
+    metrics: CollectorRegistry
+    limits: Limits
+
+
+async def _serve(journal: Journal, registry: FunctionRegistry, setup: _Setup) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    engine = Engine(journal, registry, observer=engine_observer(metrics), limits=limits)
-    # Before start: claimed executions re-dispatch their Tasks through the integrations.
-    # Callbacks, nested executions and http:invoke run here; activities are handed out by
-    # the servers' GetActivityTask, so an activity Task claimed here fails with a cause
-    # saying so, and putEvents needs a server's bus.
-    integrations = install(engine, activities=False)
-    health = None if probes is None else HealthServer(engine, *probes)
+    # The integrations a server runs, but activities: those are handed out by the servers'
+    # GetActivityTask, so an activity Task claimed here fails with a cause saying so.
+    bus = ServerBus(bus_url_beside(setup.db_url), journal=journal)
+    router = ResourceRouter(bus=bus, activities=False)
+    engine = Engine(journal, registry, router=router, limits=setup.limits,
+                    observer=engine_observer(setup.metrics))  # fmt: skip
+    health = None if setup.probes is None else HealthServer(engine, *setup.probes)
     async with engine:
+        bus.start()
         try:
             if health is not None:
                 await health.start()
@@ -136,4 +145,4 @@ async def _serve(
         finally:
             if health is not None:
                 await health.close()
-            integrations.close()
+            await bus.stop()

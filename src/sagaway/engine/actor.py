@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from sagaway.asl.model import Machine
 from sagaway.engine.faults import fault_cause, fault_step
 from sagaway.engine.journal_steps import step_record
-from sagaway.engine.notes import MapRunUpdate, Note, note_step
+from sagaway.engine.notes import MapRunUpdate, Note, note_step, outbox_rows
 from sagaway.interpreter import Step, advance
 from sagaway.interpreter.advance import CONTINUE
 from sagaway.interpreter.execution import READY, RUNNING, ExecutionState
@@ -154,6 +154,7 @@ class ExecutionActor:
                     more.yielded,
                 )
             record = step_record(self.arn, self.version, event, step, now)
+        record.outbox = outbox_rows(event)
         self.state = step.state
         return record, step.commands, step.yielded
 

@@ -51,6 +51,7 @@ from sagaway.store.ports import ExecutionRecord, Journal, StateMachineRecord
 
 if TYPE_CHECKING:
     from sagaway.engine.callbacks import CallbackTasks
+    from sagaway.engine.integrations import ResourceRouter
 
 log = logging.getLogger("sagaway.engine")
 # States one interpreter step may enter before the execution yields the event loop (a loop
@@ -94,7 +95,13 @@ class Engine:
         default_task_timeout: float | None = None,
         limits: Limits | None = None,
         observer: Observer | None = None,
+        router: ResourceRouter | None = None,
     ) -> None:
+        """``router``: what Tasks beyond Lambda functions reach (default: everything but
+        putEvents, which needs a bus); the engine builds its integrations from it."""
+        # Imported here: the integrations' modules import this one.
+        from sagaway.engine.integrations import Integrations, ResourceRouter
+
         self.journal = journal
         self.observer = observer or NO_OBSERVER
         limits = limits or Limits()
@@ -113,13 +120,14 @@ class Engine:
         self.tasks = TaskRunner(
             self.registry, self._task_done, threads=threads,
             default_timeout=default_task_timeout, ledger=journal,
-            payload_limit=self.limits.payload_bytes,
+            payload_limit=self.limits.payload_bytes, route=self._route,
         )  # fmt: skip
         self.store_error: BaseException | None = None
         self.cluster: Cluster | None = None
         self.recovery = Recovery(self)
-        # Set by ``integrations.install``: where answers delivered by other members go.
-        self.callbacks: CallbackTasks | None = None
+        self.integrations = Integrations(self, router or ResourceRouter())
+        # Where answers delivered by other members go.
+        self.callbacks: CallbackTasks = self.integrations.callbacks
         self._machines: dict[str, StateMachineRecord] = {}
         # Optional instrumentation (``sagaway bench``): called after each actor cycle.
         self.on_step: Callable[[StepTiming], None] | None = None
@@ -154,6 +162,7 @@ class Engine:
             await self.cluster.stop()
         await self.timers.stop()
         await self.tasks.close()
+        self.integrations.close()
         self.committer.close()
 
     async def __aenter__(self) -> Engine:
@@ -386,6 +395,9 @@ class Engine:
         final.create = record
         future = self.committer.commit([final])
         future.add_done_callback(_log_failure)
+
+    def _route(self, arn: str, command: InvokeTask) -> None:
+        self.integrations.route(arn, command)
 
     def _task_done(self, arn: str, event: Event) -> None:
         token = getattr(event, "token", None)

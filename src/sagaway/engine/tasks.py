@@ -23,7 +23,7 @@ import contextvars
 import functools
 import logging
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
 from sagaway.engine.capacity import HandlerThreads, ReservedConcurrency
 from sagaway.interpreter.messages import (
@@ -77,7 +77,9 @@ class TaskRunner:
         payload_limit: int | None = 256 * 1024,
         default_timeout: float | None = None,
         ledger: InvocationLedger | None = None,
+        route: Callable[[str, InvokeTask], None] | None = None,
     ) -> None:
+        """``route``: where a Task that is not a Lambda function goes (the engine's router)."""
         self.registry = registry
         self.on_result = on_result
         self.payload_limit = payload_limit
@@ -89,14 +91,12 @@ class TaskRunner:
         self._running: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._resumed: list[tuple[str, InvokeTask, Dispatch]] = []
         self._quarantined: set[str] = set()  # idempotency keys to run in a sandbox
-        # Integrations other than Lambda register here by resourceType (issue-level extension).
-        self.integrations: dict[str, Callable[[str, InvokeTask], Any]] = {}
+        self.route = route
 
     def dispatch(self, arn: str, command: InvokeTask) -> None:
         loop = asyncio.get_running_loop()
         if not is_lambda(command.resource):
-            integration = self.integrations.get(parse_resource(command.resource).resource_type)
-            if integration is None:
+            if self.route is None:
                 failure = TaskFailed(
                     command.token,
                     "States.TaskFailed",
@@ -104,7 +104,7 @@ class TaskRunner:
                 )
                 loop.call_soon(self.on_result, arn, failure)
                 return
-            integration(arn, command)
+            self.route(arn, command)
             return
         key = idempotency_key(arn, command.token)
         invocation = prepare(self.registry, command, key, self.payload_limit)

@@ -3,7 +3,8 @@
 ``put_events`` archives each event (when an archive is configured), then hands it to the
 targets of every enabled rule whose pattern matches. Delivery is at-least-once: a target that
 fails is retried with backoff, and after ``max_attempts`` the event goes to the rule's
-dead-letter queue (if it has one) instead of being lost. Rules with ``dedupe`` see each event
+dead-letter queue, or the bus's ``dead_letter`` queue when the rule names none, instead of
+being lost. Rules with ``dedupe`` see each event
 id once (inbox), so redeliveries and replays do not repeat a non-idempotent target.
 """
 
@@ -17,10 +18,8 @@ from typing import Any
 
 from opentelemetry import trace
 
-from sagaway.messaging.archive import Archive
-from sagaway.messaging.dlq import DeadLetterQueue
-from sagaway.messaging.inbox import Inbox
 from sagaway.messaging.patterns import matches, validate_pattern
+from sagaway.messaging.stores import ArchiveStore, DeadLetterStore, InboxStore
 from sagaway.messaging.targets import Target
 from sagaway.observability.context import EVENT_FIELD, remote_context
 
@@ -36,7 +35,7 @@ class Rule:
     enabled: bool = True
     dedupe: bool = False
     max_attempts: int = 5
-    dead_letter: DeadLetterQueue | None = None
+    dead_letter: DeadLetterStore | None = None
 
 
 class EventBus:
@@ -44,13 +43,15 @@ class EventBus:
         self,
         name: str = "default",
         *,
-        archive: Archive | None = None,
-        inbox: Inbox | None = None,
+        archive: ArchiveStore | None = None,
+        inbox: InboxStore | None = None,
         retry_base: float = 0.05,
+        dead_letter: DeadLetterStore | None = None,
     ) -> None:
         self.name = name
         self.archive = archive
         self.inbox = inbox
+        self.dead_letter = dead_letter
         self.retry_base = retry_base
         self.rules: dict[str, Rule] = {}
         self.delivered = 0
@@ -122,10 +123,11 @@ class EventBus:
         log.warning("rule %s: delivery to %s failed: %r", rule.name, target.name, error)
         if rule.dedupe and self.inbox is not None:
             await asyncio.to_thread(self.inbox.forget, consumer, event["id"])
-        if rule.dead_letter is not None:
+        queue = rule.dead_letter or self.dead_letter
+        if queue is not None:
             failure = {"error": type(error).__name__, "cause": str(error)}
             await asyncio.to_thread(
-                rule.dead_letter.put, f"{rule.name}-dlq", event, failure, json.dumps(event)
+                queue.put, f"{rule.name}-dlq", event, failure, json.dumps(event)
             )
 
     async def _first_time(self, consumer: str, event_id: str) -> bool:

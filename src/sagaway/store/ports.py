@@ -160,6 +160,22 @@ class Journal(Protocol):
         next start must see it if this one dies too."""
         ...
 
+    def pending_outbox(self, limit: int = 200) -> list[tuple[int, str, bytes]]:
+        """Outbox rows that steps committed and no relay has handed on yet, oldest first, as
+        ``(id, topic, body)``."""
+        ...
+
+    def leads_relay(self) -> bool:
+        """Whether this process is the one that relays the outbox now. A database shared by
+        a cluster has one relay at a time (the others would hand the same rows on again);
+        when it dies, another member takes over. A single-process database: always."""
+        ...
+
+    def remove_outbox(self, ids: Sequence[int]) -> None:
+        """Drop relayed rows (the bus's archive keeps their events). A relay that dies
+        before this hands the rows on again: relaying is at-least-once."""
+        ...
+
     def history(self, arn: str) -> list[dict[str, Any]]: ...
 
     def execution_summaries(self, query: ExecutionQuery) -> list[ExecutionSummary]:

@@ -74,6 +74,7 @@ class PostgresJournal:
         self._write_lock = threading.Lock()
         self._writer = self._connect(autocommit=False)
         self._written = time.monotonic()
+        self._relay_conn: psycopg.Connection[Any] | None = None
         if migrate:
             apply_migrations(self._writer)
 
@@ -133,6 +134,8 @@ class PostgresJournal:
         self._read(Q.PING)
 
     def close(self) -> None:
+        if self._relay_conn is not None:
+            self._relay_conn.close()
         self._writer.close()
         with self._readers_lock:
             readers, self._readers = self._readers, []
@@ -232,6 +235,38 @@ class PostgresJournal:
             params = {"arn": arn, "first": bound + 1, "rows": limit + 1}
             rows = self._read(Q.HISTORY_FORWARD, params)
         return R.page_events((bytes(blob) for (blob,) in rows), limit, bound, reverse)
+
+    # -- outbox ----------------------------------------------------------------------------
+    def pending_outbox(self, limit: int = 200) -> list[tuple[int, str, bytes]]:
+        # On the writer's connection, like the other reads the relay loop makes from its
+        # worker threads: a reader per thread would be one more connection per thread.
+        with self._transaction() as conn:
+            rows = conn.execute(Q.PENDING_OUTBOX, (limit,)).fetchall()
+        return [(int(i), str(topic), bytes(body)) for i, topic, body in rows]
+
+    def leads_relay(self) -> bool:
+        """A session advisory lock on a connection of its own: held while this process
+        lives, released by the server when it dies (its connection ends)."""
+        conn = self._relay_conn
+        if conn is not None and _alive(conn):
+            return True
+        if conn is not None:
+            conn.close()
+        self._relay_conn = None
+        try:
+            conn = psycopg.connect(self.url, autocommit=True)
+        except psycopg.OperationalError:
+            return False
+        row = conn.execute(Q.TRY_RELAY_LOCK).fetchone()
+        if row is None or not row[0]:
+            conn.close()
+            return False
+        self._relay_conn = conn
+        return True
+
+    def remove_outbox(self, ids: Sequence[int]) -> None:
+        with self._transaction() as conn:
+            conn.execute("DELETE FROM outbox WHERE id = ANY(%s)", (list(ids),))
 
     # -- steps -----------------------------------------------------------------------------
     def commit(self, steps: Sequence[StepRecord]) -> list[bool]:
@@ -421,6 +456,16 @@ def apply_migrations(conn: psycopg.Connection[Any]) -> list[int]:
             conn.execute(Q.RECORD_MIGRATION, (migration.version, migration.name))
             applied_now.append(migration.version)
     return applied_now
+
+
+def _alive(conn: psycopg.Connection[Any]) -> bool:
+    """Whether the connection (and so a session lock on it) survives: a restarted server
+    ends it without the client knowing until it asks."""
+    try:
+        conn.execute("SELECT 1")
+    except psycopg.Error:
+        return False
+    return True
 
 
 def _redact(url: str) -> str:

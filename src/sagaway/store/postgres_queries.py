@@ -141,6 +141,9 @@ HISTORY_BACKWARD = (
 )
 PING = "SELECT 1"
 INSERT_OUTBOX = "INSERT INTO outbox (topic, body) VALUES (%s, %s)"
+# One relay of the outbox per database at a time (see PostgresJournal.leads_relay).
+TRY_RELAY_LOCK = "SELECT pg_try_advisory_lock(hashtext('sagaway-outbox-relay'))"
+PENDING_OUTBOX = "SELECT id, topic, body FROM outbox ORDER BY id LIMIT %s"
 
 MIGRATIONS_TABLE = (
     "CREATE TABLE IF NOT EXISTS sagaway_migrations (version INTEGER PRIMARY KEY,"

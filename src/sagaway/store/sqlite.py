@@ -309,6 +309,18 @@ class SqliteJournal:
             if free < MIN_FREE_BYTES:
                 raise StoreError(f"disk full: {free} bytes free beside {self.path}")
 
+    # -- outbox ----------------------------------------------------------------------------
+    def pending_outbox(self, limit: int = 200) -> list[tuple[int, str, bytes]]:
+        rows = self._reader().execute(Q.PENDING_OUTBOX, (limit,))
+        return [(int(i), str(topic), bytes(body)) for i, topic, body in rows]
+
+    def leads_relay(self) -> bool:
+        return True  # one process writes a SQLite journal
+
+    def remove_outbox(self, ids: Sequence[int]) -> None:
+        with self._transaction() as conn:
+            conn.executemany("DELETE FROM outbox WHERE id = ?", [(i,) for i in ids])
+
 
 _STATEMENTS = W.Statements(
     Q.INSERT_EXECUTION, Q.UPDATE_EXECUTION, Q.INSERT_HISTORY, Q.INSERT_OUTBOX

@@ -61,6 +61,7 @@ HISTORY_BACKWARD = (
 PING = "SELECT 1"
 
 INSERT_OUTBOX = "INSERT INTO outbox (topic, body) VALUES (?, ?)"
+PENDING_OUTBOX = "SELECT id, topic, body FROM outbox ORDER BY id LIMIT ?"
 
 # Invocations re-issued by recovery after their process died (engine/tasks.py), kept in the
 # catalog table: one small row per such invocation, never read by the API.
