@@ -150,7 +150,8 @@ def test_retriable_then_caught_after_retries(sfn: Any) -> None:
 
 def test_success_names_next_state_and_lambda_handler_answers(sfn: Any) -> None:
     definition = {**RETRY_TASK, "Parameters": {"FunctionName": "identity", "Payload.$": "$"}}
-    answer = sfn.test_state(definition=json.dumps(definition), input='{"a": 1}')
+    answer = sfn.test_state(definition=json.dumps(definition), input='{"a": 1}',
+                            roleArn="arn:aws:iam::123456789012:role/test")  # fmt: skip
     assert answer["status"] == "SUCCEEDED" and answer["nextState"] == "Done"
     assert json.loads(answer["output"])["Payload"] == {"a": 1}
 

@@ -324,16 +324,14 @@ class Engine:
     async def stop_execution(
         self, arn: str, error: str | None = None, cause: str | None = None
     ) -> None:
-        await self.recovery.resume_first(arn)
-        actor = self.actors.get(arn)
+        actor = await self._running_here(arn)
         if actor is not None:
             actor.post(Stop(error, cause))
             await self.wait(arn)
 
     async def wait(self, arn: str, timeout: float | None = None) -> ExecutionRecord | None:
         """Wait until the execution has ended; its final record."""
-        await self.recovery.resume_first(arn)
-        actor = self.actors.get(arn)
+        actor = await self._running_here(arn)
         # Also when its state has ended: the actor stays until that step is journaled.
         if actor is not None:
             waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -348,8 +346,7 @@ class Engine:
     async def wait_status(self, arn: str, timeout: float | None = None) -> str:
         """Wait until the execution has ended; its status (no journal read when it ran
         here: the benchmark and the test kit wait for many executions)."""
-        await self.recovery.resume_first(arn)
-        actor = self.actors.get(arn)
+        actor = await self._running_here(arn)
         if actor is None:
             record = self.journal.get_execution(arn)
             return "UNKNOWN" if record is None else record.status
@@ -358,6 +355,15 @@ class Engine:
             actor.waiters.append(waiter)
             await asyncio.wait_for(waiter, timeout)
         return actor.state.status
+
+    async def _running_here(self, arn: str) -> ExecutionActor | None:
+        """The execution's actor; one recovery has not reached yet is resumed first. An
+        actor already here is taken before anything awaits: it may end meanwhile."""
+        actor = self.actors.get(arn)
+        if actor is None:
+            await self.recovery.resume_first(arn)
+            actor = self.actors.get(arn)
+        return actor
 
     # -- callbacks from actors, tasks and timers -------------------------------------------
     def carry_out(self, actor: ExecutionActor, commands: list[Command]) -> None:

@@ -15,7 +15,7 @@ import json
 import logging
 
 from sagaway.messaging.outbox import Publish
-from sagaway.store.ports import Journal
+from sagaway.store.ports import Journal, StoreError
 
 log = logging.getLogger("sagaway.messaging")
 
@@ -46,6 +46,9 @@ class JournalRelay:
         while True:
             try:
                 moved = await self.relay_once()
+            except StoreError as exc:  # the database is away: the rows wait in the journal
+                log.warning("relay of the journal's outbox waits for the journal: %s", exc)
+                moved = 0
             except Exception:  # the rows stay in the journal and are handed on next time
                 log.exception("relay of the journal's outbox failed")
                 moved = 0

@@ -254,10 +254,10 @@ class PostgresJournal:
             conn.close()
         self._relay_conn = None
         try:
-            conn = psycopg.connect(self.url, autocommit=True)
-        except psycopg.OperationalError:
+            conn = psycopg.connect(self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
+            row = conn.execute(Q.TRY_RELAY_LOCK).fetchone()
+        except LOST:  # the database is away: nobody relays until it is back
             return False
-        row = conn.execute(Q.TRY_RELAY_LOCK).fetchone()
         if row is None or not row[0]:
             conn.close()
             return False
