@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -91,3 +94,17 @@ def _assert_nowhere(workdir: Path, keys: list[str], logs: str) -> None:
         assert key not in logs
         for path in files:
             assert key.encode() not in path.read_bytes(), f"{key} found in {path.name}"
+
+
+def test_redrive_without_the_keys_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    from tests.shop.test_redrive import park
+
+    park(tmp_path, "AuthorizePayment")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHOP_")}
+    cmd = [sys.executable, "-m", "sagaway", "dlq", "redrive", "--all", "--workdir", str(tmp_path)]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip() == (
+        "cannot redrive: the shop needs the secret gateway-api-key "
+        "($SHOP_GATEWAY_API_KEY, a file in $SHOP_SECRETS_DIR or Vault)"
+    )
