@@ -2,7 +2,8 @@
 bookings carry the shipper's reference and an idempotency key (a retry with the key gets
 the same booking), calls fail with 502s and read timeouts before doing anything, and
 cancelling by reference is idempotent. ``outage`` is the fraction
-of references whose calls always time out (seed 001's launch-day courier outage)."""
+of references whose calls always time out (seed 001's launch-day courier outage). Like a
+real API it refuses a call without the key it issued, or with another one (401)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from typing import Any
 
 from sagaway import connect, transaction
 from shop.errors import CourierTimeout, ServiceUnavailable
-from shop.gateway import ThirdPartyBehaviour
+from shop.gateway import ThirdPartyBehaviour, check_api_key
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS bookings (
@@ -27,8 +28,14 @@ CREATE TABLE IF NOT EXISTS bookings (
 
 class Courier:
     def __init__(
-        self, url: str, behaviour: ThirdPartyBehaviour | None = None, *, outage: float = 0.0
+        self,
+        url: str,
+        behaviour: ThirdPartyBehaviour | None = None,
+        *,
+        api_key: str,
+        outage: float = 0.0,
     ) -> None:
+        self._api_key = api_key  # the key it issued to the shop
         self.behaviour = behaviour or ThirdPartyBehaviour()
         self.outage = outage
         self._rng = random.Random(self.behaviour.seed)
@@ -40,7 +47,10 @@ class Courier:
         digest = hashlib.blake2b(reference.encode(), digest_size=4).digest()
         return int.from_bytes(digest, "big") / 2**32 < self.outage
 
-    def book(self, key: str, reference: str, address: str) -> dict[str, Any]:
+    def book(
+        self, key: str, reference: str, address: str, *, api_key: str | None
+    ) -> dict[str, Any]:
+        check_api_key(self._api_key, api_key, "courier book")
         self._weather("book", reference)
         with self._lock, transaction(self._conn) as conn:
             row = conn.execute("SELECT id, status FROM bookings WHERE key = ?", (key,)).fetchone()
@@ -52,7 +62,8 @@ class Courier:
                 )
         return {"booking": row[0], "status": row[1]}
 
-    def cancel(self, reference: str) -> dict[str, Any]:
+    def cancel(self, reference: str, *, api_key: str | None) -> dict[str, Any]:
+        check_api_key(self._api_key, api_key, "courier cancel")
         self._weather("cancel", reference, outage=False)
         with self._lock, transaction(self._conn) as conn:
             conn.execute(

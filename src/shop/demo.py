@@ -11,10 +11,12 @@ import asyncio
 import json
 import os
 import random
+import secrets
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,7 +35,8 @@ from shop.incidents import Incidents
 from shop.intake import IntakeSettings, create_app, dev_token
 from shop.operator import redrive
 from shop.report import print_report
-from shop.system import Shop
+from shop.secrets import EnvSecrets
+from shop.system import COURIER_KEY, GATEWAY_KEY, Shop
 
 CATALOG = PRICES
 
@@ -85,6 +88,17 @@ def prepare_workdir(workdir: Path) -> None:
     (workdir / MARKER).write_text("made by sagaway demo: it clears its own files here\n")
     for path in demo_files(workdir):
         path.unlink(missing_ok=True)
+
+
+def provide_third_party_keys(environ: MutableMapping[str, str]) -> None:
+    """Fresh random API keys for the simulated gateway and courier, given to this process and
+    the engine process through the environment provider (:mod:`shop.secrets`). A Vault or
+    secrets folder set for a real shop is left out: the demo's third parties accept only the
+    keys made here."""
+    for name in ("VAULT_ADDR", "VAULT_TOKEN", "SHOP_SECRETS_DIR"):
+        environ.pop(name, None)
+    for name in (GATEWAY_KEY, COURIER_KEY):
+        environ[EnvSecrets().variable(name)] = secrets.token_urlsafe(32)
 
 
 def prepare(config: ShopConfig, options: DemoOptions) -> None:
@@ -239,6 +253,7 @@ async def operator_phase(worker: Worker, config: ShopConfig, console: Console) -
 
 async def run_demo(options: DemoOptions, console: Console) -> int:
     config = demo_config(options)
+    provide_third_party_keys(os.environ)
     prepare(config, options)
     shop = Shop(config)
     api_port = options.api_port if options.serve else None
@@ -249,7 +264,7 @@ async def run_demo(options: DemoOptions, console: Console) -> int:
     settings = IntakeSettings(rate=10_000, burst=10_000, total_rate=10_000,
                               total_burst=10_000, allow_dev_key=True)  # fmt: skip
     process_tracer_provider()  # the intake's spans, when OTEL_* asks for traces
-    app = create_app(shop.orders, config.journal_url, settings, shop.gateway.tokenize,
+    app = create_app(shop.orders, config.journal_url, settings, shop.tokenize,
                      Incidents(config.url("incidents")))  # fmt: skip
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=options.port, log_level="warning")

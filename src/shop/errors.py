@@ -31,6 +31,11 @@ class InvalidAddress(Exception):
     pass
 
 
+class Unauthorized(Exception):
+    """A third party refused the shop's API key (its HTTP 401): missing or wrong. Not
+    retried: the key is a setting to fix. The message never repeats the key."""
+
+
 class CourierTimeout(Exception):
     """The courier API did not answer in time (seed 001's launch-day failure)."""
 

@@ -4,10 +4,14 @@ stored response without doing anything again; the same key with a different requ
 conflict. It keeps its own books (its own database), so the audit reads money from here.
 
 Configurable latency, error rate (fails before doing anything) and timeout rate (does the
-operation, then the answer is lost: the ambiguous case idempotency keys exist for)."""
+operation, then the answer is lost: the ambiguous case idempotency keys exist for).
+
+Like a real gateway it is configured with the API key it issued and refuses any call that
+presents no key or another one (401) before doing anything."""
 
 from __future__ import annotations
 
+import hmac
 import json
 import random
 import threading
@@ -17,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sagaway import connect, transaction
-from shop.errors import GatewayTimeout, PaymentDeclined, ServiceUnavailable
+from shop.errors import GatewayTimeout, PaymentDeclined, ServiceUnavailable, Unauthorized
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS charges (
@@ -47,18 +51,30 @@ class IdempotencyConflict(Exception):
     pass
 
 
+def check_api_key(expected: str, presented: str | None, who: str) -> None:
+    """A third party's 401 for a missing or wrong key; the message never holds either key."""
+    if not presented:
+        raise Unauthorized(f"{who}: 401 Unauthorized (no API key given)")
+    if not hmac.compare_digest(presented.encode(), expected.encode()):
+        raise Unauthorized(f"{who}: 401 Unauthorized (the API key is not valid)")
+
+
 class PaymentGateway:
-    def __init__(self, url: str, behaviour: ThirdPartyBehaviour | None = None) -> None:
+    def __init__(
+        self, url: str, behaviour: ThirdPartyBehaviour | None = None, *, api_key: str
+    ) -> None:
+        self._api_key = api_key  # the key it issued to the shop
         self.behaviour = behaviour or ThirdPartyBehaviour()
         self._rng = random.Random(self.behaviour.seed)
         self._lock = threading.Lock()
         self._conn = connect(url)
         self._conn.executescript(SCHEMA)
 
-    def tokenize(self, number: str) -> str:
+    def tokenize(self, number: str, *, api_key: str | None) -> str:
         """The gateway's token for a card number (the same number, the same token, so that
         a retried order is the same order). The number stays in the gateway's vault: the
         shop keeps only the token and the last four digits."""
+        check_api_key(self._api_key, api_key, "gateway tokenize")
         with self._lock, transaction(self._conn) as conn:
             row = conn.execute("SELECT token FROM cards WHERE number = ?", (number,)).fetchone()
             if row is not None:
@@ -68,23 +84,23 @@ class PaymentGateway:
             return token
 
     def authorize(
-        self, key: str, reference: str, amount: float, card_token: str
+        self, key: str, reference: str, amount: float, card_token: str, *, api_key: str | None
     ) -> dict[str, Any]:
-        return self._call(
-            key, "authorize", {"reference": reference, "amount": amount, "card": card_token}
-        )
+        request = {"reference": reference, "amount": amount, "card": card_token}
+        return self._call(key, "authorize", request, api_key)
 
-    def capture(self, key: str, charge_id: str) -> dict[str, Any]:
-        return self._call(key, "capture", {"charge": charge_id})
+    def capture(self, key: str, charge_id: str, *, api_key: str | None) -> dict[str, Any]:
+        return self._call(key, "capture", {"charge": charge_id}, api_key)
 
-    def void(self, key: str, charge_id: str) -> dict[str, Any]:
-        return self._call(key, "void", {"charge": charge_id})
+    def void(self, key: str, charge_id: str, *, api_key: str | None) -> dict[str, Any]:
+        return self._call(key, "void", {"charge": charge_id}, api_key)
 
-    def refund(self, key: str, charge_id: str) -> dict[str, Any]:
-        return self._call(key, "refund", {"charge": charge_id})
+    def refund(self, key: str, charge_id: str, *, api_key: str | None) -> dict[str, Any]:
+        return self._call(key, "refund", {"charge": charge_id}, api_key)
 
-    def lookup(self, key: str) -> dict[str, Any] | None:
+    def lookup(self, key: str, *, api_key: str | None) -> dict[str, Any] | None:
         """The charge an earlier call with ``key`` made, if the gateway ever saw it."""
+        check_api_key(self._api_key, api_key, "gateway lookup")
         row = self._conn.execute(
             "SELECT c.id, c.status, c.amount FROM operations o JOIN charges c ON c.id = o.charge_id"
             " WHERE o.key = ?",
@@ -92,7 +108,10 @@ class PaymentGateway:
         ).fetchone()
         return None if row is None else {"id": row[0], "status": row[1], "amount": row[2]}
 
-    def _call(self, key: str, op: str, request: dict[str, Any]) -> dict[str, Any]:
+    def _call(
+        self, key: str, op: str, request: dict[str, Any], api_key: str | None
+    ) -> dict[str, Any]:
+        check_api_key(self._api_key, api_key, f"gateway {op}")
         b = self.behaviour
         with self._lock:
             roll, delay = self._rng.random(), self._rng.uniform(*b.latency)

@@ -1,7 +1,8 @@
 """The order saga's steps as Lambda entry points: what ``sagaway export sam --functions
 shop.lambdas`` deploys. Each function builds the shop's services once per Lambda
 environment, their databases named by ``SHOP_URL_<SERVICE>`` variables (e.g.
-``SHOP_URL_ORDERS=postgresql://…``; default: SQLite files under ``SHOP_WORKDIR``)."""
+``SHOP_URL_ORDERS=postgresql://…``; default: SQLite files under ``SHOP_WORKDIR``) and the
+third parties' API keys given by the shop's secret provider (:mod:`shop.secrets`)."""
 
 from __future__ import annotations
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ from shop.gateway import PaymentGateway, ThirdPartyBehaviour
 from shop.lock import EngineLock
 from shop.metrics import StepMetrics
 from shop.saga import SAGA_NAME, order_saga, resume_name
+from shop.secrets import SecretError, SecretProvider, secrets_from_environment
 from shop.services.inventory import InventoryService
 from shop.services.loyalty import LoyaltyService
 from shop.services.notifications import NotificationsService
@@ -44,19 +46,49 @@ from shop.services.shipping import ShippingService
 STATEMACHINE = Path(__file__).resolve().parents[2] / "statemachines" / "order-saga.asl.json"
 
 
+GATEWAY_KEY = "gateway-api-key"
+COURIER_KEY = "courier-api-key"
+
+
+def issued_key(issued: SecretProvider, name: str) -> str:
+    """The key a simulated third party checks: the one it issued to the shop."""
+    key = issued.get(name)
+    if key is None:
+        variable = "SHOP_" + name.upper().replace("-", "_")
+        raise SecretError(f"the shop needs the secret {name} (${variable}, a file in "
+                          "$SHOP_SECRETS_DIR or Vault)")  # fmt: skip
+    return key
+
+
 class Shop:
-    def __init__(self, config: ShopConfig) -> None:
+    """``secrets`` gives the services their third parties' API keys (default: the
+    environment, a folder or Vault, see :mod:`shop.secrets`). ``issued`` configures the
+    simulated gateway and courier with the keys they accept (default: the same provider,
+    as a real gateway accepts the key it issued to the shop)."""
+
+    def __init__(
+        self,
+        config: ShopConfig,
+        secrets: SecretProvider | None = None,
+        issued: SecretProvider | None = None,
+    ) -> None:
         self.config = config
         c = config
+        secrets = secrets or secrets_from_environment()
+        issued = issued or secrets
         self.gateway = PaymentGateway(c.url("gateway"), ThirdPartyBehaviour(
-            c.gateway_latency, c.gateway_error_rate, c.gateway_timeout_rate, c.seed))  # fmt: skip
+            c.gateway_latency, c.gateway_error_rate, c.gateway_timeout_rate, c.seed),
+            api_key=issued_key(issued, GATEWAY_KEY))  # fmt: skip
         self.courier = Courier(c.url("courier"), ThirdPartyBehaviour(
-            c.courier_latency, 0.0, c.courier_timeout_rate, c.seed + 1), outage=c.courier_outage)  # fmt: skip  # noqa: E501
-        self.orders = OrdersService(c.url("orders"), self.gateway.tokenize)
+            c.courier_latency, 0.0, c.courier_timeout_rate, c.seed + 1),
+            api_key=issued_key(issued, COURIER_KEY), outage=c.courier_outage)  # fmt: skip
+        gateway_key = secrets.get(GATEWAY_KEY)
+        self.tokenize = partial(self.gateway.tokenize, api_key=gateway_key)
+        self.orders = OrdersService(c.url("orders"), self.tokenize)
         self.inventory = InventoryService(c.url("inventory"))
-        self.payments = PaymentsService(c.url("payments"), self.gateway)
+        self.payments = PaymentsService(c.url("payments"), self.gateway, gateway_key)
         self.loyalty = LoyaltyService(c.url("loyalty"))
-        self.shipping = ShippingService(c.url("shipping"), self.courier)
+        self.shipping = ShippingService(c.url("shipping"), self.courier, secrets.get(COURIER_KEY))
         self.notifications = NotificationsService(c.url("notifications"))
 
     def handlers(self) -> dict[str, Any]:
@@ -94,8 +126,9 @@ class ShopRuntime:
         api_port: int | None = None,
         api_security: ApiSecurity | None = None,
         observer: Observer | None = None,
+        shop: Shop | None = None,
     ) -> None:
-        self.shop = Shop(config)
+        self.shop = shop or Shop(config)
         metrics = StepMetrics(metrics_registry or CollectorRegistry())
         self.journal = SqliteJournal(config.journal_url)
         self.engine = Engine(self.journal, self.shop.registry(metrics), threads=config.threads,

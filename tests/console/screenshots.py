@@ -4,6 +4,8 @@ tests). Runs the example order saga and the shop with a parked order, then visit
 
 from __future__ import annotations
 
+import os
+import secrets
 import sys
 import tempfile
 import threading
@@ -60,6 +62,8 @@ def shop_pages(page: Page, out: Path, tmp: Path) -> None:
 
 def main(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
+    for name in ("SHOP_GATEWAY_API_KEY", "SHOP_COURIER_API_KEY"):  # the shop's secret provider
+        os.environ.setdefault(name, secrets.token_urlsafe(16))
     with tempfile.TemporaryDirectory() as tmp:
         shop = Path(tmp) / "shop"
         parking = threading.Thread(target=park, args=(shop, "AuthorizePayment"))

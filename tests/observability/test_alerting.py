@@ -46,7 +46,7 @@ async def scenario(tmp: Path) -> None:
     incidents = Incidents(config.url("incidents"))
     port = free_port()
     app = create_app(runtime.shop.orders, config.journal_url, IntakeSettings(allow_dev_key=True),
-                     runtime.shop.gateway.tokenize, incidents)  # fmt: skip
+                     runtime.shop.tokenize, incidents)  # fmt: skip
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     serving = asyncio.create_task(server.serve())
     base = f"http://127.0.0.1:{port}"

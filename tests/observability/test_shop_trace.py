@@ -40,7 +40,7 @@ async def place_orders(tmp: Path) -> dict[str, str]:
     await runtime.start()
     port = free_port()
     app = create_app(runtime.shop.orders, runtime.shop.config.journal_url,
-                     IntakeSettings(allow_dev_key=True), runtime.shop.gateway.tokenize)  # fmt: skip
+                     IntakeSettings(allow_dev_key=True), runtime.shop.tokenize)  # fmt: skip
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     serving = asyncio.create_task(server.serve())
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -26,8 +27,9 @@ def base(tmp_path: Path) -> Iterator[str]:
 
 def serve(tmp_path: Path, settings: IntakeSettings) -> Iterator[str]:
     orders = OrdersService(f"sqlite:///{tmp_path / 'orders.db'}")
-    gateway = PaymentGateway(f"sqlite:///{tmp_path / 'gateway.db'}")
-    app = create_app(orders, f"sqlite:///{tmp_path / 'sagaway.db'}", settings, gateway.tokenize)
+    gateway = PaymentGateway(f"sqlite:///{tmp_path / 'gateway.db'}", api_key="k")
+    tokenize = partial(gateway.tokenize, api_key="k")
+    app = create_app(orders, f"sqlite:///{tmp_path / 'sagaway.db'}", settings, tokenize)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="error"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

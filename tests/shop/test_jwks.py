@@ -8,6 +8,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -72,8 +73,9 @@ def setup(tmp_path: Path) -> Iterator[tuple[str, KeySet]]:
     url = f"http://127.0.0.1:{jwks.server_address[1]}/.well-known/jwks.json"
     orders = OrdersService(f"sqlite:///{tmp_path / 'orders.db'}")
     settings = IntakeSettings(rate=100, burst=100, jwks_url=url, jwks_cooldown=0.2)
-    gateway = PaymentGateway(f"sqlite:///{tmp_path / 'gateway.db'}")
-    app = create_app(orders, f"sqlite:///{tmp_path / 'sagaway.db'}", settings, gateway.tokenize)
+    gateway = PaymentGateway(f"sqlite:///{tmp_path / 'gateway.db'}", api_key="k")
+    tokenize = partial(gateway.tokenize, api_key="k")
+    app = create_app(orders, f"sqlite:///{tmp_path / 'sagaway.db'}", settings, tokenize)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="error"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -128,16 +128,15 @@ def test_intake_metrics_show_per_step_latency_and_errors(tmp_path: Path) -> None
     import httpx
     import uvicorn
 
-    from shop.gateway import PaymentGateway
     from shop.intake import IntakeSettings, create_app
     from shop.services.orders import OrdersService
+    from shop.system import Shop
 
     park(tmp_path, "AuthorizePayment")
     cli("redrive", "--all", "--workdir", str(tmp_path))
     config = ShopConfig(workdir=tmp_path)
-    gateway = PaymentGateway(config.url("gateway"))
     app = create_app(OrdersService(config.url("orders")), config.journal_url,
-                     IntakeSettings(allow_dev_key=True), gateway.tokenize)  # fmt: skip
+                     IntakeSettings(allow_dev_key=True), Shop(config).tokenize)  # fmt: skip
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="error"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

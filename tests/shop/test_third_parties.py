@@ -1,5 +1,6 @@
 """The simulated payment gateway and courier behave like the real services they stand in
-for: idempotency keys, conflicts, lost answers after the work was done, injected failures."""
+for: API keys, idempotency keys, conflicts, lost answers after the work was done, injected
+failures."""
 
 from __future__ import annotations
 
@@ -12,66 +13,87 @@ from shop.errors import CourierTimeout, GatewayTimeout, PaymentDeclined, Service
 from shop.gateway import IdempotencyConflict, PaymentGateway, ThirdPartyBehaviour
 
 CARD = "4242424242424242"
+KEY = "key-issued-to-the-shop"
 
 
 def _gateway(tmp_path: Path, **behaviour: float) -> PaymentGateway:
-    return PaymentGateway(f"sqlite:///{tmp_path / 'gateway.db'}", ThirdPartyBehaviour(**behaviour))  # type: ignore[arg-type]
+    return PaymentGateway(
+        f"sqlite:///{tmp_path / 'gateway.db'}", ThirdPartyBehaviour(**behaviour), api_key=KEY
+    )  # type: ignore[arg-type]
 
 
 def test_same_key_same_request_answers_the_stored_response_once(tmp_path: Path) -> None:
     gateway = _gateway(tmp_path)
-    first = gateway.authorize("o1-authorize", "o1", 40.0, gateway.tokenize(CARD))
-    again = gateway.authorize("o1-authorize", "o1", 40.0, gateway.tokenize(CARD))
+    first = gateway.authorize(
+        "o1-authorize", "o1", 40.0, gateway.tokenize(CARD, api_key=KEY), api_key=KEY
+    )
+    again = gateway.authorize(
+        "o1-authorize", "o1", 40.0, gateway.tokenize(CARD, api_key=KEY), api_key=KEY
+    )
     assert again == first
-    captured = gateway.capture("o1-capture", first["charge"])
-    assert gateway.capture("o1-capture", first["charge"]) == captured
+    captured = gateway.capture("o1-capture", first["charge"], api_key=KEY)
+    assert gateway.capture("o1-capture", first["charge"], api_key=KEY) == captured
     count = gateway._conn.execute("SELECT count(*), sum(captured) FROM charges").fetchone()
     assert count == (1, 40.0)  # one charge, captured once
 
 
 def test_same_key_with_another_request_is_a_conflict(tmp_path: Path) -> None:
     gateway = _gateway(tmp_path)
-    gateway.authorize("o1-authorize", "o1", 40.0, gateway.tokenize(CARD))
+    gateway.authorize("o1-authorize", "o1", 40.0, gateway.tokenize(CARD, api_key=KEY), api_key=KEY)
     with pytest.raises(IdempotencyConflict):
-        gateway.authorize("o1-authorize", "o1", 41.0, gateway.tokenize(CARD))
+        gateway.authorize(
+            "o1-authorize", "o1", 41.0, gateway.tokenize(CARD, api_key=KEY), api_key=KEY
+        )
 
 
 def test_a_timeout_loses_the_answer_but_the_work_is_done(tmp_path: Path) -> None:
     gateway = _gateway(tmp_path, timeout_rate=1.0)
     with pytest.raises(GatewayTimeout):
-        gateway.authorize("o1-authorize", "o1", 40.0, gateway.tokenize(CARD))
-    found = gateway.lookup("o1-authorize")
+        gateway.authorize(
+            "o1-authorize", "o1", 40.0, gateway.tokenize(CARD, api_key=KEY), api_key=KEY
+        )
+    found = gateway.lookup("o1-authorize", api_key=KEY)
     assert found is not None and found["status"] == "AUTHORIZED"
 
 
 def test_a_503_does_nothing(tmp_path: Path) -> None:
     gateway = _gateway(tmp_path, error_rate=1.0)
     with pytest.raises(ServiceUnavailable):
-        gateway.authorize("o1-authorize", "o1", 40.0, gateway.tokenize(CARD))
-    assert gateway.lookup("o1-authorize") is None
+        gateway.authorize(
+            "o1-authorize", "o1", 40.0, gateway.tokenize(CARD, api_key=KEY), api_key=KEY
+        )
+    assert gateway.lookup("o1-authorize", api_key=KEY) is None
 
 
 def test_declined_card_and_refund_only_after_capture(tmp_path: Path) -> None:
     gateway = _gateway(tmp_path)
     with pytest.raises(PaymentDeclined):
-        gateway.authorize("o2-authorize", "o2", 10.0, gateway.tokenize("4000000000000002"))
-    charge = gateway.authorize("o3-authorize", "o3", 10.0, gateway.tokenize(CARD))["charge"]
-    assert gateway.refund("o3-refund", charge)["noop"] is True  # nothing captured yet
-    assert gateway.void("o3-void", charge)["status"] == "VOIDED"
+        gateway.authorize(
+            "o2-authorize",
+            "o2",
+            10.0,
+            gateway.tokenize("4000000000000002", api_key=KEY),
+            api_key=KEY,
+        )
+    charge = gateway.authorize(
+        "o3-authorize", "o3", 10.0, gateway.tokenize(CARD, api_key=KEY), api_key=KEY
+    )["charge"]
+    assert gateway.refund("o3-refund", charge, api_key=KEY)["noop"] is True  # nothing captured yet
+    assert gateway.void("o3-void", charge, api_key=KEY)["status"] == "VOIDED"
 
 
 def test_courier_books_once_per_key_and_cancels_by_reference(tmp_path: Path) -> None:
-    courier = Courier(f"sqlite:///{tmp_path / 'courier.db'}")
-    booked = courier.book("o1-book", "o1", "1 Main St")
-    assert courier.book("o1-book", "o1", "1 Main St") == booked
-    assert courier.cancel("o1")["status"] == "CANCELLED"
-    assert courier.cancel("o1")["status"] == "CANCELLED"  # idempotent
+    courier = Courier(f"sqlite:///{tmp_path / 'courier.db'}", api_key=KEY)
+    booked = courier.book("o1-book", "o1", "1 Main St", api_key=KEY)
+    assert courier.book("o1-book", "o1", "1 Main St", api_key=KEY) == booked
+    assert courier.cancel("o1", api_key=KEY)["status"] == "CANCELLED"
+    assert courier.cancel("o1", api_key=KEY)["status"] == "CANCELLED"  # idempotent
     status = courier._conn.execute("SELECT status FROM bookings WHERE reference = 'o1'")
     assert status.fetchone() == ("CANCELLED",)
 
 
 def test_courier_outage_times_out_every_call_for_its_references(tmp_path: Path) -> None:
-    courier = Courier(f"sqlite:///{tmp_path / 'courier.db'}", outage=1.0)
+    courier = Courier(f"sqlite:///{tmp_path / 'courier.db'}", api_key=KEY, outage=1.0)
     with pytest.raises(CourierTimeout):
-        courier.book("o1-book", "o1", "1 Main St")
+        courier.book("o1-book", "o1", "1 Main St", api_key=KEY)
     assert courier._conn.execute("SELECT count(*) FROM bookings").fetchone() == (0,)

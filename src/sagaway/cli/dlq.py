@@ -105,9 +105,13 @@ def _redrive_shop(workdir: Path, ids: list[int], timeout: float) -> None:
 
     from shop.config import ShopConfig
     from shop.operator import redrive
+    from shop.secrets import SecretError
 
     try:
         results = asyncio.run(redrive(ShopConfig(workdir=workdir), ids, timeout=timeout))
+    except SecretError as exc:  # the shop's steps call its third parties: keys are a setting
+        typer.echo(f"cannot redrive: {exc}", err=True)
+        raise typer.Exit(2) from exc
     except (KeyError, ValueError) as exc:
         typer.echo(f"cannot redrive: {exc}", err=True)
         raise typer.Exit(1) from exc

@@ -17,6 +17,7 @@ from sagaway.cli import expression_options as options
 from sagaway.cli import quota_options as quota
 from sagaway.engine.cluster import member_identity
 from sagaway.engine.engine import Engine
+from sagaway.engine.http_destinations import HttpDestinations
 from sagaway.engine.integrations import ResourceRouter
 from sagaway.interpreter.limits import Limits
 from sagaway.messaging.put_events import ServerBus, bus_url_beside
@@ -75,6 +76,13 @@ def worker(
     max_history_events: quota.HistoryEvents = quota.DEFAULT_HISTORY_EVENTS,
     max_payload_bytes: quota.PayloadBytes = quota.DEFAULT_PAYLOAD_BYTES,
     express_max_seconds: quota.ExpressSeconds = quota.DEFAULT_EXPRESS_SECONDS,
+    http_allow_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A host http:invoke Tasks may call although it resolves to a loopback, "
+            "private or link-local address (repeatable; default: public addresses only)"
+        ),
+    ] = None,
 ) -> None:
     """Run executions from a PostgreSQL database shared with other workers.
 
@@ -112,6 +120,7 @@ def worker(
         probes=None if health_port is None else (health_host, health_port),
         metrics=metrics,
         limits=quota.quotas(max_history_events, max_payload_bytes, express_max_seconds, 0),
+        http_allow=tuple(http_allow_host or ()),
     )
     asyncio.run(_serve(journal, registry, setup))
 
@@ -122,6 +131,14 @@ class _Setup:
     probes: tuple[str, int] | None  # where /healthz and /readyz answer, if anywhere
     metrics: CollectorRegistry
     limits: Limits
+    http_allow: tuple[str, ...] = ()  # hosts http:invoke may reach on private addresses
+
+
+def worker_router(bus: ServerBus, setup: _Setup) -> ResourceRouter:
+    """The integrations a server runs, but activities: those are handed out by the servers'
+    GetActivityTask, so an activity Task claimed here fails with a cause saying so."""
+    http = HttpDestinations.allowing(setup.http_allow)
+    return ResourceRouter(bus=bus, activities=False, http=http)
 
 
 async def _serve(journal: Journal, registry: FunctionRegistry, setup: _Setup) -> None:
@@ -129,10 +146,8 @@ async def _serve(journal: Journal, registry: FunctionRegistry, setup: _Setup) ->
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    # The integrations a server runs, but activities: those are handed out by the servers'
-    # GetActivityTask, so an activity Task claimed here fails with a cause saying so.
     bus = ServerBus(bus_url_beside(setup.db_url), journal=journal)
-    router = ResourceRouter(bus=bus, activities=False)
+    router = worker_router(bus, setup)
     engine = Engine(journal, registry, router=router, limits=setup.limits,
                     observer=engine_observer(setup.metrics))  # fmt: skip
     health = None if setup.probes is None else HealthServer(engine, *setup.probes)
