@@ -114,6 +114,12 @@ INSERT_EXECUTIONS = (
     " ON CONFLICT DO NOTHING RETURNING arn"
 )
 HISTORY = "SELECT events FROM history WHERE execution_arn = %s ORDER BY first_event_id"
+# Content-addressed per execution: the same text written again is the same row.
+INSERT_PAYLOAD = (
+    "INSERT INTO payloads (execution_arn, digest, body) VALUES (%s, %s, %s)"
+    " ON CONFLICT DO NOTHING"
+)
+PAYLOADS = "SELECT digest, body FROM payloads WHERE execution_arn = %s AND digest = ANY(%s)"
 INSERT_OUTBOX = "INSERT INTO outbox (topic, body) VALUES (%s, %s)"
 
 MIGRATIONS_TABLE = (

@@ -6,6 +6,7 @@ from typing import Any
 
 import orjson
 
+from sagaway.store import payloads as P
 from sagaway.store.ports import ExecutionRecord, StateMachineRecord, StepRecord
 from sagaway.store.sqlite_writer import StepRows
 
@@ -33,29 +34,32 @@ def machine(row: tuple[Any, ...]) -> StateMachineRecord:
 
 def execution_row(r: ExecutionRecord) -> tuple[Any, ...]:
     return (r.arn, r.state_machine_arn, r.name, r.status, r.input, r.start_date, r.definition,
-            r.machine_type, r.stop_date, r.output, r.error, r.cause, r.version, r.state,
-            r.redrive_count)  # fmt: skip
+            r.machine_type, r.stop_date, r.output, r.error, r.cause, r.version,
+            None if r.state is None else P.maybe_compress(r.state), r.redrive_count)  # fmt: skip
 
 
 def execution(row: tuple[Any, ...]) -> ExecutionRecord:
     values = list(row)
     if values[13] is not None:
-        values[13] = bytes(values[13])
+        values[13] = P.decompress(bytes(values[13]))
     return ExecutionRecord(*values)
 
 
 def update_row(step: StepRecord) -> tuple[Any, ...]:
     """Parameters of the guarded UPDATE that applies a step to its execution row."""
-    return (step.state, step.status, step.output, step.error, step.cause, step.stop_date,
-            step.execution_arn, step.expected_version)  # fmt: skip
+    return (P.maybe_compress(step.state), step.status, step.output, step.error, step.cause,
+            step.stop_date, step.execution_arn, step.expected_version)  # fmt: skip
 
 
-def history_row(step: StepRecord) -> tuple[str, int, bytes]:
-    return (step.execution_arn, step.events[0]["id"], orjson.dumps(step.events))
+def history_rows(step: StepRecord) -> tuple[tuple[str, int, bytes], list[P.PayloadRow]]:
+    """The step's history row, its large texts replaced by references, and the payload
+    rows those refer to (see store/payloads.py)."""
+    events, payloads = P.externalize(step.execution_arn, step.events)
+    return (step.execution_arn, step.events[0]["id"], orjson.dumps(events)), payloads
 
 
 def step_rows(step: StepRecord) -> StepRows:
     """Everything a step writes, as plain rows (what the SQLite writer process is sent)."""
     create = None if step.create is None else execution_row(step.create)
-    history = history_row(step) if step.events else None
-    return StepRows(create, update_row(step), history, step.outbox)
+    history, payloads = history_rows(step) if step.events else (None, [])
+    return StepRows(create, update_row(step), history, step.outbox, payloads)

@@ -20,11 +20,13 @@ from typing import Any
 
 import orjson
 
+from sagaway.store import payloads as P
 from sagaway.store import rows as R
 from sagaway.store import sqlite_process
 from sagaway.store import sqlite_queries as Q
 from sagaway.store import sqlite_writer as W
 from sagaway.store.migrations import fresh_schema, migrations
+from sagaway.store.payload_move import move_journal
 from sagaway.store.ports import ExecutionRecord, StateMachineRecord, StepRecord, StoreError
 
 
@@ -104,6 +106,8 @@ class SqliteJournal:
             with self._transaction() as tx:
                 for statement in _statements(migration.sql):
                     tx.execute(statement)
+                if migration.name == "payloads":
+                    move_journal(tx, "?")
                 tx.execute(Q.RECORD_MIGRATION, (migration.version, migration.name, time.time()))
             applied.append(migration.version)
         return applied
@@ -236,11 +240,15 @@ class SqliteJournal:
         events: list[dict[str, Any]] = []
         for (blob,) in self._reader().execute(Q.HISTORY, (arn,)):
             events.extend(orjson.loads(blob))
-        return events
+        return P.resolve(events, lambda refs: self._payloads(arn, refs))
+
+    def _payloads(self, arn: str, refs: set[str]) -> list[tuple[str, bytes]]:
+        marks = ", ".join("?" * len(refs))
+        return self._reader().execute(Q.PAYLOADS.format(marks), (arn, *refs)).fetchall()
 
 
 _STATEMENTS = W.Statements(
-    Q.INSERT_EXECUTION, Q.UPDATE_EXECUTION, Q.INSERT_HISTORY, Q.INSERT_OUTBOX
+    Q.INSERT_EXECUTION, Q.UPDATE_EXECUTION, Q.INSERT_HISTORY, Q.INSERT_OUTBOX, Q.INSERT_PAYLOAD
 )
 
 

@@ -40,6 +40,9 @@ UPDATE_EXECUTION = (
 
 INSERT_HISTORY = "INSERT INTO history (execution_arn, first_event_id, events) VALUES (?, ?, ?)"
 HISTORY = "SELECT events FROM history WHERE execution_arn = ? ORDER BY first_event_id"
+# Content-addressed per execution: the same text written again is the same row.
+INSERT_PAYLOAD = "INSERT OR IGNORE INTO payloads (execution_arn, digest, body) VALUES (?, ?, ?)"
+PAYLOADS = "SELECT digest, body FROM payloads WHERE execution_arn = ? AND digest IN ({})"
 
 INSERT_OUTBOX = "INSERT INTO outbox (topic, body) VALUES (?, ?)"
 
