@@ -130,6 +130,7 @@ def journal_bytes_per_saga(url: str, machine_arn: str) -> float | None:
             "SELECT count(*) FROM executions WHERE state_machine_arn = ?", (machine_arn,)
         ).fetchone()[0]
         source.backup(conn)  # a consistent copy, WAL included
+        conn.execute("PRAGMA journal_mode=DELETE")  # so that VACUUM rewrites the file itself
         conn.execute("VACUUM")
         full = os.path.getsize(copy)
         tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
