@@ -165,3 +165,22 @@ def test_small_payloads_stay_inline(journal: Any) -> None:
     assert journal.commit([StepRecord(arn, 1, b"{}", "RUNNING", [event])]) == [True]
     assert journal.history(arn)[-1] == event
     assert journal._reader().execute("SELECT count(*) FROM payloads").fetchone()[0] == 0
+
+
+def test_large_execution_texts_read_back_as_written(journal: Any) -> None:
+    text = large_text()
+    record = ExecutionRecord(
+        arn=f"{SM.replace('stateMachine', 'execution')}:large",
+        state_machine_arn=SM,
+        name="large",
+        status="RUNNING",
+        input=text,
+        start_date=10.0,
+        definition=text,
+    )
+    assert journal.create_execution(record, step(record.arn, 0, 1))
+    end = StepRecord(record.arn, 1, b"{}", "SUCCEEDED", [{"id": 3, "type": "X"}])
+    end.output, end.stop_date = text, 11.0
+    assert journal.commit([end]) == [True]
+    for got in (journal.get_execution(record.arn), journal.find_execution(SM, "large")):
+        assert (got.input, got.definition, got.output) == (text, text, text)

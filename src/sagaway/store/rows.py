@@ -38,8 +38,15 @@ def execution_row(r: ExecutionRecord) -> tuple[Any, ...]:
             None if r.state is None else P.maybe_compress(r.state), r.redrive_count)  # fmt: skip
 
 
+# Columns of an execution row holding JSON texts that SQLite may keep compressed.
+_TEXTS = (4, 6, 9)  # input, definition, output
+
+
 def execution(row: tuple[Any, ...]) -> ExecutionRecord:
     values = list(row)
+    for i in _TEXTS:
+        if isinstance(values[i], bytes):
+            values[i] = P.decompress(values[i]).decode("utf-8", "surrogatepass")
     if values[13] is not None:
         values[13] = P.decompress(bytes(values[13]))
     return ExecutionRecord(*values)
@@ -60,6 +67,19 @@ def history_rows(step: StepRecord) -> tuple[tuple[str, int, bytes], list[P.Paylo
 
 def step_rows(step: StepRecord) -> StepRows:
     """Everything a step writes, as plain rows (what the SQLite writer process is sent)."""
-    create = None if step.create is None else execution_row(step.create)
+    create = None if step.create is None else _packed(execution_row(step.create), _TEXTS)
     history, payloads = history_rows(step) if step.events else (None, [])
-    return StepRows(create, update_row(step), history, step.outbox, payloads)
+    update = _packed(update_row(step), (2,))
+    return StepRows(create, update, history, step.outbox, payloads)
+
+
+def _packed(row: tuple[Any, ...], texts: tuple[int, ...]) -> tuple[Any, ...]:
+    """The row with its large texts compressed, for SQLite: it rewrites a whole row at
+    every UPDATE, so an uncompressed 64 KiB input would be written again at every step
+    (PostgreSQL keeps large values aside and never rewrites those it is not given)."""
+    values = list(row)
+    for i in texts:
+        text = values[i]
+        if isinstance(text, str) and len(text) >= P.INLINE_LIMIT:
+            values[i] = P.compress(text.encode("utf-8", "surrogatepass"))
+    return tuple(values)
