@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import random
 import signal
 import sqlite3
@@ -29,6 +30,9 @@ KILLS = 50  # SIGKILLs that land while the worker is alive and not done
 SEED = 20_250_917
 MORE = 500  # orders added when the run ends before enough kills have landed
 HANG_GUARD = 300.0  # seconds: a worker that runs this long without killing is stuck
+# Bytes of payload each order carries (e.g. 65536 to torture the payload store; the suite
+# runs without, for time).
+PAYLOAD = int(os.environ.get("SAGAWAY_CRASH_PAYLOAD_BYTES", "0"))
 
 
 @dataclass
@@ -53,7 +57,7 @@ def _spawn(run: Run) -> subprocess.Popen[str]:
     run.lives += 1
     command = [sys.executable, "-m", "tests.engine.crash_worker", run.journal, run.effects]
     return subprocess.Popen(
-        [*command, str(run.count)],
+        [*command, str(run.count), str(PAYLOAD)],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
