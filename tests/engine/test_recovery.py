@@ -33,6 +33,9 @@ HANG_GUARD = 300.0  # seconds: a worker that runs this long without killing is s
 # Bytes of payload each order carries (e.g. 65536 to torture the payload store; the suite
 # runs without, for time).
 PAYLOAD = int(os.environ.get("SAGAWAY_CRASH_PAYLOAD_BYTES", "0"))
+# A life with large payloads needs longer to get as far (compressing, writing): the kills
+# are spread wider so that they still land in the Wait and in the Parallel.
+STRETCH = 1.0 + PAYLOAD / 32768
 
 
 @dataclass
@@ -88,6 +91,7 @@ def run_with_kills(run: Run, rng: random.Random) -> None:
             # The first life runs longest, so that later kills find executions everywhere
             # in the saga (in the Wait, in the Parallel), not only at its start.
             delay = rng.uniform(2.0, 3.5) if run.lives == 1 else rng.uniform(0.25, 1.6)
+            delay *= STRETCH
             try:
                 proc.wait(timeout=delay)
             except subprocess.TimeoutExpired:
