@@ -41,7 +41,8 @@ STRETCH = 1.0 + PAYLOAD / 32768
 @dataclass
 class Run:
     path: Path
-    count: int = COUNT
+    # Fewer, larger executions with payloads: each life must still get them to their timers.
+    count: int = COUNT if not PAYLOAD else COUNT // 5
     lives: int = 0
     kills: int = 0
     resumed: list[int] = field(default_factory=list)  # open executions each life found
