@@ -9,8 +9,9 @@ history reader sees the events exactly as the interpreter emitted them.
 
 The text is stored as it was emitted, never parsed or re-serialized. Compression is zstd
 at level 1: on 64 KiB of order-like JSON it kept 5.4x at about the speed of lz4 (3.1x),
-where zlib took twice the time for less (see docs/benchmarks.md). Small texts stay inline:
-below ``INLINE_LIMIT`` a reference and its row cost more than the text.
+where zlib took twice the time for less (see docs/benchmarks.md). Small texts stay inline
+and uncompressed: below a database page (``INLINE_LIMIT``) the digest, the extra row and
+the codec cost more time than the bytes they save.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 
 import zstandard
 
-INLINE_LIMIT = 1024
+INLINE_LIMIT = 4096
 # History details keys whose values are JSON texts (see interpreter.run.event_payload).
 _KEYS = ("input", "output")
 # A reference replaces the text: a JSON object where the event has a string, so a stored
