@@ -16,7 +16,13 @@ from tests.store.conftest import drop_schema, postgres_url
 
 ARN = "arn:aws:states:us-east-1:111111111111:execution:orders:big"
 SM = "arn:aws:states:us-east-1:111111111111:stateMachine:orders"
-BEFORE = [m for m in migrations("sqlite") if m.name != "payloads"][:3]
+
+
+def before_payloads(dialect: str) -> list[Any]:
+    """The migrations a journal had before the payload store's."""
+    found = migrations(dialect)
+    (payloads,) = [m for m in found if m.name == "payloads"]
+    return [m for m in found if m.version < payloads.version]
 
 
 def old_rows() -> tuple[tuple[Any, ...], list[tuple[str, int, bytes]], list[list[dict[str, Any]]]]:
@@ -45,7 +51,7 @@ def test_sqlite_upgrade_moves_payloads_and_keeps_histories(tmp_path: Path) -> No
     execution, history, steps = old_rows()
     old = sqlite3.connect(path)
     old.execute(Q.MIGRATIONS_TABLE)
-    for migration in BEFORE:
+    for migration in before_payloads("sqlite"):
         old.executescript(migration.sql)
         old.execute(Q.RECORD_MIGRATION, (migration.version, migration.name, 0.0))
     old.execute(f"INSERT INTO executions VALUES ({', '.join('?' * 15)})", execution)
@@ -75,7 +81,7 @@ def test_postgresql_upgrade_moves_payloads_and_keeps_histories() -> None:
     try:
         with psycopg.connect(url) as conn:
             conn.execute(PQ.MIGRATIONS_TABLE)
-            for migration in [m for m in migrations("postgresql") if m.name != "payloads"][:3]:
+            for migration in before_payloads("postgresql"):
                 conn.execute(migration.sql.encode())
                 conn.execute(PQ.RECORD_MIGRATION, (migration.version, migration.name))
             conn.execute(
