@@ -30,5 +30,7 @@ from sagaway.saga import DeadLetter as DeadLetter
 from sagaway.saga import RetryPolicy as RetryPolicy
 from sagaway.saga import Saga as Saga
 from sagaway.saga import lambda_arn as lambda_arn
+from sagaway.store.open import open_journal as open_journal
+from sagaway.store.ports import Journal as Journal
 from sagaway.store.sqlite import SqliteJournal as SqliteJournal
 # --- end of the messaging/saga block ------------------------------------------------------

@@ -25,9 +25,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from sagaway.api import CREDENTIALS_ENV, Credential, generate_credential
+from sagaway.observability.setup import process_tracer_provider
 from shop.audit import FINAL, Audit, run_audit
 from shop.catalog import PRICES
 from shop.config import SERVICES, THIRD_PARTIES, ShopConfig
+from shop.incidents import Incidents
 from shop.intake import IntakeSettings, create_app, dev_token
 from shop.operator import redrive
 from shop.report import print_report
@@ -246,7 +248,9 @@ async def run_demo(options: DemoOptions, console: Console) -> int:
     # The intake listens on loopback only, so the public dev key may sign its tokens.
     settings = IntakeSettings(rate=10_000, burst=10_000, total_rate=10_000,
                               total_burst=10_000, allow_dev_key=True)  # fmt: skip
-    app = create_app(shop.orders, config.journal_url, settings, shop.gateway.tokenize)
+    process_tracer_provider()  # the intake's spans, when OTEL_* asks for traces
+    app = create_app(shop.orders, config.journal_url, settings, shop.gateway.tokenize,
+                     Incidents(config.url("incidents")))  # fmt: skip
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=options.port, log_level="warning")
     )
@@ -278,9 +282,17 @@ async def run_demo(options: DemoOptions, console: Console) -> int:
                 f"serving: POST {base}/orders, GET {base}/orders/ID, {base}/metrics; the Step "
                 f"Functions API on http://127.0.0.1:{options.api_port} (Ctrl-C stops)"
             )
+            console.print(_console_link(config.workdir / "engine.log"), soft_wrap=True)
             await serving
         return 0 if audit.ok and complete and (before is None or before.ok) else 1
     finally:
         server.should_exit = True
         await asyncio.gather(serving, return_exceptions=True)
         worker.stop()
+
+
+def _console_link(log: Path) -> str:
+    """The engine process's one-time console sign-in line (the last one it printed)."""
+    lines = [line for line in log.read_text(errors="replace").splitlines()
+             if line.startswith("console: sign in at ")]  # fmt: skip
+    return lines[-1] if lines else f"the console's sign-in link is in {log}"

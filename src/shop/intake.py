@@ -18,6 +18,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
+import orjson
+from opentelemetry import trace
+from opentelemetry.propagate import extract
+from opentelemetry.trace import SpanKind
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -25,8 +29,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from sagaway import SqliteJournal
+from sagaway import open_journal
 from shop.catalog import PRICES
+from shop.incidents import BadNotification, Incidents
 from shop.journal_metrics import StepHistoryCollector
 from shop.metrics import OrdersCollector
 from shop.secrets import SecretProvider
@@ -38,6 +43,7 @@ from shop.tokens import dev_token as dev_token
 from shop.validation import OrderProblem, parse_order
 
 MAX_BODY = 64 * 1024
+tracer = trace.get_tracer("shop.intake")
 
 
 @dataclass(slots=True)
@@ -90,13 +96,17 @@ def create_app(
     journal_url: str,
     settings: IntakeSettings,
     tokenize: Callable[[str], str],
+    incidents: Incidents | None = None,
 ) -> Starlette:
     """``tokenize`` swaps a card number for the payment gateway's token (see
-    ``PaymentGateway.tokenize``): the shop never keeps the number itself."""
+    ``PaymentGateway.tokenize``): the shop never keeps the number itself. With
+    ``incidents``, also Alertmanager's webhook receiver (``POST /hooks/alertmanager``) and
+    the incident list (``GET /incidents``)."""
     limits = _Limits(settings)
     registry = CollectorRegistry()
     registry.register(OrdersCollector(lambda sql: orders.db.query(sql)))
-    journal = SqliteJournal(journal_url)
+    # Through the store port: SQLite on one machine, the cluster's PostgreSQL on several.
+    journal = open_journal(journal_url)
     registry.register(StepHistoryCollector(journal, STATE_MACHINE))
     verifier = TokenVerifier(
         settings.jwt_key, settings.jwks_url, issuer=settings.issuer, audience=settings.audience,
@@ -105,6 +115,14 @@ def create_app(
     )  # fmt: skip
 
     async def submit(request: Request) -> Response:
+        # A server span (a no-op unless tracing is on): OrderSubmitted carries its context.
+        with tracer.start_as_current_span("POST /orders", extract(dict(request.headers)),
+                                          SpanKind.SERVER) as span:  # fmt: skip
+            response = await accept(request)
+            span.set_attribute("http.response.status_code", response.status_code)
+            return response
+
+    async def accept(request: Request) -> Response:
         client = await _client(request, verifier, limits)
         if isinstance(client, Response):
             return client
@@ -125,6 +143,7 @@ def create_app(
             order_id, _ = await run_in_threadpool(orders.submit, client, key, order)
         except KeyError:
             return problem(409, "Conflict", "this Idempotency-Key was used for another order")
+        trace.get_current_span().set_attribute("sagaway.business_key", order_id)
         return JSONResponse({"orderId": order_id, "status": "PENDING"}, 202,
                             {"Location": f"/orders/{order_id}"})  # fmt: skip
 
@@ -150,7 +169,26 @@ def create_app(
     routes = [Route("/orders", submit, methods=["POST"]),
               Route("/orders/{order_id}", show, methods=["GET"]),
               Route("/metrics", metrics, methods=["GET"])]  # fmt: skip
+    if incidents is not None:
+        routes += incident_routes(incidents)
     return Starlette(routes=routes)
+
+
+def incident_routes(incidents: Incidents) -> list[Route]:
+    async def alertmanager(request: Request) -> Response:
+        try:
+            notification = orjson.loads(await request.body())
+            opened, resolved = await run_in_threadpool(incidents.receive, notification)
+        except (orjson.JSONDecodeError, BadNotification) as exc:
+            return problem(400, "Bad Request", f"not an Alertmanager notification: {exc}")
+        return JSONResponse({"opened": opened, "resolved": resolved})
+
+    async def listing(request: Request) -> Response:
+        found = await run_in_threadpool(incidents.list)
+        return JSONResponse({"incidents": [incident.to_json() for incident in found]})
+
+    return [Route("/hooks/alertmanager", alertmanager, methods=["POST"]),
+            Route("/incidents", listing, methods=["GET"])]  # fmt: skip
 
 
 def _protect_card(order: dict[str, Any], tokenize: Callable[[str], str]) -> None:

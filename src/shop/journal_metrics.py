@@ -14,7 +14,7 @@ from typing import Any
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
-from sagaway import SqliteJournal
+from sagaway import Journal
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 _SCHEDULED = ("TaskScheduled", "LambdaFunctionScheduled")
@@ -24,7 +24,7 @@ _ENDED = {"TaskSucceeded": None, "LambdaFunctionSucceeded": None, "TaskFailed": 
 
 
 class StepHistoryCollector(Collector):
-    def __init__(self, journal: SqliteJournal, state_machine_arn: str) -> None:
+    def __init__(self, journal: Journal, state_machine_arn: str) -> None:
         self.journal = journal
         self.state_machine_arn = state_machine_arn
         self._seen: set[str] = set()

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sagaway import SqliteJournal
+from sagaway import Journal
 from shop.saga import SAGA_NAME
 
 _FAILED = ("TaskFailed", "TaskTimedOut", "LambdaFunctionFailed", "LambdaFunctionTimedOut")
 STATE_MACHINE = f"arn:aws:states:us-east-1:111111111111:stateMachine:{SAGA_NAME}"
 
 
-def saga_steps(journal: SqliteJournal, order_id: str) -> list[dict[str, Any]]:
+def saga_steps(journal: Journal, order_id: str) -> list[dict[str, Any]]:
     """One entry per Task state entered: name, outcome, error; redrives included."""
     steps: list[dict[str, Any]] = []
     names = [order_id] + [f"{order_id}-redrive-{n}" for n in range(1, 20)]

@@ -25,6 +25,8 @@ from sagaway import (
     StartExecutionTarget,
 )
 from sagaway.api import ApiSecurity, attach_app
+from sagaway.api.app import console_of
+from sagaway.engine.observer import Observer
 from shop.config import ShopConfig
 from shop.courier import Courier
 from shop.faults import FaultPlan
@@ -91,11 +93,13 @@ class ShopRuntime:
         metrics_registry: CollectorRegistry | None = None,
         api_port: int | None = None,
         api_security: ApiSecurity | None = None,
+        observer: Observer | None = None,
     ) -> None:
         self.shop = Shop(config)
         metrics = StepMetrics(metrics_registry or CollectorRegistry())
         self.journal = SqliteJournal(config.journal_url)
-        self.engine = Engine(self.journal, self.shop.registry(metrics), threads=config.threads)
+        self.engine = Engine(self.journal, self.shop.registry(metrics), threads=config.threads,
+                             observer=observer)  # fmt: skip
         self.bus = EventBus("shop", archive=Archive(config.bus_url), inbox=Inbox(config.bus_url))
         self.relays: list[OutboxRelay] = []
         self.machine_arn = ""
@@ -103,6 +107,7 @@ class ShopRuntime:
         self.api_port = api_port
         self.api_security = api_security
         self._api: uvicorn.Server | None = None
+        self.console_link: str | None = None  # the console's one-time sign-in URL
         self._serving: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -112,9 +117,11 @@ class ShopRuntime:
         self.machine_arn = self.engine.create_state_machine(SAGA_NAME, definition).arn
         api = None
         if self.api_port is not None:  # before the engine starts: see attach_app
-            api = attach_app(
-                self.engine, self.shop.config.journal_url, security=self.api_security
-            )
+            from shop.console_pages import ShopPages  # the console's shop pages need the shop
+
+            api = attach_app(self.engine, self.shop.config.journal_url,
+                             security=self.api_security,
+                             extension=ShopPages(self.shop).extension())  # fmt: skip
         await self.engine.start()
         if api is not None and self.api_port is not None:
             await self._serve_api(api, self.api_port)
@@ -140,6 +147,10 @@ class ShopRuntime:
                 self._serving.result()
                 raise RuntimeError(f"the Step Functions API did not start on port {port}")
             await asyncio.sleep(0.02)
+        local = console_of(api).local
+        if local is not None:  # the demo reads this line from the engine's log and shows it
+            self.console_link = f"http://127.0.0.1:{port}{local.path()}"
+            print(f"console: sign in at {self.console_link}", flush=True)
 
     async def stop(self) -> None:
         if self._api is not None and self._serving is not None:

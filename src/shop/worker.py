@@ -15,7 +15,10 @@ from prometheus_client import CollectorRegistry, start_http_server
 
 from sagaway import tune_gc
 from sagaway.api import CREDENTIALS_ENV, ApiSecurity, Role, load_credentials
+from sagaway.observability.setup import engine_observer, process_tracer_provider
+from sagaway.observability.tracing import Tracing
 from shop.config import ShopConfig
+from shop.saga import SAGA_NAME
 from shop.system import ShopRuntime
 
 
@@ -31,7 +34,10 @@ async def serve(
     config: ShopConfig, metrics_port: int | None, ready: Path | None, api_port: int | None = None
 ) -> None:
     registry = CollectorRegistry()
-    runtime = ShopRuntime(config, registry, api_port, api_security(api_port))
+    provider = process_tracer_provider()
+    tracing = Tracing(provider, {SAGA_NAME: "$.orderId"}) if provider is not None else None
+    runtime = ShopRuntime(config, registry, api_port, api_security(api_port),
+                          engine_observer(registry, tracing))  # fmt: skip
     await runtime.start()
     if metrics_port:
         start_http_server(metrics_port, addr="127.0.0.1", registry=registry)

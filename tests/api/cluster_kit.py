@@ -25,6 +25,7 @@ class Cluster:
         self.url = url
         self.logs = logs
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.ports: dict[str, int] = {}  # each server's port (its API and probes)
 
     def _spawn(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
         common = ["--db", self.url, "--functions", FUNCTIONS, "--name", name]
@@ -34,11 +35,12 @@ class Cluster:
         self.procs[name] = proc
         return proc
 
-    def worker(self, name: str) -> None:
-        self._spawn(name, ["worker", "--lease-seconds", "2"])
+    def worker(self, name: str, health_port: int | None = None) -> None:
+        probes = [] if health_port is None else ["--health-port", str(health_port)]
+        self._spawn(name, ["worker", "--lease-seconds", "2", *probes])
 
     def server(self, name: str) -> Any:
-        port = free_port()
+        port = self.ports[name] = free_port()
         bus = f"sqlite:///{self.logs / (name + '-events.db')}"
         args = ["serve", "--port", str(port), "--lease-seconds", "2", "--bus", bus]
         proc = self._spawn(name, args)

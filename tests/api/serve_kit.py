@@ -19,6 +19,19 @@ FUNCTIONS = str(Path(__file__).with_name("limits_functions.py"))
 ROLE = "arn:aws:iam::111111111111:role/test"
 
 
+def wait_until_serving(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    """Until the server answers HTTP; RuntimeError with its log if it ends or takes 20 s."""
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            httpx.get(url + "/healthz", timeout=1)
+            return
+        except httpx.TransportError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(log.read_text(errors="replace")) from None
+            time.sleep(0.05)
+
+
 class ServeProcess:
     def __init__(self, db: Path, *options: str) -> None:
         self.db = db
@@ -31,16 +44,12 @@ class ServeProcess:
     def start(self) -> ServeProcess:
         with self.log.open("ab") as log:
             self.process = self._spawn(log)
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                httpx.get(self.url + "/console", timeout=1)
-                return self
-            except httpx.TransportError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    self.kill()
-                    raise RuntimeError(self.log.read_text(errors="replace")) from None
-                time.sleep(0.05)
+        try:
+            wait_until_serving(self.url, self.process, self.log)
+        except RuntimeError:
+            self.kill()
+            raise
+        return self
 
     def _spawn(self, log: Any) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
@@ -123,15 +132,8 @@ class Serve:
             )  # fmt: skip
 
     def __enter__(self) -> Serve:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                httpx.get(self.url + "/console", timeout=1)
-                return self
-            except httpx.TransportError:
-                if time.monotonic() > deadline or self.process.poll() is not None:
-                    raise RuntimeError(self.log.read_text()) from None
-                time.sleep(0.1)
+        wait_until_serving(self.url, self.process, self.log)
+        return self
 
     def __exit__(self, *exc: object) -> None:
         self.process.terminate()

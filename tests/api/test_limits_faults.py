@@ -60,19 +60,18 @@ def test_boundaries_refuse_what_aws_refuses_and_faults_fail_one_execution(
         assert outcomes["unprintable_error"]["error"] == "Unprintable"
         assert "<exception str() failed>" in outcomes["unprintable_error"]["cause"]
 
-        # A 400-digit integer in a definition, state nested deeper on every turn: the step
-        # cannot be journaled, so the execution fails (never stays RUNNING).
-        for name, definition in (("big", BIG_RESULT % ("0" * 400)), ("nests", NESTS)):
-            arn = machine(sfn, name, definition)
-            started = sfn.start_execution(stateMachineArn=arn, input="{}")["executionArn"]
-            ended = wait_end(sfn, started)
-            assert ended["status"] == "FAILED", name
-            assert ended["error"] == "States.Runtime"
-            assert "while recording a step" in ended["cause"]
-            if name == "big":  # a redrive would run it again: a client error, no 500
-                with pytest.raises(ClientError) as raised:
-                    sfn.redrive_execution(executionArn=started)
-                assert raised.value.response["Error"]["Code"] == "ExecutionNotRedrivable"
+        # A 400-digit integer in a definition is refused when the definition is read.
+        with pytest.raises(ClientError) as raised:
+            machine(sfn, "big", BIG_RESULT % ("0" * 400))
+        assert raised.value.response["Error"]["Code"] == "InvalidDefinition"
+        # State nested deeper on every turn: the step cannot be journaled, so the execution
+        # fails (never stays RUNNING).
+        arn = machine(sfn, "nests", NESTS)
+        started = sfn.start_execution(stateMachineArn=arn, input="{}")["executionArn"]
+        ended = wait_end(sfn, started)
+        assert ended["status"] == "FAILED"
+        assert ended["error"] == "States.Runtime"
+        assert "while recording a step" in ended["cause"]
 
         # TimeoutSeconds and StopExecution still work, also after a SIGKILL and restart.
         waits = machine(sfn, "waits", WAITS)

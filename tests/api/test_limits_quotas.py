@@ -132,7 +132,7 @@ def test_express_time_limit_gone_clients_and_sigterm(tmp_path: Path) -> None:
         began = time.monotonic()
         answer = sfn.start_sync_execution(stateMachineArn=waits, input="{}")
         assert answer["status"] == "TIMED_OUT"
-        assert answer["error"] == "States.Timeout"
+        assert "error" not in answer  # AWS names an error for FAILED executions only
         assert 1.5 < time.monotonic() - began < 5
 
         before = server.rss_mib()

@@ -5,7 +5,12 @@ and API_UpdateStateMachine.html, versionDescription: "You can only set the descr
 the publish parameter is set to true. Otherwise, if you set versionDescription, but publish
 to false, this API action throws ValidationException."
 API_LoggingConfiguration.html, destinations: "Limited to size 1. Required, if your log
-level is not set to OFF."
+level is not set to OFF."; level: "Valid Values: ALL | ERROR | FATAL | OFF". The level's
+default is OFF ("By default, the level is set to OFF": the CloudFormation property as
+https://docs.aws.amazon.com/cdk/api/v2/docs/aws-cdk-lib.aws_stepfunctions.CfnStateMachine.LoggingConfigurationProperty.html
+documents it); AWS describes a configuration given without level
+or includeExecutionData with both filled in (LocalStack's AWS-validated
+``test_sfn_api_logs.snapshot.json``, ``test_incomplete_logging_configuration``).
 """
 
 from __future__ import annotations
@@ -54,3 +59,58 @@ def test_logging_above_off_needs_exactly_one_destination(sfn: Any) -> None:
         name="t", definition=DEFINITION, roleArn=ROLE, tracingConfiguration=tracing
     )["stateMachineArn"]
     assert sfn.describe_state_machine(stateMachineArn=arn)["tracingConfiguration"] == tracing
+
+
+@pytest.mark.parametrize(
+    ("given", "described"),
+    [
+        ({}, {"level": "OFF", "includeExecutionData": False}),
+        ({"destinations": []}, {"level": "OFF", "includeExecutionData": False, "destinations": []}),
+        (
+            {"level": "ERROR", "destinations": [{"cloudWatchLogsLogGroup": {"logGroupArn": "g"}}]},
+            {
+                "level": "ERROR",
+                "includeExecutionData": False,
+                "destinations": [{"cloudWatchLogsLogGroup": {"logGroupArn": "g"}}],
+            },
+        ),
+    ],
+)
+def test_logging_left_out_reads_as_the_defaults(
+    sfn: Any, given: dict[str, Any], described: dict[str, Any]
+) -> None:
+    arn = sfn.create_state_machine(
+        name="d", definition=DEFINITION, roleArn=ROLE, loggingConfiguration=given
+    )["stateMachineArn"]
+    assert sfn.describe_state_machine(stateMachineArn=arn)["loggingConfiguration"] == described
+    sfn.update_state_machine(
+        stateMachineArn=arn, loggingConfiguration={"includeExecutionData": True}
+    )
+    after = sfn.describe_state_machine(stateMachineArn=arn)["loggingConfiguration"]
+    assert after == {"level": "OFF", "includeExecutionData": True}
+
+
+def test_a_logging_level_outside_the_four_is_a_validation_error(sfn: Any) -> None:
+    with pytest.raises(ClientError) as raised:
+        sfn.create_state_machine(
+            name="v", definition=DEFINITION, roleArn=ROLE,
+            loggingConfiguration={"level": "DEBUG", "destinations": []},
+        )  # fmt: skip
+    error = raised.value.response["Error"]
+    assert error["Code"] == "ValidationException"
+    assert error["Message"] == (
+        "1 validation error detected: Value 'DEBUG' at 'loggingConfiguration.level' failed to "
+        "satisfy constraint: Member must satisfy enum value set: [ALL, ERROR, FATAL, OFF]"
+    )
+
+
+def test_tracing_left_out_reads_as_disabled(sfn: Any) -> None:
+    """API_TracingConfiguration.html, enabled: "When set to true, X-Ray tracing is enabled"
+    (a Boolean, not required): left out, tracing is off, as Describe shows a machine created
+    without any tracingConfiguration."""
+    arn = sfn.create_state_machine(
+        name="x", definition=DEFINITION, roleArn=ROLE, tracingConfiguration={}
+    )["stateMachineArn"]
+    assert sfn.describe_state_machine(stateMachineArn=arn)["tracingConfiguration"] == {
+        "enabled": False
+    }

@@ -26,7 +26,7 @@ HAVE_CORPUS = (CORPUS / "index.json").is_file()
 MASKED_NAME = re.compile(r"<resource:\d+>")
 MEMBERS = ("status", "error", "cause", "nextState", "inspectionData")
 # Floor for the whole set (117 cases); raise it when more pass, never lower it silently.
-MIN_PASSED = 109
+MIN_PASSED = 110
 
 
 def _cases() -> list[dict[str, Any]]:

@@ -65,3 +65,32 @@ def test_express_machines_refuse_activities() -> None:
     assert problem.location == "/States/T/Resource"
     assert problem.message == "Express state machine does not support Activity ARN"
     assert validate_definition(task("arn:aws:states:us-east-1:123456789012:activity:work")) == []
+
+
+@pytest.mark.parametrize(
+    ("resource", "message"),
+    [
+        (
+            "arn:aws:states:::sns:publish.waitForTaskToken",
+            "Express state machine does not support '.waitForTaskToken' service integration ",
+        ),
+        (
+            "arn:aws:states:::states:startExecution.sync",
+            "Express state machine does not support '.sync' service integration",
+        ),
+        (
+            "arn:aws:states:::states:startExecution.sync:2",
+            "Express state machine does not support '.sync' service integration",
+        ),
+    ],
+)
+def test_express_machines_refuse_callbacks_and_jobs(resource: str, message: str) -> None:
+    """Express workflows "only support Request Response integrations" (the optimized
+    integrations page above). AWS's wording, as its recorded CreateStateMachine answers give
+    it (LocalStack's AWS-validated ``test_sfn_api_express.snapshot.json``,
+    ``test_illegal_callbacks``): the '.waitForTaskToken' sentence ends in a blank before
+    " at <location>", the '.sync' one does not; '.sync:2' is the same job pattern."""
+    [problem] = validate_definition(task(resource), machine_type="EXPRESS")
+    assert (problem.code, problem.location) == ("SCHEMA_VALIDATION_FAILED", "/States/T/Resource")
+    assert problem.message == message
+    assert validate_definition(task(resource)) == []

@@ -93,19 +93,6 @@ def test_recognised_resources(resource: str) -> None:
     assert one(task(Resource=resource)) == []
 
 
-@pytest.mark.parametrize(
-    ("suffix", "resource"),
-    [
-        (".waitForTaskToken", "arn:aws:states:::sqs:sendMessage.waitForTaskToken"),
-        (".sync", "arn:aws:states:::states:startExecution.sync"),
-    ],
-)
-def test_express_machines_refuse_callbacks_and_jobs(suffix: str, resource: str) -> None:
-    message = f"Express state machine does not support '{suffix}' service integration "
-    assert one(task(Resource=resource), machine_type="EXPRESS") == [("/States/S/Resource", message)]
-    assert one(task(Resource=resource)) == []
-
-
 def test_timeout_seconds_and_path_are_exclusive() -> None:
     assert [loc for loc, _ in one(task(TimeoutSeconds=5, TimeoutSecondsPath="$.t"))] == [
         "/States/S"

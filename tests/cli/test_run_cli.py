@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from sagaway.messaging.archive import Archive
 from sagaway.store.sqlite import SqliteJournal
 from tests.cli.cli_kit import ORDER_FUNCTIONS, ORDER_SAGA, ROOT, sagaway
 
@@ -209,3 +210,28 @@ def test_handlers_run_in_sandbox_processes_with_isolation_process(tmp_path: Path
     code, out, err = run_order(db, SHIPPABLE, "--isolation", "process")
     assert code == 0, err
     assert json.loads(out)["status"] == "CONFIRMED"
+
+
+def test_run_has_the_integrations_serve_has_put_events_included(tmp_path: Path) -> None:
+    entry = {"Source": "shop.orders", "DetailType": "OrderConfirmed", "Detail": {"orderId": "o"}}
+    machine = tmp_path / "publish.json"
+    machine.write_text(json.dumps({"StartAt": "Publish", "States": {"Publish": {
+        "Type": "Task", "Resource": "arn:aws:states:::events:putEvents",
+        "Parameters": {"Entries": [entry]}, "End": True}}}))  # fmt: skip
+    db = tmp_path / "s.db"
+    done = sagaway("run", machine, "--db", db)
+    assert done.code == 0, done.err
+    (result,) = json.loads(done.out)["Entries"]
+    # The event was committed with the step: in the bus's archive once relayed, or still
+    # in the journal's outbox if the run ended first (the next engine on it relays it).
+    journal = SqliteJournal(str(db))
+    try:
+        pending = [json.loads(body)["id"] for _, _, body in journal.pending_outbox()]
+    finally:
+        journal.close()
+    archive = Archive(f"sqlite:///{tmp_path / 's-events.db'}")
+    try:
+        archived = [e["id"] for e in archive.between(0, 1e12)]
+    finally:
+        archive.close()
+    assert pending + archived == [result["EventId"]]

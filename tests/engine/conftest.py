@@ -62,6 +62,7 @@ class Node:
         self.journal = SqliteJournal(str(self.path))
         self.engine = Engine(self.journal, registry, clock=clock)
         await self.engine.start()
+        await self.engine.recovery.finished()  # resumed in the background: wait for it
         return self.engine
 
     async def close(self) -> None:

@@ -192,7 +192,11 @@ async def run(journal_path: str, effects_path: str, count: int, payload: int = 0
     open_records = journal.open_executions()
     # Executions this life finds waiting on a timer (a Wait or a Retry interval).
     timed = sum(1 for r in open_records if r.state and json.loads(r.state)["timers"])
-    await engine.start()  # recovery: resumes the open executions
+    await engine.start()
+    # Recovery runs in the background; this process is also the client that starts the
+    # run again, so let it resume the open executions first, as a restarted service would
+    # before its clients reconnect (a kill still lands anywhere in it).
+    await engine.recovery.finished()
     print(f"resumed {len(open_records)} {timed}", flush=True)
     machine = journal.get_state_machine(
         f"arn:aws:states:us-east-1:111111111111:stateMachine:{MACHINE_NAME}"

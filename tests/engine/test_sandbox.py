@@ -55,6 +55,7 @@ def test_an_invocation_whose_process_died_twice_runs_next_in_a_sandbox(tmp_path:
         engine = Engine(journal, load_functions(str(FUNCTIONS)))
         try:
             await engine.start()
+            await engine.recovery.finished()  # resumed in the background: wait for it
             if start:
                 machine = engine.create_state_machine("Slow", definition({"T": task("slow")}))
                 await engine.start_execution(machine.arn, "slow", '{"seconds": 0.5}')

@@ -109,9 +109,9 @@ def test_the_relay_hands_events_to_the_rules_and_archive(tmp_path: Path) -> None
     assert [e["id"] for e in got] == [e["EventId"] for e in response["Entries"]]
 
 
-def test_default_bus_database_is_beside_the_journal() -> None:
+def test_default_bus_database_is_beside_the_journal_or_is_the_clusters_database() -> None:
     assert bus_url_beside("sqlite:///data/sagaway.db") == "sqlite:///data/sagaway-events.db"
     assert bus_url_beside("sqlite:////abs/j.sqlite") == "sqlite:////abs/j-events.sqlite"
     assert bus_url_beside("journal") == "sqlite:///journal-events.db"
-    assert bus_url_beside("postgresql://h/db") == "sqlite:///sagaway-events.db"
+    assert bus_url_beside("postgresql://h/db") == "postgresql://h/db"  # shared by members
     assert bus_url_beside("sqlite:///:memory:") == "sqlite:///sagaway-events.db"

@@ -77,6 +77,12 @@ def test_demo_serve_leaves_the_intake_and_the_step_functions_api_running(tmp_pat
                                aws_access_key_id="x", aws_secret_access_key="x")  # fmt: skip
         with pytest.raises(ClientError, match="UnrecognizedClientException"):
             guessed.list_state_machines()
+        # The operator console on the same port, with the shop's pages, behind its link.
+        link = "".join(_read_until(proc, "token=")).split("sign in at ")[-1].strip()
+        with httpx.Client(follow_redirects=True) as browser:
+            assert browser.get(link).status_code == 200
+            letters = browser.get(f"http://127.0.0.1:{api}/console/dead-letters")
+            assert letters.status_code == 200 and "Dead letters" in letters.text
         sfn = boto3.client("stepfunctions", endpoint_url=url, region_name="us-east-1",
                            aws_access_key_id=key[1], aws_secret_access_key=secret[1])  # fmt: skip
         machines = sfn.list_state_machines()["stateMachines"]

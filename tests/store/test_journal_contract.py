@@ -184,3 +184,17 @@ def test_large_execution_texts_read_back_as_written(journal: Any) -> None:
     assert journal.commit([end]) == [True]
     for got in (journal.get_execution(record.arn), journal.find_execution(SM, "large")):
         assert (got.input, got.definition, got.output) == (text, text, text)
+
+
+def test_outbox_rows_commit_with_their_step_and_leave_once_relayed(journal: Any) -> None:
+    a, b = start(journal, "a"), start(journal, "b")
+    published = step(a, 1, 3)
+    published.outbox = [("default", b'{"id":"e1"}'), ("default", b'{"id":"e2"}')]
+    refused = step(b, 7, 3)  # stale: its outbox row must not be written either
+    refused.outbox = [("default", b'{"id":"lost"}')]
+    assert journal.commit([published, refused]) == [True, False]
+    pending = journal.pending_outbox()
+    assert [(topic, body) for _, topic, body in pending] == published.outbox
+    assert [row[2] for row in journal.pending_outbox(limit=1)] == [b'{"id":"e1"}']
+    journal.remove_outbox([pending[0][0]])
+    assert [row[2] for row in journal.pending_outbox()] == [b'{"id":"e2"}']

@@ -59,7 +59,7 @@ def test_a_delay_beyond_timeout_seconds_is_states_timeout_and_can_be_caught() ->
     result = run_saga(saga, mocks={"Charge": {"Return": "late", "Delay": 45}})
     assert result.status == "SUCCEEDED"
     assert result.states_entered() == ["Charge", "TimedOut"]
-    assert result.output == {"Error": "States.Timeout"}
+    assert result.output == {"Error": "States.Timeout", "Cause": ""}
     assert result.events("LambdaFunctionTimedOut")
     assert result.elapsed == 30
 

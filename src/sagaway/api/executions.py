@@ -4,17 +4,29 @@ ListExecutions, RedriveExecution."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from sagaway.api import versions
 from sagaway.api.errors import ApiError, machine_missing
-from sagaway.api.service import EXECUTION, Api, check_name, machine_ref, page
+from sagaway.api.service import (
+    EXECUTION,
+    Api,
+    check_name,
+    decode_cursor,
+    encode_cursor,
+    machine_ref,
+)
 from sagaway.engine import redrive as redrive_module
 from sagaway.engine.deliveries import STOP
 from sagaway.engine.engine import ExecutionAlreadyExists, StateMachineDoesNotExist
 from sagaway.expressions.jsontext import loads_document
 from sagaway.interpreter.limits import HISTORY_FULL_REASON, history_was_full
-from sagaway.store.ports import ExecutionRecord
+from sagaway.observability.context import traceparent_to_xray, xray_to_traceparent
+from sagaway.store.ports import ExecutionRecord, ExecutionSummary, ListCursor
 
 ENDED_REDRIVABLE = redrive_module.REDRIVABLE
 
@@ -38,7 +50,10 @@ async def _start(api: Api, params: dict[str, Any]) -> ExecutionRecord:
     if run_as is None:
         api.machine(ref.arn)
     try:
-        record = await api.engine.start_execution(ref.arn, name, text, run_as=run_as)
+        trace = xray_to_traceparent(params.get("traceHeader") or "")
+        record = await api.engine.start_execution(
+            ref.arn, name, text, run_as=run_as, trace_parent=trace
+        )
     except StateMachineDoesNotExist as exc:
         raise machine_missing(arn) from exc
     except ExecutionAlreadyExists as exc:
@@ -99,6 +114,19 @@ async def stop_execution(api: Api, params: dict[str, Any]) -> dict[str, Any]:
     return {"stopDate": stop}
 
 
+def _trace_header(record: ExecutionRecord) -> str:
+    """The trace header passed to the execution (AWS: DescribeExecution's traceHeader),
+    from the trace context journaled with its state."""
+    blob = record.state
+    if isinstance(blob, str):  # an adapter may hand the state back as text
+        blob = blob.encode()
+    if blob is None or b'"traceparent"' not in blob:
+        return ""
+    trace = orjson.loads(blob).get("trace") or {}
+    # With tracing on, "parent" is the caller's and "traceparent" the execution's own span.
+    return traceparent_to_xray(str(trace.get("parent", trace.get("traceparent", ""))))
+
+
 def _describe(api: Api, record: ExecutionRecord) -> dict[str, Any]:
     out: dict[str, Any] = {
         "executionArn": record.arn,
@@ -120,6 +148,9 @@ def _describe(api: Api, record: ExecutionRecord) -> dict[str, Any]:
         out["error"] = record.error
     if record.cause is not None and record.status != "TIMED_OUT":
         out["cause"] = record.cause
+    header = _trace_header(record)
+    if header:
+        out["traceHeader"] = header
     meta = api.execution_meta(record.arn)
     out.update({k: v for k, v in meta.items() if k.startswith("stateMachine")})
     if record.machine_type != "EXPRESS":
@@ -136,7 +167,8 @@ def _describe(api: Api, record: ExecutionRecord) -> dict[str, Any]:
 
 
 async def describe_execution(api: Api, params: dict[str, Any]) -> dict[str, Any]:
-    record = api.execution(params["executionArn"])
+    # Off the event loop: the row holds the input and output, up to 256 KiB each.
+    record = await asyncio.to_thread(api.execution, params["executionArn"])
     return _describe(api, record)
 
 
@@ -148,21 +180,62 @@ async def list_executions(api: Api, params: dict[str, Any]) -> dict[str, Any]:
         ref = machine_ref(arn)
     except ApiError as exc:  # AWS answers a malformed ARN here as a missing machine
         raise machine_missing(arn) from exc
-    api.machine(ref.arn)
-    offset_needed = 1_000_000  # ListExecutions pages over everything the filter selects
-    records = api.engine.journal.list_executions(ref.arn, params.get("statusFilter"), offset_needed)
-    items = [_summary(api, r) for r in records]
-    if ref.qualifier is not None:
-        key = "stateMachineVersionArn" if ref.is_version else "stateMachineAliasArn"
-        items = [i for i in items if i.get(key) == arn]
-    redrive_filter = params.get("redriveFilter")
-    if redrive_filter is not None:
-        redriven = redrive_filter == "REDRIVEN"
-        items = [i for i in items if (i.get("redriveCount", 0) > 0) == redriven]
-    return page(items, params, "executions")
+    await asyncio.to_thread(api.machine, ref.arn)
+    query = _Listing(ref.arn, params.get("statusFilter"), params.get("maxResults") or 100)
+    after = decode_cursor(params.get("nextToken"))
+    keep = _keep(arn if ref.qualifier else None, ref.is_version, params.get("redriveFilter"))
+    items, after = await asyncio.to_thread(_collect, api, query, after, keep)
+    out: dict[str, Any] = {"executions": items}
+    if after is not None:
+        out["nextToken"] = encode_cursor(after)
+    return out
 
 
-def _summary(api: Api, record: ExecutionRecord) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class _Listing:
+    machine: str
+    status: str | None
+    limit: int
+
+
+def _keep(
+    qualified: str | None, is_version: bool, redrive_filter: str | None
+) -> Callable[[dict[str, Any]], bool]:
+    """The filters the journal's index cannot apply (they live in the catalog)."""
+    key = "stateMachineVersionArn" if is_version else "stateMachineAliasArn"
+
+    def keep(item: dict[str, Any]) -> bool:
+        if qualified is not None and item.get(key) != qualified:
+            return False
+        if redrive_filter is not None:
+            return bool(item.get("redriveCount", 0) > 0) == (redrive_filter == "REDRIVEN")
+        return True
+
+    return keep
+
+
+def _collect(
+    api: Api, query: _Listing, after: ListCursor | None, keep: Callable[[dict[str, Any]], bool]
+) -> tuple[list[dict[str, Any]], ListCursor | None]:
+    """One page from the journal's keyset pages (read one row ahead, so the last page has no
+    token); the cursor to resume from, None when nothing remains."""
+    items: list[dict[str, Any]] = []
+    while True:
+        batch = api.engine.journal.list_execution_page(
+            query.machine, query.status, query.limit + 1, after
+        )
+        for summary in batch:
+            if len(items) == query.limit:
+                return items, after
+            after = (summary.start_date, summary.arn)
+            item = _summary(api, summary)
+            if keep(item):
+                items.append(item)
+        if len(batch) <= query.limit:
+            return items, None
+
+
+def _summary(api: Api, record: ExecutionSummary) -> dict[str, Any]:
     out: dict[str, Any] = {
         "executionArn": record.arn,
         "stateMachineArn": record.state_machine_arn,

@@ -47,11 +47,19 @@ def check_version_description(params: dict[str, Any]) -> None:
         )
 
 
+# What a configuration leaves out reads as the default: logging OFF without execution data
+# (the level "is set to OFF" by default, and AWS describes {} as both members), no X-Ray.
+_DEFAULTS: dict[str, dict[str, Any]] = {
+    "loggingConfiguration": DEFAULT_LOGGING,
+    "tracingConfiguration": DEFAULT_TRACING,
+}
+
+
 def _extra(params: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
     extra = dict(base)
     for key in ("loggingConfiguration", "tracingConfiguration", "encryptionConfiguration"):
         if params.get(key) is not None:
-            extra[key] = params[key]
+            extra[key] = {**_DEFAULTS.get(key, {}), **params[key]}
     return extra
 
 

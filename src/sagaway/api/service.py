@@ -9,6 +9,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from sagaway.api.errors import (
     ApiError,
     execution_missing,
@@ -20,7 +22,7 @@ from sagaway.engine import arns
 from sagaway.engine.engine import Engine
 from sagaway.engine.integrations import Integrations
 from sagaway.store.catalog import Catalog
-from sagaway.store.ports import ExecutionRecord, StateMachineRecord
+from sagaway.store.ports import ExecutionRecord, ListCursor, StateMachineRecord
 
 # AWS: 1-80 characters, none of whitespace, brackets, wildcards, punctuation or controls.
 _NAME = re.compile(r"^[^\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]{1,80}$")
@@ -35,6 +37,11 @@ ACTIVITY = "activity"
 TAGS = "tags"
 EXECUTION = "execution"
 MACHINE_META = "machine-meta"
+
+
+def activity_exists(catalog: Catalog, arn: str) -> bool:
+    """Activities live in the catalog; the engine's queues ask it before queueing a task."""
+    return catalog.get(ACTIVITY, arn) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,13 +63,6 @@ class Api:
     catalog: Catalog
     integrations: Integrations
     poll_timeout: float = 60.0
-
-    def __post_init__(self) -> None:
-        # Activities live in the catalog; the engine's queues ask it before queueing a task.
-        self.integrations.activities.exists = self.activity_exists
-
-    def activity_exists(self, arn: str) -> bool:
-        return self.catalog.get(ACTIVITY, arn) is not None
 
     def machine(self, arn: str) -> StateMachineRecord:
         """The unqualified state machine ``arn`` (StateMachineDoesNotExist if absent)."""
@@ -117,6 +117,25 @@ def page(items: list[Any], params: dict[str, Any], key: str, default: int = 100)
 
 def encode_token(offset: int) -> str:
     return base64.urlsafe_b64encode(f"sagaway:{offset}".encode()).decode()
+
+
+def encode_cursor(cursor: ListCursor) -> str:
+    """A ListExecutions token: where the next page resumes in the journal's keyset order."""
+    return base64.urlsafe_b64encode(b"sagaway-list:" + orjson.dumps(list(cursor))).decode()
+
+
+def decode_cursor(token: str | None) -> ListCursor | None:
+    if not token:
+        return None
+    try:
+        text = base64.urlsafe_b64decode(token.encode())
+        prefix, _, body = text.partition(b":")
+        date, arn = orjson.loads(body)
+        if prefix != b"sagaway-list" or not isinstance(arn, str):
+            raise ValueError(text)
+        return float(date), arn
+    except (ValueError, TypeError, binascii.Error) as exc:
+        raise ApiError("InvalidToken", f"Invalid Token: '{token}'") from exc
 
 
 def decode_token(token: str | None) -> int:

@@ -15,11 +15,14 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from sagaway.api.errors import ApiError
-from sagaway.api.test_state_inspect import ABSENT, inspection_data
-from sagaway.api.test_state_machine import build_definition, find_state
+from sagaway.api.machines import check_definition
+from sagaway.api.test_state_checks import check_context, check_mock
+from sagaway.api.test_state_inspect import ABSENT, inspection_data, items_refusal
+from sagaway.api.test_state_machine import TestedState, build_definition, find_state
 from sagaway.api.test_state_run import ROOT, Outcome, Setup, run_state
 from sagaway.asl.parser import parse_definition
 from sagaway.expressions.jsontext import dumps, loads_document
+from sagaway.expressions.scope import Scope
 from sagaway.interpreter import InvokeTask, TaskFailed, TaskSucceeded
 from sagaway.interpreter.messages import Event
 from sagaway.interpreter.resources import LAMBDA, parse_resource
@@ -38,6 +41,9 @@ async def test_state(api: Api, params: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(definition, Mapping):
         raise ApiError("InvalidDefinition", "Invalid State Machine Definition: not an object")
     tested = find_state(definition, params.get("stateName"))
+    if params.get("stateName") is not None:
+        check_definition(params["definition"], "STANDARD")  # a whole machine: checked whole
+    check_mock(tested.body, params)
     mock: Mapping[str, Any] = params.get("mock") or {}
     mocked = "result" in mock or "errorOutput" in mock
     config: Mapping[str, Any] = params.get("stateConfiguration") or {}
@@ -48,9 +54,13 @@ async def test_state(api: Api, params: dict[str, Any]) -> dict[str, Any]:
         raise ApiError("InvalidDefinition", f"Invalid State Machine Definition: {exc}") from exc
     value = _json(params.get("input", "{}"), "ValidationException", "input")
     variables = _json(params.get("variables", "{}"), "ValidationException", "variables")
-    context = _json(params.get("context", "{}"), "ValidationException", "context")
-    setup = Setup(params.get("roleArn"), dict(variables or {}), dict(context or {}))
-    answers = Answers(tested.body, mock, config, api)
+    context = _json(params.get("context", "null"), "ValidationException", "context")
+    if context is not None and not isinstance(context, Mapping):
+        raise ApiError("ValidationException", "Invalid Context object provided: not an object")
+    if context is not None:
+        check_context(tested.body, context)
+    setup = Setup(params.get("roleArn"), dict(variables or {}), context)
+    answers = Answers(tested, mock, config, api)
     # Off the event loop: a registered Lambda handler may block.
     outcome = await asyncio.to_thread(
         run_state, machine, tested, value, answers, setup, time.time()
@@ -68,12 +78,12 @@ class Answers:
 
     def __init__(
         self,
-        body: Mapping[str, Any],
+        tested: TestedState,
         mock: Mapping[str, Any],
         config: Mapping[str, Any],
         api: Api,
     ) -> None:
-        self.body, self.mock, self.config = body, mock, config
+        self.tested, self.body, self.mock, self.config = tested, tested.body, mock, config
         self.registry: FunctionRegistry = api.engine.registry
         self.result: Any = ABSENT
 
@@ -87,6 +97,10 @@ class Answers:
         return event
 
     def _mocked(self, command: InvokeTask) -> Event:
+        if self.body.get("Type") == "Map" and self.tested.query_language == "JSONPath":
+            refused = items_refusal(self.body, Scope(command.payload, command.context))
+            if refused is not None:
+                return TaskFailed(command.token, "States.Runtime", refused)
         if "errorOutput" in self.mock:
             failure = self.mock["errorOutput"] or {}
             return TaskFailed(command.token, str(failure.get("error", "")), failure.get("cause"))

@@ -19,8 +19,9 @@ from sagaway.asl.model import Machine, MapSpec, State
 from sagaway.asl.parser import parse_definition
 from sagaway.expressions.errors import StatesError
 from sagaway.expressions.exprs import evaluate
-from sagaway.expressions.jsonpath import set_result_path
+from sagaway.expressions.jsonpath import PathNotFound, compile_path, set_result_path
 from sagaway.expressions.jsontext import dumps
+from sagaway.expressions.scope import Scope
 from sagaway.interpreter.dataflow import effective_input, select_path
 from sagaway.interpreter.execution import Frame
 from sagaway.interpreter.map_config import integer_setting, tolerance
@@ -54,12 +55,34 @@ def inspection_data(
             _jsonpath_steps(run, frame, state, tested, result, data)
     except StatesError:
         pass  # the run failed at this step too: report the steps before it
+    except _ItemsRefused:
+        return data  # AWS reports nothing past the input of a Map with no items
     if variables:
         data["variables"] = dumps(dict(variables))
     if outcome.error_details:
         data["errorDetails"] = outcome.error_details
     data.update(_map_settings(run, frame, tested))
     return data
+
+
+class _ItemsRefused(Exception):
+    """A Map's ItemsPath selected no array (see ``items_refusal``)."""
+
+
+def items_refusal(body: Mapping[str, Any], scope: Scope) -> str | None:
+    """Why a JSONPath Map cannot iterate: its ItemsPath, read on the Map's input after
+    InputPath, selects no array. AWS's cause shows a context path with one ``$``."""
+    path = body.get("ItemsPath", "$")
+    if not isinstance(path, str):
+        return None
+    try:
+        items = compile_path(path).get(scope)
+    except (PathNotFound, StatesError):
+        return None  # the run reports a path that does not resolve itself
+    if isinstance(items, list):
+        return None
+    shown = path[1:] if path.startswith("$$") else path
+    return f'Reference path "{shown}" must point to array.'
 
 
 def _jsonata_steps(
@@ -108,7 +131,10 @@ def _map_steps(
     out: dict[str, Any],
 ) -> None:
     items_path = tested.body.get("ItemsPath", "$")
-    out["afterItemsPath"] = dumps(select_path(run, frame, items_path, after_input))
+    items = select_path(run, frame, items_path, after_input)
+    if not isinstance(items, list):
+        raise _ItemsRefused
+    out["afterItemsPath"] = dumps(items)
     if result is not ABSENT:
         _result_steps(run, frame, state, result, out, with_result=False)
 

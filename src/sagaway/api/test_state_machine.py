@@ -56,7 +56,7 @@ def find_state(definition: Mapping[str, Any], state_name: str | None) -> TestedS
         return _tested(STATE_NAME, definition, language)
     body = _search(definition, state_name)
     if body is None:
-        raise ApiError("ValidationException", f"State '{state_name}' not found in definition")
+        raise ApiError("ValidationException", "State not found in definition")
     return _tested(STATE_NAME, body, language)
 
 

@@ -27,8 +27,9 @@ from sagaway.interpreter import (
     new_execution,
 )
 from sagaway.interpreter.execution import RUNNING, ExecutionState
-from sagaway.interpreter.failures import matches
+from sagaway.interpreter.failures import matches, pick_retrier
 from sagaway.interpreter.messages import Event
+from sagaway.interpreter.run import WHOLE_CONTEXT
 
 Answer = Callable[[InvokeTask], Event]
 ROOT = "root@"
@@ -79,12 +80,13 @@ def run_state(
 
 
 def _install(state: ExecutionState, setup: Setup) -> ExecutionState:
-    """During the Init pause: the request's variables and context become the root's."""
+    """During the Init pause: the request's variables and context become the root's. A given
+    context is the whole ``$$``: AWS shows exactly what was given, ``{}`` included."""
     state = state.clone()
     root = state.root
     root.variables.update(setup.variables)
-    if setup.context:
-        root.context_extra.update(setup.context)
+    if setup.context is not None:
+        root.context_extra[WHOLE_CONTEXT] = dict(setup.context)
     return state
 
 
@@ -134,9 +136,14 @@ def _classify(
         details["retryBackoffIntervalSeconds"] = _number(timer.fire_at - now)
         return Outcome("RETRIABLE", None, False, error, cause, None, details, entered, history)
     if state.status != "SUCCEEDED":
-        return Outcome(
+        failed = Outcome(
             "FAILED", None, False, state.error, state.cause, entered=entered, history=history
         )
+        # A retrier that matched but has no attempts left is still named (no backoff).
+        retrier = None if error is None else pick_retrier(model.retry, error)
+        if retrier is not None:
+            failed.error_details = {"retryIndex": retrier}
+        return failed
     next_state = _next_state(history, tested)
     outcome = Outcome("SUCCEEDED", state.output, True, next_state=next_state, entered=entered)
     outcome.history = history
@@ -175,8 +182,9 @@ def _next_state(history: list[dict[str, Any]], tested: TestedState) -> str | Non
     return None
 
 
-def _number(seconds: float) -> float | int:
-    return int(seconds) if float(seconds).is_integer() else seconds
+def _number(seconds: float) -> int:
+    # InspectionErrorDetails.retryBackoffIntervalSeconds is an Integer.
+    return int(seconds)
 
 
 def failed(command: InvokeTask, error: str, cause: str) -> TaskFailed:

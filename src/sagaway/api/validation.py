@@ -29,6 +29,10 @@ _JSON_TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
+# The model's own words for members whose length is counted in bytes.
+_UTF8_LENGTH = "expressed as bytes in UTF-8 encoding"
+
+
 @lru_cache(maxsize=1)
 def service_model() -> ServiceModel:
     return botocore.session.get_session().get_service_model("stepfunctions")
@@ -90,7 +94,18 @@ def _string(shape: Shape, value: str, path: str, problems: list[str]) -> None:
             f"Value '{value}' at '{path}' failed to satisfy constraint: "
             f"Member must satisfy enum value set: [{', '.join(enum)}]"
         )
-    _length(shape, len(value), path, problems, "length")
+    _length(shape, _size(shape, value), path, problems, "length")
+
+
+def _size(shape: Shape, value: str) -> int:
+    """A string's length as its constraint counts it: in UTF-8 bytes where the model says
+    so (an execution's input, a task's output), else in characters."""
+    high = shape.metadata.get("max")
+    if high is None or len(value) > high or 4 * len(value) <= high:
+        return len(value)  # the bytes cannot change the verdict
+    if _UTF8_LENGTH not in (shape.documentation or ""):
+        return len(value)
+    return len(value.encode("utf-8", "surrogatepass"))
 
 
 def _length(shape: Shape, size: int, path: str, problems: list[str], what: str) -> None:

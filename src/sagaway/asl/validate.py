@@ -121,13 +121,20 @@ def _check_scope(ctx: Context, scope: dict[str, Any], location: str) -> None:
     ctx.extend(check_graph(scope, location))
 
 
+# AWS's wording (its recorded answer to a state of an unknown type), in its order.
+_UNKNOWN_TYPE = (
+    "The field 'Type' should have one of these values: "
+    "[Task, Wait, Pass, Succeed, Fail, Choice, Parallel, Map]"
+)
+
+
 def _check_state(ctx: Context, state: dict[str, Any], location: str) -> None:
     state_type = state.get("Type")
     if "Type" not in state:
         ctx.extend(required(state, ("Type",), location))
         return
     if state_type not in STATE_FIELDS:
-        ctx.report(must_be("Type", f"one of [{', '.join(STATE_FIELDS)}]"), child(location, "Type"))
+        ctx.report(_UNKNOWN_TYPE, child(location, "Type"))
         return
     language = _state_language(ctx, state, location)
     ctx.extend(check_state_fields(state, state_type, language, location))

@@ -145,9 +145,10 @@ def check_resource(resource: object, machine_type: str, location: str) -> list[D
             # Express workflows run Request Response integrations only: no activity workers.
             message = "Express state machine does not support Activity ARN"
             return [Diagnostic(SCHEMA_VALIDATION_FAILED, message, location)]
-        for suffix in (_W, _S):
+        for suffix, blank in ((_W, " "), (_S, "")):
             if suffix in resource:
-                # AWS's sentence really ends in a space before " at <location>".
-                message = f"Express state machine does not support '{suffix}' service integration "
-                return [Diagnostic(SCHEMA_VALIDATION_FAILED, message, location)]
+                # AWS's '.waitForTaskToken' sentence really ends in a blank before
+                # " at <location>"; its '.sync' one (for '.sync:2' too) does not.
+                message = f"Express state machine does not support '{suffix}' service integration"
+                return [Diagnostic(SCHEMA_VALIDATION_FAILED, message + blank, location)]
     return []

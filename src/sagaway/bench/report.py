@@ -135,6 +135,8 @@ def render(report: dict[str, Any], console: Console) -> None:
             f"(fsync per commit: {'on' if store['fsync_per_commit'] else 'OFF'}) at "
             f"{store['path']}"
         )
+    if store.get("tracing"):
+        console.print("tracing on: spans exported as the OTEL_* variables say")
     for body in report["workloads"]:
         console.print(_workload_table(body))
         console.print(_peer_table(body, report["targets"]["sagas_per_second"]))

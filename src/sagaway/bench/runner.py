@@ -24,6 +24,8 @@ from sagaway.bench import pg
 from sagaway.bench.workloads import Workload, definition, registry
 from sagaway.engine.actor import StepTiming
 from sagaway.engine.engine import Engine
+from sagaway.observability.setup import engine_observer
+from sagaway.observability.tracing import Tracing
 from sagaway.store.sqlite import SqliteJournal
 
 
@@ -88,8 +90,10 @@ async def run_workload(
     config: BenchConfig, workload: Workload, progress: Progress | None = None
 ) -> tuple[WorkloadRun, dict[str, Any]]:
     """Run ``workload`` on a fresh engine over a fresh store; the run and store settings."""
+    # No metrics; traces when the OTEL_* variables ask for them (to measure their cost).
+    observer = engine_observer(None)
     with _journal(config) as journal:
-        async with Engine(journal, registry()) as engine:
+        async with Engine(journal, registry(), observer=observer) as engine:
             machine = engine.create_state_machine(
                 f"bench-{workload.name}-{uuid.uuid4().hex[:8]}",
                 definition(),
@@ -100,7 +104,9 @@ async def run_workload(
             arns = await _measure(engine, machine.arn, config, result, progress)
             engine.on_step = None
         _count_transitions(journal, arns, result, config)
-        return result, store_settings(journal)
+        settings = store_settings(journal)
+        settings["tracing"] = isinstance(observer, Tracing)
+        return result, settings
 
 
 @contextmanager

@@ -21,10 +21,13 @@ def _register() -> None:
     # importing ``sagaway.cli`` stays cheap and free of import cycles.
     from sagaway.cli import (  # noqa: F401
         bench,
+        bench_console,
         conformance,
         demo,
         dlq,
         executions,
+        export,
+        incidents,
         migrate,
         run,
         serve,

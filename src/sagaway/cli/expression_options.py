@@ -14,7 +14,7 @@ CpuSeconds = Annotated[
     float,
     typer.Option(
         help="CPU seconds one expression evaluation (JSONata, JSONPath, intrinsic) may use "
-        "before its state fails (docs/limits-expressions.md)"
+        "before its state fails (docs/limits.md)"
     ),
 ]
 MaxDepth = Annotated[

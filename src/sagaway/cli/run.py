@@ -33,11 +33,20 @@ from sagaway.cli.executions import (
     open_journal,
     tables,
 )
+from sagaway.cli.template_options import (
+    ParameterOverrides,
+    TemplateFile,
+    choose,
+    load_project,
+    parse_overrides,
+)
 from sagaway.engine import arns
 from sagaway.engine.engine import Engine, ExecutionAlreadyExists
+from sagaway.engine.integrations import ResourceRouter
 from sagaway.engine.virtual import run_virtual
 from sagaway.expressions.jsontext import dumps, loads
 from sagaway.interpreter.messages import Event, InvokeTask
+from sagaway.messaging.put_events import ServerBus, bus_url_beside
 from sagaway.resources.lambda_functions import FunctionRegistry, invoke
 from sagaway.resources.loader import (
     ISOLATION_HELP,
@@ -68,7 +77,9 @@ class RunResult:
 
 @app.command()
 def run(
-    file: Annotated[Path, typer.Argument(help="ASL definition (JSON).")],
+    file: Annotated[
+        Path | None, typer.Argument(help="ASL definition (JSON); omitted with --template.")
+    ] = None,
     input_text: Annotated[
         str, typer.Option("--input", "-i", help="Execution input, JSON text.")
     ] = "{}",
@@ -93,6 +104,16 @@ def run(
         typer.Option("--virtual", help="Run in memory on a virtual clock (no journal, no waits)."),
     ] = False,
     isolation: Annotated[Isolation, typer.Option(help=ISOLATION_HELP)] = Isolation.THREAD,
+    template: TemplateFile = None,
+    state_machine: Annotated[
+        str | None,
+        typer.Option(
+            "--state-machine",
+            help="With --template: the state machine to run, by its template name "
+            "(needed when the template declares several).",
+        ),
+    ] = None,
+    parameter_overrides: ParameterOverrides = None,
 ) -> None:
     """Run FILE on --input until it ends; print its output, or STATUS: error: cause.
 
@@ -100,12 +121,27 @@ def run(
     in --db, updated when the definition changed. Exits 0 when the execution SUCCEEDED, 1
     when it FAILED, TIMED_OUT or ABORTED, 2 for bad input (file, definition, JSON, functions,
     database).
+
+    With --template FILE the state machine comes from a SAM / CloudFormation template or a
+    Serverless Framework serverless.yml, under its template name, and the project's Python
+    functions are the Task handlers.
     """
-    text = _read(file)
-    _check_definition(file, text)
     _parse_input(input_text)
     registry = _registry(functions, isolation.value)
-    machine = machine_name(file)
+    if template is not None:
+        if file is not None:
+            fail("give either FILE or --template, not both")
+        machines = load_project(template, registry, parse_overrides(parameter_overrides))
+        chosen = choose(machines, state_machine, template)
+        text, machine = chosen.definition, chosen.name
+    elif file is None:
+        fail("give an ASL definition FILE, or a project with --template")
+    else:
+        if state_machine is not None:
+            fail("--state-machine chooses among a template's machines: give --template")
+        text = _read(file)
+        _check_definition(file, text)
+        machine = machine_name(file)
     if virtual:
         result = _run_virtual(text, input_text, registry, name or "run", machine)
     else:
@@ -160,7 +196,9 @@ def _run_durable(
 ) -> RunResult:
     journal = open_journal(db, create=True)
     try:
-        return asyncio.run(_drive(journal, registry, text, input_text, name, machine))
+        # The bus a server would have: putEvents Tasks publish there as under `serve`.
+        bus = ServerBus(bus_url_beside(db), journal=journal)
+        return asyncio.run(_drive(journal, registry, bus, text, input_text, name, machine))
     except (StoreError, sqlite3.Error) as exc:
         fail(" ".join(str(exc).split()))
     except ExecutionAlreadyExists:
@@ -179,12 +217,24 @@ def _run_durable(
 async def _drive(
     journal: Journal,
     registry: FunctionRegistry,
+    bus: ServerBus,
     text: str,
     input_text: str,
     name: str,
     machine: str,
 ) -> RunResult:
-    async with Engine(journal, registry) as engine:
+    bus.start()
+    try:
+        return await _run_one(journal, Engine(journal, registry, router=ResourceRouter(bus=bus)),
+                              text, input_text, name, machine)  # fmt: skip
+    finally:
+        await bus.stop()
+
+
+async def _run_one(
+    journal: Journal, engine: Engine, text: str, input_text: str, name: str, machine: str
+) -> RunResult:
+    async with engine:
         if engine.actors:
             console.print(f"resumed {len(engine.actors)} unfinished execution(s) from the journal")
         record = register(engine, journal, machine, text)

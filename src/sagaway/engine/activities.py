@@ -29,13 +29,18 @@ _Item = tuple[str, InvokeTask]  # (execution arn, command)
 
 
 class ActivityQueues:
-    def __init__(self, engine: Engine, callbacks: CallbackTasks) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        callbacks: CallbackTasks,
+        exists: Callable[[str], bool] | None = None,
+    ) -> None:
         self.engine = engine
         self.callbacks = callbacks
         self._queues: dict[str, deque[_Item]] = {}
         self._pollers: dict[str, deque[asyncio.Future[_Item]]] = {}
         # Whether an activity ARN exists; the API's catalog knows (None: not checked).
-        self.exists: Callable[[str], bool] | None = None
+        self.exists = exists
 
     def dispatch(self, arn: str, command: InvokeTask) -> None:
         if self.exists is not None and not self.exists(command.resource):

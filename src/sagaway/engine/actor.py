@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from sagaway.asl.model import Machine
 from sagaway.engine.faults import fault_cause, fault_step
 from sagaway.engine.journal_steps import step_record
-from sagaway.engine.notes import MapRunUpdate, Note, note_step
+from sagaway.engine.notes import MapRunUpdate, Note, note_step, outbox_rows
 from sagaway.interpreter import Step, advance
 from sagaway.interpreter.advance import CONTINUE
 from sagaway.interpreter.execution import READY, RUNNING, ExecutionState
@@ -130,11 +130,11 @@ class ExecutionActor:
             return
         marks = (stepped, self.received_at, started) if timed else None
         if not self.durable:  # EXPRESS: in memory only; the engine journals the outcome
-            self._committed(commands, marks and (*marks, time.perf_counter()))
+            self._committed(records, commands, marks and (*marks, time.perf_counter()))
             return
         future = self.engine.committer.commit(records)
         timing = marks and (*marks, time.perf_counter())
-        future.add_done_callback(lambda f: self._on_commit(f, commands, timing))
+        future.add_done_callback(lambda f: self._on_commit(f, records, commands, timing))
 
     def _step(
         self, event: Event | Note | MapRunUpdate, deadline: float
@@ -158,6 +158,8 @@ class ExecutionActor:
                     more.yielded,
                 )
         record = step_record(self.arn, self.version, event, step, now) if self.durable else None
+        if record is not None:
+            record.outbox = outbox_rows(event)
         self.state = step.state
         return record, step.commands, step.yielded
 
@@ -174,6 +176,7 @@ class ExecutionActor:
     def _on_commit(
         self,
         future: asyncio.Future[list[bool]],
+        records: list[StepRecord],
         commands: list[Command],
         timing: tuple[int, float, float, float] | None = None,
     ) -> None:
@@ -189,12 +192,16 @@ class ExecutionActor:
             log.warning("execution %s moved on elsewhere; dropping the local copy", self.arn)
             self.engine.detach(self)
             return
-        self._committed(commands, timing)
+        self._committed(records, commands, timing)
 
     def _committed(
-        self, commands: list[Command], timing: tuple[int, float, float, float] | None = None
+        self,
+        records: list[StepRecord],
+        commands: list[Command],
+        timing: tuple[int, float, float, float] | None = None,
     ) -> None:
         committed = time.perf_counter() if timing else 0.0
+        self.engine.observer.steps_committed(self, records)
         self.engine.carry_out(self, commands)
         if timing is not None and self.engine.on_step is not None:
             steps, received, started, interpreted = timing

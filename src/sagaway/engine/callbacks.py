@@ -118,6 +118,7 @@ class CallbackTasks:
         cluster member that does: it returns once the call is durable, as AWS answers once
         it has accepted it."""
         arn, token = self.check(task_token)
+        await self.engine.recovery.resume_first(arn)
         cluster = self.engine.cluster
         if arn not in self.engine.actors and cluster is not None:
             if not await cluster.deliveries.send(arn, kind, token, fields):

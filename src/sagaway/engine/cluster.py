@@ -21,7 +21,9 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from sagaway.engine.deliveries import Deliveries
+from sagaway.store.ports import ExecutionRecord, StoreError
 from sagaway.store.postgres_queries import DELIVERY_CHANNEL
+from sagaway.store.retry import Backoff
 
 if TYPE_CHECKING:
     from sagaway.engine.engine import Engine
@@ -78,11 +80,20 @@ class Cluster:
             await asyncio.to_thread(self._listener.join, 5)
 
     async def _claim_loop(self) -> None:
+        backoff = Backoff()
         while True:
             # Cleared before claiming, not after: a NOTIFY that arrives while the claim runs
             # must trigger another claim, or its executions wait half a lease for the timer.
             self._wake.clear()
-            await self._claim_all()
+            try:
+                await self._claim_all()
+            except StoreError as exc:  # the database is away: try again, not too often
+                delay = backoff.next()
+                log.warning("claiming failed (%s); again in %.1f s", exc, delay)
+                await asyncio.sleep(delay)
+                continue
+            backoff.reset()
+            self.engine.recovery.done = True  # the first full pass took what was ours
             # Expired leases announce nothing: look again after half a lease at the latest.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.lease / 2)
@@ -91,13 +102,19 @@ class Cluster:
         while True:
             records = await asyncio.to_thread(self.journal.claim)
             for record in records:
-                self.engine.adopt(record)
+                self.engine.recovery.adopt(record)
             self.claimed += len(records)
             if records:
                 log.info("claimed %d executions", len(records))
                 self._mail.set()  # calls recorded while their owner was dead wait for us
             if len(records) < 500:
                 return
+
+    def reclaim(self, arns: list[str]) -> list[ExecutionRecord]:
+        """Executions this member stopped running when the database failed under it: those
+        it still owns, or nobody does, are its own again (a thread's call)."""
+        records: list[ExecutionRecord] = self.journal.reclaim(arns)
+        return records
 
     async def _renew_loop(self) -> None:
         while True:

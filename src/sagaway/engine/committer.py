@@ -12,10 +12,15 @@ from __future__ import annotations
 import asyncio
 import queue
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sagaway.store.ports import Journal, StepRecord, StoreError
+
+if TYPE_CHECKING:
+    from sagaway.engine.observer import Observer
 
 MAX_BATCH = 2000
 
@@ -33,13 +38,16 @@ _STOP = None  # queued by close()
 
 
 class GroupCommitter:
-    def __init__(self, journal: Journal) -> None:
+    def __init__(self, journal: Journal, observer: Observer | None = None) -> None:
         self.journal = journal
+        self.observer = observer
         self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="sagaway-commit", daemon=True)
         self._thread.start()
         self.batches = 0
         self.steps = 0
+        # Why the last batch could not be written (None once a batch is written): readiness.
+        self.failing: str | None = None
 
     def commit(self, steps: Sequence[StepRecord]) -> asyncio.Future[list[bool]]:
         """Queue ``steps`` (one execution's, in order); the future gives per-step success."""
@@ -71,6 +79,7 @@ class GroupCommitter:
 
     def _write(self, batch: list[_Pending]) -> None:
         steps = [step for pending in batch for step in pending.steps]
+        started = time.perf_counter()
         try:
             flags = self.journal.commit(steps)
             error: BaseException | None = None
@@ -80,8 +89,11 @@ class GroupCommitter:
             # Never let the writer thread die: every queued step would wait forever. The
             # steps are not journaled; their executions detach and resume on restart.
             flags, error = [], StoreError(f"journal write failed: {exc!r}")
+        self.failing = None if error is None else str(error)
         self.batches += 1
         self.steps += len(steps)
+        if error is None and self.observer is not None:
+            self.observer.batch_committed(len(steps), time.perf_counter() - started)
         # One wake-up of the event loop per batch, not per execution.
         outcomes: dict[asyncio.AbstractEventLoop, list[Outcome]] = {}
         position = 0

@@ -3,7 +3,8 @@
 One asyncio loop drives every execution (house rule 6). The journal is the write-ahead log:
 an execution's steps are committed before their commands run, and on start the engine
 resumes every RUNNING execution from its last committed step, re-invoking the Tasks whose
-results were not journaled (with the same idempotency key) and re-arming durable timers.
+results were not journaled (with the same idempotency key) and re-arming durable timers;
+it does so in the background, so its embedder serves requests meanwhile (``recovery``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from sagaway.engine.cluster import Cluster
 from sagaway.engine.committer import GroupCommitter
 from sagaway.engine.faults import first_step, outcome_record
 from sagaway.engine.notes import MapRunUpdate, Note
+from sagaway.engine.observer import NO_OBSERVER, Observer
+from sagaway.engine.recovery import Recovery
 from sagaway.engine.tasks import TaskRunner
 from sagaway.engine.timers import TimerWheel
 from sagaway.expressions.jsontext import loads, loads_document
@@ -48,6 +51,7 @@ from sagaway.store.ports import ExecutionRecord, Journal, StateMachineRecord
 
 if TYPE_CHECKING:
     from sagaway.engine.callbacks import CallbackTasks
+    from sagaway.engine.integrations import ResourceRouter
 
 log = logging.getLogger("sagaway.engine")
 # States one interpreter step may enter before the execution yields the event loop (a loop
@@ -90,8 +94,16 @@ class Engine:
         threads: int = 16,
         default_task_timeout: float | None = None,
         limits: Limits | None = None,
+        observer: Observer | None = None,
+        router: ResourceRouter | None = None,
     ) -> None:
+        """``router``: what Tasks beyond Lambda functions reach (default: everything but
+        putEvents, which needs a bus); the engine builds its integrations from it."""
+        # Imported here: the integrations' modules import this one.
+        from sagaway.engine.integrations import Integrations, ResourceRouter
+
         self.journal = journal
+        self.observer = observer or NO_OBSERVER
         limits = limits or Limits()
         if limits.transitions_per_step is None:  # the engine always shares the event loop
             limits = replace(limits, transitions_per_step=TRANSITIONS_PER_STEP)
@@ -106,20 +118,23 @@ class Engine:
         self.registry = registry or FunctionRegistry()
         self.clock: Clock = clock or SystemClock()
         self.actors: dict[str, ExecutionActor] = {}
-        self.committer = GroupCommitter(journal)
+        self.committer = GroupCommitter(journal, self.observer)
         self.timers = TimerWheel(self.clock, self._timer_fired)
         self.tasks = TaskRunner(
             self.registry, self._task_done, threads=threads,
             default_timeout=default_task_timeout, ledger=journal,
-            payload_limit=self.limits.payload_bytes,
+            payload_limit=self.limits.payload_bytes, route=self._route,
         )  # fmt: skip
         self.store_error: BaseException | None = None
         self.cluster: Cluster | None = None
-        # Set by ``integrations.install``: where answers delivered by other members go.
-        self.callbacks: CallbackTasks | None = None
+        self.recovery = Recovery(self)
+        self.integrations = Integrations(self, router or ResourceRouter())
+        # Where answers delivered by other members go.
+        self.callbacks: CallbackTasks = self.integrations.callbacks
         self._machines: dict[str, StateMachineRecord] = {}
         # Optional instrumentation (``sagaway bench``): called after each actor cycle.
         self.on_step: Callable[[StepTiming], None] | None = None
+        self.observer.attached(self)
 
     # -- lifecycle -------------------------------------------------------------------------
     @property
@@ -129,21 +144,28 @@ class Engine:
         return hasattr(self.journal, "claim") and getattr(self.journal, "owner", None) is None
 
     async def start(self) -> None:
+        """Start running; open executions are resumed in the background (``recovery``), so
+        the caller can serve requests at once."""
         self.timers.start()
         if self.client_only:
+            self.recovery.start(resume_all=False)
+            self.recovery.done = True
             return
         if getattr(self.journal, "owner", None) is not None:
             # A worker on a shared database: claim work by lease instead of taking all of it.
             self.cluster = Cluster(self, self.journal)
             self.cluster.start()
+            self.recovery.start(resume_all=False)
         else:
-            self.recover()
+            self.recovery.start(resume_all=True)
 
     async def close(self) -> None:
+        await self.recovery.close()
         if self.cluster is not None:
             await self.cluster.stop()
         await self.timers.stop()
         await self.tasks.close()
+        self.integrations.close()
         self.committer.close()
 
     async def __aenter__(self) -> Engine:
@@ -153,27 +175,21 @@ class Engine:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    def recover(self) -> int:
-        """Resume every RUNNING execution from its journal; returns how many.
+    def adopt(self, record: ExecutionRecord) -> bool:
+        """Run an execution from its last journaled step (after a restart, or a take-over
+        from a worker whose lease expired); False if it already runs here.
 
         The outstanding Tasks (re-invoked with their original tokens, so the same
         idempotency keys) and timers (due ones fire at once) come from the state itself."""
-        count = sum(self.adopt(record) for record in self.journal.open_executions())
-        if count:
-            log.info("resumed %d open executions from the journal", count)
-        return count
-
-    def adopt(self, record: ExecutionRecord) -> bool:
-        """Run an execution from its last journaled step (after a restart, or a take-over
-        from a worker whose lease expired); False if it already runs here."""
         if record.arn in self.actors or record.state is None:
             return False
         machine = machine_for(record.definition)
         state = load_state(record.state)
         actor = ExecutionActor(self, record.arn, machine, state, record.version)
         self.actors[record.arn] = actor
+        self.observer.execution_started(actor, [])
         commands = pending_commands(machine, state, self.clock.now())
-        self.carry_out(actor, self.tasks.resume(record.arn, commands))
+        self.carry_out(actor, self.tasks.resume(record.arn, commands, self._dispatcher(actor)))
         if has_ready_frames(state):  # its last step ran out of budget: go on from there
             actor.post(CONTINUE)
         return True
@@ -228,9 +244,11 @@ class Engine:
         input_text: str = "{}",
         *,
         run_as: StateMachineRecord | None = None,
+        trace_parent: str = "",
     ) -> ExecutionRecord:
         """``run_as``: the definition to run instead of the machine's current one (a
-        published version); its ``arn`` and ``name`` are the machine's own."""
+        published version); its ``arn`` and ``name`` are the machine's own.
+        ``trace_parent``: the caller's W3C traceparent, journaled with the execution."""
         machine_record = run_as or self._state_machine(state_machine_arn)
         name = name or str(uuid.uuid4())
         express = machine_record.type == "EXPRESS"
@@ -246,6 +264,7 @@ class Engine:
             seed=stable_seed(arn),
             express=express,
             token_key=secrets.token_hex(16),  # task tokens must be unguessable
+            trace=self.observer.execution_trace(arn, trace_parent),
         )
         limits = self.express_limits if express else self.limits
         step, first = first_step(
@@ -276,10 +295,12 @@ class Engine:
                 taken = self.journal.find_execution(state_machine_arn, name)
                 assert taken is not None
                 return self._same_start(taken, input_text)
+            self.recovery.started(arn)
             if self.client_only:
                 return record  # journaled unowned: a worker claims and runs it
         self.actors[arn] = actor
         actor.express_record = record if express else None
+        self.observer.execution_started(actor, step.history)
         self.carry_out(actor, step.commands)
         if actor.finished:
             self.finished(actor)
@@ -306,6 +327,7 @@ class Engine:
     async def stop_execution(
         self, arn: str, error: str | None = None, cause: str | None = None
     ) -> None:
+        await self.recovery.resume_first(arn)
         actor = self.actors.get(arn)
         if actor is not None:
             actor.post(Stop(error, cause))
@@ -313,8 +335,10 @@ class Engine:
 
     async def wait(self, arn: str, timeout: float | None = None) -> ExecutionRecord | None:
         """Wait until the execution has ended; its final record."""
+        await self.recovery.resume_first(arn)
         actor = self.actors.get(arn)
-        if actor is not None and not actor.finished:
+        # Also when its state has ended: the actor stays until that step is journaled.
+        if actor is not None:
             waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             actor.waiters.append(waiter)
             try:
@@ -327,11 +351,12 @@ class Engine:
     async def wait_status(self, arn: str, timeout: float | None = None) -> str:
         """Wait until the execution has ended; its status (no journal read when it ran
         here: the benchmark and the test kit wait for many executions)."""
+        await self.recovery.resume_first(arn)
         actor = self.actors.get(arn)
         if actor is None:
             record = self.journal.get_execution(arn)
             return "UNKNOWN" if record is None else record.status
-        if not actor.finished:
+        if actor.arn in self.actors:  # until its last step is journaled
             waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             actor.waiters.append(waiter)
             await asyncio.wait_for(waiter, timeout)
@@ -341,14 +366,19 @@ class Engine:
     def carry_out(self, actor: ExecutionActor, commands: list[Command]) -> None:
         for command in commands:
             if isinstance(command, InvokeTask):
-                self.tasks.dispatch(actor.arn, command)
+                self._dispatcher(actor)(command)
             elif isinstance(command, StartTimer):
                 self.timers.add(actor.arn, command.token, command.fire_at)
             elif isinstance(command, CancelTask):
                 self.tasks.cancel(actor.arn, command.token)
+                self.observer.task_ended(actor.arn, command.token, "CancelTask")
+
+    def _dispatcher(self, actor: ExecutionActor) -> Callable[[InvokeTask], None]:
+        return lambda command: self.observer.dispatch_task(actor, command, self.tasks.dispatch)
 
     def finished(self, actor: ExecutionActor) -> None:
         self.actors.pop(actor.arn, None)
+        self.observer.execution_ended(actor)
         express = actor.express_record
         if express is not None:
             self._journal_express_outcome(actor, express)
@@ -357,6 +387,7 @@ class Engine:
         self.actors.pop(actor.arn, None)
         if error is not None:
             self.store_error = error
+            self.recovery.orphaned(actor.arn)  # resumed from the journal once it answers
         for waiter in actor.waiters:
             if not waiter.done():
                 waiter.set_exception(error or RuntimeError(f"{actor.arn} detached"))
@@ -368,7 +399,13 @@ class Engine:
         future = self.committer.commit([final])
         future.add_done_callback(_log_failure)
 
+    def _route(self, arn: str, command: InvokeTask) -> None:
+        self.integrations.route(arn, command)
+
     def _task_done(self, arn: str, event: Event) -> None:
+        token = getattr(event, "token", None)
+        if token is not None:
+            self.observer.task_ended(arn, token, type(event).__name__)
         actor = self.actors.get(arn)
         if actor is not None:
             actor.post(event)

@@ -2,6 +2,8 @@
 
 The Task's ``Entries`` go through EventBridge's PutEvents (``messaging.put_events``): the
 result is PutEvents' response, ``{"Entries": [{"EventId": …}], "FailedEntryCount": 0}``.
+Publishing writes nothing by itself: the events ride on the Task's outcome into the journal's
+outbox, committed in the step that records it, and the bus's relay takes them from there.
 As in AWS, an entry EventBridge refuses fails the Task with ``EventBridge.FailedEntry`` and
 the response as the cause (the other entries are published all the same), and a call it
 refuses as a whole with ``EventBridge.ValidationException``.
@@ -18,10 +20,10 @@ import logging
 from typing import TYPE_CHECKING
 
 from sagaway.engine.callbacks import CallbackTasks
-from sagaway.engine.notes import Note
+from sagaway.engine.notes import Note, Published, PublishedFailure
 from sagaway.expressions.jsontext import dumps
-from sagaway.interpreter.messages import Event, InvokeTask, TaskFailed, TaskSucceeded
-from sagaway.messaging.put_events import PutEventsError, ServerBus
+from sagaway.interpreter.messages import Event, InvokeTask, TaskFailed
+from sagaway.messaging.put_events import PutEventsError, ServerBus, outbox
 
 if TYPE_CHECKING:
     from sagaway.engine.engine import Engine
@@ -47,10 +49,11 @@ class PutEventsTask:
 
     async def _run(self, arn: str, command: InvokeTask, resource: str, waits: bool) -> None:
         outcome = await self._publish(arn, command)
-        if waits and isinstance(outcome, TaskSucceeded):
+        if waits and isinstance(outcome, Published):
             details = {"output": dumps(outcome.output), "outputDetails": {"truncated": False},
                        "resource": resource, "resourceType": "events"}  # fmt: skip
-            self.engine.post_note(arn, Note(command.token, "TaskSubmitted", details))
+            note = Note(command.token, "TaskSubmitted", details, outcome.outbox)
+            self.engine.post_note(arn, note)
             # Armed after publishing: a fast answer (a rule's target may answer before this
             # line) has already ended the attempt, and then there is nothing to wait for.
             if self.callbacks.awaited(arn, command.token):
@@ -63,16 +66,15 @@ class PutEventsTask:
         # The idempotency key: a re-invocation after a crash derives the same event ids.
         key = f"{arn}#{command.token}"
         try:
-            response = await asyncio.to_thread(self.bus.put_events, params.get("Entries"), key)
+            response, events = self.bus.prepare(params.get("Entries"), key)
         except PutEventsError as exc:
             cause = f"{exc} (Service: EventBridge, Status Code: 400, Error Code: {VALIDATION})"
             return TaskFailed(command.token, f"EventBridge.{VALIDATION}", cause)
-        except Exception as exc:  # the bus database failed: the Task fails, retriable
-            log.exception("putEvents for %s failed", arn)
-            return TaskFailed(command.token, "EventBridge.InternalException", str(exc))
         if response["FailedEntryCount"]:
-            return TaskFailed(command.token, FAILED_ENTRY, dumps(response))
-        return TaskSucceeded(command.token, response)
+            # As in AWS, the good entries of a call are published although the Task fails.
+            failure = dumps(response)
+            return PublishedFailure(command.token, FAILED_ENTRY, failure, outbox(events))
+        return Published(command.token, response, outbox=outbox(events))
 
     def close(self) -> None:
         for task in self._running:

@@ -1,18 +1,20 @@
-"""Task integrations beyond Lambda, plugged into the TaskRunner's ``integrations`` hook.
+"""Task integrations beyond Lambda: one resource router per engine, built by the engine from
+the :class:`ResourceRouter` it is given, so `sagaway run`, `serve` and `worker` route Tasks
+the same way (they differ only in what they give it: a bus, whether activities are served).
 
-The runner looks an integration up by the resource's type; the table answers every type
-with one router, because the suffix decides as much as the service: any
-``.waitForTaskToken`` resource waits for a callback, whatever service it names (Sagaway
-does not send the SQS message or SNS notification: whoever holds the token answers). The
-exception is EventBridge: Sagaway has a bus, so ``events:putEvents`` (with or without the
-suffix) publishes on it first (``events_task``).
+The router looks at the resource: any ``.waitForTaskToken`` resource waits for a callback,
+whatever service it names (Sagaway does not send the SQS message or SNS notification:
+whoever holds the token answers). The exception is EventBridge: Sagaway has a bus, so
+``events:putEvents`` (with or without the suffix) publishes on it first (``events_task``).
+A new integration is one module here plus one branch in :meth:`Integrations.route`.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sagaway.engine.activities import ActivityQueues
 from sagaway.engine.callbacks import CallbackTasks
@@ -30,8 +32,6 @@ if TYPE_CHECKING:
     from sagaway.engine.engine import Engine
     from sagaway.messaging.put_events import ServerBus
 
-Integration = Callable[[str, InvokeTask], Any]
-
 ACTIVITIES_ELSEWHERE = (
     "Activity {resource} is handed to workers by `sagaway serve` (GetActivityTask); this "
     "process does not serve activities"
@@ -42,25 +42,34 @@ EVENT_BUS_MISSING = (
 )
 
 
-class Integrations:
-    """The integrations of one engine; :func:`install` wires them in."""
+@dataclass(frozen=True, slots=True)
+class ResourceRouter:
+    """What an engine's Tasks can reach, given to the Engine when it is built.
 
-    def __init__(
-        self,
-        engine: Engine,
-        bus: ServerBus | None = None,
-        *,
-        activities: bool = True,
-        http: HttpDestinations | None = None,
-    ) -> None:
+    ``bus``: where putEvents publishes (without one, putEvents Tasks fail saying so);
+    ``activities`` False fails activity Tasks at once (`sagaway worker`: no GetActivityTask
+    reaches its queues); ``http``: where http:invoke may connect (default: public addresses
+    only); ``activity_exists`` says whether an activity ARN was created (the API's catalog
+    knows; None: not checked)."""
+
+    bus: ServerBus | None = None
+    activities: bool = True
+    http: HttpDestinations | None = None
+    activity_exists: Callable[[str], bool] | None = None
+
+
+class Integrations:
+    """The integrations of one engine, created by the engine from its :class:`ResourceRouter`."""
+
+    def __init__(self, engine: Engine, router: ResourceRouter) -> None:
         self.engine = engine
-        # False in `sagaway worker`: nothing would ever poll its in-memory activity queues.
-        self.serves_activities = activities
+        self.serves_activities = router.activities
         self.callbacks = CallbackTasks(engine)
-        self.activities = ActivityQueues(engine, self.callbacks)
+        self.activities = ActivityQueues(engine, self.callbacks, router.activity_exists)
         self.nested = NestedExecutions(engine, self.callbacks)
-        self.http = HttpInvoke(engine, http or HttpDestinations())
+        self.http = HttpInvoke(engine, router.http or HttpDestinations())
         self.sdk_sfn = SdkStepFunctions(engine, self.callbacks)
+        bus = router.bus
         self.events = None if bus is None else PutEventsTask(engine, self.callbacks, bus)
 
     def route(self, arn: str, command: InvokeTask) -> None:
@@ -107,31 +116,3 @@ class Integrations:
         self.sdk_sfn.close()
         if self.events is not None:
             self.events.close()
-
-
-class _Table(dict[str, Integration]):
-    """Answers ``get`` for every resource type with the router (see the module doc)."""
-
-    def __init__(self, router: Integration) -> None:
-        super().__init__()
-        self._router = router
-
-    def get(self, key: str, default: Any = None) -> Integration:
-        return super().get(key, self._router)
-
-
-def install(
-    engine: Engine,
-    bus: ServerBus | None = None,
-    *,
-    activities: bool = True,
-    http: HttpDestinations | None = None,
-) -> Integrations:
-    """Wire the integrations into ``engine``; ``bus`` is where putEvents publishes;
-    ``activities`` False fails activity Tasks (a process no GetActivityTask reaches);
-    ``http`` says where http:invoke may connect (default: public addresses only)."""
-    integrations = Integrations(engine, bus, activities=activities, http=http)
-    engine.tasks.integrations = _Table(integrations.route)
-    # Answers delivered from other cluster members go through the same callbacks.
-    engine.callbacks = integrations.callbacks
-    return integrations

@@ -18,17 +18,45 @@ from sagaway.interpreter import Step, map_runs
 from sagaway.interpreter.advance import drain, end_full_history
 from sagaway.interpreter.execution import ExecutionState
 from sagaway.interpreter.limits import AWS, Limits
+from sagaway.interpreter.messages import TaskFailed, TaskSucceeded
 from sagaway.interpreter.run import HistoryLimitReached, Run
 from sagaway.interpreter.states import map_state
+
+Outbox = tuple[tuple[str, bytes], ...]  # (topic, body) rows for the journal's outbox
 
 
 @dataclass(frozen=True, slots=True)
 class Note:
-    """Record ``event_type`` for the attempt ``token``, if that attempt is still awaited."""
+    """Record ``event_type`` for the attempt ``token``, if that attempt is still awaited.
+    ``outbox``: events published by the attempt, committed with the note's step."""
 
     token: str
     event_type: str
     details: dict[str, Any] = field(default_factory=dict)
+    outbox: Outbox = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Published(TaskSucceeded):
+    """A Task's success that published events: they are committed in the journal's outbox
+    in the same transaction as the step that records the success, so the step is never
+    journaled without its events nor the events relayed for a step that was not."""
+
+    outbox: Outbox = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedFailure(TaskFailed):
+    """A Task that failed having published some events (PutEvents publishes the good entries
+    of a call that has bad ones): committed with the step that records the failure."""
+
+    outbox: Outbox = ()
+
+
+def outbox_rows(event: object) -> list[tuple[str, bytes]]:
+    if isinstance(event, Note | Published | PublishedFailure):
+        return list(event.outbox)
+    return []
 
 
 @dataclass(frozen=True, slots=True)

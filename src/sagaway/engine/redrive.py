@@ -59,8 +59,10 @@ async def redrive(engine: Engine, record: ExecutionRecord, new_input: Any = _UNC
     (ok,) = await engine.committer.commit([record_step])
     if not ok:
         raise NotRedrivable(f"Execution '{record.arn}' changed while being redriven")
+    engine.recovery.started(record.arn)  # RUNNING again: not from a stale snapshot
     actor = ExecutionActor(engine, record.arn, machine, step.state, record.version + 1)
     engine.actors[record.arn] = actor
+    engine.observer.execution_started(actor, step.history)
     engine.carry_out(actor, step.commands)
     if actor.finished:
         engine.finished(actor)

@@ -19,9 +19,11 @@ is what ends the process, it now ends only the sandbox and fails its Task as Lam
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import logging
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
 from sagaway.engine.capacity import HandlerThreads, ReservedConcurrency
 from sagaway.interpreter.messages import (
@@ -52,6 +54,10 @@ class InvocationLedger(Protocol):
     def resumed_invocations(self, invocations: Sequence[tuple[str, str]]) -> list[int]: ...
 
 
+# Starts one Task of an execution the caller knows (the engine adds its observer's span).
+Dispatch = Callable[[InvokeTask], None]
+
+
 def idempotency_key(execution_arn: str, token: str) -> str:
     return f"{execution_arn}#{token}"
 
@@ -71,7 +77,9 @@ class TaskRunner:
         payload_limit: int | None = 256 * 1024,
         default_timeout: float | None = None,
         ledger: InvocationLedger | None = None,
+        route: Callable[[str, InvokeTask], None] | None = None,
     ) -> None:
+        """``route``: where a Task that is not a Lambda function goes (the engine's router)."""
         self.registry = registry
         self.on_result = on_result
         self.payload_limit = payload_limit
@@ -81,16 +89,14 @@ class TaskRunner:
         self.sandboxes = SandboxPool(threads)
         self.reserved = ReservedConcurrency(registry.concurrency)
         self._running: dict[tuple[str, str], asyncio.Task[None]] = {}
-        self._resumed: list[tuple[str, InvokeTask]] = []
+        self._resumed: list[tuple[str, InvokeTask, Dispatch]] = []
         self._quarantined: set[str] = set()  # idempotency keys to run in a sandbox
-        # Integrations other than Lambda register here by resourceType (issue-level extension).
-        self.integrations: dict[str, Callable[[str, InvokeTask], Any]] = {}
+        self.route = route
 
     def dispatch(self, arn: str, command: InvokeTask) -> None:
         loop = asyncio.get_running_loop()
         if not is_lambda(command.resource):
-            integration = self.integrations.get(parse_resource(command.resource).resource_type)
-            if integration is None:
+            if self.route is None:
                 failure = TaskFailed(
                     command.token,
                     "States.TaskFailed",
@@ -98,7 +104,7 @@ class TaskRunner:
                 )
                 loop.call_soon(self.on_result, arn, failure)
                 return
-            integration(arn, command)
+            self.route(arn, command)
             return
         key = idempotency_key(arn, command.token)
         invocation = prepare(self.registry, command, key, self.payload_limit)
@@ -108,11 +114,12 @@ class TaskRunner:
         task = loop.create_task(self._run(arn, invocation))
         self._running[(arn, command.token)] = task
 
-    def resume(self, arn: str, commands: list[Command]) -> list[Command]:
+    def resume(self, arn: str, commands: list[Command], dispatch: Dispatch) -> list[Command]:
         """The commands recovery should carry out for ``arn`` now. In-process invocations
         that a sandbox could run are held back: on the next turn of the loop, one journal
-        transaction counts the resumptions of all of them, and each is then dispatched, in a
-        sandbox when its process already died after being re-issued once."""
+        transaction counts the resumptions of all of them, and each is then handed to
+        ``dispatch`` (the engine's way of starting a Task), in a sandbox when its process
+        already died after being re-issued once."""
         if self.ledger is None:
             return commands
         kept: list[Command] = []
@@ -120,7 +127,7 @@ class TaskRunner:
             if isinstance(command, InvokeTask) and self._quarantinable(command):
                 if not self._resumed:
                     asyncio.get_running_loop().call_soon(self._dispatch_resumed)
-                self._resumed.append((arn, command))
+                self._resumed.append((arn, command, dispatch))
             else:
                 kept.append(command)
         return kept
@@ -139,17 +146,17 @@ class TaskRunner:
     def _dispatch_resumed(self) -> None:
         resumed, self._resumed = self._resumed, []
         assert self.ledger is not None
-        keys = [(arn, idempotency_key(arn, command.token)) for arn, command in resumed]
+        keys = [(arn, idempotency_key(arn, command.token)) for arn, command, _ in resumed]
         try:
             counts = self.ledger.resumed_invocations(keys)
         except Exception as exc:  # counting must not stop recovery: invoke, at least once
             log.warning("cannot journal the resumption of %d invocations: %s", len(keys), exc)
             counts = [0] * len(keys)
-        for (arn, command), (_, key), count in zip(resumed, keys, counts, strict=True):
+        for (_, command, dispatch), (_, key), count in zip(resumed, keys, counts, strict=True):
             if count >= RESUMPTIONS:
                 log.warning("%s: its process died %d times; it runs in a sandbox", key, count + 1)
                 self._quarantined.add(key)
-            self.dispatch(arn, command)
+            dispatch(command)
 
     def cancel(self, arn: str, token: str) -> None:
         task = self._running.pop((arn, token), None)
@@ -229,7 +236,9 @@ class TaskRunner:
                 release()
         # In the handler's thread the outcome (and the error's stack trace) is built, so the
         # trace shows the handler's frames, not the event loop's.
-        return await self.threads.run(invocation.call, release)
+        # The handler's thread sees this task's context (the attempt's trace span).
+        call = functools.partial(contextvars.copy_context().run, invocation.call)
+        return await self.threads.run(call, release)
 
 
 async def _call_async(invocation: Invocation) -> TaskSucceeded | TaskFailed:

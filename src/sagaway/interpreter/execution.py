@@ -102,6 +102,9 @@ class ExecutionState:
     token_key: str = ""
     # Distributed Map runs by mapRunArn: settings and final counts (see map_runs.py).
     map_runs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # The execution's trace context (W3C ``traceparent``; see sagaway.observability), kept
+    # with the state so a resumed execution continues its trace. Never changed in place.
+    trace: dict[str, str] = field(default_factory=dict)
 
     def clone(self) -> ExecutionState:
         """A copy ``advance`` may change freely. JSON values (inputs, outputs, variable
@@ -123,6 +126,7 @@ class ExecutionState:
             dict(self.timers),
             self.token_key,
             dict(self.map_runs),
+            self.trace,
         )
 
     @property
@@ -140,6 +144,7 @@ def new_execution(
     seed: int = 0,
     express: bool = False,
     token_key: str = "",
+    trace: dict[str, str] | None = None,
 ) -> ExecutionState:
     """A not-yet-started execution; feed it a ``Start`` event to begin."""
     execution: dict[str, Any] = {"Id": execution_arn, "Name": name, "RoleArn": role_arn}
@@ -150,6 +155,7 @@ def new_execution(
         state_machine={"Id": state_machine_arn, "Name": state_machine_name},
         seed=seed,
         token_key=token_key,
+        trace=trace or {},
     )
 
 

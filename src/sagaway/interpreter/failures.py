@@ -42,14 +42,18 @@ class Failure:
     error: str
     cause: str | None = None
     heartbeat: bool = False  # a missed heartbeat: Retry / Catch may name HEARTBEAT_TIMEOUT
+    timed_out: bool = False  # a Task that ran out of time (or heartbeats)
 
     def as_output(self) -> dict[str, str | None]:
         """The error output a Catch hands on: ``{"Error": ..., "Cause": ...}``. A failure
         without an error name (SendTaskFailure with neither) hands both on as null, as AWS
-        does."""
+        does; a timed-out Task's, which has no cause in its events, hands on an empty one
+        (AWS's recorded runs)."""
         out: dict[str, str | None] = {"Error": self.error}
         if self.cause is not None or self.error is None:
             out["Cause"] = self.cause
+        elif self.timed_out:
+            out["Cause"] = ""
         return out
 
 

@@ -24,6 +24,8 @@ from sagaway.interpreter.messages import Command, StartTimer
 DETAILS_UNTRUNCATED = {"truncated": False}
 # Only states that can Retry carry $$.State.RetryCount (as recorded AWS runs show).
 RETRYABLE_TYPES = frozenset({"Task", "Parallel", "Map"})
+# A frame's context entry under this key is its whole ``$$`` (TestState's given context).
+WHOLE_CONTEXT = "$$"
 
 
 def stable_seed(*parts: object) -> int:
@@ -142,6 +144,9 @@ class Run:
 
     def context_object(self, frame: Frame, extra: Mapping[str, Any] | None = None) -> Any:
         """``$$``: Execution, State, StateMachine (plus Task / Map entries where they apply)."""
+        if WHOLE_CONTEXT in frame.context_extra:
+            given = {k: v for k, v in frame.context_extra.items() if k != WHOLE_CONTEXT}
+            return {**frame.context_extra[WHOLE_CONTEXT], **given, **(extra or {})}
         state: dict[str, Any] = {"EnteredTime": iso_time(frame.entered_at), "Name": frame.state}
         if self.current(frame).type in RETRYABLE_TYPES:
             state["RetryCount"] = frame.retry_count

@@ -3,7 +3,8 @@
 ``put_events`` archives each event (when an archive is configured), then hands it to the
 targets of every enabled rule whose pattern matches. Delivery is at-least-once: a target that
 fails is retried with backoff, and after ``max_attempts`` the event goes to the rule's
-dead-letter queue (if it has one) instead of being lost. Rules with ``dedupe`` see each event
+dead-letter queue, or the bus's ``dead_letter`` queue when the rule names none, instead of
+being lost. Rules with ``dedupe`` see each event
 id once (inbox), so redeliveries and replays do not repeat a non-idempotent target.
 """
 
@@ -15,13 +16,15 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from sagaway.messaging.archive import Archive
-from sagaway.messaging.dlq import DeadLetterQueue
-from sagaway.messaging.inbox import Inbox
+from opentelemetry import trace
+
 from sagaway.messaging.patterns import matches, validate_pattern
+from sagaway.messaging.stores import ArchiveStore, DeadLetterStore, InboxStore
 from sagaway.messaging.targets import Target
+from sagaway.observability.context import EVENT_FIELD, remote_context
 
 log = logging.getLogger("sagaway.messaging")
+tracer = trace.get_tracer("sagaway.messaging")
 
 
 @dataclass(slots=True)
@@ -32,7 +35,7 @@ class Rule:
     enabled: bool = True
     dedupe: bool = False
     max_attempts: int = 5
-    dead_letter: DeadLetterQueue | None = None
+    dead_letter: DeadLetterStore | None = None
 
 
 class EventBus:
@@ -40,13 +43,15 @@ class EventBus:
         self,
         name: str = "default",
         *,
-        archive: Archive | None = None,
-        inbox: Inbox | None = None,
+        archive: ArchiveStore | None = None,
+        inbox: InboxStore | None = None,
         retry_base: float = 0.05,
+        dead_letter: DeadLetterStore | None = None,
     ) -> None:
         self.name = name
         self.archive = archive
         self.inbox = inbox
+        self.dead_letter = dead_letter
         self.retry_base = retry_base
         self.rules: dict[str, Rule] = {}
         self.delivered = 0
@@ -61,6 +66,9 @@ class EventBus:
     async def put_events(self, events: list[dict[str, Any]], *, replay: str | None = None) -> None:
         if self.archive is not None and replay is None:
             await asyncio.to_thread(self.archive.add, events)
+        for event in events:
+            if EVENT_FIELD in event:
+                self._published(event)
         deliveries = [
             self._deliver(rule, target, event)
             for event in events
@@ -78,7 +86,28 @@ class EventBus:
         await self.put_events(events, replay=name)
         return len(events)
 
+    def _published(self, event: dict[str, Any]) -> None:
+        # A traced event marks its trace when it reaches the bus, matched by a rule or not.
+        span = tracer.start_span(f"publish {event.get('detail-type')}",
+                                 remote_context(event[EVENT_FIELD]), trace.SpanKind.PRODUCER,
+                                 _event_attributes(self.name, event))  # fmt: skip
+        span.end()
+
     async def _deliver(self, rule: Rule, target: Target, event: dict[str, Any]) -> None:
+        parent = remote_context(event[EVENT_FIELD]) if EVENT_FIELD in event else None
+        if parent is None:
+            await self._deliver_with_retries(rule, target, event)
+            return
+        attributes = {**_event_attributes(self.name, event), "sagaway.rule": rule.name,
+                      "sagaway.target": target.name}  # fmt: skip
+        with tracer.start_as_current_span(f"deliver {event.get('detail-type')}", parent,
+                                          trace.SpanKind.CONSUMER, attributes):  # fmt: skip
+            # The target (a StartExecution, a webhook) runs in this span's context.
+            await self._deliver_with_retries(rule, target, event)
+
+    async def _deliver_with_retries(
+        self, rule: Rule, target: Target, event: dict[str, Any]
+    ) -> None:
         consumer = f"{rule.name}/{target.name}"
         if rule.dedupe and not await self._first_time(consumer, event["id"]):
             return
@@ -94,12 +123,19 @@ class EventBus:
         log.warning("rule %s: delivery to %s failed: %r", rule.name, target.name, error)
         if rule.dedupe and self.inbox is not None:
             await asyncio.to_thread(self.inbox.forget, consumer, event["id"])
-        if rule.dead_letter is not None:
+        queue = rule.dead_letter or self.dead_letter
+        if queue is not None:
             failure = {"error": type(error).__name__, "cause": str(error)}
             await asyncio.to_thread(
-                rule.dead_letter.put, f"{rule.name}-dlq", event, failure, json.dumps(event)
+                queue.put, f"{rule.name}-dlq", event, failure, json.dumps(event)
             )
 
     async def _first_time(self, consumer: str, event_id: str) -> bool:
         assert self.inbox is not None
         return await asyncio.to_thread(self.inbox.first_time, consumer, event_id)
+
+
+def _event_attributes(bus: str, event: dict[str, Any]) -> dict[str, str]:
+    return {"messaging.system": "sagaway", "messaging.destination.name": bus,
+            "messaging.message.id": str(event.get("id")),
+            "sagaway.event.detail_type": str(event.get("detail-type"))}  # fmt: skip

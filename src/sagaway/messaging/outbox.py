@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sagaway.messaging.sqlite import connect, transaction
+from sagaway.observability.context import stamp_event
 
 log = logging.getLogger("sagaway.messaging")
 
@@ -35,7 +36,9 @@ def ensure_outbox(conn: sqlite3.Connection) -> None:
 
 
 def write_event(conn: sqlite3.Connection, event: dict[str, Any]) -> None:
-    """Add ``event`` to the outbox inside the caller's open transaction."""
+    """Add ``event`` to the outbox inside the caller's open transaction (with the current
+    trace context, when something is traced)."""
+    event = stamp_event(event)
     conn.execute(
         "INSERT OR IGNORE INTO event_outbox (event_id, body) VALUES (?, ?)",
         (event["id"], json.dumps(event)),

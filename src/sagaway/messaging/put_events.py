@@ -18,12 +18,13 @@ from datetime import datetime
 from pathlib import PurePosixPath
 from typing import Any
 
-from sagaway.messaging.archive import Archive
 from sagaway.messaging.bus import EventBus
 from sagaway.messaging.events import make_event
-from sagaway.messaging.inbox import Inbox
+from sagaway.messaging.journal_relay import JournalRelay
 from sagaway.messaging.outbox import OutboxRelay, ensure_outbox, write_event
 from sagaway.messaging.sqlite import connect, path_from_url, transaction
+from sagaway.messaging.stores import BusStores, is_postgres, open_bus_stores
+from sagaway.store.ports import Journal
 
 MAX_ENTRIES = 10  # AWS: 1 to 10 entries per call
 MAX_SIZE = 256 * 1024  # AWS: the entries of one call, counted as EventBridge counts them
@@ -37,13 +38,21 @@ class PutEventsError(ValueError):
 
 def bus_url_beside(db_url: str) -> str:
     """The default bus database for a journal: ``x.db`` -> ``x-events.db`` beside it; a
-    journal in memory or in PostgreSQL gets ``sagaway-events.db`` in the working directory."""
+    journal in PostgreSQL keeps the bus in its own database (one bus for the whole cluster);
+    one in memory gets ``sagaway-events.db`` in the working directory."""
+    if is_postgres(db_url):
+        return db_url
     path = path_from_url(db_url)
     if ("://" in db_url and not db_url.startswith("sqlite:")) or path == ":memory:":
         return "sqlite:///sagaway-events.db"
     file = PurePosixPath(path)
     suffix = file.suffix or ".db"
     return f"sqlite:///{file.with_name(f'{file.stem}-events{suffix}')}"
+
+
+def outbox(events: list[dict[str, Any]]) -> tuple[tuple[str, bytes], ...]:
+    """The events as journal outbox rows ``(bus name, JSON body)``."""
+    return tuple((DEFAULT_BUS, json.dumps(event).encode()) for event in events)
 
 
 def _invalid(field: str, reason: str) -> dict[str, str]:
@@ -128,26 +137,38 @@ def to_event(entry: dict[str, Any], event_id: str, buses: set[str]) -> dict[str,
 
 
 class ServerBus:
-    """The bus of one server: an :class:`EventBus` (its rules, and an archive and inbox in
-    the bus database), the outbox PutEvents writes to, and the relay between the two.
+    """The bus of one server: an :class:`EventBus` (its rules, and an archive, inbox and
+    default dead-letter queue in the bus database), the relays that feed it and, for a SQLite
+    bus database, the outbox PutEvents outside a step writes to.
 
     ``bus`` lets the embedding code bring its own (with its rules); by default the bus is
-    named ``default``, as an AWS account's. Either way it also answers to ``default``."""
+    named ``default``, as an AWS account's, and a rule whose target keeps failing parks the
+    event in the dead-letter queue ``<rule>-dlq`` of the bus database. Either way it also
+    answers to ``default``. With a ``journal``, the events steps commit in its outbox are
+    relayed to the bus (:class:`JournalRelay`). ``url`` is a SQLite file or the cluster's
+    PostgreSQL database, where every member shares the bus's stores."""
 
-    def __init__(self, url: str, bus: EventBus | None = None) -> None:
+    def __init__(self, url: str, bus: EventBus | None = None,
+                 journal: Journal | None = None) -> None:  # fmt: skip
         self.url = url
-        self._owned = bus is None
-        self.bus = bus or EventBus(DEFAULT_BUS, archive=Archive(url), inbox=Inbox(url))
+        self._stores: BusStores | None = None
+        if bus is None:
+            self._stores = stores = open_bus_stores(url)
+            bus = EventBus(DEFAULT_BUS, archive=stores.archive, inbox=stores.inbox,
+                           dead_letter=stores.dead_letters)  # fmt: skip
+        self.bus = bus
         self.names = {DEFAULT_BUS, self.bus.name}
-        # FULL fsync: once PutEvents has answered, the events must survive a power loss.
-        self._conn = connect(url, durable=True)
-        ensure_outbox(self._conn)
         self._lock = threading.Lock()
-        self.relay = OutboxRelay(url, self.bus.put_events)
+        # A PostgreSQL bus has no outbox of its own: its events come from the journal's.
+        self._conn = None if is_postgres(url) else connect(url, durable=True)
+        if self._conn is not None:  # FULL fsync: answered PutEvents survive a power loss
+            ensure_outbox(self._conn)
+        self.relay = None if self._conn is None else OutboxRelay(url, self.bus.put_events)
+        self.journal_relay = None if journal is None else JournalRelay(journal, self.bus.put_events)
 
-    def put_events(self, entries: Any, key: str) -> dict[str, Any]:
-        """PutEvents: publish the good entries; the response as EventBridge gives it.
-        Blocking (a SQLite commit): call it from a thread."""
+    def prepare(self, entries: Any, key: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """PutEvents' response as EventBridge gives it, and the events of the good entries,
+        for the caller to commit (the engine: in the journal's outbox, with its step)."""
         results: list[dict[str, Any]] = []
         events: list[dict[str, Any]] = []
         for index, entry in enumerate(check_entries(entries)):
@@ -158,19 +179,34 @@ class ServerBus:
             else:
                 events.append(event)
                 results.append({"EventId": event_id})
+        return {"Entries": results, "FailedEntryCount": len(results) - len(events)}, events
+
+    def write(self, events: list[dict[str, Any]]) -> None:
+        """Commit events to the bus database's own outbox. Blocking: call from a thread."""
+        if self._conn is None:
+            raise PutEventsError("PutEvents outside a step needs a SQLite bus database")
         if events:
             with self._lock, transaction(self._conn) as conn:
                 for event in events:
                     write_event(conn, event)
-        return {"Entries": results, "FailedEntryCount": len(results) - len(events)}
+
+    def put_events(self, entries: Any, key: str) -> dict[str, Any]:
+        """PutEvents outside any step: publish the good entries in one commit; the response
+        as EventBridge gives it. Blocking (a SQLite commit): call it from a thread."""
+        response, events = self.prepare(entries, key)
+        self.write(events)
+        return response
 
     def start(self) -> None:
-        self.relay.start()
+        for relay in (self.relay, self.journal_relay):
+            if relay is not None:
+                relay.start()
 
     async def stop(self) -> None:
-        await self.relay.stop()
-        self._conn.close()
-        if self._owned:
-            for store in (self.bus.archive, self.bus.inbox):
-                if store is not None:
-                    store.close()
+        for relay in (self.journal_relay, self.relay):
+            if relay is not None:
+                await relay.stop()
+        if self._conn is not None:
+            self._conn.close()
+        if self._stores is not None:
+            self._stores.close()

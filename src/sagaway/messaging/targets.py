@@ -16,6 +16,7 @@ import httpx
 
 from sagaway.engine.engine import ExecutionAlreadyExists
 from sagaway.expressions.jsonpath import compile_path
+from sagaway.observability.context import current_traceparent
 
 if TYPE_CHECKING:
     from sagaway.engine.engine import Engine
@@ -69,8 +70,9 @@ class StartExecutionTarget:
         # Delivered before: the execution exists, nothing more to do.
         with contextlib.suppress(ExecutionAlreadyExists):
             await self.engine.start_execution(
-                self.state_machine_arn, execution_name, json.dumps(document)
-            )
+                self.state_machine_arn, execution_name, json.dumps(document),
+                trace_parent=current_traceparent(),
+            )  # fmt: skip
 
 
 class WebhookTarget:

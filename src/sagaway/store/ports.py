@@ -53,6 +53,24 @@ class ExecutionRecord:
     redrive_count: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class ExecutionSummary:
+    """What ListExecutions shows: an execution without its large columns (input, output,
+    state, definition), so a page costs the same whatever the executions carry."""
+
+    arn: str
+    state_machine_arn: str
+    name: str
+    status: str
+    start_date: float
+    stop_date: float | None = None
+    redrive_count: int = 0
+
+
+# Where a page of ListExecutions resumes: the (start_date, arn) of the last item shown.
+ListCursor = tuple[float, str]
+
+
 @dataclass(slots=True)
 class StepRecord:
     """One interpreter step, to be committed atomically (guarded by ``expected_version``).
@@ -75,6 +93,33 @@ class StepRecord:
     create: ExecutionRecord | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ExecutionQuery:
+    """Which executions a listing selects: every field narrows it (None: no condition).
+    ``after`` is the (start_date, arn) of the last row of the previous page, newest first."""
+
+    state_machine_arn: str | None = None
+    status: str | None = None
+    name_prefix: str | None = None
+    started_from: float | None = None
+    started_to: float | None = None
+    after: tuple[float, str] | None = None
+    limit: int = 50
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One operator action: who did what to which target, and how it ended."""
+
+    at: float
+    actor: str
+    action: str
+    target: str
+    detail: str
+    outcome: str
+    id: int = 0
+
+
 class Journal(Protocol):
     """The durable journal of executions."""
 
@@ -93,6 +138,17 @@ class Journal(Protocol):
         self, state_machine_arn: str | None = None, status: str | None = None, limit: int = 100
     ) -> list[ExecutionRecord]: ...
 
+    def list_execution_page(
+        self,
+        state_machine_arn: str,
+        status: str | None,
+        limit: int,
+        after: ListCursor | None = None,
+    ) -> list[ExecutionSummary]:
+        """Up to ``limit`` executions of a machine, newest first (start_date, then arn),
+        those after the cursor ``after``; read from an index, never from the large columns."""
+        ...
+
     def commit(self, steps: Sequence[StepRecord]) -> list[bool]:
         """Write the steps in one transaction; per step, False on a version conflict."""
         ...
@@ -104,6 +160,50 @@ class Journal(Protocol):
         next start must see it if this one dies too."""
         ...
 
+    def pending_outbox(self, limit: int = 200) -> list[tuple[int, str, bytes]]:
+        """Outbox rows that steps committed and no relay has handed on yet, oldest first, as
+        ``(id, topic, body)``."""
+        ...
+
+    def leads_relay(self) -> bool:
+        """Whether this process is the one that relays the outbox now. A database shared by
+        a cluster has one relay at a time (the others would hand the same rows on again);
+        when it dies, another member takes over. A single-process database: always."""
+        ...
+
+    def remove_outbox(self, ids: Sequence[int]) -> None:
+        """Drop relayed rows (the bus's archive keeps their events). A relay that dies
+        before this hands the rows on again: relaying is at-least-once."""
+        ...
+
     def history(self, arn: str) -> list[dict[str, Any]]: ...
+
+    def execution_summaries(self, query: ExecutionQuery) -> list[ExecutionSummary]:
+        """One page of the executions ``query`` selects, newest first."""
+        ...
+
+    def execution_counts(self, query: ExecutionQuery, cap: int = 10_000) -> dict[str, int]:
+        """How many executions ``query`` selects per status (its status and paging ignored),
+        exact up to ``cap``; a status with more is reported as ``cap + 1``."""
+        ...
+
+    def record_audit(self, entry: AuditEntry) -> None: ...
+    def audit_entries(self, limit: int = 100, before: int | None = None) -> list[AuditEntry]:
+        """Audit entries newest first; ``before``: only those with a smaller id."""
+        ...
+
+    def history_page(
+        self, arn: str, limit: int, after: int | None = None, reverse: bool = False
+    ) -> list[dict[str, Any]]:
+        """Up to ``limit`` events of ``arn`` whose ids come after ``after`` (in the order
+        asked; None: from the first, or with ``reverse`` the last). Decodes only the rows
+        that hold them."""
+        ...
+
+    def ping(self) -> None:
+        """Raise :class:`StoreError` unless the database answers and can take writes
+        (SQLite: enough free disk space); for readiness probes."""
+        ...
+
     def open_executions(self) -> list[ExecutionRecord]: ...
     def close(self) -> None: ...

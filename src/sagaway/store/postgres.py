@@ -3,10 +3,16 @@
 Same contract as the SQLite journal (``tests/store`` runs one suite on both). Writes of a
 group commit go through one connection in one transaction, sent in pipeline mode; reads
 use a connection per thread.
+
+The database may restart or fail over under a running member. A connection that broke is
+replaced on its next use (the writer, each reader, the listener), and every failure of the
+database surfaces as :class:`StoreError`, which callers retry with backoff; nothing here
+keeps a dead connection.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -16,12 +22,33 @@ from typing import Any
 import orjson
 import psycopg
 
+from sagaway.store import console_queries as CQ
 from sagaway.store import payloads as P
 from sagaway.store import postgres_queries as Q
 from sagaway.store import rows as R
 from sagaway.store.migrations import fresh_schema, migrations
 from sagaway.store.payload_move import move_journal
-from sagaway.store.ports import ExecutionRecord, StateMachineRecord, StepRecord, StoreError
+from sagaway.store.ports import (
+    AuditEntry,
+    ExecutionQuery,
+    ExecutionRecord,
+    ExecutionSummary,
+    ListCursor,
+    StateMachineRecord,
+    StepRecord,
+    StoreError,
+)
+from sagaway.store.resumptions import count_resumptions
+from sagaway.store.retry import Backoff
+
+log = logging.getLogger("sagaway.store")
+
+# Seconds to wait for a connection: a member must notice an unreachable database quickly.
+CONNECT_TIMEOUT = 3
+# Seconds without a write after which the writer connection is checked before it is used.
+IDLE_CHECK = 1.0
+# The errors of a lost or unusable connection (a closed one raises InterfaceError).
+LOST = (psycopg.OperationalError, psycopg.InterfaceError)
 
 
 class PostgresJournal:
@@ -43,38 +70,78 @@ class PostgresJournal:
         self.owner = owner
         self.lease_seconds = lease_seconds
         self._local = threading.local()
+        # Every thread that reads gets its own connection; all of them are closed on close().
+        self._readers: list[Any] = []
+        self._readers_lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._writer = self._connect(autocommit=False)
+        self._written = time.monotonic()
+        self._relay_conn: psycopg.Connection[Any] | None = None
         if migrate:
             apply_migrations(self._writer)
 
     def _connect(self, *, autocommit: bool) -> psycopg.Connection[Any]:
         try:
-            return psycopg.connect(self.url, autocommit=autocommit)
+            return psycopg.connect(self.url, autocommit=autocommit, connect_timeout=CONNECT_TIMEOUT)
         except psycopg.Error as exc:
             raise StoreError(f"cannot connect to PostgreSQL at {_redact(self.url)}: {exc}") from exc
 
     def _reader(self) -> psycopg.Connection[Any]:
         conn: psycopg.Connection[Any] | None = getattr(self._local, "conn", None)
-        if conn is None or conn.closed:
+        if conn is None or conn.closed or conn.broken:
             conn = self._connect(autocommit=True)
             self._local.conn = conn
+            with self._readers_lock:
+                self._readers.append(conn)
+        return conn
+
+    def _read(self, query: Any, params: Any = None) -> list[tuple[Any, ...]]:
+        # A connection kept from before a database restart fails on its first use: a read
+        # can be sent again on a new one (once; then the database is really away).
+        for attempt in (1, 2):
+            try:
+                return self._reader().execute(query, params).fetchall()
+            except LOST as exc:
+                if attempt == 2:
+                    raise StoreError(f"read from PostgreSQL failed: {exc}") from exc
+        raise AssertionError("unreachable")
+
+    def _writer_connection(self) -> psycopg.Connection[Any]:
+        """The writer, replaced when broken; after a pause, checked first, since a write
+        failing on a connection the database dropped meanwhile would fail a whole batch."""
+        conn = self._writer
+        if not (conn.closed or conn.broken) and time.monotonic() - self._written > IDLE_CHECK:
+            try:
+                conn.execute(Q.PING)
+                conn.rollback()
+            except LOST:
+                pass  # now broken: replaced below
+        if conn.closed or conn.broken:
+            conn = self._writer = self._connect(autocommit=False)
         return conn
 
     @contextmanager
     def _transaction(self) -> Iterator[psycopg.Connection[Any]]:
         with self._write_lock:
-            conn = self._writer
+            conn = self._writer_connection()
             try:
                 with conn.transaction():
                     yield conn
-            except psycopg.OperationalError as exc:
+            except LOST as exc:
                 raise StoreError(f"write to PostgreSQL failed: {exc}") from exc
+            finally:
+                self._written = time.monotonic()
+
+    def ping(self) -> None:
+        self._read(Q.PING)
 
     def close(self) -> None:
+        if self._relay_conn is not None:
+            self._relay_conn.close()
         self._writer.close()
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
+        with self._readers_lock:
+            readers, self._readers = self._readers, []
+        for conn in readers:
             conn.close()
 
     # -- state machines --------------------------------------------------------------------
@@ -83,22 +150,15 @@ class PostgresJournal:
             conn.execute(Q.PUT_STATE_MACHINE, R.machine_row(record))
 
     def resumed_invocations(self, invocations: Sequence[tuple[str, str]]) -> list[int]:
-        counts: list[int] = []
         with self._transaction() as conn:
-            for execution_arn, key in invocations:
-                row = conn.execute(Q.GET_RESUMED, (key,)).fetchone()
-                count = 0 if row is None else int(orjson.loads(bytes(row[0]))["resumed"])
-                body = orjson.dumps({"resumed": count + 1})
-                conn.execute(Q.PUT_RESUMED, (key, execution_arn, time.time(), body))
-                counts.append(count)
-        return counts
+            return count_resumptions(conn, Q.GET_RESUMED, Q.PUT_RESUMED, invocations)
 
     def get_state_machine(self, arn: str) -> StateMachineRecord | None:
-        row = self._reader().execute(Q.GET_STATE_MACHINE, (arn,)).fetchone()
-        return None if row is None else R.machine(row)
+        rows = self._read(Q.GET_STATE_MACHINE, (arn,))
+        return R.machine(rows[0]) if rows else None
 
     def list_state_machines(self) -> list[StateMachineRecord]:
-        return [R.machine(r) for r in self._reader().execute(Q.LIST_STATE_MACHINES)]
+        return [R.machine(r) for r in self._read(Q.LIST_STATE_MACHINES)]
 
     def delete_state_machine(self, arn: str) -> None:
         with self._transaction() as conn:
@@ -110,30 +170,109 @@ class PostgresJournal:
         return self.commit([first])[0]
 
     def get_execution(self, arn: str) -> ExecutionRecord | None:
-        row = self._reader().execute(Q.GET_EXECUTION, (arn,)).fetchone()
-        return None if row is None else R.execution(row)
+        rows = self._read(Q.GET_EXECUTION, (arn,))
+        return R.execution(rows[0]) if rows else None
 
     def find_execution(self, state_machine_arn: str, name: str) -> ExecutionRecord | None:
-        row = self._reader().execute(Q.FIND_EXECUTION, (state_machine_arn, name)).fetchone()
-        return None if row is None else R.execution(row)
+        rows = self._read(Q.FIND_EXECUTION, (state_machine_arn, name))
+        return R.execution(rows[0]) if rows else None
 
     def list_executions(
         self, state_machine_arn: str | None = None, status: str | None = None, limit: int = 100
     ) -> list[ExecutionRecord]:
         params = (state_machine_arn, state_machine_arn, status, status, limit)
-        return [R.execution(r) for r in self._reader().execute(Q.LIST_EXECUTIONS, params)]
+        return [R.execution(r) for r in self._read(Q.LIST_EXECUTIONS, params)]
+
+    def list_execution_page(
+        self,
+        state_machine_arn: str,
+        status: str | None,
+        limit: int,
+        after: ListCursor | None = None,
+    ) -> list[ExecutionSummary]:
+        date, arn = after if after is not None else (None, None)
+        params = {"machine": state_machine_arn, "status": status, "date": date, "arn": arn,
+                  "limit": limit}  # fmt: skip
+        return [ExecutionSummary(*r) for r in self._read(Q.LIST_EXECUTION_PAGE, params)]
+
+    # -- console reads and the audit log ---------------------------------------------------
+    def execution_summaries(self, query: ExecutionQuery) -> list[ExecutionSummary]:
+        sql, params = CQ.summaries(query, "%s")
+        return [CQ.summary(r) for r in self._read(sql, params)]
+
+    def execution_counts(self, query: ExecutionQuery, cap: int = 10_000) -> dict[str, int]:
+        counts = {}
+        for status in CQ.STATUSES:
+            sql, params = CQ.count(query, status, cap, "%s")
+            rows = self._read(sql, params)
+            if rows and rows[0][0]:
+                counts[status] = int(rows[0][0])
+        return counts
+
+    def record_audit(self, entry: AuditEntry) -> None:
+        with self._transaction() as conn:
+            conn.execute(CQ.insert_audit("%s"), CQ.audit_row(entry))
+
+    def audit_entries(self, limit: int = 100, before: int | None = None) -> list[AuditEntry]:
+        sql = CQ.audit_page("%s", before=before is not None)
+        params = (limit,) if before is None else (before, limit)
+        return [CQ.audit(r) for r in self._read(sql, params)]
 
     def open_executions(self) -> list[ExecutionRecord]:
-        return [R.execution(r) for r in self._reader().execute(Q.OPEN_EXECUTIONS)]
+        return [R.execution(r) for r in self._read(Q.OPEN_EXECUTIONS)]
 
     def history(self, arn: str) -> list[dict[str, Any]]:
         events: list[dict[str, Any]] = []
-        for (blob,) in self._reader().execute(Q.HISTORY, (arn,)):
+        for (blob,) in self._read(Q.HISTORY, (arn,)):
             events.extend(orjson.loads(blob))
         return P.resolve(events, lambda refs: self._payloads(arn, refs))
 
     def _payloads(self, arn: str, refs: set[str]) -> list[tuple[str, bytes]]:
         return self._reader().execute(Q.PAYLOADS, (arn, list(refs))).fetchall()
+
+    def history_page(
+        self, arn: str, limit: int, after: int | None = None, reverse: bool = False
+    ) -> list[dict[str, Any]]:
+        bound = R.history_bound(after, reverse)
+        if reverse:
+            rows = self._read(Q.HISTORY_BACKWARD, {"arn": arn, "first": bound, "rows": limit})
+        else:
+            params = {"arn": arn, "first": bound + 1, "rows": limit + 1}
+            rows = self._read(Q.HISTORY_FORWARD, params)
+        page = R.page_events((bytes(blob) for (blob,) in rows), limit, bound, reverse)
+        return P.resolve(page, lambda refs: self._payloads(arn, refs))
+
+    # -- outbox ----------------------------------------------------------------------------
+    def pending_outbox(self, limit: int = 200) -> list[tuple[int, str, bytes]]:
+        # On the writer's connection, like the other reads the relay loop makes from its
+        # worker threads: a reader per thread would be one more connection per thread.
+        with self._transaction() as conn:
+            rows = conn.execute(Q.PENDING_OUTBOX, (limit,)).fetchall()
+        return [(int(i), str(topic), bytes(body)) for i, topic, body in rows]
+
+    def leads_relay(self) -> bool:
+        """A session advisory lock on a connection of its own: held while this process
+        lives, released by the server when it dies (its connection ends)."""
+        conn = self._relay_conn
+        if conn is not None and _alive(conn):
+            return True
+        if conn is not None:
+            conn.close()
+        self._relay_conn = None
+        try:
+            conn = psycopg.connect(self.url, autocommit=True)
+        except psycopg.OperationalError:
+            return False
+        row = conn.execute(Q.TRY_RELAY_LOCK).fetchone()
+        if row is None or not row[0]:
+            conn.close()
+            return False
+        self._relay_conn = conn
+        return True
+
+    def remove_outbox(self, ids: Sequence[int]) -> None:
+        with self._transaction() as conn:
+            conn.execute("DELETE FROM outbox WHERE id = ANY(%s)", (list(ids),))
 
     # -- steps -----------------------------------------------------------------------------
     def commit(self, steps: Sequence[StepRecord]) -> list[bool]:
@@ -196,6 +335,13 @@ class PostgresJournal:
         with self._transaction() as conn:
             return [R.execution(r) for r in conn.execute(Q.CLAIM, params)]
 
+    def reclaim(self, arns: list[str]) -> list[ExecutionRecord]:
+        """Take back the RUNNING executions among ``arns`` that this worker still owns or
+        that nobody owns any more (a lease that expired while the database was away)."""
+        params = {"owner": self.owner, "lease": self.lease_seconds, "arns": arns}
+        with self._transaction() as conn:
+            return [R.execution(r) for r in conn.execute(Q.RECLAIM, params)]
+
     def renew(self) -> None:
         """Extend the lease on every execution this worker owns (one statement, not per
         execution: ownership is sticky, the hot path never touches it)."""
@@ -203,8 +349,7 @@ class PostgresJournal:
             conn.execute(Q.RENEW, {"owner": self.owner, "lease": self.lease_seconds})
 
     def owned(self) -> set[str]:
-        rows = self._reader().execute(Q.OWNED, {"owner": self.owner})
-        return {arn for (arn,) in rows}
+        return {arn for (arn,) in self._read(Q.OWNED, {"owner": self.owner})}
 
     def release(self) -> None:
         """Give up every execution this worker owns and wake the others to take them."""
@@ -214,11 +359,28 @@ class PostgresJournal:
 
     def listen(self, on_notify: Callable[[str], None], stop: threading.Event) -> None:
         """Block (in a thread) calling ``on_notify(channel)`` for every NOTIFY on the work
-        and delivery channels."""
+        and delivery channels, until ``stop`` is set. A lost connection is replaced with
+        backoff; after each (re)connection both channels are announced once, since a NOTIFY
+        sent while nobody listened is lost."""
+        backoff = Backoff()
+        while not stop.is_set():
+            try:
+                self._listen_once(on_notify, stop, backoff)
+            except (StoreError, *LOST) as exc:
+                delay = backoff.next()
+                log.warning("LISTEN connection lost (%s); again in %.1f s", exc, delay)
+                stop.wait(delay)
+
+    def _listen_once(
+        self, on_notify: Callable[[str], None], stop: threading.Event, backoff: Backoff
+    ) -> None:
         conn = self._connect(autocommit=True)
         try:
             conn.execute(Q.LISTEN_WORK)
             conn.execute(Q.LISTEN_DELIVERY)
+            backoff.reset()
+            on_notify(Q.WORK_CHANNEL)
+            on_notify(Q.DELIVERY_CHANNEL)
             while not stop.is_set():
                 for notify in conn.notifies(timeout=1.0):
                     on_notify(notify.channel)
@@ -237,7 +399,7 @@ class PostgresJournal:
 
     def pending_deliveries(self) -> list[tuple[int, str, str, str | None, bytes]]:
         """(id, execution, kind, token, payload) for this worker's running executions."""
-        rows = self._reader().execute(Q.PENDING_DELIVERIES, {"owner": self.owner})
+        rows = self._read(Q.PENDING_DELIVERIES, {"owner": self.owner})
         return [(i, arn, kind, token, bytes(payload)) for i, arn, kind, token, payload in rows]
 
     def settle_deliveries(self, applied: dict[int, int]) -> set[int]:
@@ -306,6 +468,16 @@ def apply_migrations(conn: psycopg.Connection[Any]) -> list[int]:
             conn.execute(Q.RECORD_MIGRATION, (migration.version, migration.name))
             applied_now.append(migration.version)
     return applied_now
+
+
+def _alive(conn: psycopg.Connection[Any]) -> bool:
+    """Whether the connection (and so a session lock on it) survives: a restarted server
+    ends it without the client knowing until it asks."""
+    try:
+        conn.execute("SELECT 1")
+    except psycopg.Error:
+        return False
+    return True
 
 
 def _redact(url: str) -> str:

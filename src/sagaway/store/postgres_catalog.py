@@ -49,15 +49,18 @@ class PostgresCatalog:
 
     def _connect(self) -> psycopg.Connection[Any]:
         try:
-            return psycopg.connect(self.url, autocommit=True)
+            return psycopg.connect(self.url, autocommit=True, connect_timeout=3)
         except psycopg.Error as exc:
             raise StoreError(f"cannot connect to PostgreSQL for the catalog: {exc}") from exc
 
     def _run(self, query: str, params: tuple[Any, ...]) -> psycopg.Cursor[Any]:
         with self._lock:
-            if self._conn.closed:  # a dropped connection (fail-over): open a new one
+            if self._conn.closed or self._conn.broken:  # lost (restart, fail-over): reopen
                 self._conn = self._connect()
-            return self._conn.execute(query, params)
+            try:
+                return self._conn.execute(query, params)
+            except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+                raise StoreError(f"catalog access to PostgreSQL failed: {exc}") from exc
 
     def put(self, kind: str, arn: str, body: dict[str, Any], *, parent: str = "") -> None:
         # An update keeps the item's place in listings (created and seq are not touched).

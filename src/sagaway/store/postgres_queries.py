@@ -30,6 +30,14 @@ LIST_EXECUTIONS = (
     " WHERE (%s::text IS NULL OR state_machine_arn = %s) AND (%s::text IS NULL OR status = %s)"
     " ORDER BY start_date DESC, arn LIMIT %s"
 )
+# Keyset paging over the index executions_listing: the large columns are never read.
+LIST_EXECUTION_PAGE = (
+    "SELECT arn, state_machine_arn, name, status, start_date, stop_date FROM executions"
+    " WHERE state_machine_arn = %(machine)s AND (%(status)s::text IS NULL OR status = %(status)s)"
+    " AND (%(date)s::float8 IS NULL OR start_date < %(date)s"
+    " OR (start_date = %(date)s AND arn > %(arn)s))"
+    " ORDER BY start_date DESC, arn LIMIT %(limit)s"
+)
 OPEN_EXECUTIONS = f"SELECT {EXECUTION_COLUMNS} FROM executions WHERE status = 'RUNNING'"
 # Guarded twice: by version (exactly one step per version) and by owner (a worker whose
 # lease was taken over cannot advance the execution any more).
@@ -58,6 +66,13 @@ CLAIM = (
     " WHERE arn IN (SELECT arn FROM executions WHERE status = 'RUNNING'"
     f" AND (owner IS NULL OR lease_until < {_NOW})"
     " ORDER BY lease_until LIMIT %(limit)s FOR UPDATE SKIP LOCKED)"
+    f" RETURNING {EXECUTION_COLUMNS}"
+)
+# Executions a member dropped when its writes failed: back to it if nobody took them over.
+RECLAIM = (
+    f"UPDATE executions SET owner = %(owner)s, lease_until = {_NOW} + %(lease)s"
+    " WHERE arn = ANY(%(arns)s) AND status = 'RUNNING'"
+    f" AND (owner IS NULL OR owner = %(owner)s OR lease_until < {_NOW})"
     f" RETURNING {EXECUTION_COLUMNS}"
 )
 RENEW = (
@@ -120,7 +135,21 @@ INSERT_PAYLOAD = (
     " ON CONFLICT DO NOTHING"
 )
 PAYLOADS = "SELECT digest, body FROM payloads WHERE execution_arn = %s AND digest = ANY(%s)"
+# A page of history (see sqlite_queries.HISTORY_FORWARD).
+HISTORY_FORWARD = (
+    "SELECT events FROM history WHERE execution_arn = %(arn)s AND first_event_id >= coalesce("
+    "(SELECT max(first_event_id) FROM history WHERE execution_arn = %(arn)s"
+    " AND first_event_id <= %(first)s), 0) ORDER BY first_event_id LIMIT %(rows)s"
+)
+HISTORY_BACKWARD = (
+    "SELECT events FROM history WHERE execution_arn = %(arn)s AND first_event_id < %(first)s"
+    " ORDER BY first_event_id DESC LIMIT %(rows)s"
+)
+PING = "SELECT 1"
 INSERT_OUTBOX = "INSERT INTO outbox (topic, body) VALUES (%s, %s)"
+# One relay of the outbox per database at a time (see PostgresJournal.leads_relay).
+TRY_RELAY_LOCK = "SELECT pg_try_advisory_lock(hashtext('sagaway-outbox-relay'))"
+PENDING_OUTBOX = "SELECT id, topic, body FROM outbox ORDER BY id LIMIT %s"
 
 MIGRATIONS_TABLE = (
     "CREATE TABLE IF NOT EXISTS sagaway_migrations (version INTEGER PRIMARY KEY,"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
@@ -63,6 +64,35 @@ def history_rows(step: StepRecord) -> tuple[tuple[str, int, bytes], list[P.Paylo
     rows those refer to (see store/payloads.py)."""
     events, payloads = P.externalize(step.execution_arn, step.events)
     return (step.execution_arn, step.events[0]["id"], orjson.dumps(events)), payloads
+
+
+# Event ids start at 1; a reverse page without a cursor starts below this bound.
+LAST_EVENT = 2**62
+
+
+def history_bound(after: int | None, reverse: bool) -> int:
+    """The exclusive event id a history page starts from."""
+    if after is not None:
+        return after
+    return LAST_EVENT if reverse else 0
+
+
+def page_events(
+    blobs: Iterable[bytes], limit: int, bound: int, reverse: bool
+) -> list[dict[str, Any]]:
+    """Up to ``limit`` events past ``bound`` from history rows given in page order; stops
+    decoding as soon as the page is full."""
+    out: list[dict[str, Any]] = []
+    for blob in blobs:
+        events: list[dict[str, Any]] = orjson.loads(blob)
+        if reverse:
+            events.reverse()
+        for event in events:
+            if (event["id"] < bound) if reverse else (event["id"] > bound):
+                out.append(event)
+                if len(out) == limit:
+                    return out
+    return out
 
 
 def step_rows(step: StepRecord) -> StepRows:

@@ -9,6 +9,7 @@ the writer.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
@@ -20,6 +21,7 @@ from typing import Any
 
 import orjson
 
+from sagaway.store import console_queries as CQ
 from sagaway.store import payloads as P
 from sagaway.store import rows as R
 from sagaway.store import sqlite_process
@@ -27,7 +29,21 @@ from sagaway.store import sqlite_queries as Q
 from sagaway.store import sqlite_writer as W
 from sagaway.store.migrations import fresh_schema, migrations
 from sagaway.store.payload_move import move_journal
-from sagaway.store.ports import ExecutionRecord, StateMachineRecord, StepRecord, StoreError
+from sagaway.store.ports import (
+    AuditEntry,
+    ExecutionQuery,
+    ExecutionRecord,
+    ExecutionSummary,
+    ListCursor,
+    StateMachineRecord,
+    StepRecord,
+    StoreError,
+)
+from sagaway.store.resumptions import count_resumptions
+
+# Below this much free space beside the journal, the store reports itself unusable (a step
+# with a 256 KiB payload, its history and the WAL need several times that).
+MIN_FREE_BYTES = 2 * 1024 * 1024
 
 
 def path_from_url(url: str) -> str:
@@ -59,6 +75,9 @@ class SqliteJournal:
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
+        # Every thread that reads gets its own connection; all of them are closed on close().
+        self._readers: list[Any] = []
+        self._readers_lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._writer = self._connect()
         if migrate:
@@ -80,6 +99,8 @@ class SqliteJournal:
         if conn is None:
             conn = self._connect()
             self._local.conn = conn
+            with self._readers_lock:
+                self._readers.append(conn)
         return conn
 
     def _migrate(self) -> None:
@@ -166,8 +187,9 @@ class SqliteJournal:
         if self._process is not None:
             self._process.close()
         self._writer.close()
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
+        with self._readers_lock:
+            readers, self._readers = self._readers, []
+        for conn in readers:
             conn.close()
 
     # -- state machines --------------------------------------------------------------------
@@ -176,15 +198,8 @@ class SqliteJournal:
             conn.execute(Q.PUT_STATE_MACHINE, R.machine_row(record))
 
     def resumed_invocations(self, invocations: Sequence[tuple[str, str]]) -> list[int]:
-        counts: list[int] = []
         with self._transaction() as conn:
-            for execution_arn, key in invocations:
-                row = conn.execute(Q.GET_RESUMED, (key,)).fetchone()
-                count = 0 if row is None else int(orjson.loads(bytes(row[0]))["resumed"])
-                body = orjson.dumps({"resumed": count + 1})
-                conn.execute(Q.PUT_RESUMED, (key, execution_arn, time.time(), body))
-                counts.append(count)
-        return counts
+            return count_resumptions(conn, Q.GET_RESUMED, Q.PUT_RESUMED, invocations)
 
     def get_state_machine(self, arn: str) -> StateMachineRecord | None:
         row = self._reader().execute(Q.GET_STATE_MACHINE, (arn,)).fetchone()
@@ -218,6 +233,40 @@ class SqliteJournal:
         )
         return [R.execution(r) for r in rows]
 
+    # -- console reads and the audit log ---------------------------------------------------
+    def execution_summaries(self, query: ExecutionQuery) -> list[ExecutionSummary]:
+        sql, params = CQ.summaries(query, "?")
+        return [CQ.summary(r) for r in self._reader().execute(sql, params)]
+
+    def execution_counts(self, query: ExecutionQuery, cap: int = 10_000) -> dict[str, int]:
+        counts = {}
+        for status in CQ.STATUSES:
+            sql, params = CQ.count(query, status, cap, "?")
+            row = self._reader().execute(sql, params).fetchone()
+            if row and row[0]:
+                counts[status] = int(row[0])
+        return counts
+
+    def record_audit(self, entry: AuditEntry) -> None:
+        with self._transaction() as conn:
+            conn.execute(CQ.insert_audit("?"), CQ.audit_row(entry))
+
+    def audit_entries(self, limit: int = 100, before: int | None = None) -> list[AuditEntry]:
+        sql = CQ.audit_page("?", before=before is not None)
+        params = (limit,) if before is None else (before, limit)
+        return [CQ.audit(r) for r in self._reader().execute(sql, params)]
+
+    def list_execution_page(
+        self,
+        state_machine_arn: str,
+        status: str | None,
+        limit: int,
+        after: ListCursor | None = None,
+    ) -> list[ExecutionSummary]:
+        date, arn = after if after is not None else (None, None)
+        params = (state_machine_arn, status, status, date, date, date, arn, limit)
+        return [ExecutionSummary(*r) for r in self._reader().execute(Q.LIST_EXECUTION_PAGE, params)]
+
     def open_executions(self) -> list[ExecutionRecord]:
         return [R.execution(r) for r in self._reader().execute(Q.OPEN_EXECUTIONS)]
 
@@ -245,6 +294,41 @@ class SqliteJournal:
     def _payloads(self, arn: str, refs: set[str]) -> list[tuple[str, bytes]]:
         marks = ", ".join("?" * len(refs))
         return self._reader().execute(Q.PAYLOADS.format(marks), (arn, *refs)).fetchall()
+
+    def history_page(
+        self, arn: str, limit: int, after: int | None = None, reverse: bool = False
+    ) -> list[dict[str, Any]]:
+        bound = R.history_bound(after, reverse)
+        if reverse:
+            rows = self._reader().execute(Q.HISTORY_BACKWARD, (arn, bound, limit))
+        else:
+            rows = self._reader().execute(Q.HISTORY_FORWARD, (arn, arn, bound + 1, limit + 1))
+        page = R.page_events((blob for (blob,) in rows), limit, bound, reverse)
+        return P.resolve(page, lambda refs: self._payloads(arn, refs))
+
+    def ping(self) -> None:
+        try:
+            self._reader().execute(Q.PING).fetchone()
+        except sqlite3.Error as exc:
+            raise StoreError(f"SQLite database {self.path} cannot be read: {exc}") from exc
+        if self.path != ":memory:":
+            # An empty transaction still succeeds on a full disk: ask the file system.
+            stat = os.statvfs(Path(self.path).parent)
+            free = stat.f_bavail * stat.f_frsize
+            if free < MIN_FREE_BYTES:
+                raise StoreError(f"disk full: {free} bytes free beside {self.path}")
+
+    # -- outbox ----------------------------------------------------------------------------
+    def pending_outbox(self, limit: int = 200) -> list[tuple[int, str, bytes]]:
+        rows = self._reader().execute(Q.PENDING_OUTBOX, (limit,))
+        return [(int(i), str(topic), bytes(body)) for i, topic, body in rows]
+
+    def leads_relay(self) -> bool:
+        return True  # one process writes a SQLite journal
+
+    def remove_outbox(self, ids: Sequence[int]) -> None:
+        with self._transaction() as conn:
+            conn.executemany("DELETE FROM outbox WHERE id = ?", [(i,) for i in ids])
 
 
 _STATEMENTS = W.Statements(

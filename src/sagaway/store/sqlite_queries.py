@@ -32,6 +32,13 @@ LIST_EXECUTIONS = (
     " WHERE (? IS NULL OR state_machine_arn = ?) AND (? IS NULL OR status = ?)"
     " ORDER BY start_date DESC, arn LIMIT ?"
 )
+# Keyset paging over the covering index executions_listing: the large columns are never read.
+LIST_EXECUTION_PAGE = (
+    "SELECT arn, state_machine_arn, name, status, start_date, stop_date FROM executions"
+    " WHERE state_machine_arn = ? AND (? IS NULL OR status = ?)"
+    " AND (? IS NULL OR start_date < ? OR (start_date = ? AND arn > ?))"
+    " ORDER BY start_date DESC, arn LIMIT ?"
+)
 OPEN_EXECUTIONS = f"SELECT {_EXECUTION_COLUMNS} FROM executions WHERE status = 'RUNNING'"
 UPDATE_EXECUTION = (
     "UPDATE executions SET state = ?, status = ?, output = ?, error = ?, cause = ?,"
@@ -43,8 +50,21 @@ HISTORY = "SELECT events FROM history WHERE execution_arn = ? ORDER BY first_eve
 # Content-addressed per execution: the same text written again is the same row.
 INSERT_PAYLOAD = "INSERT OR IGNORE INTO payloads (execution_arn, digest, body) VALUES (?, ?, ?)"
 PAYLOADS = "SELECT digest, body FROM payloads WHERE execution_arn = ? AND digest IN ({})"
+# A page of history: the row holding the first wanted event id, and the rows after it (each
+# row holds one step's events, at least one, so ``limit + 1`` rows always suffice).
+HISTORY_FORWARD = (
+    "SELECT events FROM history WHERE execution_arn = ? AND first_event_id >= coalesce("
+    "(SELECT max(first_event_id) FROM history WHERE execution_arn = ? AND first_event_id <= ?),"
+    " 0) ORDER BY first_event_id LIMIT ?"
+)
+HISTORY_BACKWARD = (
+    "SELECT events FROM history WHERE execution_arn = ? AND first_event_id < ?"
+    " ORDER BY first_event_id DESC LIMIT ?"
+)
+PING = "SELECT 1"
 
 INSERT_OUTBOX = "INSERT INTO outbox (topic, body) VALUES (?, ?)"
+PENDING_OUTBOX = "SELECT id, topic, body FROM outbox ORDER BY id LIMIT ?"
 
 # Invocations re-issued by recovery after their process died (engine/tasks.py), kept in the
 # catalog table: one small row per such invocation, never read by the API.

@@ -41,9 +41,10 @@ class TemplateMachine:
     source: str  # the file the definition came from (a DefinitionUri, or the template)
 
 
-def read_template(path: Path) -> list[TemplateMachine]:
-    """The state machines ``path`` declares, definitions substituted as on deploy."""
-    template = load_template(path)
+def read_template(path: Path, template: dict[str, Any] | None = None) -> list[TemplateMachine]:
+    """The state machines ``path`` declares, definitions substituted as on deploy
+    (``template``: its content, already loaded and perhaps given parameter values)."""
+    template = load_template(path) if template is None else template
     resources = template.get("Resources")
     if not isinstance(resources, dict):
         raise TemplateError(f"{path}: no Resources section")

@@ -92,7 +92,7 @@ def test_task_timed_out_is_states_timeout_and_can_be_caught() -> None:
     out = advance(m, step.state, TaskTimedOut(only_invoke(step).token), T0 + 5)
     assert types(out.history)[0] == "TaskTimedOut"
     assert out.history[0]["taskTimedOutEventDetails"]["error"] == "States.Timeout"
-    assert out.state.output == {"t": {"Error": "States.Timeout"}}
+    assert out.state.output == {"t": {"Error": "States.Timeout", "Cause": ""}}
 
 
 def test_task_token_is_readable_from_parameters() -> None:
@@ -167,7 +167,7 @@ def test_missed_heartbeat_is_states_timeout_caught_by_either_name(error_equals: 
     missed = TaskTimedOut(only_invoke(step).token, "States.HeartbeatTimeout")
     out = advance(m, step.state, missed, T0 + 5)
     assert out.history[0]["taskTimedOutEventDetails"]["error"] == "States.Timeout"
-    assert out.state.output == {"t": {"Error": "States.Timeout"}}
+    assert out.state.output == {"t": {"Error": "States.Timeout", "Cause": ""}}
 
 
 def test_a_plain_timeout_is_not_caught_as_heartbeat_timeout() -> None:

@@ -69,7 +69,7 @@ def on_task(run: Run, frame: Frame, state: State, event: Any) -> None:
         heartbeat = event.error == HEARTBEAT_TIMEOUT
         error = TIMEOUT if heartbeat else event.error  # see failures.HEARTBEAT_TIMEOUT
         _emit_outcome(run, frame, ref, "TimedOut", _error_details(error, event.cause))
-        fail_state(run, frame, state, Failure(error, event.cause, heartbeat))
+        fail_state(run, frame, state, Failure(error, event.cause, heartbeat, timed_out=True))
         return
     assert isinstance(event, TaskFailed)
     _emit_outcome(run, frame, ref, "Failed", _error_details(event.error, event.cause))

@@ -33,6 +33,7 @@ CREATE TABLE executions (
     UNIQUE (state_machine_arn, name)
 );
 CREATE INDEX executions_running ON executions (lease_until) WHERE status = 'RUNNING';
+CREATE INDEX executions_listing ON executions (state_machine_arn, start_date DESC, arn);
 CREATE TABLE history (
     execution_arn TEXT NOT NULL,
     first_event_id BIGINT NOT NULL,
@@ -74,3 +75,17 @@ CREATE INDEX deliveries_by_execution ON deliveries (execution_arn);
 -- answer is still waiting to be applied is refused, as AWS refuses an answered token.
 CREATE UNIQUE INDEX deliveries_one_answer ON deliveries (execution_arn, token)
     WHERE kind IN ('SendTaskSuccess', 'SendTaskFailure');
+CREATE INDEX executions_by_start ON executions (start_date, arn);
+CREATE INDEX executions_by_status ON executions (status);
+CREATE INDEX executions_by_machine_start ON executions (state_machine_arn, start_date, arn);
+CREATE INDEX executions_by_machine_status ON executions (state_machine_arn, status);
+CREATE INDEX executions_by_name ON executions (name text_pattern_ops, status);
+CREATE TABLE audit (
+    id BIGSERIAL PRIMARY KEY,
+    at DOUBLE PRECISION NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    outcome TEXT NOT NULL
+);

@@ -31,6 +31,7 @@ CREATE TABLE executions (
     UNIQUE (state_machine_arn, name)
 );
 CREATE INDEX executions_by_status ON executions (status);
+CREATE INDEX executions_listing ON executions (state_machine_arn, start_date DESC, arn);
 CREATE TABLE history (
     execution_arn TEXT NOT NULL,
     first_event_id INTEGER NOT NULL,
@@ -58,3 +59,16 @@ CREATE TABLE catalog (
     PRIMARY KEY (kind, arn)
 ) WITHOUT ROWID;
 CREATE INDEX catalog_by_parent ON catalog (kind, parent, created);
+CREATE INDEX executions_by_start ON executions (start_date, arn);
+CREATE INDEX executions_by_machine_start ON executions (state_machine_arn, start_date, arn);
+CREATE INDEX executions_by_machine_status ON executions (state_machine_arn, status);
+CREATE INDEX executions_by_name ON executions (name, status);
+CREATE TABLE audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at REAL NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    outcome TEXT NOT NULL
+);

@@ -1,0 +1,170 @@
+"""The bus's stores in PostgreSQL: archive, inbox and dead-letter queues in the database the
+cluster's journal lives in, so every member of a cluster shares one bus (a rule's inbox sees an
+event once whichever member relays it; an operator sees every member's dead letters).
+
+The same methods as the SQLite stores (:class:`~sagaway.messaging.archive.Archive`,
+:class:`~sagaway.messaging.inbox.Inbox`, :class:`~sagaway.messaging.dlq.DeadLetterQueue`):
+the bus takes either. Tables are created when missing, next to the journal's.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+
+from sagaway.messaging.dlq import DeadLetter
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS bus_archive (
+    event_id TEXT PRIMARY KEY, archived DOUBLE PRECISION NOT NULL,
+    detail_type TEXT NOT NULL, body TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS bus_archive_by_time ON bus_archive (archived);
+CREATE TABLE IF NOT EXISTS bus_inbox (
+    consumer TEXT NOT NULL, event_id TEXT NOT NULL,
+    received DOUBLE PRECISION NOT NULL, PRIMARY KEY (consumer, event_id));
+CREATE TABLE IF NOT EXISTS bus_dead_letters (
+    id BIGSERIAL PRIMARY KEY, queue TEXT NOT NULL, message_id TEXT NOT NULL UNIQUE,
+    body TEXT NOT NULL, error TEXT NOT NULL, cause TEXT NOT NULL,
+    created DOUBLE PRECISION NOT NULL, redriven DOUBLE PRECISION,
+    redrive_count INTEGER NOT NULL DEFAULT 0);
+"""
+
+_LETTER = "id, queue, message_id, body, error, cause, created, redriven, redrive_count"
+
+
+class _Connection:
+    """One autocommit connection behind a lock, replaced once when it broke (a restarted
+    server): each call is one statement, so a retry on a fresh connection is safe."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._lock = threading.Lock()
+        self._conn = psycopg.connect(url, autocommit=True)
+        with self._conn.transaction():
+            # Members starting together would race on CREATE TABLE IF NOT EXISTS.
+            self._conn.execute("SELECT pg_advisory_xact_lock(hashtext('sagaway-bus-schema'))")
+            for statement in filter(str.strip, SCHEMA.split(";")):
+                self._conn.execute(statement)
+
+    @contextmanager
+    def use(self) -> Iterator[psycopg.Connection[Any]]:
+        with self._lock:
+            if self._conn.closed or self._conn.broken:
+                self._conn = psycopg.connect(self.url, autocommit=True)
+            yield self._conn
+
+    def run(self, query: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        for attempt in (1, 2):
+            try:
+                with self.use() as conn:
+                    cursor = conn.execute(query, params)
+                    return cursor.fetchall() if cursor.description else []
+            except psycopg.OperationalError:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
+class PostgresArchive:
+    def __init__(self, url: str) -> None:
+        self._db = _Connection(url)
+
+    def add(self, events: list[dict[str, Any]]) -> None:
+        now = time.time()
+        with self._db.use() as conn, conn.transaction(), conn.cursor() as cursor:
+            # A redelivered event keeps its first archive time: replay sends it once.
+            cursor.executemany(
+                "INSERT INTO bus_archive VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                [(e["id"], now, str(e.get("detail-type", "")), json.dumps(e)) for e in events],
+            )
+
+    def between(self, since: float, until: float) -> list[dict[str, Any]]:
+        rows = self._db.run(
+            "SELECT body FROM bus_archive WHERE archived >= %s AND archived < %s"
+            " ORDER BY archived, event_id",
+            (since, until),
+        )
+        return [json.loads(body) for (body,) in rows]
+
+    def count(self, detail_type: str | None = None) -> int:
+        rows = self._db.run(
+            "SELECT count(*) FROM bus_archive WHERE %s::text IS NULL OR detail_type = %s",
+            (detail_type, detail_type),
+        )
+        return int(rows[0][0])
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class PostgresInbox:
+    def __init__(self, url: str) -> None:
+        self._db = _Connection(url)
+
+    def first_time(self, consumer: str, event_id: str) -> bool:
+        rows = self._db.run(
+            "INSERT INTO bus_inbox VALUES (%s, %s, %s) ON CONFLICT DO NOTHING RETURNING 1",
+            (consumer, event_id, time.time()),
+        )
+        return bool(rows)
+
+    def forget(self, consumer: str, event_id: str) -> None:
+        self._db.run(
+            "DELETE FROM bus_inbox WHERE consumer = %s AND event_id = %s", (consumer, event_id)
+        )
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class PostgresDeadLetterQueue:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._db = _Connection(url)
+
+    def put(self, queue: str, body: Any, failure: dict[str, str], message_id: str) -> bool:
+        rows = self._db.run(
+            "INSERT INTO bus_dead_letters (queue, message_id, body, error, cause, created)"
+            " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING id",
+            (queue, message_id, json.dumps(body), failure.get("error", ""),
+             failure.get("cause", ""), time.time()),
+        )  # fmt: skip
+        return bool(rows)
+
+    def list(self, queue: str | None = None, *, include_redriven: bool = False) -> list[DeadLetter]:
+        rows = self._db.run(
+            f"SELECT {_LETTER} FROM bus_dead_letters WHERE (%s::text IS NULL OR queue = %s)"
+            " AND (%s OR redriven IS NULL) ORDER BY id",
+            (queue, queue, include_redriven),
+        )
+        return [_letter(row) for row in rows]
+
+    def get(self, letter_id: int) -> DeadLetter | None:
+        rows = self._db.run(f"SELECT {_LETTER} FROM bus_dead_letters WHERE id = %s", (letter_id,))
+        return _letter(rows[0]) if rows else None
+
+    def depth(self) -> dict[str, int]:
+        rows = self._db.run(
+            "SELECT queue, count(*) FROM bus_dead_letters WHERE redriven IS NULL GROUP BY queue"
+        )
+        return {queue: int(n) for queue, n in rows}
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def _letter(row: tuple[Any, ...]) -> DeadLetter:
+    values = list(row)
+    values[3] = json.loads(values[3])
+    values[0], values[8] = int(values[0]), int(values[8])
+    return DeadLetter(*values)

@@ -1,0 +1,89 @@
+"""Trace context in the two spellings callers use: W3C ``traceparent``
+(``00-<trace id>-<parent span id>-<flags>``) and AWS X-Ray's ``X-Amzn-Trace-Id``
+(``Root=1-<8 hex epoch>-<24 hex>;Parent=<16 hex>;Sampled=<0|1>``, what StartExecution's
+``traceHeader`` carries). An X-Ray root is a 128-bit trace id written in two parts, so the two
+convert both ways without loss.
+
+Events carry the context of the span that wrote them in a ``traceparent`` field of their
+envelope: the outbox row, the archive and every delivery keep it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+
+_TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
+_XRAY_ROOT = re.compile(r"^1-([0-9a-f]{8})-([0-9a-f]{24})$")
+EVENT_FIELD = "traceparent"
+
+
+def parse_traceparent(text: str) -> tuple[int, int, int] | None:
+    """(trace id, span id, flags), or None when ``text`` is not a valid traceparent. A span
+    id of 0 means "this trace, no parent span" (an X-Ray header without ``Parent``)."""
+    match = _TRACEPARENT.match(text.strip().lower())
+    if match is None or int(match[1], 16) == 0:
+        return None
+    return int(match[1], 16), int(match[2], 16), int(match[3], 16)
+
+
+def format_traceparent(trace_id: int, span_id: int, flags: int = 1) -> str:
+    return f"00-{trace_id:032x}-{span_id:016x}-{flags:02x}"
+
+
+def xray_to_traceparent(header: str) -> str:
+    """The traceparent for an X-Ray trace header; "" when it names no valid root."""
+    fields = dict(
+        part.strip().split("=", 1) for part in header.split(";") if "=" in part
+    )  # fmt: skip
+    match = _XRAY_ROOT.match(fields.get("Root", "").lower())
+    if match is None:
+        return ""
+    parent = fields.get("Parent", "0" * 16).lower()
+    if not re.fullmatch(r"[0-9a-f]{16}", parent):
+        parent = "0" * 16
+    sampled = "00" if fields.get("Sampled") == "0" else "01"
+    return f"00-{match[1]}{match[2]}-{parent}-{sampled}"
+
+
+def traceparent_to_xray(traceparent: str) -> str:
+    parsed = parse_traceparent(traceparent)
+    if parsed is None:
+        return ""
+    trace_id, span_id, flags = parsed
+    hex_id = f"{trace_id:032x}"
+    header = f"Root=1-{hex_id[:8]}-{hex_id[8:]}"
+    if span_id:
+        header += f";Parent={span_id:016x}"
+    return header + f";Sampled={flags & 1}"
+
+
+def current_traceparent() -> str:
+    """The traceparent of the current span; "" when nothing is being traced."""
+    context = trace.get_current_span().get_span_context()
+    if not context.is_valid:
+        return ""
+    return format_traceparent(context.trace_id, context.span_id, int(context.trace_flags))
+
+
+def remote_context(traceparent: str) -> Context | None:
+    """An OpenTelemetry context whose parent is the remote span ``traceparent`` names."""
+    parsed = parse_traceparent(traceparent)
+    if parsed is None or parsed[1] == 0:
+        return None
+    trace_id, span_id, flags = parsed
+    parent = SpanContext(trace_id, span_id, is_remote=True, trace_flags=TraceFlags(flags))
+    return trace.set_span_in_context(NonRecordingSpan(parent))
+
+
+def stamp_event(event: dict[str, Any]) -> dict[str, Any]:
+    """``event`` with the current span's context in its envelope (unchanged when nothing is
+    traced, or when it already carries one: a relayed event keeps its writer's)."""
+    if EVENT_FIELD in event:
+        return event
+    traceparent = current_traceparent()
+    return {**event, EVENT_FIELD: traceparent} if traceparent else event

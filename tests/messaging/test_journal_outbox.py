@@ -1,0 +1,172 @@
+"""Events a step publishes ride in the journal's outbox, committed with the step, and reach
+every rule once: also when the publishing process is SIGKILLed after the commit and before
+its relay ran, on SQLite and on PostgreSQL. A target that keeps failing dead-letters."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sagaway.messaging import CallableTarget, DeadLetterQueue, Rule
+from sagaway.messaging.put_events import ServerBus
+from sagaway.store.open import open_journal
+from sagaway.store.ports import Journal
+from tests.store.conftest import drop_schema, postgres_url
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def journal_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'journal.db'}"
+        return
+    url = postgres_url()
+    yield url
+    drop_schema(url)
+
+
+def _publish_then_die(journal_url: str, bus_url: str, executions: int) -> None:
+    child = subprocess.run(
+        [sys.executable, "-m", "tests.messaging.publisher_process", journal_url, bus_url,
+         str(executions)],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert child.returncode == -9, child.stderr
+    assert "committed" in child.stdout
+
+
+async def _relay(journal: Journal, bus_url: str, want: int, rules: int = 2) -> dict[str, list[str]]:
+    """Run a bus with ``rules`` collecting rules until each has ``want`` events (and a
+    little longer, so a duplicate would show); what each rule received."""
+    got: dict[str, list[str]] = {f"rule-{n}": [] for n in range(rules)}
+    bus = ServerBus(bus_url, journal=journal)
+    for name, ids in got.items():
+        target = CallableTarget("collect", lambda e, ids=ids: ids.append(e["id"]))
+        bus.bus.put_rule(Rule(name, {"detail-type": ["OrderConfirmed"]}, [target]))
+    bus.start()
+    deadline = time.monotonic() + 10
+    while any(len(ids) < want for ids in got.values()) and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(0.3)
+    await bus.stop()
+    return got
+
+
+def test_a_crash_between_the_steps_commit_and_the_relay_delivers_once_per_rule(
+    journal_url: str, tmp_path: Path
+) -> None:
+    bus_url = f"sqlite:///{tmp_path / 'bus.db'}"
+    _publish_then_die(journal_url, bus_url, 3)
+    journal = open_journal(journal_url)
+    try:
+        rows = journal.pending_outbox()
+        assert len(rows) == 3  # committed with the steps, never relayed
+        ids = sorted(json.loads(body)["id"] for _, _, body in rows)
+        got = asyncio.run(_relay(journal, bus_url, 3))
+        assert {name: sorted(seen) for name, seen in got.items()} == {
+            "rule-0": ids, "rule-1": ids}  # fmt: skip
+        assert journal.pending_outbox() == []
+        again = asyncio.run(_relay(journal, bus_url, 0))  # a later start relays nothing
+        assert again == {"rule-0": [], "rule-1": []}
+    finally:
+        journal.close()
+
+
+def test_a_relay_that_dies_before_removing_rows_still_delivers_once_to_deduping_rules(
+    tmp_path: Path,
+) -> None:
+    journal_url, bus_url = f"sqlite:///{tmp_path / 'j.db'}", f"sqlite:///{tmp_path / 'bus.db'}"
+    _publish_then_die(journal_url, bus_url, 2)
+    journal = open_journal(journal_url)
+    got: list[str] = []
+
+    async def run() -> None:
+        bus = ServerBus(bus_url, journal=journal)
+        rule = Rule("once", {"source": ["shop.orders"]}, [CallableTarget("c", got.append)],
+                    dedupe=True)  # fmt: skip
+        bus.bus.put_rule(rule)
+        # A relay that handed the rows on and died before removing them ...
+        rows = journal.pending_outbox()
+        await bus.bus.put_events([json.loads(body) for _, _, body in rows])
+        # ... and the next one, which hands them on again.
+        assert bus.journal_relay is not None and await bus.journal_relay.relay_once() == 2
+        await bus.stop()
+
+    try:
+        asyncio.run(run())
+        assert len(got) == 2 and len({e["id"] for e in got}) == 2
+        assert journal.pending_outbox() == []
+    finally:
+        journal.close()
+
+
+def test_a_target_that_keeps_failing_parks_the_event_in_the_default_dead_letter_queue(
+    tmp_path: Path,
+) -> None:
+    bus_url = f"sqlite:///{tmp_path / 'bus.db'}"
+
+    def down(event: dict[str, Any]) -> None:
+        raise ConnectionError("webhook down")
+
+    async def run() -> None:
+        bus = ServerBus(bus_url)
+        bus.bus.retry_base = 0.001
+        bus.bus.put_rule(Rule("notify", {"source": ["s"]}, [CallableTarget("hook", down)],
+                              max_attempts=2))  # fmt: skip
+        entries = [{"Source": "s", "DetailType": "X", "Detail": "{}"}]
+        response = await asyncio.to_thread(bus.put_events, entries, "key")
+        assert response["FailedEntryCount"] == 0
+        assert await bus.relay.relay_once() == 1
+        await bus.stop()
+
+    asyncio.run(run())
+    dlq = DeadLetterQueue(bus_url)
+    (letter,) = dlq.list()
+    assert (letter.queue, letter.error, letter.cause) == ("notify-dlq", "ConnectionError",
+                                                          "webhook down")  # fmt: skip
+    assert letter.body["source"] == "s"
+    dlq.close()
+
+
+def test_cluster_members_relaying_one_postgresql_journal_deliver_each_event_once(
+    tmp_path: Path,
+) -> None:
+    """Two members relay the same journal outbox at once, rules without de-duplication:
+    one relay leads at a time, so each rule receives each event once."""
+    url = postgres_url()
+    try:
+        _publish_then_die(url, url, 4)
+        journals = [open_journal(url), open_journal(url)]
+        got: list[str] = []
+
+        async def run() -> None:
+            buses = [ServerBus(url, journal=journal) for journal in journals]
+            collect = CallableTarget("c", lambda e: got.append(e["id"]))
+            for bus in buses:
+                bus.bus.put_rule(Rule("all", {"source": ["shop.orders"]}, [collect]))
+                bus.start()
+            deadline = time.monotonic() + 10
+            while len(got) < 4 and time.monotonic() < deadline:
+                await asyncio.sleep(0.02)
+            await asyncio.sleep(0.3)
+            for bus in buses:
+                await bus.stop()
+
+        try:
+            asyncio.run(run())
+            assert len(got) == 4 and len(set(got)) == 4
+            assert journals[0].pending_outbox() == []
+        finally:
+            for journal in journals:
+                journal.close()
+    finally:
+        drop_schema(url)
