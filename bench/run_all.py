@@ -285,6 +285,7 @@ def aggregate(runs: list[Run]) -> dict[tuple[str, str], dict[str, Any]]:
                     "step_p50_ms",
                     "step_p99_ms",
                     "server_rss_kib",
+                    "journal_bytes_per_saga",
                 )
             },
             "spread": [x.get("sagas_per_s") for x in ok],
@@ -346,6 +347,14 @@ def report(
                 f"({'/'.join(fmt(x) for x in c['spread'])}) | {fmt(c['transitions_per_s'])} | "
                 f"{fmt(c['cpu_ms_per_transition'], 3)} | {lat50} | {lat99} | {fmt(rss)}{srv} | "
                 f"{c['n']} ({c['errors']}) |"
+            )
+        sizes = [(n, agg[(n, w)].get("journal_bytes_per_saga")) for n in names if (n, w) in agg]
+        sizes = [(n, s) for n, s in sizes if s]
+        if sizes:
+            lines.append("")
+            lines.append(
+                "Journal bytes per saga (SQLite file after VACUUM, less the empty journal): "
+                + ", ".join(f"{labels[n]} {fmt(s)}" for n, s in sizes)
             )
     # ratios: Sagaway's sagas/s over each peer's, and the peer's CPU per transition over Sagaway's
     sagaways = [n for n in names if n.startswith("sagaway-") and not n.startswith("sagaway-cli")]

@@ -104,6 +104,7 @@ async def run(args: Any, url: str) -> None:
                     cpu=h.cpu_seconds() + _writer_cpu(journal) - cpu0,
                     server_cpu=server.spent(),
                     errors=errors,
+                    journal_bytes_per_saga=journal_bytes_per_saga(url, machine.arn),
                     **extra,
                 )
             )
@@ -111,6 +112,37 @@ async def run(args: Any, url: str) -> None:
         close = getattr(journal, "close", None)
         if close:
             close()
+
+
+def journal_bytes_per_saga(url: str, machine_arn: str) -> float | None:
+    """Bytes the SQLite journal holds per saga: a copy of it after VACUUM, less the same
+    copy with every execution's rows deleted (the schema and the machine)."""
+    import sqlite3
+
+    if not url.startswith("sqlite:///"):
+        return None
+    path = url.removeprefix("sqlite:///")
+    copy = path + ".measure"
+    source = sqlite3.connect(path)
+    conn = sqlite3.connect(copy, isolation_level=None)
+    try:
+        sagas = source.execute(
+            "SELECT count(*) FROM executions WHERE state_machine_arn = ?", (machine_arn,)
+        ).fetchone()[0]
+        source.backup(conn)  # a consistent copy, WAL included
+        conn.execute("PRAGMA journal_mode=DELETE")  # so that VACUUM rewrites the file itself
+        conn.execute("VACUUM")
+        full = os.path.getsize(copy)
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        for table in {"executions", "history", "payloads", "outbox"} & set(tables):
+            conn.execute(f"DELETE FROM {table}")
+        conn.execute("VACUUM")
+        empty = os.path.getsize(copy)
+    finally:
+        source.close()
+        conn.close()
+        os.remove(copy)
+    return (full - empty) / max(sagas, 1)
 
 
 def _writer_cpu(journal: Any) -> float:

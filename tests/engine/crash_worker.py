@@ -1,9 +1,11 @@
 """A process the kill -9 test runs, kills and runs again: one Engine on a journal file.
 
-``python -m tests.engine.crash_worker JOURNAL EFFECTS COUNT`` resumes the open executions of
-JOURNAL, starts orders 0..COUNT-1 under deterministic names (a name already in the journal
-is a no-op: name uniqueness makes the start idempotent), waits until every one has ended,
-prints ``done`` and exits 0. Killed at any moment, it is simply run again.
+``python -m tests.engine.crash_worker JOURNAL EFFECTS COUNT [PAYLOAD_BYTES]`` resumes the
+open executions of JOURNAL, starts orders 0..COUNT-1 under deterministic names (a name
+already in the journal is a no-op: name uniqueness makes the start idempotent), waits until
+every one has ended, prints ``done`` and exits 0. Killed at any moment, it is simply run
+again. With PAYLOAD_BYTES, each order carries a text of that size through every state
+(large payloads take the journal's payload store).
 
 The handlers stand for services that de-duplicate on the idempotency key: each call is
 counted in the EFFECTS database, and the effect (the row) is written once per key. The test
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import sqlite3
 import sys
 import threading
@@ -81,8 +84,11 @@ DEFINITION: dict[str, Any] = {
 }
 
 
-def order(n: int) -> dict[str, Any]:
-    return {"orderId": f"o-{n}", "n": n, "items": [f"sku-{n % 5}", f"sku-{n % 3}"], "total": n}
+def order(n: int, payload: int = 0) -> dict[str, Any]:
+    body = {"orderId": f"o-{n}", "n": n, "items": [f"sku-{n % 5}", f"sku-{n % 3}"], "total": n}
+    if payload:  # distinct per order, and random hex: compression gains 2x at most
+        body["blob"] = random.Random(n).randbytes(payload // 2).hex()
+    return body
 
 
 def execution_name(n: int) -> str:
@@ -171,16 +177,16 @@ def registry(effects: Effects) -> FunctionRegistry:
     return functions
 
 
-async def start(engine: Engine, machine_arn: str, n: int) -> str:
+async def start(engine: Engine, machine_arn: str, n: int, payload: int) -> str:
     name = execution_name(n)
     try:
-        record = await engine.start_execution(machine_arn, name, json.dumps(order(n)))
+        record = await engine.start_execution(machine_arn, name, json.dumps(order(n, payload)))
     except ExecutionAlreadyExists as taken:  # ended in an earlier life of this process
         return str(taken)
     return record.arn
 
 
-async def run(journal_path: str, effects_path: str, count: int) -> None:
+async def run(journal_path: str, effects_path: str, count: int, payload: int = 0) -> None:
     journal = SqliteJournal(journal_path)
     engine = Engine(journal, registry(Effects(effects_path)))
     open_records = journal.open_executions()
@@ -197,7 +203,7 @@ async def run(journal_path: str, effects_path: str, count: int) -> None:
     )
     if machine is None:
         machine = engine.create_state_machine(MACHINE_NAME, json.dumps(DEFINITION))
-    arns = await asyncio.gather(*(start(engine, machine.arn, n) for n in range(count)))
+    arns = await asyncio.gather(*(start(engine, machine.arn, n, payload) for n in range(count)))
     print("started", flush=True)
     await asyncio.gather(*(engine.wait_status(arn) for arn in arns))
     await engine.close()
@@ -206,4 +212,5 @@ async def run(journal_path: str, effects_path: str, count: int) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(run(sys.argv[1], sys.argv[2], int(sys.argv[3])))
+    payload = int(sys.argv[4]) if len(sys.argv) > 4 else 0
+    asyncio.run(run(sys.argv[1], sys.argv[2], int(sys.argv[3]), payload))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import random
 import signal
 import sqlite3
@@ -29,12 +30,19 @@ KILLS = 50  # SIGKILLs that land while the worker is alive and not done
 SEED = 20_250_917
 MORE = 500  # orders added when the run ends before enough kills have landed
 HANG_GUARD = 300.0  # seconds: a worker that runs this long without killing is stuck
+# Bytes of payload each order carries (e.g. 65536 to torture the payload store; the suite
+# runs without, for time).
+PAYLOAD = int(os.environ.get("SAGAWAY_CRASH_PAYLOAD_BYTES", "0"))
+# A life with large payloads needs longer to get as far (compressing, writing): the kills
+# are spread wider so that they still land in the Wait and in the Parallel.
+STRETCH = 1.0 + PAYLOAD / 32768
 
 
 @dataclass
 class Run:
     path: Path
-    count: int = COUNT
+    # Fewer, larger executions with payloads: each life must still get them to their timers.
+    count: int = COUNT if not PAYLOAD else COUNT // 5
     lives: int = 0
     kills: int = 0
     resumed: list[int] = field(default_factory=list)  # open executions each life found
@@ -53,7 +61,7 @@ def _spawn(run: Run) -> subprocess.Popen[str]:
     run.lives += 1
     command = [sys.executable, "-m", "tests.engine.crash_worker", run.journal, run.effects]
     return subprocess.Popen(
-        [*command, str(run.count)],
+        [*command, str(run.count), str(PAYLOAD)],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -84,6 +92,7 @@ def run_with_kills(run: Run, rng: random.Random) -> None:
             # The first life runs longest, so that later kills find executions everywhere
             # in the saga (in the Wait, in the Parallel), not only at its start.
             delay = rng.uniform(2.0, 3.5) if run.lives == 1 else rng.uniform(0.25, 1.6)
+            delay *= STRETCH
             try:
                 proc.wait(timeout=delay)
             except subprocess.TimeoutExpired:

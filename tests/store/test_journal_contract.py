@@ -126,6 +126,66 @@ def test_resumed_invocations_are_counted_per_key(journal: Any) -> None:
     assert journal.resumed_invocations([two, one]) == [1, 2]
 
 
+def large_text(n: int = 64 * 1024) -> str:
+    return orjson.dumps({"blob": "".join(chr(97 + i % 26) for i in range(n))}).decode()
+
+
+def test_a_large_payload_is_stored_once_and_history_shows_it_whole(journal: Any) -> None:
+    arn = start(journal, "big")
+    text = large_text()
+    untruncated = {"truncated": False}
+    events = [
+        {"id": 3, "type": "TaskStateExited", "stateExitedEventDetails": {
+            "name": "A", "output": text, "outputDetails": untruncated}},
+        {"id": 4, "type": "TaskStateEntered", "stateEnteredEventDetails": {
+            "name": "B", "input": text, "inputDetails": untruncated}},
+    ]  # fmt: skip
+    later = [{"id": 5, "type": "ExecutionSucceeded", "executionSucceededEventDetails": {
+        "output": text, "outputDetails": untruncated}}]  # fmt: skip
+    state = orjson.dumps({"input": text})
+    assert journal.commit([StepRecord(arn, 1, state, "RUNNING", events)]) == [True]
+    assert journal.commit([StepRecord(arn, 2, state, "RUNNING", later)]) == [True]
+    assert journal.history(arn)[2:] == events + later
+    assert journal.get_execution(arn).state == state
+    rows, stored = (
+        journal._reader().execute("SELECT count(*), sum(length(body)) FROM payloads").fetchone()
+    )
+    assert rows == 1  # three events, two steps: one row
+    assert stored < len(text) // 10  # compressed
+    (blob,) = (
+        journal._reader().execute("SELECT events FROM history WHERE first_event_id = 3").fetchone()
+    )
+    assert len(bytes(blob)) < 1024  # the history row holds references only
+
+
+def test_small_payloads_stay_inline(journal: Any) -> None:
+    arn = start(journal, "small")
+    details = {"name": "A", "input": '{"n":1}', "inputDetails": {"truncated": False}}
+    event = {"id": 3, "type": "PassStateEntered", "stateEnteredEventDetails": details}
+    assert journal.commit([StepRecord(arn, 1, b"{}", "RUNNING", [event])]) == [True]
+    assert journal.history(arn)[-1] == event
+    assert journal._reader().execute("SELECT count(*) FROM payloads").fetchone()[0] == 0
+
+
+def test_large_execution_texts_read_back_as_written(journal: Any) -> None:
+    text = large_text()
+    record = ExecutionRecord(
+        arn=f"{SM.replace('stateMachine', 'execution')}:large",
+        state_machine_arn=SM,
+        name="large",
+        status="RUNNING",
+        input=text,
+        start_date=10.0,
+        definition=text,
+    )
+    assert journal.create_execution(record, step(record.arn, 0, 1))
+    end = StepRecord(record.arn, 1, b"{}", "SUCCEEDED", [{"id": 3, "type": "X"}])
+    end.output, end.stop_date = text, 11.0
+    assert journal.commit([end]) == [True]
+    for got in (journal.get_execution(record.arn), journal.find_execution(SM, "large")):
+        assert (got.input, got.definition, got.output) == (text, text, text)
+
+
 def test_outbox_rows_commit_with_their_step_and_leave_once_relayed(journal: Any) -> None:
     a, b = start(journal, "a"), start(journal, "b")
     published = step(a, 1, 3)

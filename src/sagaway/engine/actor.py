@@ -99,6 +99,7 @@ class ExecutionActor:
         started = time.perf_counter() if timed else 0.0
         records: list[StepRecord] = []
         commands: list[Command] = []
+        stepped = 0
         more = False
         deadline = time.perf_counter() + SLICE_SECONDS
         while self.inbox and not self.finished:
@@ -112,7 +113,9 @@ class ExecutionActor:
                     log.exception("cannot record the failure of %s", self.arn)
                     self.engine.detach(self)
                     return
-            records.append(record)
+            if record is not None:
+                records.append(record)
+            stepped += 1
             commands.extend(step_commands)
             self.version += 1
             self.steps += 1
@@ -122,10 +125,10 @@ class ExecutionActor:
             # The step ran out of its transition budget: go on in a later turn of the loop,
             # after what else is waiting there (other executions, API calls).
             self.inbox.append(CONTINUE)
-        if not records:
+        if not stepped:
             self._idle()
             return
-        marks = (len(records), self.received_at, started) if timed else None
+        marks = (stepped, self.received_at, started) if timed else None
         if not self.durable:  # EXPRESS: in memory only; the engine journals the outcome
             self._committed(records, commands, marks and (*marks, time.perf_counter()))
             return
@@ -135,12 +138,13 @@ class ExecutionActor:
 
     def _step(
         self, event: Event | Note | MapRunUpdate, deadline: float
-    ) -> tuple[StepRecord, list[Command], bool]:
+    ) -> tuple[StepRecord | None, list[Command], bool]:
+        """Advance by one event; the record to journal (None in memory: an EXPRESS
+        execution journals its outcome only, so its state is never serialized per step)."""
         now = self.engine.clock.now()
         if isinstance(event, Note | MapRunUpdate):
             step = note_step(self.machine, self.state, event, now, self.limits)
-            # step_record only reads the step; the event argument is not used.
-            record = step_record(self.arn, self.version, Stop(), step, now)
+            event = Stop()  # step_record only reads the step; the event is not used
         else:
             step = advance(self.machine, self.state, event, now, self.limits)
             while step.yielded and time.perf_counter() < deadline:
@@ -153,12 +157,13 @@ class ExecutionActor:
                     step.history + more.history,
                     more.yielded,
                 )
-            record = step_record(self.arn, self.version, event, step, now)
-        record.outbox = outbox_rows(event)
+        record = step_record(self.arn, self.version, event, step, now) if self.durable else None
+        if record is not None:
+            record.outbox = outbox_rows(event)
         self.state = step.state
         return record, step.commands, step.yielded
 
-    def _fault(self, exc: Exception) -> tuple[StepRecord, list[Command], bool]:
+    def _fault(self, exc: Exception) -> tuple[StepRecord | None, list[Command], bool]:
         """The step could not be computed or recorded: fail the execution from its last
         good state instead (see ``faults``)."""
         now = self.engine.clock.now()

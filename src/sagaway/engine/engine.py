@@ -110,7 +110,10 @@ class Engine:
         self.limits = limits
         # EXPRESS executions keep no history and end after express_seconds.
         self.express_limits = replace(
-            self.limits, history_events=None, execution_seconds=self.limits.express_seconds
+            self.limits,
+            history_events=None,
+            execution_seconds=self.limits.express_seconds,
+            history=False,
         )
         self.registry = registry or FunctionRegistry()
         self.clock: Clock = clock or SystemClock()

@@ -33,6 +33,9 @@ class Limits:
     inline_map_concurrency: int | None = 40
     # Tags on one resource (TagResource / CreateStateMachine tags).
     tags_per_resource: int | None = 50
+    # Whether steps build history events. EXPRESS executions keep none: their event ids
+    # are still counted, but no event is built only to be thrown away.
+    history: bool = True
 
 
 AWS = Limits()

@@ -91,6 +91,10 @@ class Run:
         if cap is not None and event_id >= cap and event_type not in _FINAL_EVENTS:
             raise HistoryLimitReached(event_type)
         self.state.next_id += 1
+        if not self.limits.history:
+            if frame is not None:
+                frame.last_id = event_id
+            return event_id
         if previous is None:
             previous = frame.last_id if frame is not None else event_id - 1
         # Keys in the order GetExecutionHistory returns them (alphabetical): the corpus

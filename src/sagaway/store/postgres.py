@@ -23,9 +23,11 @@ import orjson
 import psycopg
 
 from sagaway.store import console_queries as CQ
+from sagaway.store import payloads as P
 from sagaway.store import postgres_queries as Q
 from sagaway.store import rows as R
 from sagaway.store.migrations import fresh_schema, migrations
+from sagaway.store.payload_move import move_journal
 from sagaway.store.ports import (
     AuditEntry,
     ExecutionQuery,
@@ -223,7 +225,10 @@ class PostgresJournal:
         events: list[dict[str, Any]] = []
         for (blob,) in self._read(Q.HISTORY, (arn,)):
             events.extend(orjson.loads(blob))
-        return events
+        return P.resolve(events, lambda refs: self._payloads(arn, refs))
+
+    def _payloads(self, arn: str, refs: set[str]) -> list[tuple[str, bytes]]:
+        return self._reader().execute(Q.PAYLOADS, (arn, list(refs))).fetchall()
 
     def history_page(
         self, arn: str, limit: int, after: int | None = None, reverse: bool = False
@@ -234,7 +239,8 @@ class PostgresJournal:
         else:
             params = {"arn": arn, "first": bound + 1, "rows": limit + 1}
             rows = self._read(Q.HISTORY_FORWARD, params)
-        return R.page_events((bytes(blob) for (blob,) in rows), limit, bound, reverse)
+        page = R.page_events((bytes(blob) for (blob,) in rows), limit, bound, reverse)
+        return P.resolve(page, lambda refs: self._payloads(arn, refs))
 
     # -- outbox ----------------------------------------------------------------------------
     def pending_outbox(self, limit: int = 200) -> list[tuple[int, str, bytes]]:
@@ -294,7 +300,11 @@ class PostgresJournal:
     def _append(self, conn: psycopg.Connection[Any], live: list[StepRecord]) -> None:
         """The history and outbox rows of the steps that were applied."""
         with conn.cursor() as cursor:
-            histories = [R.history_row(s) for s in live if s.events]
+            rows = [R.history_rows(s) for s in live if s.events]
+            payloads = [p for _, ps in rows for p in ps]
+            if payloads:
+                cursor.executemany(Q.INSERT_PAYLOAD, payloads)
+            histories = [history for history, _ in rows]
             if histories:
                 cursor.execute(Q.INSERT_HISTORIES, [list(c) for c in zip(*histories, strict=True)])
             outbox = [row for s in live for row in s.outbox]
@@ -453,6 +463,8 @@ def apply_migrations(conn: psycopg.Connection[Any]) -> list[int]:
             if migration.version in done:
                 continue
             conn.execute(migration.sql.encode())
+            if migration.name == "payloads":
+                move_journal(conn, "%s")
             conn.execute(Q.RECORD_MIGRATION, (migration.version, migration.name))
             applied_now.append(migration.version)
     return applied_now

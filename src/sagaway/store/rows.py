@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 
+from sagaway.store import payloads as P
 from sagaway.store.ports import ExecutionRecord, StateMachineRecord, StepRecord
 from sagaway.store.sqlite_writer import StepRows
 
@@ -34,25 +35,35 @@ def machine(row: tuple[Any, ...]) -> StateMachineRecord:
 
 def execution_row(r: ExecutionRecord) -> tuple[Any, ...]:
     return (r.arn, r.state_machine_arn, r.name, r.status, r.input, r.start_date, r.definition,
-            r.machine_type, r.stop_date, r.output, r.error, r.cause, r.version, r.state,
-            r.redrive_count)  # fmt: skip
+            r.machine_type, r.stop_date, r.output, r.error, r.cause, r.version,
+            None if r.state is None else P.maybe_compress(r.state), r.redrive_count)  # fmt: skip
+
+
+# Columns of an execution row holding JSON texts that SQLite may keep compressed.
+_TEXTS = (4, 6, 9)  # input, definition, output
 
 
 def execution(row: tuple[Any, ...]) -> ExecutionRecord:
     values = list(row)
+    for i in _TEXTS:
+        if isinstance(values[i], bytes):
+            values[i] = P.decompress(values[i]).decode("utf-8", "surrogatepass")
     if values[13] is not None:
-        values[13] = bytes(values[13])
+        values[13] = P.decompress(bytes(values[13]))
     return ExecutionRecord(*values)
 
 
 def update_row(step: StepRecord) -> tuple[Any, ...]:
     """Parameters of the guarded UPDATE that applies a step to its execution row."""
-    return (step.state, step.status, step.output, step.error, step.cause, step.stop_date,
-            step.execution_arn, step.expected_version)  # fmt: skip
+    return (P.maybe_compress(step.state), step.status, step.output, step.error, step.cause,
+            step.stop_date, step.execution_arn, step.expected_version)  # fmt: skip
 
 
-def history_row(step: StepRecord) -> tuple[str, int, bytes]:
-    return (step.execution_arn, step.events[0]["id"], orjson.dumps(step.events))
+def history_rows(step: StepRecord) -> tuple[tuple[str, int, bytes], list[P.PayloadRow]]:
+    """The step's history row, its large texts replaced by references, and the payload
+    rows those refer to (see store/payloads.py)."""
+    events, payloads = P.externalize(step.execution_arn, step.events)
+    return (step.execution_arn, step.events[0]["id"], orjson.dumps(events)), payloads
 
 
 # Event ids start at 1; a reverse page without a cursor starts below this bound.
@@ -86,6 +97,19 @@ def page_events(
 
 def step_rows(step: StepRecord) -> StepRows:
     """Everything a step writes, as plain rows (what the SQLite writer process is sent)."""
-    create = None if step.create is None else execution_row(step.create)
-    history = history_row(step) if step.events else None
-    return StepRows(create, update_row(step), history, step.outbox)
+    create = None if step.create is None else _packed(execution_row(step.create), _TEXTS)
+    history, payloads = history_rows(step) if step.events else (None, [])
+    update = _packed(update_row(step), (2,))
+    return StepRows(create, update, history, step.outbox, payloads)
+
+
+def _packed(row: tuple[Any, ...], texts: tuple[int, ...]) -> tuple[Any, ...]:
+    """The row with its large texts compressed, for SQLite: it rewrites a whole row at
+    every UPDATE, so an uncompressed 64 KiB input would be written again at every step
+    (PostgreSQL keeps large values aside and never rewrites those it is not given)."""
+    values = list(row)
+    for i in texts:
+        text = values[i]
+        if isinstance(text, str) and len(text) >= P.INLINE_LIMIT:
+            values[i] = P.compress(text.encode("utf-8", "surrogatepass"))
+    return tuple(values)

@@ -22,11 +22,13 @@ from typing import Any
 import orjson
 
 from sagaway.store import console_queries as CQ
+from sagaway.store import payloads as P
 from sagaway.store import rows as R
 from sagaway.store import sqlite_process
 from sagaway.store import sqlite_queries as Q
 from sagaway.store import sqlite_writer as W
 from sagaway.store.migrations import fresh_schema, migrations
+from sagaway.store.payload_move import move_journal
 from sagaway.store.ports import (
     AuditEntry,
     ExecutionQuery,
@@ -125,6 +127,8 @@ class SqliteJournal:
             with self._transaction() as tx:
                 for statement in _statements(migration.sql):
                     tx.execute(statement)
+                if migration.name == "payloads":
+                    move_journal(tx, "?")
                 tx.execute(Q.RECORD_MIGRATION, (migration.version, migration.name, time.time()))
             applied.append(migration.version)
         return applied
@@ -285,7 +289,11 @@ class SqliteJournal:
         events: list[dict[str, Any]] = []
         for (blob,) in self._reader().execute(Q.HISTORY, (arn,)):
             events.extend(orjson.loads(blob))
-        return events
+        return P.resolve(events, lambda refs: self._payloads(arn, refs))
+
+    def _payloads(self, arn: str, refs: set[str]) -> list[tuple[str, bytes]]:
+        marks = ", ".join("?" * len(refs))
+        return self._reader().execute(Q.PAYLOADS.format(marks), (arn, *refs)).fetchall()
 
     def history_page(
         self, arn: str, limit: int, after: int | None = None, reverse: bool = False
@@ -295,7 +303,8 @@ class SqliteJournal:
             rows = self._reader().execute(Q.HISTORY_BACKWARD, (arn, bound, limit))
         else:
             rows = self._reader().execute(Q.HISTORY_FORWARD, (arn, arn, bound + 1, limit + 1))
-        return R.page_events((blob for (blob,) in rows), limit, bound, reverse)
+        page = R.page_events((blob for (blob,) in rows), limit, bound, reverse)
+        return P.resolve(page, lambda refs: self._payloads(arn, refs))
 
     def ping(self) -> None:
         try:
@@ -323,7 +332,7 @@ class SqliteJournal:
 
 
 _STATEMENTS = W.Statements(
-    Q.INSERT_EXECUTION, Q.UPDATE_EXECUTION, Q.INSERT_HISTORY, Q.INSERT_OUTBOX
+    Q.INSERT_EXECUTION, Q.UPDATE_EXECUTION, Q.INSERT_HISTORY, Q.INSERT_OUTBOX, Q.INSERT_PAYLOAD
 )
 
 

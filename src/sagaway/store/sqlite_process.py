@@ -27,7 +27,9 @@ from sagaway.store.ports import StoreError
 
 ENV_SWITCH = "SAGAWAY_SQLITE_WRITER_PROCESS"  # "0": write in the engine's own process
 _SCRIPT = str(Path(W.__file__).resolve())
-_STATEMENTS = (Q.INSERT_EXECUTION, Q.UPDATE_EXECUTION, Q.INSERT_HISTORY, Q.INSERT_OUTBOX)
+_STATEMENTS = (
+    Q.INSERT_EXECUTION, Q.UPDATE_EXECUTION, Q.INSERT_HISTORY, Q.INSERT_OUTBOX, Q.INSERT_PAYLOAD
+)
 
 
 def wanted(path: str, choice: bool | None) -> bool:

@@ -47,6 +47,9 @@ UPDATE_EXECUTION = (
 
 INSERT_HISTORY = "INSERT INTO history (execution_arn, first_event_id, events) VALUES (?, ?, ?)"
 HISTORY = "SELECT events FROM history WHERE execution_arn = ? ORDER BY first_event_id"
+# Content-addressed per execution: the same text written again is the same row.
+INSERT_PAYLOAD = "INSERT OR IGNORE INTO payloads (execution_arn, digest, body) VALUES (?, ?, ?)"
+PAYLOADS = "SELECT digest, body FROM payloads WHERE execution_arn = ? AND digest IN ({})"
 # A page of history: the row holding the first wanted event id, and the rows after it (each
 # row holds one step's events, at least one, so ``limit + 1`` rows always suffice).
 HISTORY_FORWARD = (

@@ -31,12 +31,14 @@ Row = tuple[Any, ...]
 
 class StepRows(NamedTuple):
     """One step as rows: the execution to insert (first step only), the guarded update, the
-    history row (None without events) and the outbox rows."""
+    history row (None without events), the outbox rows and the payload rows its history
+    refers to."""
 
     create: Row | None
     update: Row
     history: Row | None
     outbox: list[tuple[str, bytes]]
+    payloads: tuple[Row, ...] | list[Row] = ()
 
 
 class Statements(NamedTuple):
@@ -44,6 +46,7 @@ class Statements(NamedTuple):
     update_execution: str
     insert_history: str
     insert_outbox: str
+    insert_payload: str
 
 
 class WriteFailed(Exception):
@@ -119,6 +122,7 @@ def _write_batch(
     cursor = conn.executemany(sql.update_execution, [step.update for step in live])
     if cursor.rowcount != len(live):
         raise _Conflict
+    conn.executemany(sql.insert_payload, [row for s in live for row in s.payloads])
     conn.executemany(sql.insert_history, [s.history for s in live if s.history is not None])
     conn.executemany(sql.insert_outbox, [row for s in live for row in s.outbox])
     return flags
@@ -132,6 +136,8 @@ def _write_step(conn: sqlite3.Connection, sql: Statements, step: StepRows) -> bo
             return False  # the name is taken (or the ARN exists): nothing of this step applies
     if conn.execute(sql.update_execution, step.update).rowcount != 1:
         return False  # another writer moved this execution on: the step is not applied
+    if step.payloads:
+        conn.executemany(sql.insert_payload, step.payloads)
     if step.history is not None:
         conn.execute(sql.insert_history, step.history)
     if step.outbox:

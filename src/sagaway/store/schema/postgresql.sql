@@ -40,6 +40,12 @@ CREATE TABLE history (
     events BYTEA NOT NULL,
     PRIMARY KEY (execution_arn, first_event_id)
 );
+CREATE TABLE payloads (
+    execution_arn TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    body BYTEA NOT NULL,
+    PRIMARY KEY (execution_arn, digest)
+);
 CREATE TABLE outbox (
     id BIGSERIAL PRIMARY KEY,
     topic TEXT NOT NULL,

@@ -38,6 +38,12 @@ CREATE TABLE history (
     events BLOB NOT NULL,
     PRIMARY KEY (execution_arn, first_event_id)
 );
+CREATE TABLE payloads (
+    execution_arn TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    body BLOB NOT NULL,
+    PRIMARY KEY (execution_arn, digest)
+);
 CREATE TABLE outbox (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     topic TEXT NOT NULL,

@@ -1,0 +1,103 @@
+"""A journal written before the payload store, upgraded: every history reads back exactly as
+it was written, its large texts now stored once per execution and compressed."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from sagaway.store import sqlite_queries as Q
+from sagaway.store.migrations import migrations
+from sagaway.store.sqlite import SqliteJournal
+from tests.store.conftest import drop_schema, postgres_url
+
+ARN = "arn:aws:states:us-east-1:111111111111:execution:orders:big"
+SM = "arn:aws:states:us-east-1:111111111111:stateMachine:orders"
+
+
+def before_payloads(dialect: str) -> list[Any]:
+    """The migrations a journal had before the payload store's."""
+    found = migrations(dialect)
+    (payloads,) = [m for m in found if m.name == "payloads"]
+    return [m for m in found if m.version < payloads.version]
+
+
+def old_rows() -> tuple[tuple[Any, ...], list[tuple[str, int, bytes]], list[list[dict[str, Any]]]]:
+    """An execution row and its history rows, as the journal wrote them before: each step's
+    events with their texts inline, the state snapshot as plain JSON."""
+    text = orjson.dumps({"blob": "".join(chr(97 + i % 26) for i in range(64 * 1024))}).decode()
+    steps = [
+        [{"id": 1, "type": "ExecutionStarted",
+          "executionStartedEventDetails": {"input": text, "roleArn": "r"}},
+         {"id": 2, "type": "TaskStateEntered",
+          "stateEnteredEventDetails": {"name": "A", "input": text}}],
+        [{"id": 3, "type": "TaskStateExited",
+          "stateExitedEventDetails": {"name": "A", "output": text}},
+         {"id": 4, "type": "ExecutionSucceeded",
+          "executionSucceededEventDetails": {"output": text}}],
+    ]  # fmt: skip
+    state = orjson.dumps({"frames": {}, "input": text})
+    execution = (ARN, SM, "big", "SUCCEEDED", text, 1.0, "{}", "STANDARD", 2.0, text, None,
+                 None, 2, state, 0)  # fmt: skip
+    history = [(ARN, s[0]["id"], orjson.dumps(s)) for s in steps]
+    return execution, history, steps
+
+
+def test_sqlite_upgrade_moves_payloads_and_keeps_histories(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    execution, history, steps = old_rows()
+    old = sqlite3.connect(path)
+    old.execute(Q.MIGRATIONS_TABLE)
+    for migration in before_payloads("sqlite"):
+        old.executescript(migration.sql)
+        old.execute(Q.RECORD_MIGRATION, (migration.version, migration.name, 0.0))
+    old.execute(f"INSERT INTO executions VALUES ({', '.join('?' * 15)})", execution)
+    old.executemany("INSERT INTO history VALUES (?, ?, ?)", history)
+    old.commit()
+    old.close()
+    journal = SqliteJournal(f"sqlite:///{path}")  # migrates on open
+    try:
+        assert journal.history(ARN) == steps[0] + steps[1]
+        assert journal.get_execution(ARN).state == execution[13]
+        moved = journal._reader().execute("SELECT sum(length(events)) FROM history").fetchone()[0]
+        count = journal._reader().execute("SELECT count(*) FROM payloads").fetchone()[0]
+    finally:
+        journal.close()
+    assert count == 1
+    assert moved < 2048
+
+
+def test_postgresql_upgrade_moves_payloads_and_keeps_histories() -> None:
+    import psycopg
+
+    from sagaway.store import postgres_queries as PQ
+    from sagaway.store.postgres import PostgresJournal
+
+    execution, history, steps = old_rows()
+    url = postgres_url()
+    try:
+        with psycopg.connect(url) as conn:
+            conn.execute(PQ.MIGRATIONS_TABLE)
+            for migration in before_payloads("postgresql"):
+                conn.execute(migration.sql.encode())
+                conn.execute(PQ.RECORD_MIGRATION, (migration.version, migration.name))
+            conn.execute(
+                "INSERT INTO executions (arn, state_machine_arn, name, status, input, start_date,"
+                " definition, machine_type, stop_date, output, error, cause, version, state,"
+                f" redrive_count) VALUES ({', '.join(['%s'] * 15)})",
+                execution,
+            )
+            conn.cursor().executemany("INSERT INTO history VALUES (%s, %s, %s)", history)
+        journal = PostgresJournal(url)
+        try:
+            assert journal.history(ARN) == steps[0] + steps[1]
+            assert journal.get_execution(ARN).state == execution[13]
+            count = journal._reader().execute("SELECT count(*) FROM payloads").fetchone()[0]
+        finally:
+            journal.close()
+        assert count == 1
+    finally:
+        drop_schema(url)
