@@ -81,6 +81,9 @@ class ExecutionActor:
         self.received_at = 0.0  # when the inbox last went from empty to not (timed only)
         # EXPRESS: the record to journal with the outcome when the execution ends.
         self.express_record: ExecutionRecord | None = None
+        # Events an EXPRESS execution published: it journals only its outcome, so they are
+        # committed with that outcome (a STANDARD step commits its own with the step).
+        self.express_outbox: list[tuple[str, bytes]] = []
 
     @property
     def finished(self) -> bool:
@@ -142,6 +145,7 @@ class ExecutionActor:
         """Advance by one event; the record to journal (None in memory: an EXPRESS
         execution journals its outcome only, so its state is never serialized per step)."""
         now = self.engine.clock.now()
+        outbox = outbox_rows(event)  # a Note's events as well as a Task's
         if isinstance(event, Note | MapRunUpdate):
             step = note_step(self.machine, self.state, event, now, self.limits)
             event = Stop()  # step_record only reads the step; the event is not used
@@ -157,9 +161,12 @@ class ExecutionActor:
                     step.history + more.history,
                     more.yielded,
                 )
-        record = step_record(self.arn, self.version, event, step, now) if self.durable else None
-        if record is not None:
-            record.outbox = outbox_rows(event)
+        record = None
+        if self.durable:
+            record = step_record(self.arn, self.version, event, step, now)
+            record.outbox = outbox
+        else:
+            self.express_outbox.extend(outbox)
         self.state = step.state
         return record, step.commands, step.yielded
 

@@ -402,6 +402,7 @@ class Engine:
         final = outcome_record(actor.arn, actor.state, self.clock.now())
         final.events = []  # EXPRESS: the outcome only, no history
         final.create = record
+        final.outbox = actor.express_outbox
         future = self.committer.commit([final])
         future.add_done_callback(_log_failure)
 
