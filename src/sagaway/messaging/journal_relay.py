@@ -14,13 +14,13 @@ import asyncio
 import json
 import logging
 
-from sagaway.messaging.outbox import Publish
-from sagaway.store.ports import Journal, StoreError
+from sagaway.messaging.outbox import Publish, RelayLoop
+from sagaway.store.ports import Journal
 
 log = logging.getLogger("sagaway.messaging")
 
 
-class JournalRelay:
+class JournalRelay(RelayLoop):
     def __init__(self, journal: Journal, publish: Publish, *, batch: int = 200,
                  idle: float = 0.05) -> None:  # fmt: skip
         self.journal = journal
@@ -39,23 +39,8 @@ class JournalRelay:
         await asyncio.to_thread(self.journal.remove_outbox, [row_id for row_id, _, _ in rows])
         return len(rows)
 
-    def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run())
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                moved = await self.relay_once()
-            except StoreError as exc:  # the database is away: the rows wait in the journal
-                log.warning("relay of the journal's outbox waits for the journal: %s", exc)
-                moved = 0
-            except Exception:  # the rows stay in the journal and are handed on next time
-                log.exception("relay of the journal's outbox failed")
-                moved = 0
-            if moved < self.batch:
-                await asyncio.sleep(self.idle)
+    def __str__(self) -> str:
+        return "relay of the journal's outbox"
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await self._cancel()

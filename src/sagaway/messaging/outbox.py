@@ -15,6 +15,7 @@ from typing import Any
 
 from sagaway.messaging.sqlite import connect, transaction
 from sagaway.observability.context import stamp_event
+from sagaway.store.ports import StoreError
 
 log = logging.getLogger("sagaway.messaging")
 
@@ -45,7 +46,40 @@ def write_event(conn: sqlite3.Connection, event: dict[str, Any]) -> None:
     )
 
 
-class OutboxRelay:
+class RelayLoop:
+    """The loop every relay runs: ``relay_once`` until stopped, pausing ``idle`` seconds when
+    a batch was not full. A failed batch stays pending and is tried again."""
+
+    batch: int
+    idle: float
+    _task: asyncio.Task[None] | None
+
+    async def relay_once(self) -> int:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                moved = await self.relay_once()
+            except StoreError as exc:  # the database is away: the rows wait in it
+                log.warning("%s waits for its database: %s", self, exc)
+                moved = 0
+            except Exception:  # keep relaying: the rows stay pending and are retried
+                log.exception("%s failed", self)
+                moved = 0
+            if moved < self.batch:
+                await asyncio.sleep(self.idle)
+
+    async def _cancel(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+
+class OutboxRelay(RelayLoop):
     """Moves one database's outbox rows to the bus, in order, in batches."""
 
     def __init__(self, url: str, publish: Publish, *, batch: int = 200, idle: float = 0.05):
@@ -75,21 +109,9 @@ class OutboxRelay:
             )
         return len(rows)
 
-    def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run())
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                moved = await self.relay_once()
-            except Exception:  # keep relaying: the rows stay pending and are retried
-                log.exception("outbox relay of %s failed", self.url)
-                moved = 0
-            if moved < self.batch:
-                await asyncio.sleep(self.idle)
+    def __str__(self) -> str:
+        return f"outbox relay of {self.url}"
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await self._cancel()
         self._conn.close()

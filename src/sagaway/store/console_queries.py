@@ -7,6 +7,7 @@ fixed fragments; values always travel as parameters. The columns stay off the la
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from sagaway.store.ports import AuditEntry, ExecutionQuery, ExecutionSummary
@@ -95,3 +96,25 @@ def summary(row: tuple[Any, ...]) -> ExecutionSummary:
 def audit(row: tuple[Any, ...]) -> AuditEntry:
     entry_id, at, actor, action, target, detail, outcome = row
     return AuditEntry(at, actor, action, target, detail, outcome, entry_id)
+
+
+# A read of an adapter: the rows ``sql`` selects with ``params``.
+Read = Callable[[str, Sequence[Any]], Iterable[Sequence[Any]]]
+
+
+def counts_per_status(read: Read, query: ExecutionQuery, cap: int, mark: str) -> dict[str, int]:
+    """``Journal.execution_counts`` on either database."""
+    counts = {}
+    for status in STATUSES:
+        sql, params = count(query, status, cap, mark)
+        rows = list(read(sql, params))
+        if rows and rows[0][0]:
+            counts[status] = int(rows[0][0])
+    return counts
+
+
+def audit_entries(read: Read, limit: int, before: int | None, mark: str) -> list[AuditEntry]:
+    """``Journal.audit_entries`` on either database."""
+    sql = audit_page(mark, before=before is not None)
+    params = (limit,) if before is None else (before, limit)
+    return [audit(tuple(r)) for r in read(sql, params)]

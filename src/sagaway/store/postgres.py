@@ -201,22 +201,14 @@ class PostgresJournal:
         return [CQ.summary(r) for r in self._read(sql, params)]
 
     def execution_counts(self, query: ExecutionQuery, cap: int = 10_000) -> dict[str, int]:
-        counts = {}
-        for status in CQ.STATUSES:
-            sql, params = CQ.count(query, status, cap, "%s")
-            rows = self._read(sql, params)
-            if rows and rows[0][0]:
-                counts[status] = int(rows[0][0])
-        return counts
+        return CQ.counts_per_status(self._read, query, cap, "%s")
 
     def record_audit(self, entry: AuditEntry) -> None:
         with self._transaction() as conn:
             conn.execute(CQ.insert_audit("%s"), CQ.audit_row(entry))
 
     def audit_entries(self, limit: int = 100, before: int | None = None) -> list[AuditEntry]:
-        sql = CQ.audit_page("%s", before=before is not None)
-        params = (limit,) if before is None else (before, limit)
-        return [CQ.audit(r) for r in self._read(sql, params)]
+        return CQ.audit_entries(self._read, limit, before, "%s")
 
     def open_executions(self) -> list[ExecutionRecord]:
         return [R.execution(r) for r in self._read(Q.OPEN_EXECUTIONS)]

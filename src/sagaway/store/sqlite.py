@@ -238,23 +238,18 @@ class SqliteJournal:
         sql, params = CQ.summaries(query, "?")
         return [CQ.summary(r) for r in self._reader().execute(sql, params)]
 
+    def _rows(self, sql: str, params: Sequence[Any]) -> list[Any]:
+        return self._reader().execute(sql, params).fetchall()
+
     def execution_counts(self, query: ExecutionQuery, cap: int = 10_000) -> dict[str, int]:
-        counts = {}
-        for status in CQ.STATUSES:
-            sql, params = CQ.count(query, status, cap, "?")
-            row = self._reader().execute(sql, params).fetchone()
-            if row and row[0]:
-                counts[status] = int(row[0])
-        return counts
+        return CQ.counts_per_status(self._rows, query, cap, "?")
 
     def record_audit(self, entry: AuditEntry) -> None:
         with self._transaction() as conn:
             conn.execute(CQ.insert_audit("?"), CQ.audit_row(entry))
 
     def audit_entries(self, limit: int = 100, before: int | None = None) -> list[AuditEntry]:
-        sql = CQ.audit_page("?", before=before is not None)
-        params = (limit,) if before is None else (before, limit)
-        return [CQ.audit(r) for r in self._reader().execute(sql, params)]
+        return CQ.audit_entries(self._rows, limit, before, "?")
 
     def list_execution_page(
         self,
