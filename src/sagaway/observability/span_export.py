@@ -3,8 +3,8 @@
 The engine records a span as a :data:`SpanRecord` (a few µs) instead of an SDK span (tens of
 µs to create, as much again to encode as OTLP). :class:`ExporterProcess` batches the records
 to a child process, this file run as a script, which builds the SDK's ``ReadableSpan`` of
-each and exports them through a batch processor and the exporter the standard ``OTEL_*``
-variables name: the encoding and the HTTP calls run under the child's GIL, not the engine's.
+each and exports them through the exporter the standard ``OTEL_*`` variables name: the
+encoding and the HTTP calls run under the child's GIL, not the engine's.
 
 The child exits when its pipe closes (the engine exits or dies): it exports what it has
 first, so the spans of a process killed mid-execution still reach the collector.
@@ -29,7 +29,7 @@ from typing import IO, Any
 
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
+from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SpanExporter
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
 
@@ -77,10 +77,11 @@ def span_exporter(env: Mapping[str, str]) -> SpanExporter:
 class ExporterProcess:
     """The engine's side: :meth:`record` queues a span; a thread sends the queue to the
     child every ``_INTERVAL`` as one pickled list (the child is ours, so pickle is safe).
-    The child starts with the first span. If it dies, later spans are dropped: tracing
-    never stops the engine."""
+    The child starts with the first span, with ``env`` (default: this process's). If it
+    dies, later spans are dropped: tracing never stops the engine."""
 
-    def __init__(self) -> None:
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+        self._env = None if env is None else dict(env)
         self._queue: collections.deque[SpanRecord] = collections.deque()
         self._wake = threading.Event()
         self._stopping = False
@@ -95,7 +96,9 @@ class ExporterProcess:
             self._queue.append(span)
 
     def _start(self) -> None:
-        self._proc = subprocess.Popen([sys.executable, _SCRIPT], stdin=subprocess.PIPE)
+        self._proc = subprocess.Popen(
+            [sys.executable, _SCRIPT], stdin=subprocess.PIPE, env=self._env
+        )
         self._thread = threading.Thread(target=self._run, name="span-export", daemon=True)
         self._thread.start()
         atexit.register(self.close)
@@ -137,24 +140,28 @@ class ExporterProcess:
             self._proc.kill()
 
 
-def serve(source: IO[bytes], exporter: SpanExporter) -> None:
-    """The child: read batches until the pipe closes, export, flush."""
+def serve(source: IO[bytes], exporter: SpanExporter, chunk: int) -> None:
+    """The child: read batches until the pipe closes, exporting each as it comes, ``chunk``
+    spans per export call. Exporting before reading on is the backpressure: while the
+    collector is slow, the batches wait in the pipe and the engine's queue, not in a
+    second queue here that would drop them."""
     resource = Resource.create({"service.name": "sagaway"})
-    processor = BatchSpanProcessor(exporter)
     try:
         while True:
             try:
                 batch: list[SpanRecord] = pickle.load(source)
             except (EOFError, pickle.UnpicklingError):
                 return
-            for record in batch:
-                processor.on_end(readable(record, resource))
+            spans = [readable(record, resource) for record in batch]
+            for start in range(0, len(spans), chunk):
+                exporter.export(spans[start : start + chunk])
     finally:
-        processor.shutdown()  # type: ignore[no-untyped-call]
+        exporter.shutdown()
 
 
 if __name__ == "__main__":
     # A Ctrl-C reaches the whole process group: the child outlives it to export what the
     # engine sends before it exits.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    serve(sys.stdin.buffer, span_exporter(os.environ))
+    chunk = int(os.environ.get("OTEL_BSP_MAX_EXPORT_BATCH_SIZE") or 512)
+    serve(sys.stdin.buffer, span_exporter(os.environ), max(chunk, 1))
