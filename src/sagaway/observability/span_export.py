@@ -18,8 +18,8 @@ import atexit
 import collections
 import contextlib
 import logging
+import marshal
 import os
-import pickle
 import signal
 import subprocess
 import sys
@@ -76,7 +76,9 @@ def span_exporter(env: Mapping[str, str]) -> SpanExporter:
 
 class ExporterProcess:
     """The engine's side: :meth:`record` queues a span; a thread sends the queue to the
-    child every ``_INTERVAL`` as one pickled list (the child is ours, so pickle is safe).
+    child every ``_INTERVAL`` as one list in ``marshal``'s format (records are only
+    tuples, dicts, strings and numbers; the child runs the same interpreter, and marshal
+    writes them about twice as fast as pickle).
     The child starts with the first span, with ``env`` (default: this process's). If it
     dies, later spans are dropped: tracing never stops the engine."""
 
@@ -116,7 +118,7 @@ class ExporterProcess:
                 return
             batch = [self._queue.popleft() for _ in range(count)]
             try:
-                pickle.dump(batch, pipe, protocol=pickle.HIGHEST_PROTOCOL)
+                marshal.dump(batch, pipe)
                 pipe.flush()
             except (OSError, ValueError) as exc:
                 _log.warning("span exporter process gone (%s): spans are dropped", exc)
@@ -149,8 +151,8 @@ def serve(source: IO[bytes], exporter: SpanExporter, chunk: int) -> None:
     try:
         while True:
             try:
-                batch: list[SpanRecord] = pickle.load(source)
-            except (EOFError, pickle.UnpicklingError):
+                batch: list[SpanRecord] = marshal.load(source)
+            except (EOFError, ValueError, TypeError):
                 return
             spans = [readable(record, resource) for record in batch]
             for start in range(0, len(spans), chunk):
