@@ -11,10 +11,8 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from sagaway.observability.tracing import ChosenIds
-
 EXPORTER = InMemorySpanExporter()
-PROVIDER = TracerProvider(id_generator=ChosenIds())
+PROVIDER = TracerProvider()
 PROVIDER.add_span_processor(SimpleSpanProcessor(EXPORTER))
 
 

@@ -8,6 +8,10 @@ its endpoint, headers and timeouts, the batch processor's delays and sizes, the 
 and resource attributes are all the SDK's own ``OTEL_*`` settings. ``SAGAWAY_TRACE_KEYS``
 (a JSON object, state machine name -> JSONPath into the input) names the business key that
 tags each execution's spans.
+
+The engine's spans are exported by a child process (:mod:`sagaway.observability.span_export`)
+with the exporter these variables name; the process's own provider, with the same exporter
+in a batch processor, carries the spans of application code (handlers, the shop, the bus).
 """
 
 from __future__ import annotations
@@ -20,17 +24,14 @@ from collections.abc import Mapping
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import (
-    BatchSpanProcessor,
-    ConsoleSpanExporter,
-    SpanExporter,
-)
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from prometheus_client import CollectorRegistry
 
 from sagaway.engine.observer import Observer, Observers
 from sagaway.expressions.jsonpath import compile_path
 from sagaway.observability.metrics import EngineMetrics
-from sagaway.observability.tracing import ChosenIds, Tracing
+from sagaway.observability.span_export import ExporterProcess, span_exporter
+from sagaway.observability.tracing import Tracing
 
 _ENDPOINTS = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
 
@@ -53,28 +54,17 @@ def tracer_provider_from_env(env: Mapping[str, str] = os.environ) -> TracerProvi
     one (so application code's spans join); None when tracing is off."""
     if not tracing_wanted(env):
         return None
-    provider = TracerProvider(
-        resource=Resource.create({"service.name": "sagaway"}), id_generator=ChosenIds()
-    )
+    provider = TracerProvider(resource=Resource.create({"service.name": "sagaway"}))
     provider.add_span_processor(BatchSpanProcessor(_exporter(env)))
     trace.set_tracer_provider(provider)
     return provider
 
 
 def _exporter(env: Mapping[str, str]) -> SpanExporter:
-    name = env.get("OTEL_TRACES_EXPORTER", "otlp").strip().lower() or "otlp"
-    if name == "console":
-        return ConsoleSpanExporter()
-    if name != "otlp":
-        raise TracingConfigError(f"OTEL_TRACES_EXPORTER={name}: use otlp, console or none")
-    protocol = env.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or env.get(
-        "OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"
-    )
-    if protocol != "http/protobuf":
-        raise TracingConfigError(f"OTLP protocol {protocol}: only http/protobuf is supported")
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-
-    return OTLPSpanExporter()
+    try:
+        return span_exporter(env)
+    except ValueError as exc:
+        raise TracingConfigError(str(exc)) from exc
 
 
 @functools.cache
@@ -82,6 +72,12 @@ def process_tracer_provider() -> TracerProvider | None:
     """The process's provider from the environment, made once: servers and the shop in one
     process share the global provider (OpenTelemetry allows setting it once)."""
     return tracer_provider_from_env()
+
+
+@functools.cache
+def process_span_sink() -> ExporterProcess:
+    """The process's exporter process (started with its first span), shared by its engines."""
+    return ExporterProcess()
 
 
 def business_keys_from_env(env: Mapping[str, str] = os.environ) -> dict[str, str]:
@@ -110,7 +106,7 @@ def engine_observer(
     if tracing is None:
         provider = process_tracer_provider()
         if provider is not None:
-            tracing = Tracing(provider, business_keys_from_env())
+            tracing = Tracing(provider, business_keys_from_env(), process_span_sink())
     observers: list[Observer] = [] if registry is None else [EngineMetrics(registry)]
     if tracing is not None:
         observers.append(tracing)

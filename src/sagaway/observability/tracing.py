@@ -4,14 +4,19 @@ The execution's span ids are drawn when it starts and journaled with its state
 (``ExecutionState.trace``), so every process that runs a part of it (the one that started
 it, the one that resumed it after a crash, a worker that took it over) puts its spans in
 the same trace under the same execution span. That span is exported by the process that
-sees the execution end, with the journaled ids and start time (``ChosenIds``); a state or
-attempt span is exported when it ends, by the process that ran it. State spans take their
-times from the history events, so they agree with GetExecutionHistory.
+sees the execution end, with the journaled ids and start time; a state or attempt span is
+exported when it ends, by the process that ran it. State spans take their times from the
+history events, so they agree with GetExecutionHistory.
+
+Cost: no SDK span is made here. A span is a small record until it ends, then a tuple given
+to a :class:`SpanSink`; the server's sink is a separate exporter process
+(:mod:`sagaway.observability.span_export`) that builds the SDK's spans and encodes them
+under its own GIL. Only a Task attempt's context is an OpenTelemetry one (a non-recording
+span), so the handler's own spans and HTTP calls join the attempt.
 
 Attributes: the execution span has the execution ARN, the state machine's name and ARN and
-the business key; every other span only the ARN and the business key (the SDK checks each
-attribute of each span, which is most of a span's cost); state spans add the state type,
-attempt spans the resource and retry count. Executions the sampler leaves out (a root's
+the business key; every other span only the ARN and the business key; state spans add the
+state type, attempt spans the resource and retry count. Executions the sampler leaves out (a root's
 decision is taken once, at start, and journaled in the flags) cost no span at all.
 
 Marks: ``sagaway.caught`` (the error a Catch handled) on the state that failed,
@@ -22,20 +27,19 @@ Marks: ``sagaway.caught`` (the error a Catch handled) on the state that failed,
 
 from __future__ import annotations
 
-import contextvars
 import hashlib
 import random
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.sdk.trace.sampling import Decision
-from opentelemetry.trace import NonRecordingSpan, Span, SpanContext, Status, StatusCode
+from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, StatusCode
 from opentelemetry.trace import TraceFlags as Flags
 
 from sagaway.engine.observer import Dispatch, Observer
@@ -43,29 +47,35 @@ from sagaway.expressions.jsonpath import compile_path
 from sagaway.expressions.jsontext import loads
 from sagaway.interpreter.execution import CHILDREN, TASK, TIMER
 from sagaway.interpreter.messages import InvokeTask
-from sagaway.observability.context import format_traceparent, parse_traceparent, remote_context
+from sagaway.observability.context import format_traceparent, parse_traceparent
+from sagaway.observability.span_export import SpanRecord, readable
 from sagaway.store.ports import StepRecord
 
 if TYPE_CHECKING:
     from sagaway.engine.actor import ExecutionActor
 
-_CHOSEN: contextvars.ContextVar[tuple[int, int] | None] = contextvars.ContextVar(
-    "sagaway_chosen_ids", default=None
-)
 FAILURES = ("Failed", "TimedOut", "Aborted")
 ENDINGS = ("ExecutionSucceeded", "ExecutionFailed", "ExecutionAborted", "ExecutionTimedOut")
+_INTERNAL, _CLIENT = SpanKind.INTERNAL.value, SpanKind.CLIENT.value
+_ERROR = StatusCode.ERROR.value
 
 
-class ChosenIds(RandomIdGenerator):
-    """Random ids, except while an execution span is created with the ids it journaled."""
+class SpanSink(Protocol):
+    """Where finished spans go, as records (:mod:`sagaway.observability.span_export`)."""
 
-    def generate_span_id(self) -> int:
-        chosen = _CHOSEN.get()
-        return chosen[1] if chosen is not None else super().generate_span_id()
+    def record(self, span: SpanRecord) -> None: ...
 
-    def generate_trace_id(self) -> int:
-        chosen = _CHOSEN.get()
-        return chosen[0] if chosen is not None else super().generate_trace_id()
+
+@dataclass(slots=True)
+class _Open:
+    """A state or attempt span between its start and its end."""
+
+    name: str
+    span_id: int
+    parent_id: int
+    kind: int
+    start: int
+    attributes: dict[str, Any]
 
 
 @dataclass(slots=True)
@@ -75,27 +85,39 @@ class _Run:
     ids: SpanContext  # the execution span's (journaled)
     parent: str  # the caller's traceparent ("" for a root)
     attributes: dict[str, Any]  # the execution span's
-    common: dict[str, Any]  # every span's: few, since the SDK checks each one per span
-    states: dict[str, list[Span]] = field(default_factory=dict)
-    attempts: dict[str, Span] = field(default_factory=dict)
+    common: dict[str, Any]  # every span's
+    states: dict[str, list[_Open]] = field(default_factory=dict)
+    attempts: dict[str, _Open] = field(default_factory=dict)
     compensating: bool = False
 
-    def context(self) -> otel_context.Context:
-        return trace.set_span_in_context(NonRecordingSpan(self.ids))
+
+class ProviderSink:
+    """Spans handed to the span processors of an in-process tracer provider (the SDK's
+    in-memory exporter, or a process that wants no exporter process)."""
+
+    def __init__(self, provider: TracerProvider) -> None:
+        # The provider's composite processor: what its own spans go through when they end.
+        self._processor = provider._active_span_processor
+        self._resource = provider.resource
+
+    def record(self, span: SpanRecord) -> None:
+        self._processor.on_end(readable(span, self._resource))
 
 
 class Tracing(Observer):
-    """Spans of the executions of an engine, through ``provider`` (whose id generator must
-    be :class:`ChosenIds`). ``business_keys``: state machine name -> JSONPath into the
-    execution's input whose value tags every span (``sagaway.business_key``)."""
+    """Spans of the executions of an engine, sampled by ``provider``'s sampler and recorded
+    into ``sink`` (default: ``provider``'s own span processors). ``business_keys``: state
+    machine name -> JSONPath into the execution's input whose value tags every span
+    (``sagaway.business_key``)."""
 
     def __init__(
-        self, provider: TracerProvider, business_keys: Mapping[str, str] | None = None
+        self,
+        provider: TracerProvider,
+        business_keys: Mapping[str, str] | None = None,
+        sink: SpanSink | None = None,
     ) -> None:
-        if not isinstance(provider.id_generator, ChosenIds):
-            raise ValueError("the tracer provider's id_generator must be ChosenIds()")
-        self.tracer = provider.get_tracer("sagaway")
         self.sampler = provider.sampler
+        self.sink: SpanSink = sink if sink is not None else ProviderSink(provider)
         self.business_keys = {name: compile_path(path) for name, path in
                               (business_keys or {}).items()}  # fmt: skip
         self._runs: dict[str, _Run] = {}
@@ -199,8 +221,7 @@ class Tracing(Observer):
             attributes["sagaway.compensation"] = True
         if resumed:
             attributes["sagaway.resumed"] = True
-        span = self.tracer.start_span(name, run.context(), attributes=attributes,
-                                      start_time=_nanos(at))  # fmt: skip
+        span = _Open(name, _span_id(), run.ids.span_id, _INTERNAL, _nanos(at), attributes)
         run.states.setdefault(name, []).append(span)
 
     def _exit(self, run: _Run, name: str, event: dict[str, Any], caught: str | None) -> None:
@@ -209,9 +230,14 @@ class Tracing(Observer):
             return
         span = spans.pop(0)
         if caught is not None:
-            span.set_attribute("sagaway.caught", caught)
+            span.attributes["sagaway.caught"] = caught
             run.compensating = True
-        span.end(_nanos(event["timestamp"]))
+        self._end(run, span, _nanos(event["timestamp"]))
+
+    def _end(self, run: _Run, span: _Open, end: int, error: str = "") -> None:
+        self.sink.record((span.name, run.ids.trace_id, span.span_id, span.parent_id, False,
+                          span.kind, span.start, end, span.attributes, _ERROR if error else 0,
+                          error))  # fmt: skip
 
     def dispatch_task(self, actor: ExecutionActor, command: InvokeTask, dispatch: Dispatch) -> None:
         run = self._runs.get(actor.arn)
@@ -219,17 +245,17 @@ class Tracing(Observer):
             dispatch(actor.arn, command)
             return
         states = run.states.get(command.state_name)
-        parent = trace.set_span_in_context(states[-1]) if states else run.context()
-        retry = _retry_count(command)
-        span = self.tracer.start_span(
-            f"{command.state_name} attempt", parent, kind=trace.SpanKind.CLIENT,
-            attributes={**run.common, "sagaway.resource": command.resource,
-                        "sagaway.retry_count": retry},
+        span = _Open(
+            f"{command.state_name} attempt", _span_id(),
+            states[-1].span_id if states else run.ids.span_id, _CLIENT, time.time_ns(),
+            {**run.common, "sagaway.resource": command.resource,
+             "sagaway.retry_count": _retry_count(command)},
         )  # fmt: skip
         run.attempts[command.token] = span
         # The handler's task (and the thread a plain function runs in) copy this context:
         # its own spans and the events it writes join the attempt.
-        token = otel_context.attach(trace.set_span_in_context(span))
+        ids = SpanContext(run.ids.trace_id, span.span_id, False, run.ids.trace_flags)
+        token = otel_context.attach(trace.set_span_in_context(NonRecordingSpan(ids)))
         try:
             dispatch(actor.arn, command)
         finally:
@@ -238,38 +264,30 @@ class Tracing(Observer):
     def task_ended(self, arn: str, token: str, outcome: str) -> None:
         run = self._runs.get(arn)
         span = run.attempts.pop(token, None) if run is not None else None
-        if span is not None:
-            span.set_attribute("sagaway.outcome", outcome)
-            if outcome != "TaskSucceeded":
-                span.set_status(Status(StatusCode.ERROR, outcome))
-            span.end()
+        if run is not None and span is not None:
+            span.attributes["sagaway.outcome"] = outcome
+            self._end(run, span, time.time_ns(), "" if outcome == "TaskSucceeded" else outcome)
 
     def execution_ended(self, actor: ExecutionActor) -> None:
         run = self._runs.pop(actor.arn, None)
         if run is None:
             return
-        for span in run.attempts.values():
-            span.end()
+        now = time.time_ns()
+        for attempt in run.attempts.values():
+            self._end(run, attempt, now)
         for spans in run.states.values():
             for span in spans:
-                span.end()
+                self._end(run, span, now)
         state = actor.state
         attributes = {**run.attributes, "sagaway.status": state.status}
-        started = state.execution.get("StartTime")
-        chosen = _CHOSEN.set((run.ids.trace_id, run.ids.span_id))
-        try:
-            span = self.tracer.start_span(
-                f"execution {state.state_machine['Name']}"
-                + (f" redrive {attributes['sagaway.redrive_count']}"
-                   if "sagaway.redrive_count" in attributes else ""),
-                remote_context(run.parent),
-                attributes=attributes, start_time=_iso_nanos(started),
-            )  # fmt: skip
-        finally:
-            _CHOSEN.reset(chosen)
-        if state.status != "SUCCEEDED":
-            span.set_status(Status(StatusCode.ERROR, f"{state.error}: {state.cause}"))
-        span.end()
+        name = f"execution {state.state_machine['Name']}"
+        if "sagaway.redrive_count" in attributes:
+            name += f" redrive {attributes['sagaway.redrive_count']}"
+        caller = parse_traceparent(run.parent)
+        error = "" if state.status == "SUCCEEDED" else f"{state.error}: {state.cause}"
+        self.sink.record((name, run.ids.trace_id, run.ids.span_id, caller[1] if caller else 0,
+                          True, _INTERNAL, _iso_nanos(state.execution.get("StartTime")) or now,
+                          now, attributes, _ERROR if error else 0, error))  # fmt: skip
 
 
 def _nanos(epoch: float) -> int:
@@ -287,6 +305,11 @@ def _retry_count(command: InvokeTask) -> int:
     if isinstance(context, dict):
         return int(context.get("State", {}).get("RetryCount", 0))
     return 0
+
+
+def _span_id() -> int:
+    # The SDK's own ids are random.getrandbits too: unique, not secret.
+    return random.getrandbits(64) or 1
 
 
 def _redrive_span_id(execution_span_id: int, redrives: int) -> int:
