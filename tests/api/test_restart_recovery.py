@@ -5,6 +5,7 @@ executions that cannot be resumed fail alone while the others finish."""
 from __future__ import annotations
 
 import json
+import random
 import signal
 import sqlite3
 import subprocess
@@ -20,7 +21,9 @@ from tests.api.cluster_kit import eventually
 from tests.api.conftest import ROLE, client, free_port
 
 OPEN = 600  # executions waiting when the server is killed
-PAYLOAD = "x" * 20_000  # each one's state carries it: resuming them takes a while
+# Each one's state carries it, and random hex does not compress away: resuming them takes a
+# while, so the restarted server is seen answering before it is ready.
+PAYLOAD = random.Random(3).randbytes(10_000).hex()
 WAITING = json.dumps({
     "StartAt": "W",
     "States": {"W": {"Type": "Wait", "Seconds": 4, "Next": "Done"},

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import sqlite3
 import threading
 from pathlib import Path
@@ -17,7 +18,9 @@ from sagaway.store.ports import StoreError
 from sagaway.store.sqlite import SqliteJournal
 from tests.engine.conftest import Node, definition, event_types, run, task, until
 
-BIG = "x" * 100_000  # needs new database pages wherever it is written
+# Random hex: the journal compresses large values, and this needs new database pages (about
+# 50 KB of them) wherever it is written, compressed or not.
+BIG = random.Random(7).randbytes(50_000).hex()
 
 
 def test_a_corrupt_database_file_is_refused_and_left_as_it_was(tmp_path: Path) -> None:
