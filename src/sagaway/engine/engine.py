@@ -128,6 +128,8 @@ class Engine:
         self.store_error: BaseException | None = None
         self.cluster: Cluster | None = None
         self.recovery = Recovery(self)
+        # Executions whose first step is being committed by start_execution.
+        self._starting: dict[str, asyncio.Event] = {}
         self.integrations = Integrations(self, router or ResourceRouter())
         # Where answers delivered by other members go.
         self.callbacks: CallbackTasks = self.integrations.callbacks
@@ -290,14 +292,22 @@ class Engine:
         else:
             assert first is not None
             first.create = record
-            (ok,) = await self.committer.commit([first])
-            if not ok:  # the name is taken: the unique key refused the insert
-                taken = self.journal.find_execution(state_machine_arn, name)
-                assert taken is not None
-                return self._same_start(taken, input_text)
-            self.recovery.started(arn)
-            if self.client_only:
-                return record  # journaled unowned: a worker claims and runs it
+            # From the commit on, others can read the execution before its actor is here:
+            # a wait meanwhile waits for this start (see _running_here).
+            starting = self._starting[arn] = asyncio.Event()
+            try:
+                (ok,) = await self.committer.commit([first])
+                if not ok:  # the name is taken: the unique key refused the insert
+                    taken = self.journal.find_execution(state_machine_arn, name)
+                    assert taken is not None
+                    return self._same_start(taken, input_text)
+                self.recovery.started(arn)
+                if self.client_only:
+                    return record  # journaled unowned: a worker claims and runs it
+                self.actors[arn] = actor
+            finally:
+                self._starting.pop(arn, None)
+                starting.set()
         self.actors[arn] = actor
         actor.express_record = record if express else None
         self.observer.execution_started(actor, step.history)
@@ -363,6 +373,10 @@ class Engine:
         """The execution's actor; one recovery has not reached yet is resumed first. An
         actor already here is taken before anything awaits: it may end meanwhile."""
         actor = self.actors.get(arn)
+        starting = self._starting.get(arn)
+        if actor is None and starting is not None:
+            await starting.wait()
+            actor = self.actors.get(arn)
         if actor is None:
             await self.recovery.resume_first(arn)
             actor = self.actors.get(arn)
