@@ -5,11 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 import typer
-from typer.testing import CliRunner
 
-from sagaway.cli.validate import validate_command
+from tests.cli.conftest import run
 
 VALID = '{"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}}'
 WAIT_FOR_TOKEN = json.dumps(
@@ -24,20 +22,6 @@ WAIT_FOR_TOKEN = json.dumps(
         },
     }
 )
-
-
-@pytest.fixture
-def cli() -> typer.Typer:
-    # A group of its own, so the command is invoked by name as under the real ``sagaway``.
-    app = typer.Typer()
-    app.callback()(lambda: None)
-    app.command("validate")(validate_command)
-    return app
-
-
-def run(app: typer.Typer, *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(app, ["validate", *args])
-    return result.exit_code, result.output
 
 
 def test_valid_file_prints_ok(cli: typer.Typer, tmp_path: Path) -> None:

@@ -14,9 +14,8 @@ from pathlib import Path
 
 import pytest
 import typer
-from typer.testing import CliRunner
 
-from sagaway.cli.validate import validate_command
+from tests.cli.conftest import run
 
 TEMPLATED = json.dumps(
     {
@@ -32,19 +31,6 @@ TEMPLATED = json.dumps(
         },
     }
 )
-
-
-@pytest.fixture
-def cli() -> typer.Typer:
-    app = typer.Typer()
-    app.callback()(lambda: None)
-    app.command("validate")(validate_command)
-    return app
-
-
-def run(app: typer.Typer, *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(app, ["validate", *args])
-    return result.exit_code, result.output
 
 
 def test_placeholders_fail_without_substitutions(cli: typer.Typer, tmp_path: Path) -> None:
