@@ -23,8 +23,10 @@ from sagaway.store.sqlite import path_from_url
 dlq_app = typer.Typer(help="Dead-letter queues: list, show and redrive parked messages.")
 app.add_typer(dlq_app, name="dlq")
 
-DB_HELP = ("The database holding the queues (the shop's: WORKDIR/orders.db; a server's bus: "
-           "x-events.db beside its x.db, or its postgresql:// database).")
+DB_HELP = (
+    "The database holding the queues (the shop's: WORKDIR/orders.db; a server's bus: "
+    "x-events.db beside its x.db, or its postgresql:// database)."
+)
 
 
 def _queue(db: str | None, workdir: Path | None) -> DeadLetterStore:
