@@ -83,10 +83,16 @@ class _Connection:
             self._conn.close()
 
 
+def shared_connection(url: str) -> _Connection:
+    """One connection for all of a bus's stores (each call is one short statement or
+    transaction): a cluster member then holds one connection for its bus, not four."""
+    return _Connection(url)
+
+
 class PostgresArchive:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, db: _Connection | None = None) -> None:
         self.url = url
-        self._db = _Connection(url)
+        self._db = db or _Connection(url)
 
     def add(self, events: list[dict[str, Any]]) -> None:
         now = time.time()
@@ -117,9 +123,9 @@ class PostgresArchive:
 
 
 class PostgresInbox:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, db: _Connection | None = None) -> None:
         self.url = url
-        self._db = _Connection(url)
+        self._db = db or _Connection(url)
 
     def first_time(self, consumer: str, event_id: str) -> bool:
         rows = self._db.run(
@@ -138,9 +144,9 @@ class PostgresInbox:
 
 
 class PostgresDeadLetterQueue:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, db: _Connection | None = None) -> None:
         self.url = url
-        self._db = _Connection(url)
+        self._db = db or _Connection(url)
 
     def put(self, queue: str, body: Any, failure: dict[str, str], message_id: str) -> bool:
         rows = self._db.run(
@@ -205,9 +211,9 @@ class PostgresLedger:
     """The bus's ledger (:mod:`sagaway.messaging.ledger`) in the cluster's database: one
     account per bus, whichever member received or delivered the events."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, db: _Connection | None = None) -> None:
         self.url = url
-        self._db = _Connection(url)
+        self._db = db or _Connection(url)
 
     def received(self, bus: str, events: Sequence[L.Received], *, replay: bool = False) -> None:
         now = time.time()

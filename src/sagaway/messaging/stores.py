@@ -84,8 +84,10 @@ def open_bus_stores(url: str) -> BusStores:
     if is_postgres(url):
         from sagaway.messaging import postgres
 
-        return BusStores(postgres.PostgresArchive(url), postgres.PostgresInbox(url),
-                         open_dead_letters(url), open_ledger(url))  # fmt: skip
+        db = postgres.shared_connection(url)
+        return BusStores(postgres.PostgresArchive(url, db), postgres.PostgresInbox(url, db),
+                         postgres.PostgresDeadLetterQueue(url, db),
+                         postgres.PostgresLedger(url, db))  # fmt: skip
     from sagaway.messaging.archive import Archive
     from sagaway.messaging.inbox import Inbox
 
