@@ -64,7 +64,7 @@ def _summary_line(body: dict[str, Any]) -> str:
     off, on = body["off"], body["on"]
     return (
         f"median sagas/s: off {off['sagas_per_second']:,.0f}, on {on['sagas_per_second']:,.0f} "
-        f"({body["sagas_per_second_drop_percent"]:.1f}% fewer); CPU per transition: off "
+        f"({body['sagas_per_second_drop_percent']:.1f}% fewer); CPU per transition: off "
         f"{off['cpu_us_per_transition']:.0f} µs, on {on['cpu_us_per_transition']:.0f} µs "
         f"({body['cpu_per_transition_rise_percent']:+.1f}%); exporter process "
         f"{on['exporter_cpu_us_per_span']:.1f} µs CPU per span"
