@@ -58,6 +58,8 @@ FAILURES = ("Failed", "TimedOut", "Aborted")
 ENDINGS = ("ExecutionSucceeded", "ExecutionFailed", "ExecutionAborted", "ExecutionTimedOut")
 _INTERNAL, _CLIENT = SpanKind.INTERNAL.value, SpanKind.CLIENT.value
 _ERROR = StatusCode.ERROR.value
+# What a history event means to the spans, by its type (see _classify).
+_OTHER, _ENTER, _EXIT, _ABORT, _FAIL, _REDRIVE, _FORK, _ITERATION, _ITERATION_END = range(9)
 
 
 class SpanSink(Protocol):
@@ -68,7 +70,7 @@ class SpanSink(Protocol):
 
 @dataclass(slots=True)
 class _Open:
-    """A state or attempt span between its start and its end."""
+    """A span between its start and its end."""
 
     name: str
     span_id: int
@@ -80,13 +82,26 @@ class _Open:
 
 @dataclass(slots=True)
 class _Run:
-    """What this process traces of one execution."""
+    """What this process traces of one execution. Spans of states are keyed by the id of
+    their ``*StateEntered`` event; ``chain`` follows each frame (the execution, a Parallel
+    branch, a Map iteration) through ``previousEventId``: event id -> (the span its states
+    hang under, the entered event id of the state it is in, 0 between states)."""
 
-    ids: SpanContext  # the execution span's (journaled)
-    parent: str  # the caller's traceparent ("" for a root)
+    trace_id: int
+    span_id: int  # the execution span's (journaled)
+    flags: Flags
+    caller: tuple[int, bool]  # the parent span id (0 for a root), and whether it is remote
     attributes: dict[str, Any]  # the execution span's
     common: dict[str, Any]  # every span's
-    states: dict[str, list[_Open]] = field(default_factory=dict)
+    open: dict[int, _Open] = field(default_factory=dict)
+    chain: dict[int, tuple[int, int]] = field(default_factory=dict)
+    # Map/Parallel event id -> the span the next state entered after it hangs under (an
+    # iteration's), or 0: a new branch span (ParallelStateStarted)
+    forks: dict[int, int] = field(default_factory=dict)
+    # a branch's or iteration's span id -> (scope, owner) of its Map or Parallel state
+    nested: dict[int, tuple[int, int]] = field(default_factory=dict)
+    fanouts: set[int] = field(default_factory=set)  # entered ids of Map and Parallel states
+    children: dict[int, dict[Any, _Open]] = field(default_factory=dict)  # branches, iterations
     attempts: dict[str, _Open] = field(default_factory=dict)
     compensating: bool = False
 
@@ -117,34 +132,49 @@ class Tracing(Observer):
         sink: SpanSink | None = None,
     ) -> None:
         self.sampler = provider.sampler
+        # The SDK's default (parent based, every root sampled) needs no call per execution.
+        self._sample_all = self.sampler.get_description().startswith(
+            ("AlwaysOnSampler", "ParentBased{root:AlwaysOnSampler")
+        )
         self.sink: SpanSink = sink if sink is not None else ProviderSink(provider)
         self.business_keys = {name: compile_path(path) for name, path in
                               (business_keys or {}).items()}  # fmt: skip
         self._runs: dict[str, _Run] = {}
 
     def execution_trace(self, arn: str, parent: str) -> dict[str, str]:
-        parsed = parse_traceparent(parent)
+        parsed = parse_traceparent(parent) if parent else None
         # The SDK's own ids are random.getrandbits too: unique, not secret.
-        trace_id = parsed[0] if parsed else random.getrandbits(128) or 1
+        trace_id = parsed[0] if parsed else _ids.getrandbits(128) or 1
         if parsed:
             flags = parsed[2]
+        elif self._sample_all:
+            flags = 1
         else:  # a root: the sampler decides once for the whole execution
             decision = self.sampler.should_sample(None, trace_id, "execution")
             flags = int(decision.decision is Decision.RECORD_AND_SAMPLE)
-        span_id = random.getrandbits(64) or 1
+        span_id = _ids.getrandbits(64) or 1
         return {"traceparent": format_traceparent(trace_id, span_id, flags), "parent": parent}
 
     def execution_started(self, actor: ExecutionActor, events: Sequence[dict[str, Any]]) -> None:
         run = self._run(actor)
-        if not run.ids.trace_flags.sampled:
+        if not run.flags.sampled:
             return  # not sampled: no span at all, and nothing tracked
         self._runs[actor.arn] = run
         if events:
             self._apply(run, events)
         else:  # resumed here: the states it was in when the journal last heard of it
-            for frame in actor.state.frames.values():
-                if frame.phase in (TASK, TIMER, CHILDREN):
-                    self._enter(run, frame.state, "", frame.entered_at, resumed=True)
+            self._resume(run, actor)
+
+    def _resume(self, run: _Run, actor: ExecutionActor) -> None:
+        frames = actor.state.frames
+        for frame in sorted(frames.values(), key=lambda f: f.id.count("/")):  # parents first
+            if frame.phase not in (TASK, TIMER, CHILDREN):
+                continue
+            parent = frames.get(frame.parent) if frame.parent is not None else None
+            above = run.open.get(parent.entered_id) if parent is not None else None
+            scope = above.span_id if above is not None else run.span_id
+            self._enter(run, frame.entered_id, frame.state, "", frame.entered_at, scope, True)
+            run.chain[frame.last_id] = (scope, frame.entered_id)
 
     def _run(self, actor: ExecutionActor) -> _Run:
         journaled = actor.state.trace
@@ -163,7 +193,6 @@ class Tracing(Observer):
             # derived, so every process that runs a part of it finds the same one.
             parent = format_traceparent(own[0], own[1], own[2])
             span_id = _redrive_span_id(own[1], redrives)
-        ids = SpanContext(own[0], span_id, is_remote=False, trace_flags=Flags(own[2]))
         attributes: dict[str, Any] = {
             "sagaway.execution.arn": actor.arn,
             "sagaway.state_machine": state.state_machine["Name"],
@@ -177,7 +206,11 @@ class Tracing(Observer):
             common["sagaway.business_key"] = key
         if redrives:
             attributes["sagaway.redrive_count"] = common["sagaway.redrive_count"] = redrives
-        return _Run(ids, parent, attributes, common)
+        caller = parse_traceparent(parent) if parent else None
+        # A redrive's parent is the execution span of this process's own trace: not remote.
+        remote = bool(caller) and not redrives
+        return _Run(own[0], span_id, Flags(own[2]), (caller[1] if caller else 0, remote),
+                    attributes, common)  # fmt: skip
 
     def _business_key(self, machine: str, value: Any) -> str | None:
         path = self.business_keys.get(machine)
@@ -196,46 +229,106 @@ class Tracing(Observer):
                 self._apply(run, record.events)
 
     def _apply(self, run: _Run, events: Sequence[dict[str, Any]]) -> None:
+        chain, root = run.chain, (run.span_id, 0)
         failures: dict[int, str] = {}
         for event in events:
             kind: str = event["type"]
-            if kind.endswith("StateEntered"):
+            action, state_type, outer = _ACTIONS.get(kind) or _classify(kind)
+            event_id = event["id"]
+            previous = event["previousEventId"]
+            scope, owner = chain.get(previous, root)
+            if outer and run.nested:  # a Map's or Parallel's own event after a child's
+                scope, owner = _up(run, scope, owner)
+            if action == _ENTER:
+                fork = run.forks.get(previous)
+                if fork is not None:  # the first state of a Map iteration or Parallel branch
+                    parent = (scope, owner)
+                    scope = fork or self._branch(run, owner)
+                    run.nested[scope] = parent
+                owner = event_id
+                if state_type in ("Map", "Parallel"):
+                    run.fanouts.add(owner)
                 name = event["stateEnteredEventDetails"]["name"]
-                self._enter(run, name, kind[: -len("StateEntered")], event["timestamp"])
-            elif kind.endswith("StateExited"):
-                error = failures.get(event["previousEventId"])
-                self._exit(run, event["stateExitedEventDetails"]["name"], event, error)
-            elif kind == "ExecutionRedriven":
-                run.compensating = False
-            elif kind.endswith(FAILURES) and kind not in ENDINGS:
+                self._enter(run, owner, name, state_type, event["timestamp"], scope)
+            elif action == _EXIT:
+                name = event["stateExitedEventDetails"]["name"]
+                if run.nested:  # a Map or Parallel exits after its last child's event
+                    scope, owner = _up(run, scope, owner, name)
+                self._exit(run, owner, _nanos(event["timestamp"]), failures.get(previous))
+                owner = 0
+            elif action == _ABORT:
+                self._exit(run, owner, _nanos(event["timestamp"]), None, kind)
+                owner = 0
+            elif action == _FORK:  # ParallelStateStarted: each branch's first state follows it
+                run.forks[event_id] = 0  # a branch span of its own for each
+            elif action == _ITERATION:
+                run.forks[event_id] = self._iteration(run, owner, event)
+            elif action == _ITERATION_END:
+                self._iteration_end(run, owner, event, kind)
+            elif action == _FAIL:
                 details: dict[str, Any] = next(
                     (v for k, v in event.items() if k.endswith("Details")), {}
                 )
-                failures[event["id"]] = str(details.get("error", kind))
+                failures[event_id] = str(details.get("error", kind))
+            elif action == _REDRIVE:
+                run.compensating = False
+            chain[event_id] = (scope, owner)
 
-    def _enter(self, run: _Run, name: str, kind: str, at: float, resumed: bool = False) -> None:
-        attributes = dict(run.common)
-        if kind:
-            attributes["sagaway.state.type"] = kind
+    def _enter(self, run: _Run, entered: int, name: str, kind: str, at: float, parent: int,
+               resumed: bool = False) -> None:  # fmt: skip
+        attributes = {**run.common, "sagaway.state.type": kind} if kind else {**run.common}
         if run.compensating:
             attributes["sagaway.compensation"] = True
         if resumed:
             attributes["sagaway.resumed"] = True
-        span = _Open(name, _span_id(), run.ids.span_id, _INTERNAL, _nanos(at), attributes)
-        run.states.setdefault(name, []).append(span)
+        span = _Open(name, _span_id(), parent, _INTERNAL, _nanos(at), attributes)
+        run.open[entered] = span
 
-    def _exit(self, run: _Run, name: str, event: dict[str, Any], caught: str | None) -> None:
-        spans = run.states.get(name)
-        if not spans:
+    def _exit(self, run: _Run, entered: int, end: int, caught: str | None,
+              aborted: str = "") -> None:  # fmt: skip
+        span = run.open.pop(entered, None)
+        if span is None:
             return
-        span = spans.pop(0)
+        for child in run.children.pop(entered, {}).values():  # branches, iterations
+            self._end(run, child, end)
         if caught is not None:
             span.attributes["sagaway.caught"] = caught
             run.compensating = True
-        self._end(run, span, _nanos(event["timestamp"]))
+        self._end(run, span, end, aborted)
+
+    def _branch(self, run: _Run, parallel: int) -> int:
+        """A new branch of the Parallel state entered at event ``parallel``: its span's id."""
+        state = run.open.get(parallel)
+        if state is None:
+            return run.span_id
+        branches = run.children.setdefault(parallel, {})
+        span = _Open(f"{state.name} branch {len(branches)}", _span_id(), state.span_id,
+                     _INTERNAL, time.time_ns(),
+                     {**run.common, "sagaway.branch.index": len(branches)})  # fmt: skip
+        branches[len(branches)] = span
+        return span.span_id
+
+    def _iteration(self, run: _Run, owner: int, event: dict[str, Any]) -> int:
+        """A Map iteration starts: its span (under the Map state's) and its span's id."""
+        state = run.open.get(owner)
+        if state is None:
+            return run.span_id
+        index = event["mapIterationStartedEventDetails"]["index"]
+        span = _Open(f"{state.name} iteration {index}", _span_id(), state.span_id, _INTERNAL,
+                     _nanos(event["timestamp"]),
+                     {**run.common, "sagaway.iteration.index": index})  # fmt: skip
+        run.children.setdefault(owner, {})[index] = span
+        return span.span_id
+
+    def _iteration_end(self, run: _Run, owner: int, event: dict[str, Any], kind: str) -> None:
+        details: dict[str, Any] = next((v for k, v in event.items() if k.endswith("Details")), {})
+        span = run.children.get(owner, {}).pop(details.get("index"), None)
+        if span is not None:
+            failed = "" if kind == "MapIterationSucceeded" else kind
+            self._end(run, span, _nanos(event["timestamp"]), failed)
 
     def _end(self, run: _Run, span: _Open, end: int, error: str = "") -> None:
-        self.sink.record((span.name, run.ids.trace_id, span.span_id, span.parent_id, False,
+        self.sink.record((span.name, run.trace_id, span.span_id, span.parent_id, False,
                           span.kind, span.start, end, span.attributes, _ERROR if error else 0,
                           error))  # fmt: skip
 
@@ -244,17 +337,19 @@ class Tracing(Observer):
         if run is None:
             dispatch(actor.arn, command)
             return
-        states = run.states.get(command.state_name)
+        # A Task's token starts with its frame's id: the frame says which state span it is.
+        frame = actor.state.frames.get(command.token.partition("@")[0])
+        state = run.open.get(frame.entered_id) if frame is not None else None
         span = _Open(
             f"{command.state_name} attempt", _span_id(),
-            states[-1].span_id if states else run.ids.span_id, _CLIENT, time.time_ns(),
+            state.span_id if state is not None else run.span_id, _CLIENT, time.time_ns(),
             {**run.common, "sagaway.resource": command.resource,
              "sagaway.retry_count": _retry_count(command)},
         )  # fmt: skip
         run.attempts[command.token] = span
         # The handler's task (and the thread a plain function runs in) copy this context:
         # its own spans and the events it writes join the attempt.
-        ids = SpanContext(run.ids.trace_id, span.span_id, False, run.ids.trace_flags)
+        ids = SpanContext(run.trace_id, span.span_id, False, run.flags)
         token = otel_context.attach(trace.set_span_in_context(NonRecordingSpan(ids)))
         try:
             dispatch(actor.arn, command)
@@ -275,19 +370,69 @@ class Tracing(Observer):
         now = time.time_ns()
         for attempt in run.attempts.values():
             self._end(run, attempt, now)
-        for spans in run.states.values():
-            for span in spans:
-                self._end(run, span, now)
+        for children in run.children.values():
+            for child in children.values():
+                self._end(run, child, now)
+        for span in run.open.values():
+            self._end(run, span, now)
         state = actor.state
         attributes = {**run.attributes, "sagaway.status": state.status}
         name = f"execution {state.state_machine['Name']}"
         if "sagaway.redrive_count" in attributes:
             name += f" redrive {attributes['sagaway.redrive_count']}"
-        caller = parse_traceparent(run.parent)
         error = "" if state.status == "SUCCEEDED" else f"{state.error}: {state.cause}"
-        self.sink.record((name, run.ids.trace_id, run.ids.span_id, caller[1] if caller else 0,
-                          True, _INTERNAL, _iso_nanos(state.execution.get("StartTime")) or now,
-                          now, attributes, _ERROR if error else 0, error))  # fmt: skip
+        parent, remote = run.caller
+        self.sink.record((name, run.trace_id, run.span_id, parent, remote, _INTERNAL,
+                          _iso_nanos(state.execution.get("StartTime")) or now, now, attributes,
+                          _ERROR if error else 0, error))  # fmt: skip
+
+
+def _classify(kind: str) -> tuple[int, str, bool]:
+    """What an event type means to the spans, the state type of a StateEntered, and whether
+    it is a Map's or Parallel's own event (it may follow a child's event); worked out once
+    per type: the types are the history's, a bounded set."""
+    outer = kind.startswith(("Map", "Parallel"))
+    if kind.endswith("StateEntered"):
+        found = (_ENTER, kind[: -len("StateEntered")], False)
+    elif kind.endswith("StateExited"):
+        found = (_EXIT, "", False)
+    elif kind.endswith("StateAborted"):
+        found = (_ABORT, "", False)
+    elif kind == "ParallelStateStarted":
+        found = (_FORK, "", outer)
+    elif kind == "MapIterationStarted":
+        found = (_ITERATION, "", outer)
+    elif kind.startswith("MapIteration"):
+        found = (_ITERATION_END, "", outer)
+    elif kind == "ExecutionRedriven":
+        found = (_REDRIVE, "", False)
+    elif kind.endswith(FAILURES) and kind not in ENDINGS:
+        found = (_FAIL, "", outer)
+    else:
+        found = (_OTHER, "", outer)
+    _ACTIONS[kind] = found
+    return found
+
+
+def _up(run: _Run, scope: int, owner: int, name: str = "") -> tuple[int, int]:
+    """From a child frame's (scope, owner) out to the frame that is in a Map or Parallel
+    state (named ``name`` when given)."""
+    while scope in run.nested and not _found(run, owner, name):
+        scope, owner = run.nested[scope]
+    return scope, owner
+
+
+def _found(run: _Run, owner: int, name: str) -> bool:
+    if not name:
+        return owner in run.fanouts
+    span = run.open.get(owner)
+    return span is not None and span.name == name
+
+
+_ACTIONS: dict[str, tuple[int, str, bool]] = {}
+# Ids: unique, not secret (the SDK's are random.getrandbits too); a generator of our own,
+# seeded from the OS, so a program that seeds the global one does not repeat our ids.
+_ids = random.Random()
 
 
 def _nanos(epoch: float) -> int:
@@ -308,8 +453,7 @@ def _retry_count(command: InvokeTask) -> int:
 
 
 def _span_id() -> int:
-    # The SDK's own ids are random.getrandbits too: unique, not secret.
-    return random.getrandbits(64) or 1
+    return _ids.getrandbits(64) or 1
 
 
 def _redrive_span_id(execution_span_id: int, redrives: int) -> int:
