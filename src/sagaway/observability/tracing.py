@@ -31,7 +31,6 @@ import hashlib
 import random
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -49,61 +48,35 @@ from sagaway.interpreter.execution import CHILDREN, TASK, TIMER
 from sagaway.interpreter.messages import InvokeTask
 from sagaway.observability.context import format_traceparent, parse_traceparent
 from sagaway.observability.span_export import SpanRecord, readable
+from sagaway.observability.span_runs import (
+    ABORT,
+    ACTIONS,
+    ENTER,
+    EXIT,
+    FAIL,
+    FORK,
+    ITERATION,
+    ITERATION_END,
+    OTHER,
+    REDRIVE,
+    Open,
+    Run,
+    classify,
+    up,
+)  # fmt: skip
 from sagaway.store.ports import StepRecord
 
 if TYPE_CHECKING:
     from sagaway.engine.actor import ExecutionActor
 
-FAILURES = ("Failed", "TimedOut", "Aborted")
-ENDINGS = ("ExecutionSucceeded", "ExecutionFailed", "ExecutionAborted", "ExecutionTimedOut")
 _INTERNAL, _CLIENT = SpanKind.INTERNAL.value, SpanKind.CLIENT.value
 _ERROR = StatusCode.ERROR.value
-# What a history event means to the spans, by its type (see _classify).
-_OTHER, _ENTER, _EXIT, _ABORT, _FAIL, _REDRIVE, _FORK, _ITERATION, _ITERATION_END = range(9)
 
 
 class SpanSink(Protocol):
     """Where finished spans go, as records (:mod:`sagaway.observability.span_export`)."""
 
     def record(self, span: SpanRecord) -> None: ...
-
-
-@dataclass(slots=True)
-class _Open:
-    """A span between its start and its end."""
-
-    name: str
-    span_id: int
-    parent_id: int
-    kind: int
-    start: int
-    attributes: dict[str, Any]
-
-
-@dataclass(slots=True)
-class _Run:
-    """What this process traces of one execution. Spans of states are keyed by the id of
-    their ``*StateEntered`` event; ``chain`` follows each frame (the execution, a Parallel
-    branch, a Map iteration) through ``previousEventId``: event id -> (the span its states
-    hang under, the entered event id of the state it is in, 0 between states)."""
-
-    trace_id: int
-    span_id: int  # the execution span's (journaled)
-    flags: Flags
-    caller: tuple[int, bool]  # the parent span id (0 for a root), and whether it is remote
-    attributes: dict[str, Any]  # the execution span's
-    common: dict[str, Any]  # every span's
-    open: dict[int, _Open] = field(default_factory=dict)
-    chain: dict[int, tuple[int, int]] = field(default_factory=dict)
-    # Map/Parallel event id -> the span the next state entered after it hangs under (an
-    # iteration's), or 0: a new branch span (ParallelStateStarted)
-    forks: dict[int, int] = field(default_factory=dict)
-    # a branch's or iteration's span id -> (scope, owner) of its Map or Parallel state
-    nested: dict[int, tuple[int, int]] = field(default_factory=dict)
-    fanouts: set[int] = field(default_factory=set)  # entered ids of Map and Parallel states
-    children: dict[int, dict[Any, _Open]] = field(default_factory=dict)  # branches, iterations
-    attempts: dict[str, _Open] = field(default_factory=dict)
-    compensating: bool = False
 
 
 class ProviderSink:
@@ -139,7 +112,7 @@ class Tracing(Observer):
         self.sink: SpanSink = sink if sink is not None else ProviderSink(provider)
         self.business_keys = {name: compile_path(path) for name, path in
                               (business_keys or {}).items()}  # fmt: skip
-        self._runs: dict[str, _Run] = {}
+        self._runs: dict[str, Run] = {}
 
     def execution_trace(self, arn: str, parent: str) -> dict[str, str]:
         parsed = parse_traceparent(parent) if parent else None
@@ -165,7 +138,7 @@ class Tracing(Observer):
         else:  # resumed here: the states it was in when the journal last heard of it
             self._resume(run, actor)
 
-    def _resume(self, run: _Run, actor: ExecutionActor) -> None:
+    def _resume(self, run: Run, actor: ExecutionActor) -> None:
         frames = actor.state.frames
         for frame in sorted(frames.values(), key=lambda f: f.id.count("/")):  # parents first
             if frame.phase not in (TASK, TIMER, CHILDREN):
@@ -175,8 +148,12 @@ class Tracing(Observer):
             scope = above.span_id if above is not None else run.span_id
             self._enter(run, frame.entered_id, frame.state, "", frame.entered_at, scope, True)
             run.chain[frame.last_id] = (scope, frame.entered_id)
+            if frame.parent is None:
+                run.current = frame.entered_id
+            if frame.phase == CHILDREN:
+                run.fanouts.add(frame.entered_id)
 
-    def _run(self, actor: ExecutionActor) -> _Run:
+    def _run(self, actor: ExecutionActor) -> Run:
         journaled = actor.state.trace
         own = parse_traceparent(journaled.get("traceparent", ""))
         if own is None or "parent" not in journaled:
@@ -209,7 +186,7 @@ class Tracing(Observer):
         caller = parse_traceparent(parent) if parent else None
         # A redrive's parent is the execution span of this process's own trace: not remote.
         remote = bool(caller) and not redrives
-        return _Run(own[0], span_id, Flags(own[2]), (caller[1] if caller else 0, remote),
+        return Run(own[0], span_id, Flags(own[2]), (caller[1] if caller else 0, remote),
                     attributes, common)  # fmt: skip
 
     def _business_key(self, machine: str, value: Any) -> str | None:
@@ -228,18 +205,23 @@ class Tracing(Observer):
             for record in records:
                 self._apply(run, record.events)
 
-    def _apply(self, run: _Run, events: Sequence[dict[str, Any]]) -> None:
+    def _apply(self, run: Run, events: Sequence[dict[str, Any]]) -> None:
         chain, root = run.chain, (run.span_id, 0)
         failures: dict[int, str] = {}
         for event in events:
             kind: str = event["type"]
-            action, state_type, outer = _ACTIONS.get(kind) or _classify(kind)
-            event_id = event["id"]
-            previous = event["previousEventId"]
-            scope, owner = chain.get(previous, root)
-            if outer and run.nested:  # a Map's or Parallel's own event after a child's
-                scope, owner = _up(run, scope, owner)
-            if action == _ENTER:
+            action, state_type, outer = ACTIONS.get(kind) or classify(kind)
+            if not run.fanouts:  # one frame so far: no chain to follow (the common case)
+                if action == OTHER:
+                    continue
+                scope, owner = run.span_id, run.current
+                event_id, previous = event["id"], event["previousEventId"]
+            else:
+                event_id, previous = event["id"], event["previousEventId"]
+                scope, owner = chain.get(previous, root)
+                if outer and run.nested:  # a Map's or Parallel's own event after a child's
+                    scope, owner = up(run, scope, owner)
+            if action == ENTER:
                 fork = run.forks.get(previous)
                 if fork is not None:  # the first state of a Map iteration or Parallel branch
                     parent = (scope, owner)
@@ -250,41 +232,44 @@ class Tracing(Observer):
                     run.fanouts.add(owner)
                 name = event["stateEnteredEventDetails"]["name"]
                 self._enter(run, owner, name, state_type, event["timestamp"], scope)
-            elif action == _EXIT:
+            elif action == EXIT:
                 name = event["stateExitedEventDetails"]["name"]
                 if run.nested:  # a Map or Parallel exits after its last child's event
-                    scope, owner = _up(run, scope, owner, name)
+                    scope, owner = up(run, scope, owner, name)
                 self._exit(run, owner, _nanos(event["timestamp"]), failures.get(previous))
                 owner = 0
-            elif action == _ABORT:
+            elif action == ABORT:
                 self._exit(run, owner, _nanos(event["timestamp"]), None, kind)
                 owner = 0
-            elif action == _FORK:  # ParallelStateStarted: each branch's first state follows it
+            elif action == FORK:  # ParallelStateStarted: each branch's first state follows it
                 run.forks[event_id] = 0  # a branch span of its own for each
-            elif action == _ITERATION:
+            elif action == ITERATION:
                 run.forks[event_id] = self._iteration(run, owner, event)
-            elif action == _ITERATION_END:
+            elif action == ITERATION_END:
                 self._iteration_end(run, owner, event, kind)
-            elif action == _FAIL:
+            elif action == FAIL:
                 details: dict[str, Any] = next(
                     (v for k, v in event.items() if k.endswith("Details")), {}
                 )
                 failures[event_id] = str(details.get("error", kind))
-            elif action == _REDRIVE:
+            elif action == REDRIVE:
                 run.compensating = False
-            chain[event_id] = (scope, owner)
+            if run.fanouts:
+                chain[event_id] = (scope, owner)
+            else:
+                run.current = owner
 
-    def _enter(self, run: _Run, entered: int, name: str, kind: str, at: float, parent: int,
+    def _enter(self, run: Run, entered: int, name: str, kind: str, at: float, parent: int,
                resumed: bool = False) -> None:  # fmt: skip
         attributes = {**run.common, "sagaway.state.type": kind} if kind else {**run.common}
         if run.compensating:
             attributes["sagaway.compensation"] = True
         if resumed:
             attributes["sagaway.resumed"] = True
-        span = _Open(name, _span_id(), parent, _INTERNAL, _nanos(at), attributes)
+        span = Open(name, _span_id(), parent, _INTERNAL, _nanos(at), attributes)
         run.open[entered] = span
 
-    def _exit(self, run: _Run, entered: int, end: int, caught: str | None,
+    def _exit(self, run: Run, entered: int, end: int, caught: str | None,
               aborted: str = "") -> None:  # fmt: skip
         span = run.open.pop(entered, None)
         if span is None:
@@ -296,38 +281,38 @@ class Tracing(Observer):
             run.compensating = True
         self._end(run, span, end, aborted)
 
-    def _branch(self, run: _Run, parallel: int) -> int:
+    def _branch(self, run: Run, parallel: int) -> int:
         """A new branch of the Parallel state entered at event ``parallel``: its span's id."""
         state = run.open.get(parallel)
         if state is None:
             return run.span_id
         branches = run.children.setdefault(parallel, {})
-        span = _Open(f"{state.name} branch {len(branches)}", _span_id(), state.span_id,
+        span = Open(f"{state.name} branch {len(branches)}", _span_id(), state.span_id,
                      _INTERNAL, time.time_ns(),
                      {**run.common, "sagaway.branch.index": len(branches)})  # fmt: skip
         branches[len(branches)] = span
         return span.span_id
 
-    def _iteration(self, run: _Run, owner: int, event: dict[str, Any]) -> int:
+    def _iteration(self, run: Run, owner: int, event: dict[str, Any]) -> int:
         """A Map iteration starts: its span (under the Map state's) and its span's id."""
         state = run.open.get(owner)
         if state is None:
             return run.span_id
         index = event["mapIterationStartedEventDetails"]["index"]
-        span = _Open(f"{state.name} iteration {index}", _span_id(), state.span_id, _INTERNAL,
+        span = Open(f"{state.name} iteration {index}", _span_id(), state.span_id, _INTERNAL,
                      _nanos(event["timestamp"]),
                      {**run.common, "sagaway.iteration.index": index})  # fmt: skip
         run.children.setdefault(owner, {})[index] = span
         return span.span_id
 
-    def _iteration_end(self, run: _Run, owner: int, event: dict[str, Any], kind: str) -> None:
+    def _iteration_end(self, run: Run, owner: int, event: dict[str, Any], kind: str) -> None:
         details: dict[str, Any] = next((v for k, v in event.items() if k.endswith("Details")), {})
         span = run.children.get(owner, {}).pop(details.get("index"), None)
         if span is not None:
             failed = "" if kind == "MapIterationSucceeded" else kind
             self._end(run, span, _nanos(event["timestamp"]), failed)
 
-    def _end(self, run: _Run, span: _Open, end: int, error: str = "") -> None:
+    def _end(self, run: Run, span: Open, end: int, error: str = "") -> None:
         self.sink.record((span.name, run.trace_id, span.span_id, span.parent_id, False,
                           span.kind, span.start, end, span.attributes, _ERROR if error else 0,
                           error))  # fmt: skip
@@ -340,7 +325,7 @@ class Tracing(Observer):
         # A Task's token starts with its frame's id: the frame says which state span it is.
         frame = actor.state.frames.get(command.token.partition("@")[0])
         state = run.open.get(frame.entered_id) if frame is not None else None
-        span = _Open(
+        span = Open(
             f"{command.state_name} attempt", _span_id(),
             state.span_id if state is not None else run.span_id, _CLIENT, time.time_ns(),
             {**run.common, "sagaway.resource": command.resource,
@@ -387,49 +372,6 @@ class Tracing(Observer):
                           _ERROR if error else 0, error))  # fmt: skip
 
 
-def _classify(kind: str) -> tuple[int, str, bool]:
-    """What an event type means to the spans, the state type of a StateEntered, and whether
-    it is a Map's or Parallel's own event (it may follow a child's event); worked out once
-    per type: the types are the history's, a bounded set."""
-    outer = kind.startswith(("Map", "Parallel"))
-    if kind.endswith("StateEntered"):
-        found = (_ENTER, kind[: -len("StateEntered")], False)
-    elif kind.endswith("StateExited"):
-        found = (_EXIT, "", False)
-    elif kind.endswith("StateAborted"):
-        found = (_ABORT, "", False)
-    elif kind == "ParallelStateStarted":
-        found = (_FORK, "", outer)
-    elif kind == "MapIterationStarted":
-        found = (_ITERATION, "", outer)
-    elif kind.startswith("MapIteration"):
-        found = (_ITERATION_END, "", outer)
-    elif kind == "ExecutionRedriven":
-        found = (_REDRIVE, "", False)
-    elif kind.endswith(FAILURES) and kind not in ENDINGS:
-        found = (_FAIL, "", outer)
-    else:
-        found = (_OTHER, "", outer)
-    _ACTIONS[kind] = found
-    return found
-
-
-def _up(run: _Run, scope: int, owner: int, name: str = "") -> tuple[int, int]:
-    """From a child frame's (scope, owner) out to the frame that is in a Map or Parallel
-    state (named ``name`` when given)."""
-    while scope in run.nested and not _found(run, owner, name):
-        scope, owner = run.nested[scope]
-    return scope, owner
-
-
-def _found(run: _Run, owner: int, name: str) -> bool:
-    if not name:
-        return owner in run.fanouts
-    span = run.open.get(owner)
-    return span is not None and span.name == name
-
-
-_ACTIONS: dict[str, tuple[int, str, bool]] = {}
 # Ids: unique, not secret (the SDK's are random.getrandbits too); a generator of our own,
 # seeded from the OS, so a program that seeds the global one does not repeat our ids.
 _ids = random.Random()
