@@ -29,7 +29,12 @@ from prometheus_client import CollectorRegistry
 from sagaway.engine.observer import Observer, Observers
 from sagaway.expressions.jsonpath import compile_path
 from sagaway.observability.metrics import EngineMetrics
-from sagaway.observability.span_export import ExporterProcess, default_resource, span_exporter
+from sagaway.observability.span_export import (
+    ExporterProcess,
+    default_resource,
+    fast_path_wanted,
+    span_exporter,
+)
 from sagaway.observability.tracing import Tracing
 
 _ENDPOINTS = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
@@ -61,6 +66,7 @@ def tracer_provider_from_env(env: Mapping[str, str] = os.environ) -> TracerProvi
 
 def _exporter(env: Mapping[str, str]) -> SpanExporter:
     try:
+        fast_path_wanted(env)  # refuses a bad SAGAWAY_TRACE_EXPORT here, not in the child
         return span_exporter(env)
     except ValueError as exc:
         raise TracingConfigError(str(exc)) from exc

@@ -29,6 +29,7 @@ import logging
 import marshal
 import os
 import signal
+import struct
 import subprocess
 import sys
 import threading
@@ -56,6 +57,7 @@ SCOPE = InstrumentationScope("sagaway")
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
 _UNSET = Status(StatusCode.UNSET)
 _SCRIPT = os.path.abspath(__file__)
+_FRAME = struct.Struct("<I")  # the length of each batch sent to the child
 _INTERVAL = 0.1  # seconds between batches sent to the child
 _MAX_PENDING = 65536  # spans waiting for the child; more are dropped, as the SDK's queue does
 _log = logging.getLogger(__name__)
@@ -72,18 +74,23 @@ def readable(record: SpanRecord, resource: Resource) -> ReadableSpan:
     )  # fmt: skip
 
 
-def span_exporter(env: Mapping[str, str]) -> SpanExporter:
-    """The exporter OTEL_TRACES_EXPORTER and the OTLP protocol variables name."""
+def exporter_name(env: Mapping[str, str]) -> str:
+    """``otlp`` or ``console``, as OTEL_TRACES_EXPORTER and the OTLP protocol say."""
     name = env.get("OTEL_TRACES_EXPORTER", "otlp").strip().lower() or "otlp"
-    if name == "console":
-        return ConsoleSpanExporter()
-    if name != "otlp":
+    if name not in ("otlp", "console"):
         raise ValueError(f"OTEL_TRACES_EXPORTER={name}: use otlp, console or none")
     protocol = env.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or env.get(
         "OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"
     )
-    if protocol != "http/protobuf":
+    if name == "otlp" and protocol != "http/protobuf":
         raise ValueError(f"OTLP protocol {protocol}: only http/protobuf is supported")
+    return name
+
+
+def span_exporter(env: Mapping[str, str]) -> SpanExporter:
+    """The SDK's exporter OTEL_TRACES_EXPORTER and the OTLP protocol variables name."""
+    if exporter_name(env) == "console":
+        return ConsoleSpanExporter()
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
     return OTLPSpanExporter()
@@ -91,9 +98,9 @@ def span_exporter(env: Mapping[str, str]) -> SpanExporter:
 
 class ExporterProcess:
     """The engine's side: :meth:`record` queues a span; a thread sends the queue to the
-    child every ``_INTERVAL`` as one list in ``marshal``'s format (records are only
-    tuples, dicts, strings and numbers; the child runs the same interpreter, and marshal
-    writes them about twice as fast as pickle).
+    child every ``_INTERVAL`` as one list in ``marshal``'s format, after its length: one
+    write per batch (records are only tuples, dicts, strings and numbers; the child runs
+    the same interpreter, and marshal writes them about twice as fast as pickle).
     The child starts with the first span, with ``env`` (default: this process's). If it
     dies, later spans are dropped: tracing never stops the engine."""
 
@@ -133,7 +140,8 @@ class ExporterProcess:
                 return
             batch = [self._queue.popleft() for _ in range(count)]
             try:
-                marshal.dump(batch, pipe)
+                data = marshal.dumps(batch)
+                pipe.write(_FRAME.pack(len(data)) + data)
                 pipe.flush()
             except (OSError, ValueError) as exc:
                 _log.warning("span exporter process gone (%s): spans are dropped", exc)
@@ -174,12 +182,10 @@ def default_resource(env: Mapping[str, str] | None = None) -> Resource:
 def fast_path_wanted(env: Mapping[str, str]) -> bool:
     """OTLP over HTTP/protobuf, unless ``SAGAWAY_TRACE_EXPORT=sdk`` asks for the SDK's
     exporter (see docs/observability.md#cost)."""
-    exporter = env.get("OTEL_TRACES_EXPORTER", "otlp").strip().lower() or "otlp"
     choice = env.get("SAGAWAY_TRACE_EXPORT", "").strip().lower()
     if choice not in ("", "fast", "sdk"):
         raise ValueError(f"SAGAWAY_TRACE_EXPORT={choice}: use fast or sdk")
-    span_exporter(env)  # the same checks of the exporter and protocol either way
-    return exporter == "otlp" and choice != "sdk"
+    return exporter_name(env) == "otlp" and choice != "sdk"
 
 
 def fast_export(env: Mapping[str, str], resource: Resource) -> tuple[Export, Callable[[], None]]:
@@ -208,8 +214,13 @@ def serve(source: IO[bytes], export: Export, chunk: int) -> None:
     collector is slow, the batches wait in the pipe and the engine's queue, not in a
     second queue here that would drop them."""
     while True:
+        header = source.read(_FRAME.size)
+        if len(header) < _FRAME.size:
+            return  # the pipe closed: the engine is gone
+        data = source.read(_FRAME.unpack(header)[0])
         try:
-            batch: list[SpanRecord] = marshal.load(source)
+            # From bytes: marshal.load on a pipe would call read() for every few bytes.
+            batch: list[SpanRecord] = marshal.loads(data)
         except (EOFError, ValueError, TypeError):
             return
         for start in range(0, len(batch), chunk):
