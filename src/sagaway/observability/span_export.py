@@ -102,10 +102,20 @@ class ExporterProcess:
     write per batch (records are only tuples, dicts, strings and numbers; the child runs
     the same interpreter, and marshal writes them about twice as fast as pickle).
     The child starts with the first span, with ``env`` (default: this process's). If it
-    dies, later spans are dropped: tracing never stops the engine."""
+    dies, later spans are dropped: tracing never stops the engine.
+
+    ``OTEL_BSP_SCHEDULE_DELAY`` (ms) and ``OTEL_BSP_MAX_QUEUE_SIZE``, when set, replace
+    ``_INTERVAL`` and ``_MAX_PENDING``; the defaults differ from the SDK's (5 s, 2048)
+    so that a killed engine loses at most a tenth of a second of spans, and a burst is
+    queued rather than dropped."""
 
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         self._env = None if env is None else dict(env)
+        settings = os.environ if env is None else env
+        delay = settings.get("OTEL_BSP_SCHEDULE_DELAY", "").strip()
+        self._interval = int(delay) / 1000 if delay.isdigit() else _INTERVAL
+        size = settings.get("OTEL_BSP_MAX_QUEUE_SIZE", "").strip()
+        self._max_pending = int(size) if size.isdigit() else _MAX_PENDING
         self._queue: collections.deque[SpanRecord] = collections.deque()
         self._wake = threading.Event()
         self._stopping = False
@@ -116,7 +126,7 @@ class ExporterProcess:
     def record(self, span: SpanRecord) -> None:
         if self._thread is None:
             self._start()
-        if len(self._queue) < _MAX_PENDING:
+        if len(self._queue) < self._max_pending:
             self._queue.append(span)
 
     def _start(self) -> None:
@@ -129,7 +139,7 @@ class ExporterProcess:
 
     def _run(self) -> None:
         while not self._stopping:
-            self._wake.wait(_INTERVAL)
+            self._wake.wait(self._interval)
             self._send()
 
     def _send(self) -> None:
