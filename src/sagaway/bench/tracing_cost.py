@@ -114,7 +114,7 @@ def summary(runs: list[CostRun]) -> dict[str, Any]:
             "cpu_us_per_transition": cpu_on,
             "exporter_cpu_us_per_span": median(on, "exporter_cpu_us_per_span"),
             "spans_received": sum(r.spans_received for r in on),
-            "drain_seconds": median(on, "drain_seconds"),
+            "drain_seconds": round(statistics.median(r.drain_seconds for r in on), 2),
         },
         "sagas_per_second_drop_percent": round(100 * (1 - rate_on / rate_off), 1),
         "cpu_per_transition_rise_percent": round(100 * (cpu_on / cpu_off - 1), 1),
