@@ -10,7 +10,7 @@ from typing import Any
 
 from rich.table import Table
 
-from sagaway.bench import tracing_cost
+from sagaway.bench import tracing_cost, tracing_hooks
 from sagaway.bench.runner import BenchConfig
 from sagaway.bench.workloads import WORKLOADS
 from sagaway.cli.executions import console, echo_json, fail
@@ -24,7 +24,8 @@ def run(config: BenchConfig, names: list[str], rounds: int, as_json: bool) -> No
             status = console.status(f"{name}: {rounds} runs off, {rounds} on", spinner="dots")
             with tempfile.TemporaryDirectory(prefix="sagaway-tracing-cost-") as tmp, status:
                 runs = tracing_cost.measure(config, WORKLOADS[name], rounds, Path(tmp))
-            bodies.append({"workload": name, **tracing_cost.summary(runs)})
+                hooks = tracing_hooks.hooks_cost(WORKLOADS[name], Path(tmp))
+            bodies.append({"workload": name, **tracing_cost.summary(runs), "engine_hooks": hooks})
     except (StoreError, sqlite3.Error, OSError, RuntimeError) as exc:
         fail(" ".join(str(exc).split()))
     report = {
@@ -61,11 +62,13 @@ def _runs_table(body: dict[str, Any]) -> Table:
 
 
 def _summary_line(body: dict[str, Any]) -> str:
-    off, on = body["off"], body["on"]
+    off, on, hooks = body["off"], body["on"], body["engine_hooks"]
     return (
         f"median sagas/s: off {off['sagas_per_second']:,.0f}, on {on['sagas_per_second']:,.0f} "
         f"({body['sagas_per_second_drop_percent']:.1f}% fewer); CPU per transition: off "
         f"{off['cpu_us_per_transition']:.0f} µs, on {on['cpu_us_per_transition']:.0f} µs "
         f"({body['cpu_per_transition_rise_percent']:+.1f}%); exporter process "
-        f"{on['exporter_cpu_us_per_span']:.1f} µs CPU per span"
+        f"{on['exporter_cpu_us_per_span']:.1f} µs CPU per span (its start included); the "
+        f"engine's tracing hooks, replayed: {hooks['hooks_us_per_transition']:.1f} µs per "
+        f"transition, {hooks['hooks_us_per_span']:.1f} µs per span"
     )
