@@ -65,10 +65,14 @@ def _summary_line(body: dict[str, Any]) -> str:
     off, on, hooks = body["off"], body["on"], body["engine_hooks"]
     return (
         f"median sagas/s: off {off['sagas_per_second']:,.0f}, on {on['sagas_per_second']:,.0f} "
-        f"({body['sagas_per_second_drop_percent']:.1f}% fewer); CPU per transition: off "
+        f"({_fewer(body['sagas_per_second_drop_percent'])}); CPU per transition: off "
         f"{off['cpu_us_per_transition']:.0f} µs, on {on['cpu_us_per_transition']:.0f} µs "
         f"({body['cpu_per_transition_rise_percent']:+.1f}%); exporter process "
         f"{on['exporter_cpu_us_per_span']:.1f} µs CPU per span (its start included); the "
         f"engine's tracing hooks, replayed: {hooks['hooks_us_per_transition']:.1f} µs per "
         f"transition, {hooks['hooks_us_per_span']:.1f} µs per span"
     )
+
+
+def _fewer(percent: float) -> str:
+    return f"{percent:.1f}% fewer" if percent >= 0 else f"{-percent:.1f}% more: noise"

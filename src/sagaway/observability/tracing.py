@@ -274,7 +274,8 @@ class Tracing(Observer):
         span = run.open.pop(entered, None)
         if span is None:
             return
-        for child in run.children.pop(entered, {}).values():  # branches, iterations
+        children = run.children.pop(entered, None) if run.children else None
+        for child in children.values() if children else ():  # branches, iterations
             self._end(run, child, end)
         if caught is not None:
             span.attributes["sagaway.caught"] = caught
