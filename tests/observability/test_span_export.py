@@ -85,3 +85,17 @@ def test_which_path() -> None:
         fast_path_wanted({"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"})
     with pytest.raises(ValueError):
         fast_path_wanted({"SAGAWAY_TRACE_EXPORT": "quick"})
+
+
+def test_batch_settings_bound_the_engines_queue() -> None:
+    with Collector() as collector:
+        process = ExporterProcess({
+            **os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": collector.url,
+            "OTEL_BSP_SCHEDULE_DELAY": "60000",  # nothing is sent before close()
+            "OTEL_BSP_MAX_QUEUE_SIZE": "10",  # so only the first ten are kept
+        })  # fmt: skip
+        for n in range(1, 51):
+            process.record(record(f"state {n}", n, EXECUTION))
+        process.close()
+        spans = collector.received()
+    assert sorted(s.name for s in spans) == sorted(f"state {n}" for n in range(1, 11))

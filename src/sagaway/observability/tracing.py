@@ -184,10 +184,10 @@ class Tracing(Observer):
         if redrives:
             attributes["sagaway.redrive_count"] = common["sagaway.redrive_count"] = redrives
         caller = parse_traceparent(parent) if parent else None
-        # A redrive's parent is the execution span of this process's own trace: not remote.
-        remote = bool(caller) and not redrives
-        return Run(own[0], span_id, Flags(own[2]), (caller[1] if caller else 0, remote),
-                    attributes, common)  # fmt: skip
+        # The parent came through the journal (a caller's context, or the execution span a
+        # redrive hangs under): remote, as a propagated context is.
+        return Run(own[0], span_id, Flags(own[2]), (caller[1] if caller else 0, bool(caller)),
+                   attributes, common)  # fmt: skip
 
     def _business_key(self, machine: str, value: Any) -> str | None:
         path = self.business_keys.get(machine)
