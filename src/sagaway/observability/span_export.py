@@ -34,10 +34,10 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Mapping
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SpanExporter
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
@@ -72,6 +72,25 @@ def readable(record: SpanRecord, resource: Resource) -> ReadableSpan:
         kind=SpanKind(kind), status=status, start_time=start, end_time=end,
         instrumentation_scope=SCOPE,
     )  # fmt: skip
+
+
+class SpanSink(Protocol):
+    """Where :class:`sagaway.observability.tracing.Tracing` hands finished spans."""
+
+    def record(self, span: SpanRecord) -> None: ...
+
+
+class ProviderSink:
+    """Spans handed to the span processors of an in-process tracer provider (the SDK's
+    in-memory exporter, or a process that wants no exporter process)."""
+
+    def __init__(self, provider: TracerProvider) -> None:
+        # The provider's composite processor: what its own spans go through when they end.
+        self._processor = provider._active_span_processor
+        self._resource = provider.resource
+
+    def record(self, span: SpanRecord) -> None:
+        self._processor.on_end(readable(span, self._resource))
 
 
 def exporter_name(env: Mapping[str, str]) -> str:

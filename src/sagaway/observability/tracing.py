@@ -1,4 +1,5 @@
-"""OpenTelemetry spans of executions: one per execution, per state, per Task attempt.
+"""OpenTelemetry spans of executions: one per execution, per state, per Task attempt, and
+per Parallel branch and Map iteration (their states hang under them).
 
 The execution's span ids are drawn when it starts and journaled with its state
 (``ExecutionState.trace``), so every process that runs a part of it (the one that started
@@ -10,14 +11,15 @@ history events, so they agree with GetExecutionHistory.
 
 Cost: no SDK span is made here. A span is a small record until it ends, then a tuple given
 to a :class:`SpanSink`; the server's sink is a separate exporter process
-(:mod:`sagaway.observability.span_export`) that builds the SDK's spans and encodes them
-under its own GIL. Only a Task attempt's context is an OpenTelemetry one (a non-recording
-span), so the handler's own spans and HTTP calls join the attempt.
+(:mod:`sagaway.observability.span_export`) that encodes them as OTLP under its own GIL.
+Only a Task attempt's context is an OpenTelemetry one (a non-recording span), so the
+handler's own spans and HTTP calls join the attempt. ``sagaway bench --tracing-cost``
+measures what these hooks cost (docs/benchmarks.md#tracing).
 
 Attributes: the execution span has the execution ARN, the state machine's name and ARN and
 the business key; every other span only the ARN and the business key; state spans add the
-state type, attempt spans the resource and retry count. Executions the sampler leaves out (a root's
-decision is taken once, at start, and journaled in the flags) cost no span at all.
+state type, attempt spans the resource and retry count. Executions the sampler leaves out
+(a root's decision is taken once, at start, and journaled in the flags) cost no span at all.
 
 Marks: ``sagaway.caught`` (the error a Catch handled) on the state that failed,
 ``sagaway.compensation`` on the states run after a caught failure (the unwinding path),
@@ -32,7 +34,7 @@ import random
 import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -47,8 +49,8 @@ from sagaway.expressions.jsontext import loads
 from sagaway.interpreter.execution import CHILDREN, TASK, TIMER
 from sagaway.interpreter.messages import InvokeTask
 from sagaway.observability.context import format_traceparent, parse_traceparent
-from sagaway.observability.span_export import SpanRecord, readable
-from sagaway.observability.span_runs import (
+from sagaway.observability.span_export import ProviderSink, SpanSink
+from sagaway.observability.span_runs import (  # fmt: skip
     ABORT,
     ACTIONS,
     ENTER,
@@ -71,25 +73,6 @@ if TYPE_CHECKING:
 
 _INTERNAL, _CLIENT = SpanKind.INTERNAL.value, SpanKind.CLIENT.value
 _ERROR = StatusCode.ERROR.value
-
-
-class SpanSink(Protocol):
-    """Where finished spans go, as records (:mod:`sagaway.observability.span_export`)."""
-
-    def record(self, span: SpanRecord) -> None: ...
-
-
-class ProviderSink:
-    """Spans handed to the span processors of an in-process tracer provider (the SDK's
-    in-memory exporter, or a process that wants no exporter process)."""
-
-    def __init__(self, provider: TracerProvider) -> None:
-        # The provider's composite processor: what its own spans go through when they end.
-        self._processor = provider._active_span_processor
-        self._resource = provider.resource
-
-    def record(self, span: SpanRecord) -> None:
-        self._processor.on_end(readable(span, self._resource))
 
 
 class Tracing(Observer):
