@@ -132,7 +132,7 @@ class ExporterProcess:
         self._env = None if env is None else dict(env)
         settings = os.environ if env is None else env
         delay = settings.get("OTEL_BSP_SCHEDULE_DELAY", "").strip()
-        self._interval = int(delay) / 1000 if delay.isdigit() else _INTERVAL
+        self._interval = max(int(delay), 1) / 1000 if delay.isdigit() else _INTERVAL
         size = settings.get("OTEL_BSP_MAX_QUEUE_SIZE", "").strip()
         self._max_pending = int(size) if size.isdigit() else _MAX_PENDING
         self._queue: collections.deque[SpanRecord] = collections.deque()
