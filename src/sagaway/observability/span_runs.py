@@ -72,7 +72,7 @@ def classify(kind: str) -> tuple[int, str, bool]:
     elif kind.endswith("StateExited"):
         found = (EXIT, "", False)
     elif kind.endswith("StateAborted"):
-        found = (ABORT, "", False)
+        found = (ABORT, "", outer)
     elif kind == "ParallelStateStarted":
         found = (FORK, "", outer)
     elif kind == "MapIterationStarted":

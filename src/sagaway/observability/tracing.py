@@ -208,7 +208,7 @@ class Tracing(Observer):
                 fork = run.forks.get(previous)
                 if fork is not None:  # the first state of a Map iteration or Parallel branch
                     parent = (scope, owner)
-                    scope = fork or self._branch(run, owner)
+                    scope = fork or self._branch(run, owner, event["timestamp"])
                     run.nested[scope] = parent
                 owner = event_id
                 if state_type in ("Map", "Parallel"):
@@ -265,14 +265,15 @@ class Tracing(Observer):
             run.compensating = True
         self._end(run, span, end, aborted)
 
-    def _branch(self, run: Run, parallel: int) -> int:
-        """A new branch of the Parallel state entered at event ``parallel``: its span's id."""
+    def _branch(self, run: Run, parallel: int, at: float) -> int:
+        """A new branch of the Parallel state entered at event ``parallel``, starting when its
+        first state is entered (``at``): its span's id."""
         state = run.open.get(parallel)
         if state is None:
             return run.span_id
         branches = run.children.setdefault(parallel, {})
         span = Open(f"{state.name} branch {len(branches)}", _span_id(), state.span_id,
-                     _INTERNAL, time.time_ns(),
+                     _INTERNAL, _nanos(at),
                      {**run.common, "sagaway.branch.index": len(branches)})  # fmt: skip
         branches[len(branches)] = span
         return span.span_id
