@@ -93,3 +93,44 @@ async def _run(tmp_path: Path) -> None:
         machine = engine.create_state_machine("fan", MACHINE)
         record = await engine.start_execution(machine.arn, "f", json.dumps({"items": [1, 2, 3]}))
         assert await engine.wait_status(record.arn, 30) == "FAILED"
+
+
+CAUGHT = definition({
+    "Both": {"Type": "Parallel", "Next": "Done",
+             "Branches": [branch("Fine", "echo"), branch("Broken", "broken")],
+             "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Recover"}]},
+    "Recover": {"Type": "Pass", "Next": "Done"},
+    "Done": {"Type": "Succeed"},
+})  # fmt: skip
+
+
+def test_a_caught_branch_failure_ends_the_parallel_and_the_next_state_is_the_executions(
+    tmp_path: Path, spans: InMemorySpanExporter
+) -> None:
+    asyncio.run(_caught(tmp_path))
+    finished = spans.get_finished_spans()
+    (execution,) = by_name(finished, "execution caught")
+    (both,), (recover,) = by_name(finished, "Both"), by_name(finished, "Recover")
+    assert parent_of(both) == parent_of(recover) == execution.context.span_id
+    assert both.attributes["sagaway.caught"] == "ValueError"  # the branch's error
+    assert recover.attributes["sagaway.compensation"] is True
+    (broken,) = by_name(finished, "Broken")
+    assert broken.parent is not None and broken.parent.span_id != execution.context.span_id
+    assert {s.name for s in finished if parent_of(s) == both.context.span_id} == {
+        "Both branch 0", "Both branch 1",
+    }  # fmt: skip
+
+
+async def _caught(tmp_path: Path) -> None:
+    functions = FunctionRegistry()
+    functions.register("echo", lambda event, context: event)
+
+    def broken(event: Any, context: Any) -> Any:
+        raise ValueError("this branch always fails")
+
+    functions.register("broken", broken)
+    journal = SqliteJournal(f"sqlite:///{tmp_path / 'j.db'}")
+    async with Engine(journal, functions, observer=Tracing(PROVIDER)) as engine:
+        machine = engine.create_state_machine("caught", CAUGHT)
+        record = await engine.start_execution(machine.arn, "c", "{}")
+        assert await engine.wait_status(record.arn, 30) == "SUCCEEDED"

@@ -224,6 +224,8 @@ class Tracing(Observer):
             elif action == ABORT:
                 self._exit(run, owner, _nanos(event["timestamp"]), None, kind)
                 owner = 0
+                if previous in failures:  # a branch's failure ends its Parallel: carried on
+                    failures[event_id] = failures[previous]
             elif action == FORK:  # ParallelStateStarted: each branch's first state follows it
                 run.forks[event_id] = 0  # a branch span of its own for each
             elif action == ITERATION:
