@@ -53,7 +53,8 @@ class OtlpHttpSender:
     certificate: str = ""  # a CA bundle for https
     client_certificate: str = ""
     client_key: str = ""
-    _conn: http.client.HTTPConnection | None = None
+    _conn: http.client.HTTPConnection | None = field(default=None, init=False, repr=False)
+    _path: str = field(default="/", init=False, repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> OtlpHttpSender:
