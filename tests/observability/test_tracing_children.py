@@ -1,6 +1,7 @@
-"""Spans of Parallel branches and Map iterations: each branch and each iteration is a span
-under its state's span, and the states it runs hang under it, each attempt under its own
-state (the real engine, SQLite journal, the SDK's in-memory exporter)."""
+"""Spans of Parallel branches and Map iterations (each branch and each iteration is a span
+under its state's span, the states it runs hang under it, each attempt under its own
+state), and of EXPRESS executions (no state spans). The real engine, SQLite journal, the
+SDK's in-memory exporter."""
 
 from __future__ import annotations
 
@@ -133,4 +134,27 @@ async def _caught(tmp_path: Path) -> None:
     async with Engine(journal, functions, observer=Tracing(PROVIDER)) as engine:
         machine = engine.create_state_machine("caught", CAUGHT)
         record = await engine.start_execution(machine.arn, "c", "{}")
+        assert await engine.wait_status(record.arn, 30) == "SUCCEEDED"
+
+
+def test_an_express_execution_has_its_span_and_its_attempts_only(
+    tmp_path: Path, spans: InMemorySpanExporter
+) -> None:
+    asyncio.run(_express(tmp_path))
+    finished = spans.get_finished_spans()
+    (execution,) = by_name(finished, "execution quick")
+    attempts = [s for s in finished if s.name.endswith(" attempt")]
+    assert sorted(s.name for s in attempts) == ["First attempt", "Second attempt"]
+    assert all(parent_of(s) == execution.context.span_id for s in attempts)
+    assert len(finished) == 3  # no state spans: they come from the history it does not keep
+
+
+async def _express(tmp_path: Path) -> None:
+    functions = FunctionRegistry()
+    functions.register("echo", lambda event, context: event)
+    journal = SqliteJournal(f"sqlite:///{tmp_path / 'j.db'}")
+    quick = definition({"First": task("echo", Next="Second"), "Second": task("echo")})
+    async with Engine(journal, functions, observer=Tracing(PROVIDER)) as engine:
+        machine = engine.create_state_machine("quick", quick, type="EXPRESS")
+        record = await engine.start_execution(machine.arn, "q", "{}")
         assert await engine.wait_status(record.arn, 30) == "SUCCEEDED"

@@ -118,8 +118,9 @@ class Tracing(Observer):
         self._runs[actor.arn] = run
         if events:
             self._apply(run, events)
-        else:  # resumed here: the states it was in when the journal last heard of it
+        elif actor.limits.history:  # resumed here: the states it was in when last journaled
             self._resume(run, actor)
+        # else an execution that keeps no history (EXPRESS): no state spans, which come from it
 
     def _resume(self, run: Run, actor: ExecutionActor) -> None:
         frames = actor.state.frames
