@@ -197,7 +197,7 @@ class ExporterProcess:
 Export = Callable[[list[SpanRecord]], None]
 
 
-def default_resource(env: Mapping[str, str] | None = None) -> Resource:
+def default_resource() -> Resource:
     """The SDK's resource from ``OTEL_RESOURCE_ATTRIBUTES`` and ``OTEL_SERVICE_NAME``, with
     ``service.name`` ``sagaway`` when neither names the service."""
     resource = Resource.create({})
@@ -253,7 +253,10 @@ def serve(source: IO[bytes], export: Export, chunk: int) -> None:
         except (EOFError, ValueError, TypeError):
             return
         for start in range(0, len(batch), chunk):
-            export(batch[start : start + chunk])
+            try:
+                export(batch[start : start + chunk])
+            except Exception:  # one bad batch must not end the exporter (nor its spans)
+                _log.exception("span export failed: %d spans dropped", min(chunk, len(batch) - start))
 
 
 def main(env: Mapping[str, str]) -> None:
