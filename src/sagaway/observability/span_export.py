@@ -256,7 +256,8 @@ def serve(source: IO[bytes], export: Export, chunk: int) -> None:
             try:
                 export(batch[start : start + chunk])
             except Exception:  # one bad batch must not end the exporter (nor its spans)
-                _log.exception("span export failed: %d spans dropped", min(chunk, len(batch) - start))
+                dropped = min(chunk, len(batch) - start)
+                _log.exception("span export failed: %d spans dropped", dropped)
 
 
 def main(env: Mapping[str, str]) -> None:
