@@ -65,3 +65,27 @@ def test_an_existing_database_is_refused(tmp_path: Path) -> None:
     db.write_bytes(b"")
     done = sagaway("bench", "-n", "5", "--db", str(db))
     assert done.code == 2 and "needs a fresh database" in done.err
+
+
+def test_tracing_cost_runs_off_and_on_and_every_span_reaches_the_receiver() -> None:
+    done = sagaway(
+        "bench", "--tracing-cost", "--workload", "happy", "-n", "20", "-c", "5",
+        "--rounds", "2", "--json",
+    )  # fmt: skip
+    assert done.code == 0, done.err
+    (body,) = done.json()["workloads"]
+    assert [run["tracing"] for run in body["runs"]] == [False, True, True, False]
+    assert all(run["transitions"] == 120 for run in body["runs"])
+    # 13 spans a saga: the execution, six states, six task attempts; none dropped
+    assert [run["spans_received"] for run in body["runs"] if run["tracing"]] == [260, 260]
+    assert body["on"]["spans_received"] == 520 and body["export_path"] == "fast"
+    for mode in ("off", "on"):
+        assert body[mode]["sagas_per_second"] > 0 and body[mode]["cpu_us_per_transition"] > 0
+    assert isinstance(body["sagas_per_second_drop_percent"], float)
+    assert set(body["engine_hooks"]) == {"hooks_us_per_transition", "hooks_us_per_span"}
+    assert all(value > 0 for value in body["engine_hooks"].values())
+
+
+def test_tracing_cost_needs_its_own_databases(tmp_path: Path) -> None:
+    done = sagaway("bench", "--tracing-cost", "--db", f"sqlite:///{tmp_path / 'b.db'}")
+    assert done.code == 2 and "--tracing-cost" in done.err

@@ -3,6 +3,7 @@ the SDK's OTLP exporter (protobuf), decoded into plain records for assertions.""
 
 from __future__ import annotations
 
+import gzip
 import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,6 +23,8 @@ class Received:
     parent_span_id: str
     attributes: dict[str, Any]
     run: str  # the exporting process (its resource's test.run attribute)
+    service: str = ""  # its service.name
+    path: str = ""  # the URL path it was POSTed to
 
 
 def _value(any_value: Any) -> Any:
@@ -29,15 +32,27 @@ def _value(any_value: Any) -> Any:
 
 
 class Collector:
-    def __init__(self) -> None:
+    def __init__(self, failures: int = 0) -> None:
+        """``failures``: how many requests to answer 503 first (the exporter retries)."""
         self.spans: list[Received] = []
+        self.headers: list[dict[str, str]] = []
+        self.failures = failures
         self._lock = threading.Lock()
         collector = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
-                collector._receive(ExportTraceServiceRequest.FromString(body))
+                if collector._fail():
+                    self.send_response(503)
+                    self.send_header("Retry-After", "0")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                collector.headers.append({k.lower(): v for k, v in self.headers.items()})
+                if self.headers.get("Content-Encoding") == "gzip":
+                    body = gzip.decompress(body)
+                collector._receive(ExportTraceServiceRequest.FromString(body), self.path)
                 answer = ExportTraceServiceResponse().SerializeToString()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/x-protobuf")
@@ -52,7 +67,12 @@ class Collector:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def _receive(self, request: ExportTraceServiceRequest) -> None:
+    def _fail(self) -> bool:
+        with self._lock:
+            self.failures -= 1
+            return self.failures >= 0
+
+    def _receive(self, request: ExportTraceServiceRequest, path: str) -> None:
         with self._lock:
             for resource_spans in request.resource_spans:
                 resource = {a.key: _value(a.value) for a in resource_spans.resource.attributes}
@@ -63,6 +83,7 @@ class Collector:
                             span.parent_span_id.hex(),
                             {a.key: _value(a.value) for a in span.attributes},
                             str(resource.get("test.run", "")),
+                            str(resource.get("service.name", "")), path,
                         ))  # fmt: skip
 
     def received(self) -> list[Received]:

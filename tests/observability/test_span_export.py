@@ -1,13 +1,17 @@
-"""The exporter process: span records sent by an engine's side come out of the SDK's OTLP
-exporter, in a child process, with their ids, parents, attributes and status, and none is
-lost when the engine side closes (a real child process, a loopback collector)."""
+"""The exporter process: span records sent by an engine's side reach a collector, in a
+child process, with their ids, parents, attributes and status, and none is lost when the
+engine side closes (a real child process, a loopback collector decoding with
+opentelemetry-proto). Both paths: our own OTLP encoder (the default) and the SDK's
+exporter (``SAGAWAY_TRACE_EXPORT=sdk``)."""
 
 from __future__ import annotations
 
 import os
 import time
 
-from sagaway.observability.span_export import ExporterProcess, SpanRecord
+import pytest
+
+from sagaway.observability.span_export import ExporterProcess, SpanRecord, fast_path_wanted
 from tests.observability.collector import Collector
 
 TRACE = 0x5759E988BD862E3FE1BE46A994272793
@@ -21,15 +25,22 @@ def record(name: str, span_id: int, parent: int, error: str = "") -> SpanRecord:
             2 if error else 0, error)  # fmt: skip
 
 
-def test_records_reach_the_collector_through_the_child() -> None:
+def export_through_child(collector: Collector, **env: str) -> None:
+    process = ExporterProcess({
+        **os.environ, "OTEL_TRACES_EXPORTER": "otlp", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "7",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": collector.url,
+        "OTEL_RESOURCE_ATTRIBUTES": "test.run=export", **env,
+    })  # fmt: skip
+    for n in range(1, 301):
+        process.record(record(f"state {n}", n, EXECUTION, "States.Timeout" if n == 5 else ""))
+    process.close()
+
+
+@pytest.mark.parametrize("path", ["fast", "sdk"])
+def test_records_reach_the_collector_through_the_child(path: str) -> None:
     with Collector() as collector:
-        env = {**os.environ, "OTEL_TRACES_EXPORTER": "otlp", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "7",
-               "OTEL_EXPORTER_OTLP_ENDPOINT": collector.url,
-               "OTEL_RESOURCE_ATTRIBUTES": "test.run=export"}  # fmt: skip
-        process = ExporterProcess(env)
-        for n in range(1, 301):
-            process.record(record(f"state {n}", n, EXECUTION, "States.Timeout" if n == 5 else ""))
-        process.close()
+        export_through_child(collector, SAGAWAY_TRACE_EXPORT=path,
+                             OTEL_EXPORTER_OTLP_HEADERS="x-team=saga%20ops,x-key=k1")  # fmt: skip
         spans = collector.received()
     assert len(spans) == 300
     assert {s.run for s in spans} == {"export"}
@@ -38,3 +49,53 @@ def test_records_reach_the_collector_through_the_child() -> None:
     fifth = next(s for s in spans if s.name == "state 5")
     assert fifth.span_id == f"{5:016x}"
     assert fifth.attributes == {"sagaway.execution.arn": "arn:x", "sagaway.retry_count": 2}
+    assert {h["x-team"] for h in collector.headers} == {"saga ops"}
+    assert {h["content-type"] for h in collector.headers} == {"application/x-protobuf"}
+    assert {s.path for s in spans} == {"/v1/traces"}
+
+
+def test_fast_path_retries_a_busy_collector_and_honours_the_service_name() -> None:
+    with Collector(failures=2) as collector:  # two 503s first, then it takes them
+        export_through_child(collector, OTEL_SERVICE_NAME="orders",
+                             OTEL_EXPORTER_OTLP_COMPRESSION="gzip")  # fmt: skip
+        spans = collector.received()
+    assert len(spans) == 300
+    assert {s.service for s in spans} == {"orders"}
+    assert {h["content-encoding"] for h in collector.headers} == {"gzip"}
+
+
+def test_the_traces_endpoint_is_used_as_given() -> None:
+    with Collector() as collector:
+        export_through_child(
+            collector,
+            OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:9",
+            OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=collector.url + "/v1/traces",
+        )
+        spans = collector.received()
+    assert len(spans) == 300
+    assert {s.path for s in spans} == {"/v1/traces"}
+
+
+def test_which_path() -> None:
+    assert fast_path_wanted({})
+    assert fast_path_wanted({"OTEL_TRACES_EXPORTER": "otlp", "SAGAWAY_TRACE_EXPORT": "fast"})
+    assert not fast_path_wanted({"SAGAWAY_TRACE_EXPORT": "sdk"})
+    assert not fast_path_wanted({"OTEL_TRACES_EXPORTER": "console"})
+    with pytest.raises(ValueError):
+        fast_path_wanted({"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"})
+    with pytest.raises(ValueError):
+        fast_path_wanted({"SAGAWAY_TRACE_EXPORT": "quick"})
+
+
+def test_batch_settings_bound_the_engines_queue() -> None:
+    with Collector() as collector:
+        process = ExporterProcess({
+            **os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": collector.url,
+            "OTEL_BSP_SCHEDULE_DELAY": "60000",  # nothing is sent before close()
+            "OTEL_BSP_MAX_QUEUE_SIZE": "10",  # so only the first ten are kept
+        })  # fmt: skip
+        for n in range(1, 51):
+            process.record(record(f"state {n}", n, EXECUTION))
+        process.close()
+        spans = collector.received()
+    assert sorted(s.name for s in spans) == sorted(f"state {n}" for n in range(1, 11))

@@ -24,6 +24,7 @@ from sagaway.bench import pg
 from sagaway.bench.workloads import Workload, definition, registry
 from sagaway.engine.actor import StepTiming
 from sagaway.engine.engine import Engine
+from sagaway.engine.observer import Observer
 from sagaway.observability.setup import engine_observer
 from sagaway.observability.tracing import Tracing
 from sagaway.store.sqlite import SqliteJournal
@@ -87,11 +88,16 @@ def store_settings(journal: Any) -> dict[str, Any]:
 
 
 async def run_workload(
-    config: BenchConfig, workload: Workload, progress: Progress | None = None
+    config: BenchConfig,
+    workload: Workload,
+    progress: Progress | None = None,
+    observer: Observer | None = None,
 ) -> tuple[WorkloadRun, dict[str, Any]]:
-    """Run ``workload`` on a fresh engine over a fresh store; the run and store settings."""
-    # No metrics; traces when the OTEL_* variables ask for them (to measure their cost).
-    observer = engine_observer(None)
+    """Run ``workload`` on a fresh engine over a fresh store; the run and store settings.
+    ``observer``: the engine's (default: no metrics, and traces when the OTEL_* variables
+    ask for them, to measure their cost)."""
+    if observer is None:
+        observer = engine_observer(None)
     with _journal(config) as journal:
         async with Engine(journal, registry(), observer=observer) as engine:
             machine = engine.create_state_machine(

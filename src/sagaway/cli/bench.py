@@ -22,7 +22,7 @@ from sagaway.bench import cluster_report, pg, report
 from sagaway.bench.cluster import ClusterConfig, run_point
 from sagaway.bench.runner import BenchConfig, WorkloadRun, run_workload
 from sagaway.bench.workloads import WORKLOADS
-from sagaway.cli import app
+from sagaway.cli import app, bench_tracing
 from sagaway.cli.executions import console, echo_json, fail
 from sagaway.store.ports import StoreError
 from sagaway.store.sqlite import path_from_url
@@ -72,6 +72,21 @@ def bench_command(
         typer.Option("--fsync/--no-fsync", help="fsync every commit (SQLite synchronous=FULL)."),
     ] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    tracing_cost: Annotated[
+        bool,
+        typer.Option(
+            "--tracing-cost",
+            help="Measure what tracing costs: the workload with tracing off and on, "
+            "interleaved (--rounds of each, SQLite), spans exported over OTLP/HTTP to a "
+            "loopback receiver; prints each run, the medians, the drop in sagas/s and the "
+            "engine's tracing hooks' own CPU (replayed calls). "
+            "OTEL_TRACES_SAMPLER(_ARG) and SAGAWAY_TRACE_EXPORT=sdk apply. Use with "
+            "--workload happy.",
+        ),
+    ] = False,
+    rounds: Annotated[
+        int, typer.Option("--rounds", min=1, help="With --tracing-cost: runs of each mode.")
+    ] = 3,
 ) -> None:
     """Run the 6-step order saga (and its failing, compensating twin) N times, C at a time.
 
@@ -79,6 +94,12 @@ def bench_command(
     per transition, with the ratio to the peer figures quoted in DESIGN.md §5.
     """
     names = ["happy", "compensate"] if workload is WorkloadChoice.BOTH else [workload.value]
+    if tracing_cost:
+        if workers is not None or pg.is_postgres(db) or db is not None:
+            fail("--tracing-cost runs on fresh temporary SQLite files: leave out --db/--workers")
+        config = BenchConfig(executions, concurrency, Path(), express=express, durable=fsync)
+        bench_tracing.run(config, names, rounds, as_json)
+        return
     if workers is not None or pg.is_postgres(db):
         _postgres(db, workers, names, executions, concurrency, clients, express, as_json)
         return

@@ -22,7 +22,6 @@ import os
 from collections.abc import Mapping
 
 from opentelemetry import trace
-from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from prometheus_client import CollectorRegistry
@@ -30,7 +29,12 @@ from prometheus_client import CollectorRegistry
 from sagaway.engine.observer import Observer, Observers
 from sagaway.expressions.jsonpath import compile_path
 from sagaway.observability.metrics import EngineMetrics
-from sagaway.observability.span_export import ExporterProcess, span_exporter
+from sagaway.observability.span_export import (
+    ExporterProcess,
+    default_resource,
+    fast_path_wanted,
+    span_exporter,
+)
 from sagaway.observability.tracing import Tracing
 
 _ENDPOINTS = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
@@ -54,7 +58,7 @@ def tracer_provider_from_env(env: Mapping[str, str] = os.environ) -> TracerProvi
     one (so application code's spans join); None when tracing is off."""
     if not tracing_wanted(env):
         return None
-    provider = TracerProvider(resource=Resource.create({"service.name": "sagaway"}))
+    provider = TracerProvider(resource=default_resource())
     provider.add_span_processor(BatchSpanProcessor(_exporter(env)))
     trace.set_tracer_provider(provider)
     return provider
@@ -62,6 +66,7 @@ def tracer_provider_from_env(env: Mapping[str, str] = os.environ) -> TracerProvi
 
 def _exporter(env: Mapping[str, str]) -> SpanExporter:
     try:
+        fast_path_wanted(env)  # refuses a bad SAGAWAY_TRACE_EXPORT here, not in the child
         return span_exporter(env)
     except ValueError as exc:
         raise TracingConfigError(str(exc)) from exc
@@ -98,9 +103,7 @@ def business_keys_from_env(env: Mapping[str, str] = os.environ) -> dict[str, str
     return keys
 
 
-def engine_observer(
-    registry: CollectorRegistry | None, tracing: Tracing | None = None
-) -> Observer:
+def engine_observer(registry: CollectorRegistry | None, tracing: Tracing | None = None) -> Observer:
     """Metrics into ``registry`` (None: no metrics) and ``tracing`` (default: from the
     environment); the no-op observer when neither."""
     if tracing is None:

@@ -1,15 +1,23 @@
-"""Finished spans as plain tuples, and the process that turns them into OpenTelemetry spans.
+"""Finished spans as plain tuples, and the process that exports them.
 
 The engine records a span as a :data:`SpanRecord` (a few µs) instead of an SDK span (tens of
 µs to create, as much again to encode as OTLP). :class:`ExporterProcess` batches the records
-to a child process, this file run as a script, which builds the SDK's ``ReadableSpan`` of
-each and exports them through the exporter the standard ``OTEL_*`` variables name: the
-encoding and the HTTP calls run under the child's GIL, not the engine's.
+to a child process, this file run as a script, which exports them as the standard
+``OTEL_*`` variables say, under its own GIL, not the engine's:
+
+- OTLP over HTTP/protobuf (the default exporter and protocol): the fast path. The records
+  are encoded straight into OTLP protobuf (:mod:`sagaway.observability.otlp_wire`, the
+  same bytes as the SDK's encoder, about a tenth of its CPU) and POSTed as the SDK's
+  OTLP/HTTP exporter does (:mod:`sagaway.observability.otlp_http`).
+- ``console``, or ``SAGAWAY_TRACE_EXPORT=sdk``: the SDK's path. The child builds the SDK's
+  ``ReadableSpan`` of each record and hands them to the SDK's exporter (its
+  ``OTLPSpanExporter`` or ``ConsoleSpanExporter``).
 
 The child exits when its pipe closes (the engine exits or dies): it exports what it has
 first, so the spans of a process killed mid-execution still reach the collector.
 
-This file imports only the standard library and OpenTelemetry (it runs as a script).
+This file and the two it imports as a script use only the standard library and
+OpenTelemetry: the child does not import the engine.
 """
 
 from __future__ import annotations
@@ -21,17 +29,25 @@ import logging
 import marshal
 import os
 import signal
+import struct
 import subprocess
 import sys
 import threading
-from collections.abc import Mapping
-from typing import IO, Any
+from collections.abc import Callable, Mapping
+from typing import IO, Any, Protocol
 
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SpanExporter
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
+
+if __package__:
+    from sagaway.observability.otlp_http import OtlpHttpSender
+    from sagaway.observability.otlp_wire import SpanEncoder, scope_message
+else:  # the exporter process runs this file as a script: its siblings, not the sagaway package
+    from otlp_http import OtlpHttpSender  # type: ignore[import-not-found,no-redef]
+    from otlp_wire import SpanEncoder, scope_message  # type: ignore[import-not-found,no-redef]
 
 # (name, trace_id, span_id, parent span id (0: a root), parent is remote, SpanKind value,
 #  start ns, end ns, attributes, status: 0 unset / 2 error, status description)
@@ -41,6 +57,7 @@ SCOPE = InstrumentationScope("sagaway")
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
 _UNSET = Status(StatusCode.UNSET)
 _SCRIPT = os.path.abspath(__file__)
+_FRAME = struct.Struct("<I")  # the length of each batch sent to the child
 _INTERVAL = 0.1  # seconds between batches sent to the child
 _MAX_PENDING = 65536  # spans waiting for the child; more are dropped, as the SDK's queue does
 _log = logging.getLogger(__name__)
@@ -57,18 +74,42 @@ def readable(record: SpanRecord, resource: Resource) -> ReadableSpan:
     )  # fmt: skip
 
 
-def span_exporter(env: Mapping[str, str]) -> SpanExporter:
-    """The exporter OTEL_TRACES_EXPORTER and the OTLP protocol variables name."""
+class SpanSink(Protocol):
+    """Where :class:`sagaway.observability.tracing.Tracing` hands finished spans."""
+
+    def record(self, span: SpanRecord) -> None: ...
+
+
+class ProviderSink:
+    """Spans handed to the span processors of an in-process tracer provider (the SDK's
+    in-memory exporter, or a process that wants no exporter process)."""
+
+    def __init__(self, provider: TracerProvider) -> None:
+        # The provider's composite processor: what its own spans go through when they end.
+        self._processor = provider._active_span_processor
+        self._resource = provider.resource
+
+    def record(self, span: SpanRecord) -> None:
+        self._processor.on_end(readable(span, self._resource))
+
+
+def exporter_name(env: Mapping[str, str]) -> str:
+    """``otlp`` or ``console``, as OTEL_TRACES_EXPORTER and the OTLP protocol say."""
     name = env.get("OTEL_TRACES_EXPORTER", "otlp").strip().lower() or "otlp"
-    if name == "console":
-        return ConsoleSpanExporter()
-    if name != "otlp":
+    if name not in ("otlp", "console"):
         raise ValueError(f"OTEL_TRACES_EXPORTER={name}: use otlp, console or none")
     protocol = env.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or env.get(
         "OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"
     )
-    if protocol != "http/protobuf":
+    if name == "otlp" and protocol != "http/protobuf":
         raise ValueError(f"OTLP protocol {protocol}: only http/protobuf is supported")
+    return name
+
+
+def span_exporter(env: Mapping[str, str]) -> SpanExporter:
+    """The SDK's exporter OTEL_TRACES_EXPORTER and the OTLP protocol variables name."""
+    if exporter_name(env) == "console":
+        return ConsoleSpanExporter()
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
     return OTLPSpanExporter()
@@ -76,14 +117,24 @@ def span_exporter(env: Mapping[str, str]) -> SpanExporter:
 
 class ExporterProcess:
     """The engine's side: :meth:`record` queues a span; a thread sends the queue to the
-    child every ``_INTERVAL`` as one list in ``marshal``'s format (records are only
-    tuples, dicts, strings and numbers; the child runs the same interpreter, and marshal
-    writes them about twice as fast as pickle).
+    child every ``_INTERVAL`` as one list in ``marshal``'s format, after its length: one
+    write per batch (records are only tuples, dicts, strings and numbers; the child runs
+    the same interpreter, and marshal writes them about twice as fast as pickle).
     The child starts with the first span, with ``env`` (default: this process's). If it
-    dies, later spans are dropped: tracing never stops the engine."""
+    dies, later spans are dropped: tracing never stops the engine.
+
+    ``OTEL_BSP_SCHEDULE_DELAY`` (ms) and ``OTEL_BSP_MAX_QUEUE_SIZE``, when set, replace
+    ``_INTERVAL`` and ``_MAX_PENDING``; the defaults differ from the SDK's (5 s, 2048)
+    so that a killed engine loses at most a tenth of a second of spans, and a burst is
+    queued rather than dropped."""
 
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         self._env = None if env is None else dict(env)
+        settings = os.environ if env is None else env
+        delay = settings.get("OTEL_BSP_SCHEDULE_DELAY", "").strip()
+        self._interval = max(int(delay), 1) / 1000 if delay.isdigit() else _INTERVAL
+        size = settings.get("OTEL_BSP_MAX_QUEUE_SIZE", "").strip()
+        self._max_pending = int(size) if size.isdigit() else _MAX_PENDING
         self._queue: collections.deque[SpanRecord] = collections.deque()
         self._wake = threading.Event()
         self._stopping = False
@@ -94,7 +145,7 @@ class ExporterProcess:
     def record(self, span: SpanRecord) -> None:
         if self._thread is None:
             self._start()
-        if len(self._queue) < _MAX_PENDING:
+        if len(self._queue) < self._max_pending:
             self._queue.append(span)
 
     def _start(self) -> None:
@@ -107,7 +158,7 @@ class ExporterProcess:
 
     def _run(self) -> None:
         while not self._stopping:
-            self._wake.wait(_INTERVAL)
+            self._wake.wait(self._interval)
             self._send()
 
     def _send(self) -> None:
@@ -118,7 +169,8 @@ class ExporterProcess:
                 return
             batch = [self._queue.popleft() for _ in range(count)]
             try:
-                marshal.dump(batch, pipe)
+                data = marshal.dumps(batch)
+                pipe.write(_FRAME.pack(len(data)) + data)
                 pipe.flush()
             except (OSError, ValueError) as exc:
                 _log.warning("span exporter process gone (%s): spans are dropped", exc)
@@ -142,28 +194,87 @@ class ExporterProcess:
             self._proc.kill()
 
 
-def serve(source: IO[bytes], exporter: SpanExporter, chunk: int) -> None:
+Export = Callable[[list[SpanRecord]], None]
+
+
+def default_resource() -> Resource:
+    """The SDK's resource from ``OTEL_RESOURCE_ATTRIBUTES`` and ``OTEL_SERVICE_NAME``, with
+    ``service.name`` ``sagaway`` when neither names the service."""
+    resource = Resource.create({})
+    if str(resource.attributes.get("service.name", "unknown_service")).startswith(
+        "unknown_service"
+    ):
+        resource = resource.merge(Resource({"service.name": "sagaway"}))
+    return resource
+
+
+def fast_path_wanted(env: Mapping[str, str]) -> bool:
+    """OTLP over HTTP/protobuf, unless ``SAGAWAY_TRACE_EXPORT=sdk`` asks for the SDK's
+    exporter (see docs/observability.md#cost)."""
+    choice = env.get("SAGAWAY_TRACE_EXPORT", "").strip().lower()
+    if choice not in ("", "fast", "sdk"):
+        raise ValueError(f"SAGAWAY_TRACE_EXPORT={choice}: use fast or sdk")
+    return exporter_name(env) == "otlp" and choice != "sdk"
+
+
+def fast_export(env: Mapping[str, str], resource: Resource) -> tuple[Export, Callable[[], None]]:
+    """Encode records as OTLP protobuf here and POST them: (export, close)."""
+    encoder = SpanEncoder(resource.attributes, scope_message(SCOPE.name))
+    sender = OtlpHttpSender.from_env(env)
+
+    def export(batch: list[SpanRecord]) -> None:
+        sender.send(encoder.request(batch))
+
+    return export, sender.close
+
+
+def sdk_export(exporter: SpanExporter, resource: Resource) -> tuple[Export, Callable[[], None]]:
+    """Build the SDK's ReadableSpans and hand them to its ``exporter``: (export, close)."""
+
+    def export(batch: list[SpanRecord]) -> None:
+        exporter.export([readable(record, resource) for record in batch])
+
+    return export, exporter.shutdown
+
+
+def serve(source: IO[bytes], export: Export, chunk: int) -> None:
     """The child: read batches until the pipe closes, exporting each as it comes, ``chunk``
     spans per export call. Exporting before reading on is the backpressure: while the
     collector is slow, the batches wait in the pipe and the engine's queue, not in a
     second queue here that would drop them."""
-    resource = Resource.create({"service.name": "sagaway"})
-    try:
-        while True:
+    while True:
+        header = source.read(_FRAME.size)
+        if len(header) < _FRAME.size:
+            return  # the pipe closed: the engine is gone
+        data = source.read(_FRAME.unpack(header)[0])
+        try:
+            # From bytes: marshal.load on a pipe would call read() for every few bytes.
+            batch: list[SpanRecord] = marshal.loads(data)
+        except (EOFError, ValueError, TypeError):
+            return
+        for start in range(0, len(batch), chunk):
             try:
-                batch: list[SpanRecord] = marshal.load(source)
-            except (EOFError, ValueError, TypeError):
-                return
-            spans = [readable(record, resource) for record in batch]
-            for start in range(0, len(spans), chunk):
-                exporter.export(spans[start : start + chunk])
+                export(batch[start : start + chunk])
+            except Exception:  # one bad batch must not end the exporter (nor its spans)
+                dropped = min(chunk, len(batch) - start)
+                _log.exception("span export failed: %d spans dropped", dropped)
+
+
+def main(env: Mapping[str, str]) -> None:
+    chunk = max(int(env.get("OTEL_BSP_MAX_EXPORT_BATCH_SIZE") or 512), 1)
+    resource = default_resource()
+    if fast_path_wanted(env):
+        export, close = fast_export(env, resource)
+    else:
+        export, close = sdk_export(span_exporter(env), resource)
+    try:
+        serve(sys.stdin.buffer, export, chunk)
     finally:
-        exporter.shutdown()
+        close()
 
 
 if __name__ == "__main__":
     # A Ctrl-C reaches the whole process group: the child outlives it to export what the
     # engine sends before it exits.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    chunk = int(os.environ.get("OTEL_BSP_MAX_EXPORT_BATCH_SIZE") or 512)
-    serve(sys.stdin.buffer, span_exporter(os.environ), max(chunk, 1))
+    main(os.environ)

@@ -1,4 +1,5 @@
-"""OpenTelemetry spans of executions: one per execution, per state, per Task attempt.
+"""OpenTelemetry spans of executions: one per execution, per state, per Task attempt, and
+per Parallel branch and Map iteration (their states hang under them).
 
 The execution's span ids are drawn when it starts and journaled with its state
 (``ExecutionState.trace``), so every process that runs a part of it (the one that started
@@ -10,14 +11,15 @@ history events, so they agree with GetExecutionHistory.
 
 Cost: no SDK span is made here. A span is a small record until it ends, then a tuple given
 to a :class:`SpanSink`; the server's sink is a separate exporter process
-(:mod:`sagaway.observability.span_export`) that builds the SDK's spans and encodes them
-under its own GIL. Only a Task attempt's context is an OpenTelemetry one (a non-recording
-span), so the handler's own spans and HTTP calls join the attempt.
+(:mod:`sagaway.observability.span_export`) that encodes them as OTLP under its own GIL.
+Only a Task attempt's context is an OpenTelemetry one (a non-recording span), so the
+handler's own spans and HTTP calls join the attempt. ``sagaway bench --tracing-cost``
+measures what these hooks cost (docs/benchmarks.md#tracing).
 
 Attributes: the execution span has the execution ARN, the state machine's name and ARN and
 the business key; every other span only the ARN and the business key; state spans add the
-state type, attempt spans the resource and retry count. Executions the sampler leaves out (a root's
-decision is taken once, at start, and journaled in the flags) cost no span at all.
+state type, attempt spans the resource and retry count. Executions the sampler leaves out
+(a root's decision is taken once, at start, and journaled in the flags) cost no span at all.
 
 Marks: ``sagaway.caught`` (the error a Catch handled) on the state that failed,
 ``sagaway.compensation`` on the states run after a caught failure (the unwinding path),
@@ -31,9 +33,8 @@ import hashlib
 import random
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -48,60 +49,30 @@ from sagaway.expressions.jsontext import loads
 from sagaway.interpreter.execution import CHILDREN, TASK, TIMER
 from sagaway.interpreter.messages import InvokeTask
 from sagaway.observability.context import format_traceparent, parse_traceparent
-from sagaway.observability.span_export import SpanRecord, readable
+from sagaway.observability.span_export import ProviderSink, SpanSink
+from sagaway.observability.span_runs import (  # fmt: skip
+    ABORT,
+    ACTIONS,
+    ENTER,
+    EXIT,
+    FAIL,
+    FORK,
+    ITERATION,
+    ITERATION_END,
+    OTHER,
+    REDRIVE,
+    Open,
+    Run,
+    classify,
+    up,
+)  # fmt: skip
 from sagaway.store.ports import StepRecord
 
 if TYPE_CHECKING:
     from sagaway.engine.actor import ExecutionActor
 
-FAILURES = ("Failed", "TimedOut", "Aborted")
-ENDINGS = ("ExecutionSucceeded", "ExecutionFailed", "ExecutionAborted", "ExecutionTimedOut")
 _INTERNAL, _CLIENT = SpanKind.INTERNAL.value, SpanKind.CLIENT.value
 _ERROR = StatusCode.ERROR.value
-
-
-class SpanSink(Protocol):
-    """Where finished spans go, as records (:mod:`sagaway.observability.span_export`)."""
-
-    def record(self, span: SpanRecord) -> None: ...
-
-
-@dataclass(slots=True)
-class _Open:
-    """A state or attempt span between its start and its end."""
-
-    name: str
-    span_id: int
-    parent_id: int
-    kind: int
-    start: int
-    attributes: dict[str, Any]
-
-
-@dataclass(slots=True)
-class _Run:
-    """What this process traces of one execution."""
-
-    ids: SpanContext  # the execution span's (journaled)
-    parent: str  # the caller's traceparent ("" for a root)
-    attributes: dict[str, Any]  # the execution span's
-    common: dict[str, Any]  # every span's
-    states: dict[str, list[_Open]] = field(default_factory=dict)
-    attempts: dict[str, _Open] = field(default_factory=dict)
-    compensating: bool = False
-
-
-class ProviderSink:
-    """Spans handed to the span processors of an in-process tracer provider (the SDK's
-    in-memory exporter, or a process that wants no exporter process)."""
-
-    def __init__(self, provider: TracerProvider) -> None:
-        # The provider's composite processor: what its own spans go through when they end.
-        self._processor = provider._active_span_processor
-        self._resource = provider.resource
-
-    def record(self, span: SpanRecord) -> None:
-        self._processor.on_end(readable(span, self._resource))
 
 
 class Tracing(Observer):
@@ -117,36 +88,56 @@ class Tracing(Observer):
         sink: SpanSink | None = None,
     ) -> None:
         self.sampler = provider.sampler
+        # The SDK's default (parent based, every root sampled) needs no call per execution.
+        self._sample_all = self.sampler.get_description().startswith(
+            ("AlwaysOnSampler", "ParentBased{root:AlwaysOnSampler")
+        )
         self.sink: SpanSink = sink if sink is not None else ProviderSink(provider)
         self.business_keys = {name: compile_path(path) for name, path in
                               (business_keys or {}).items()}  # fmt: skip
-        self._runs: dict[str, _Run] = {}
+        self._runs: dict[str, Run] = {}
 
     def execution_trace(self, arn: str, parent: str) -> dict[str, str]:
-        parsed = parse_traceparent(parent)
+        parsed = parse_traceparent(parent) if parent else None
         # The SDK's own ids are random.getrandbits too: unique, not secret.
-        trace_id = parsed[0] if parsed else random.getrandbits(128) or 1
+        trace_id = parsed[0] if parsed else _ids.getrandbits(128) or 1
         if parsed:
             flags = parsed[2]
+        elif self._sample_all:
+            flags = 1
         else:  # a root: the sampler decides once for the whole execution
             decision = self.sampler.should_sample(None, trace_id, "execution")
             flags = int(decision.decision is Decision.RECORD_AND_SAMPLE)
-        span_id = random.getrandbits(64) or 1
+        span_id = _ids.getrandbits(64) or 1
         return {"traceparent": format_traceparent(trace_id, span_id, flags), "parent": parent}
 
     def execution_started(self, actor: ExecutionActor, events: Sequence[dict[str, Any]]) -> None:
         run = self._run(actor)
-        if not run.ids.trace_flags.sampled:
+        if not run.flags.sampled:
             return  # not sampled: no span at all, and nothing tracked
         self._runs[actor.arn] = run
         if events:
             self._apply(run, events)
-        else:  # resumed here: the states it was in when the journal last heard of it
-            for frame in actor.state.frames.values():
-                if frame.phase in (TASK, TIMER, CHILDREN):
-                    self._enter(run, frame.state, "", frame.entered_at, resumed=True)
+        elif actor.limits.history:  # resumed here: the states it was in when last journaled
+            self._resume(run, actor)
+        # else an execution that keeps no history (EXPRESS): no state spans, which come from it
 
-    def _run(self, actor: ExecutionActor) -> _Run:
+    def _resume(self, run: Run, actor: ExecutionActor) -> None:
+        frames = actor.state.frames
+        for frame in sorted(frames.values(), key=lambda f: f.id.count("/")):  # parents first
+            if frame.phase not in (TASK, TIMER, CHILDREN):
+                continue
+            parent = frames.get(frame.parent) if frame.parent is not None else None
+            above = run.open.get(parent.entered_id) if parent is not None else None
+            scope = above.span_id if above is not None else run.span_id
+            self._enter(run, frame.entered_id, frame.state, "", frame.entered_at, scope, True)
+            run.chain[frame.last_id] = (scope, frame.entered_id)
+            if frame.parent is None:
+                run.current = frame.entered_id
+            if frame.phase == CHILDREN:
+                run.fanouts.add(frame.entered_id)
+
+    def _run(self, actor: ExecutionActor) -> Run:
         journaled = actor.state.trace
         own = parse_traceparent(journaled.get("traceparent", ""))
         if own is None or "parent" not in journaled:
@@ -163,7 +154,6 @@ class Tracing(Observer):
             # derived, so every process that runs a part of it finds the same one.
             parent = format_traceparent(own[0], own[1], own[2])
             span_id = _redrive_span_id(own[1], redrives)
-        ids = SpanContext(own[0], span_id, is_remote=False, trace_flags=Flags(own[2]))
         attributes: dict[str, Any] = {
             "sagaway.execution.arn": actor.arn,
             "sagaway.state_machine": state.state_machine["Name"],
@@ -177,7 +167,11 @@ class Tracing(Observer):
             common["sagaway.business_key"] = key
         if redrives:
             attributes["sagaway.redrive_count"] = common["sagaway.redrive_count"] = redrives
-        return _Run(ids, parent, attributes, common)
+        caller = parse_traceparent(parent) if parent else None
+        # The parent came through the journal (a caller's context, or the execution span a
+        # redrive hangs under): remote, as a propagated context is.
+        return Run(own[0], span_id, Flags(own[2]), (caller[1] if caller else 0, bool(caller)),
+                   attributes, common)  # fmt: skip
 
     def _business_key(self, machine: str, value: Any) -> str | None:
         path = self.business_keys.get(machine)
@@ -195,47 +189,119 @@ class Tracing(Observer):
             for record in records:
                 self._apply(run, record.events)
 
-    def _apply(self, run: _Run, events: Sequence[dict[str, Any]]) -> None:
+    def _apply(self, run: Run, events: Sequence[dict[str, Any]]) -> None:
+        chain, root = run.chain, (run.span_id, 0)
         failures: dict[int, str] = {}
         for event in events:
             kind: str = event["type"]
-            if kind.endswith("StateEntered"):
+            action, state_type, outer = ACTIONS.get(kind) or classify(kind)
+            if not run.fanouts:  # one frame so far: no chain to follow (the common case)
+                if action == OTHER:
+                    continue
+                scope, owner = run.span_id, run.current
+                event_id, previous = event["id"], event["previousEventId"]
+            else:
+                event_id, previous = event["id"], event["previousEventId"]
+                scope, owner = chain.get(previous, root)
+                if outer and run.nested:  # a Map's or Parallel's own event after a child's
+                    scope, owner = up(run, scope, owner)
+            if action == ENTER:
+                fork = run.forks.get(previous)
+                if fork is not None:  # the first state of a Map iteration or Parallel branch
+                    parent = (scope, owner)
+                    scope = fork or self._branch(run, owner, event["timestamp"])
+                    run.nested[scope] = parent
+                owner = event_id
+                if state_type in ("Map", "Parallel"):
+                    run.fanouts.add(owner)
                 name = event["stateEnteredEventDetails"]["name"]
-                self._enter(run, name, kind[: -len("StateEntered")], event["timestamp"])
-            elif kind.endswith("StateExited"):
-                error = failures.get(event["previousEventId"])
-                self._exit(run, event["stateExitedEventDetails"]["name"], event, error)
-            elif kind == "ExecutionRedriven":
-                run.compensating = False
-            elif kind.endswith(FAILURES) and kind not in ENDINGS:
+                self._enter(run, owner, name, state_type, event["timestamp"], scope)
+            elif action == EXIT:
+                name = event["stateExitedEventDetails"]["name"]
+                if run.nested:  # a Map or Parallel exits after its last child's event
+                    scope, owner = up(run, scope, owner, name)
+                self._exit(run, owner, _nanos(event["timestamp"]), failures.get(previous))
+                owner = 0
+            elif action == ABORT:
+                self._exit(run, owner, _nanos(event["timestamp"]), None, kind)
+                owner = 0
+                if previous in failures:  # a branch's failure ends its Parallel: carried on
+                    failures[event_id] = failures[previous]
+            elif action == FORK:  # ParallelStateStarted: each branch's first state follows it
+                run.forks[event_id] = 0  # a branch span of its own for each
+            elif action == ITERATION:
+                run.forks[event_id] = self._iteration(run, owner, event)
+            elif action == ITERATION_END:
+                self._iteration_end(run, owner, event, kind)
+            elif action == FAIL:
                 details: dict[str, Any] = next(
                     (v for k, v in event.items() if k.endswith("Details")), {}
                 )
-                failures[event["id"]] = str(details.get("error", kind))
+                failures[event_id] = str(details.get("error", kind))
+            elif action == REDRIVE:
+                run.compensating = False
+            if run.fanouts:
+                chain[event_id] = (scope, owner)
+            else:
+                run.current = owner
 
-    def _enter(self, run: _Run, name: str, kind: str, at: float, resumed: bool = False) -> None:
-        attributes = dict(run.common)
-        if kind:
-            attributes["sagaway.state.type"] = kind
+    def _enter(self, run: Run, entered: int, name: str, kind: str, at: float, parent: int,
+               resumed: bool = False) -> None:  # fmt: skip
+        attributes = {**run.common, "sagaway.state.type": kind} if kind else {**run.common}
         if run.compensating:
             attributes["sagaway.compensation"] = True
         if resumed:
             attributes["sagaway.resumed"] = True
-        span = _Open(name, _span_id(), run.ids.span_id, _INTERNAL, _nanos(at), attributes)
-        run.states.setdefault(name, []).append(span)
+        span = Open(name, _span_id(), parent, _INTERNAL, _nanos(at), attributes)
+        run.open[entered] = span
 
-    def _exit(self, run: _Run, name: str, event: dict[str, Any], caught: str | None) -> None:
-        spans = run.states.get(name)
-        if not spans:
+    def _exit(self, run: Run, entered: int, end: int, caught: str | None,
+              aborted: str = "") -> None:  # fmt: skip
+        span = run.open.pop(entered, None)
+        if span is None:
             return
-        span = spans.pop(0)
+        children = run.children.pop(entered, None) if run.children else None
+        for child in children.values() if children else ():  # branches, iterations
+            self._end(run, child, end)
         if caught is not None:
             span.attributes["sagaway.caught"] = caught
             run.compensating = True
-        self._end(run, span, _nanos(event["timestamp"]))
+        self._end(run, span, end, aborted)
 
-    def _end(self, run: _Run, span: _Open, end: int, error: str = "") -> None:
-        self.sink.record((span.name, run.ids.trace_id, span.span_id, span.parent_id, False,
+    def _branch(self, run: Run, parallel: int, at: float) -> int:
+        """A new branch of the Parallel state entered at event ``parallel``, starting when its
+        first state is entered (``at``): its span's id."""
+        state = run.open.get(parallel)
+        if state is None:
+            return run.span_id
+        branches = run.children.setdefault(parallel, {})
+        span = Open(f"{state.name} branch {len(branches)}", _span_id(), state.span_id,
+                     _INTERNAL, _nanos(at),
+                     {**run.common, "sagaway.branch.index": len(branches)})  # fmt: skip
+        branches[len(branches)] = span
+        return span.span_id
+
+    def _iteration(self, run: Run, owner: int, event: dict[str, Any]) -> int:
+        """A Map iteration starts: its span (under the Map state's) and its span's id."""
+        state = run.open.get(owner)
+        if state is None:
+            return run.span_id
+        index = event["mapIterationStartedEventDetails"]["index"]
+        span = Open(f"{state.name} iteration {index}", _span_id(), state.span_id, _INTERNAL,
+                     _nanos(event["timestamp"]),
+                     {**run.common, "sagaway.iteration.index": index})  # fmt: skip
+        run.children.setdefault(owner, {})[index] = span
+        return span.span_id
+
+    def _iteration_end(self, run: Run, owner: int, event: dict[str, Any], kind: str) -> None:
+        details: dict[str, Any] = next((v for k, v in event.items() if k.endswith("Details")), {})
+        span = run.children.get(owner, {}).pop(details.get("index"), None)
+        if span is not None:
+            failed = "" if kind == "MapIterationSucceeded" else kind
+            self._end(run, span, _nanos(event["timestamp"]), failed)
+
+    def _end(self, run: Run, span: Open, end: int, error: str = "") -> None:
+        self.sink.record((span.name, run.trace_id, span.span_id, span.parent_id, False,
                           span.kind, span.start, end, span.attributes, _ERROR if error else 0,
                           error))  # fmt: skip
 
@@ -244,17 +310,19 @@ class Tracing(Observer):
         if run is None:
             dispatch(actor.arn, command)
             return
-        states = run.states.get(command.state_name)
-        span = _Open(
+        # A Task's token starts with its frame's id: the frame says which state span it is.
+        frame = actor.state.frames.get(command.token.partition("@")[0])
+        state = run.open.get(frame.entered_id) if frame is not None else None
+        span = Open(
             f"{command.state_name} attempt", _span_id(),
-            states[-1].span_id if states else run.ids.span_id, _CLIENT, time.time_ns(),
+            state.span_id if state is not None else run.span_id, _CLIENT, time.time_ns(),
             {**run.common, "sagaway.resource": command.resource,
              "sagaway.retry_count": _retry_count(command)},
         )  # fmt: skip
         run.attempts[command.token] = span
         # The handler's task (and the thread a plain function runs in) copy this context:
         # its own spans and the events it writes join the attempt.
-        ids = SpanContext(run.ids.trace_id, span.span_id, False, run.ids.trace_flags)
+        ids = SpanContext(run.trace_id, span.span_id, False, run.flags)
         token = otel_context.attach(trace.set_span_in_context(NonRecordingSpan(ids)))
         try:
             dispatch(actor.arn, command)
@@ -275,19 +343,26 @@ class Tracing(Observer):
         now = time.time_ns()
         for attempt in run.attempts.values():
             self._end(run, attempt, now)
-        for spans in run.states.values():
-            for span in spans:
-                self._end(run, span, now)
+        for children in run.children.values():
+            for child in children.values():
+                self._end(run, child, now)
+        for span in run.open.values():
+            self._end(run, span, now)
         state = actor.state
         attributes = {**run.attributes, "sagaway.status": state.status}
         name = f"execution {state.state_machine['Name']}"
         if "sagaway.redrive_count" in attributes:
             name += f" redrive {attributes['sagaway.redrive_count']}"
-        caller = parse_traceparent(run.parent)
         error = "" if state.status == "SUCCEEDED" else f"{state.error}: {state.cause}"
-        self.sink.record((name, run.ids.trace_id, run.ids.span_id, caller[1] if caller else 0,
-                          True, _INTERNAL, _iso_nanos(state.execution.get("StartTime")) or now,
-                          now, attributes, _ERROR if error else 0, error))  # fmt: skip
+        parent, remote = run.caller
+        self.sink.record((name, run.trace_id, run.span_id, parent, remote, _INTERNAL,
+                          _iso_nanos(state.execution.get("StartTime")) or now, now, attributes,
+                          _ERROR if error else 0, error))  # fmt: skip
+
+
+# Ids: unique, not secret (the SDK's are random.getrandbits too); a generator of our own,
+# seeded from the OS, so a program that seeds the global one does not repeat our ids.
+_ids = random.Random()
 
 
 def _nanos(epoch: float) -> int:
@@ -308,8 +383,7 @@ def _retry_count(command: InvokeTask) -> int:
 
 
 def _span_id() -> int:
-    # The SDK's own ids are random.getrandbits too: unique, not secret.
-    return random.getrandbits(64) or 1
+    return _ids.getrandbits(64) or 1
 
 
 def _redrive_span_id(execution_span_id: int, redrives: int) -> int:

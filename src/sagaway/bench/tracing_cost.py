@@ -1,0 +1,122 @@
+"""``sagaway bench --tracing-cost``: the same workload with tracing off and on, interleaved
+(off, on, on, off, off, on, ...: drift in the machine's load falls on both alike), each run
+on a fresh SQLite journal, the spans exported over OTLP/HTTP to a loopback receiver in its
+own process (:mod:`sagaway.bench.otlp_sink`) that decodes and counts them.
+
+Per run: sagas/s; CPU per transition of the engine (its process and the SQLite writer
+process, as the plain benchmark counts it); CPU of the exporter process per span; the
+spans the receiver got; and how long the exporter took, after the last execution ended, to
+send what it still held (the "drain": long when it cannot keep up). The summary is the
+median of each mode and the ratio of the medians.
+
+The exporter process is configured from this process's OTEL_* variables (sampler, batch
+size, ``SAGAWAY_TRACE_EXPORT=sdk`` for the SDK's exporter), with the endpoint the receiver's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import resource
+import statistics
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from opentelemetry.sdk.trace import TracerProvider
+
+from sagaway.bench.otlp_sink import OtlpSink
+from sagaway.bench.runner import BenchConfig, run_workload
+from sagaway.bench.workloads import Workload
+from sagaway.engine.observer import Observer
+from sagaway.observability.span_export import ExporterProcess, default_resource
+from sagaway.observability.tracing import Tracing
+
+_ENDPOINTS = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
+
+
+@dataclass(frozen=True, slots=True)
+class CostRun:
+    tracing: bool
+    sagas_per_second: float
+    cpu_us_per_transition: float
+    transitions: int
+    spans_received: int = 0
+    exporter_cpu_us_per_span: float = 0.0
+    drain_seconds: float = 0.0
+
+
+def order(rounds: int) -> list[bool]:
+    """off, on, on, off, off, on, ...: ``rounds`` runs of each (False: off)."""
+    pattern = [False, True, True, False]
+    return [pattern[i % 4] for i in range(2 * rounds)]
+
+
+def measure(config: BenchConfig, workload: Workload, rounds: int, tmp: Path) -> list[CostRun]:
+    runs: list[CostRun] = []
+    with OtlpSink() as sink:
+        for index, tracing in enumerate(order(rounds)):
+            run_config = BenchConfig(
+                config.executions, config.concurrency, tmp / f"run-{index}.db",
+                express=config.express, durable=config.durable,
+            )  # fmt: skip
+            runs.append(_one(run_config, workload, sink if tracing else None))
+    return runs
+
+
+def _one(config: BenchConfig, workload: Workload, sink: OtlpSink | None) -> CostRun:
+    exporter = None if sink is None else ExporterProcess(_exporter_env(sink.url))
+    observer: Observer = Observer()
+    if exporter is not None:  # the sampler is the SDK's, from OTEL_TRACES_SAMPLER(_ARG)
+        observer = Tracing(TracerProvider(resource=default_resource()), sink=exporter)
+    before = sink.counts()["spans"] if sink is not None else 0
+    run, _ = asyncio.run(run_workload(config, workload, observer=observer))
+    rate = run.executions / max(run.wall_seconds, 1e-9)
+    cpu = run.cpu_seconds * 1e6 / max(run.transitions, 1)
+    if exporter is None or sink is None:
+        return CostRun(False, round(rate, 1), round(cpu, 1), run.transitions)
+    children, started = _children_cpu(), time.perf_counter()
+    exporter.close(timeout=120)  # sends what is queued; the child exports it and exits
+    drain = time.perf_counter() - started
+    child_cpu = _children_cpu() - children  # the exporter process, reaped by close()
+    received = sink.counts()["spans"] - before
+    return CostRun(True, round(rate, 1), round(cpu, 1), run.transitions, received,
+                   round(child_cpu * 1e6 / max(received, 1), 1), round(drain, 2))  # fmt: skip
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _exporter_env(url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _ENDPOINTS}
+    env.update(OTEL_TRACES_EXPORTER="otlp", OTEL_EXPORTER_OTLP_ENDPOINT=url)
+    env.pop("OTEL_SDK_DISABLED", None)
+    return env
+
+
+def summary(runs: list[CostRun]) -> dict[str, Any]:
+    off = [r for r in runs if not r.tracing]
+    on = [r for r in runs if r.tracing]
+
+    def median(rows: list[CostRun], name: str) -> float:
+        return round(float(statistics.median(getattr(r, name) for r in rows)), 1)
+
+    rate_off, rate_on = median(off, "sagas_per_second"), median(on, "sagas_per_second")
+    cpu_off, cpu_on = median(off, "cpu_us_per_transition"), median(on, "cpu_us_per_transition")
+    return {
+        "runs": [asdict(r) for r in runs],
+        "off": {"sagas_per_second": rate_off, "cpu_us_per_transition": cpu_off},
+        "on": {
+            "sagas_per_second": rate_on,
+            "cpu_us_per_transition": cpu_on,
+            "exporter_cpu_us_per_span": median(on, "exporter_cpu_us_per_span"),
+            "spans_received": sum(r.spans_received for r in on),
+            "drain_seconds": round(statistics.median(r.drain_seconds for r in on), 2),
+        },
+        "sagas_per_second_drop_percent": round(100 * (1 - rate_on / rate_off), 1),
+        "cpu_per_transition_rise_percent": round(100 * (cpu_on / cpu_off - 1), 1),
+        "export_path": os.environ.get("SAGAWAY_TRACE_EXPORT", "fast") or "fast",
+    }
