@@ -18,14 +18,15 @@ import inspect
 import json
 import os
 import traceback
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from sagaway.expressions.jsontext import check_aws_json, dumps, loads
-from sagaway.interpreter.limits import over_limit
+from sagaway.interpreter.limits import json_size
 from sagaway.interpreter.messages import InvokeTask, TaskFailed, TaskSucceeded
 from sagaway.interpreter.resources import LAMBDA, parse_resource
 from sagaway.resources.lambda_response import invoke_response
@@ -114,7 +115,7 @@ class Invocation:
     def succeeded(self, value: Any) -> TaskSucceeded | TaskFailed:
         token = self.command.token
         try:
-            result = _normalise(value)
+            result, size = _normalise(value)
             # The handler's own value: the encoder would render NaN as null unseen.
             check_aws_json(result if isinstance(value, bytes | bytearray) else value,
                            other_types=True)  # fmt: skip
@@ -123,7 +124,7 @@ class Invocation:
             return TaskFailed(
                 token, "Runtime.MarshalError", f"Unable to marshal response: {reason}"
             )
-        if over_limit(dumps(result), self.payload_limit):
+        if self.payload_limit is not None and size > self.payload_limit:
             return TaskFailed(
                 token,
                 DATA_LIMIT,
@@ -195,8 +196,10 @@ def prepare(
 
 def request_id_for(key: str) -> str:
     """A UUID-shaped request id derived from the idempotency key (stable across retries of
-    the same attempt after a crash, as a caller-supplied request id would be)."""
-    return str(uuid.UUID(bytes=hashlib.blake2b(key.encode(), digest_size=16).digest()))
+    the same attempt after a crash, as a caller-supplied request id would be): the text of
+    ``uuid.UUID(bytes=digest)``, formatted directly (one is made per invocation)."""
+    h = hashlib.blake2b(key.encode(), digest_size=16).hexdigest()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def invoke(
@@ -272,14 +275,22 @@ def _invoke_payload(payload: Any) -> Any:
     return {}
 
 
-def _normalise(result: Any) -> Any:
-    """Lambda serialises the handler's return value to JSON; bytes are taken as JSON text."""
+def _normalise(result: Any) -> tuple[Any, int]:
+    """Lambda serialises the handler's return value to JSON; bytes are taken as JSON text.
+    The value the Task gets, and the UTF-8 size of its JSON text (from the one encoding)."""
     if isinstance(result, bytes | bytearray):
         try:
-            return loads(bytes(result))
+            value = loads(bytes(result))
         except ValueError:
-            return bytes(result).decode("utf-8", "replace")
-    return loads(dumps(result))
+            value = bytes(result).decode("utf-8", "replace")
+        return value, json_size(value)
+    try:
+        text = orjson.dumps(result)
+    except (TypeError, orjson.JSONEncodeError):
+        fallback = dumps(result)  # what orjson refuses (e.g. integers beyond 64 bits)
+        return loads(fallback), len(fallback.encode("utf-8", "surrogatepass"))
+    # The parsed text renders as the same text again: its size is the result's.
+    return loads(text), len(text)
 
 
 _ENGINE_DIRS = tuple(
