@@ -13,6 +13,7 @@ failures (out of memory, timeouts, exits), with Lambda's error document as the c
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 import json
@@ -85,6 +86,16 @@ class FunctionRegistry:
         return self.isolations.get(name, self.isolation)
 
 
+def _is_coroutine(handler: Handler) -> bool:
+    # A coroutine function, or an object whose __call__ is one.
+    call = getattr(handler, "__call__", None)  # noqa: B004
+    return inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(call)
+
+
+# Asked for every invocation; inspect's answer costs more than the rest of a no-op call.
+_is_coroutine_cached = functools.lru_cache(maxsize=1024)(_is_coroutine)
+
+
 def _function_name(name_or_arn: str) -> str:
     parts = name_or_arn.split(":")
     if len(parts) >= 7 and parts[2] == "lambda":
@@ -108,9 +119,10 @@ class Invocation:
 
     @property
     def is_async(self) -> bool:
-        # A coroutine function, or an object whose __call__ is one.
-        call = getattr(self.handler, "__call__", None)  # noqa: B004
-        return inspect.iscoroutinefunction(self.handler) or inspect.iscoroutinefunction(call)
+        try:
+            return _is_coroutine_cached(self.handler)
+        except TypeError:  # an unhashable callable object
+            return _is_coroutine(self.handler)
 
     def succeeded(self, value: Any) -> TaskSucceeded | TaskFailed:
         token = self.command.token
