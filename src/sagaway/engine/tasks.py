@@ -112,7 +112,13 @@ class TaskRunner:
         if isinstance(invocation, TaskFailed):
             loop.call_soon(self.on_result, arn, invocation)
             return
-        task = start_eagerly(loop, self._run(arn, invocation))
+        if self._on_loop(invocation):
+            # A coroutine handler starts now: one that never waits costs no Task. (Work for
+            # threads and sandboxes starts in the Task's first step, as before: a Task
+            # cancelled in the turn that dispatched it then never takes their places.)
+            task = start_eagerly(loop, self._run(arn, invocation))
+        else:
+            task = loop.create_task(self._run(arn, invocation))
         if task is not None:  # still running: cancel() must reach it
             self._running[(arn, command.token)] = task
 
@@ -199,6 +205,16 @@ class TaskRunner:
                 slot.release()
         self.on_result(arn, event)
 
+    def _sandboxed(self, invocation: Invocation) -> bool:
+        quarantined = invocation.context.idempotency_key in self._quarantined
+        return (
+            quarantined or self.registry.isolation_of(invocation.context.function_name) == PROCESS
+        )
+
+    def _on_loop(self, invocation: Invocation) -> bool:
+        """Whether the handler runs on the event loop (a coroutine handler, in-process)."""
+        return invocation.is_async and not self._sandboxed(invocation)
+
     async def _supervise(self, invocation: Invocation, beats: _Heartbeats, slot: _Slot) -> Event:
         command = invocation.command
         work = asyncio.ensure_future(self._call(invocation, slot))
@@ -222,8 +238,7 @@ class TaskRunner:
         slot.handed_over = True
         name = invocation.context.function_name
         release = slot.release
-        quarantined = invocation.context.idempotency_key in self._quarantined
-        if quarantined or self.registry.isolation_of(name) == PROCESS:
+        if self._sandboxed(invocation):
             self._quarantined.discard(invocation.context.idempotency_key)
             key, source = invocation.context.idempotency_key, self.registry.sources[name]
             beat = invocation.context.heartbeat
