@@ -63,8 +63,11 @@ def loads_document(text: str | bytes, max_depth: int = MAX_DEPTH) -> Any:
     value = loads(text)
     # Cheap common case: a short text with no more brackets than allowed levels cannot nest
     # deeper. A long one is checked at once: encoding the value costs less than counting.
-    short = isinstance(text, str) and len(text) <= _COUNT_BRACKETS_UP_TO
-    if not short or text.count("[") + text.count("{") > max_depth:
+    if not (
+        isinstance(text, str)
+        and len(text) <= _COUNT_BRACKETS_UP_TO
+        and text.count("[") + text.count("{") <= max_depth
+    ):
         check_depth(value, max_depth)
     return value
 
@@ -120,7 +123,7 @@ def check_aws_json(value: Any, *, other_types: bool = False) -> None:
         kind = type(item)
         if kind is str or item is None or kind is bool:  # the common leaves, exactly typed
             continue
-        if isinstance(item, str) or isinstance(item, bool):
+        if isinstance(item, str | bool):
             continue
         if isinstance(item, int):
             if not _INT_MIN <= item <= _UINT_MAX:
