@@ -10,6 +10,7 @@ it does so in the background, so its embedder serves requests meanwhile (``recov
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import secrets
 import uuid
@@ -394,6 +395,8 @@ class Engine:
                 self.observer.task_ended(actor.arn, command.token, "CancelTask")
 
     def _dispatcher(self, actor: ExecutionActor) -> Callable[[InvokeTask], None]:
+        if self.observer is NO_OBSERVER:  # nothing to wrap around each attempt
+            return functools.partial(self.tasks.dispatch, actor.arn)
         return lambda command: self.observer.dispatch_task(actor, command, self.tasks.dispatch)
 
     def finished(self, actor: ExecutionActor) -> None:
