@@ -401,6 +401,7 @@ class Engine:
 
     def finished(self, actor: ExecutionActor) -> None:
         self.actors.pop(actor.arn, None)
+        self.timers.forget(actor.arn)
         self.observer.execution_ended(actor)
         express = actor.express_record
         if express is not None:
