@@ -10,6 +10,7 @@ it does so in the background, so its embedder serves requests meanwhile (``recov
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import secrets
 import uuid
@@ -396,10 +397,13 @@ class Engine:
                 self.observer.task_ended(actor.arn, command.token, "CancelTask")
 
     def _dispatcher(self, actor: ExecutionActor) -> Callable[[InvokeTask], None]:
+        if self.observer is NO_OBSERVER:  # nothing to wrap around each attempt
+            return functools.partial(self.tasks.dispatch, actor.arn)
         return lambda command: self.observer.dispatch_task(actor, command, self.tasks.dispatch)
 
     def finished(self, actor: ExecutionActor) -> None:
         self.actors.pop(actor.arn, None)
+        self.timers.forget(actor.arn)
         self.observer.execution_ended(actor)
         express = actor.express_record
         if express is not None:

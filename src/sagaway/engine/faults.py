@@ -70,10 +70,16 @@ def first_step(
 
 
 def outcome_record(arn: str, state: ExecutionState, now: float) -> StepRecord:
-    """An EXPRESS execution's final record; FAILED if its outcome cannot be recorded."""
-    outcome = Step(state, [], [])
+    """An EXPRESS execution's final record; FAILED if its outcome cannot be recorded.
+
+    Its state snapshot keeps neither frames nor input and output: an ended EXPRESS
+    execution is never resumed nor redriven, its input and output are columns of the record,
+    and what else is read of it (error, map runs) is kept outside them. They would only
+    make the journal serialize (and compress) each input and output once more."""
+    execution = {k: v for k, v in state.execution.items() if k != "Input"}
+    snapshot = replace(state, frames={}, output=None, execution=execution)
     try:
-        return step_record(arn, 0, Start(None), outcome, now)
+        return step_record(arn, 0, Start(None), Step(state, [], []), now, snapshot)
     except Exception as exc:
         failed = state.clone()
         failed.status, failed.output = FAILED, None

@@ -22,8 +22,9 @@ import asyncio
 import contextvars
 import functools
 import logging
-from collections.abc import Callable, Sequence
-from typing import Protocol
+import types
+from collections.abc import Callable, Coroutine, Generator, Sequence
+from typing import Any, Protocol
 
 from sagaway.engine.capacity import HandlerThreads, ReservedConcurrency
 from sagaway.interpreter.messages import (
@@ -111,8 +112,15 @@ class TaskRunner:
         if isinstance(invocation, TaskFailed):
             loop.call_soon(self.on_result, arn, invocation)
             return
-        task = loop.create_task(self._run(arn, invocation))
-        self._running[(arn, command.token)] = task
+        if self._on_loop(invocation):
+            # A coroutine handler starts now: one that never waits costs no Task. (Work for
+            # threads and sandboxes starts in the Task's first step, as before: a Task
+            # cancelled in the turn that dispatched it then never takes their places.)
+            task = start_eagerly(loop, self._run(arn, invocation))
+        else:
+            task = loop.create_task(self._run(arn, invocation))
+        if task is not None:  # still running: cancel() must reach it
+            self._running[(arn, command.token)] = task
 
     def resume(self, arn: str, commands: list[Command], dispatch: Dispatch) -> list[Command]:
         """The commands recovery should carry out for ``arn`` now. In-process invocations
@@ -197,6 +205,16 @@ class TaskRunner:
                 slot.release()
         self.on_result(arn, event)
 
+    def _sandboxed(self, invocation: Invocation) -> bool:
+        quarantined = invocation.context.idempotency_key in self._quarantined
+        return (
+            quarantined or self.registry.isolation_of(invocation.context.function_name) == PROCESS
+        )
+
+    def _on_loop(self, invocation: Invocation) -> bool:
+        """Whether the handler runs on the event loop (a coroutine handler, in-process)."""
+        return invocation.is_async and not self._sandboxed(invocation)
+
     async def _supervise(self, invocation: Invocation, beats: _Heartbeats, slot: _Slot) -> Event:
         command = invocation.command
         work = asyncio.ensure_future(self._call(invocation, slot))
@@ -220,8 +238,7 @@ class TaskRunner:
         slot.handed_over = True
         name = invocation.context.function_name
         release = slot.release
-        quarantined = invocation.context.idempotency_key in self._quarantined
-        if quarantined or self.registry.isolation_of(name) == PROCESS:
+        if self._sandboxed(invocation):
             self._quarantined.discard(invocation.context.idempotency_key)
             key, source = invocation.context.idempotency_key, self.registry.sources[name]
             beat = invocation.context.heartbeat
@@ -249,6 +266,47 @@ async def _call_async(invocation: Invocation) -> TaskSucceeded | TaskFailed:
     except BaseException as exc:  # the handler's exit is its Task's failure
         return invocation.failed(exc)
     return invocation.succeeded(value)
+
+
+def start_eagerly(
+    loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, None]
+) -> asyncio.Task[None] | None:
+    """Run ``coro`` now, up to its first real wait, as a Task's first step would (in a copy
+    of the current context); None when it ended there, else the Task that goes on with it.
+
+    An async handler that never waits (a no-op, an in-memory update) then costs no Task, no
+    extra turn of the event loop and no callbacks; its result is delivered at once. A
+    handler that waits, and every supervised call (timeouts, heartbeats), goes on in the
+    Task exactly as if it had started there."""
+    context = contextvars.copy_context()
+    try:
+        waiting_on = context.run(coro.send, None)
+    except StopIteration:
+        return None
+    except BaseException:  # what a Task would have kept and logged (never expected here)
+        log.exception("a task invocation failed outside its handler")
+        return None
+    return loop.create_task(_go_on(coro, waiting_on), context=context)
+
+
+@types.coroutine
+def _go_on(coro: Coroutine[Any, Any, None], waiting_on: Any) -> Generator[Any, Any, None]:
+    """Drive ``coro`` on from where :func:`start_eagerly` left it: the Task running this
+    sees what ``coro`` waits on (its future, or None for a bare yield) and wakes or cancels
+    it exactly as it would ``coro`` itself."""
+    while True:
+        try:
+            sent = yield waiting_on
+        except BaseException as exc:  # the Task's cancellation, thrown into the handler's wait
+            try:
+                waiting_on = coro.throw(exc)
+            except StopIteration:
+                return
+            continue
+        try:
+            waiting_on = coro.send(sent)
+        except StopIteration:
+            return
 
 
 def _window(deadline: float | None, now: float, heartbeat: float | None) -> float | None:

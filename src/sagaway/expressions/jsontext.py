@@ -26,6 +26,8 @@ MAX_DEPTH: Final = 200
 _ENCODER_DEPTH: Final = 254
 # orjson keeps integers of 64 bits (signed or unsigned) and reads larger ones as doubles.
 _INT_MIN, _UINT_MAX = -(2**63), 2**64 - 1
+# Texts up to this long are scanned for brackets before their depth is measured (measured).
+_COUNT_BRACKETS_UP_TO: Final = 4096
 
 
 def dumps(value: Any) -> str:
@@ -59,9 +61,13 @@ def loads(text: str | bytes) -> Any:
 def loads_document(text: str | bytes, max_depth: int = MAX_DEPTH) -> Any:
     """:func:`loads` for text a client sends, also refusing nesting deeper than ``max_depth``."""
     value = loads(text)
-    # Cheap common case: text with no more brackets than allowed levels cannot nest deeper.
-    openers = text.count("[") + text.count("{") if isinstance(text, str) else None
-    if openers is None or openers > max_depth:
+    # Cheap common case: a short text with no more brackets than allowed levels cannot nest
+    # deeper. A long one is checked at once: encoding the value costs less than counting.
+    if not (
+        isinstance(text, str)
+        and len(text) <= _COUNT_BRACKETS_UP_TO
+        and text.count("[") + text.count("{") <= max_depth
+    ):
         check_depth(value, max_depth)
     return value
 
@@ -114,7 +120,10 @@ def check_aws_json(value: Any, *, other_types: bool = False) -> None:
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()
-        if isinstance(item, str) or item is None or isinstance(item, bool):
+        kind = type(item)
+        if kind is str or item is None or kind is bool:  # the common leaves, exactly typed
+            continue
+        if isinstance(item, str | bool):
             continue
         if isinstance(item, int):
             if not _INT_MIN <= item <= _UINT_MAX:

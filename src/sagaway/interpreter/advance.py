@@ -93,7 +93,9 @@ def _start(run: Run, event: Start) -> None:
         input=event.input,
     )
     run.state.frames[root.id] = root
-    details = {**event_payload("input", event.input), "roleArn": execution["RoleArn"]}
+    details = None
+    if run.keeps_history:
+        details = {**event_payload("input", event.input), "roleArn": execution["RoleArn"]}
     run.emit(root, "ExecutionStarted", details, previous=0)
     root.last_id = 0  # AWS: the first state's previousEventId is 0
     run.schedule(root)

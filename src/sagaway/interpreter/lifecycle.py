@@ -12,7 +12,12 @@ from sagaway.interpreter import handlers
 from sagaway.interpreter.dataflow import evaluate_assign, state_output, states_var
 from sagaway.interpreter.execution import DONE, TIMER, Frame
 from sagaway.interpreter.failures import Failure, pick_catcher, pick_retrier, retry_delay
-from sagaway.interpreter.limits import DATA_LIMIT_EXCEEDED, over_limit, payload_cause
+from sagaway.interpreter.limits import (
+    DATA_LIMIT_EXCEEDED,
+    over_limit,
+    payload_cause,
+    value_over_limit,
+)
 from sagaway.interpreter.run import Run, event_payload, stable_seed
 
 QUERY_EVALUATION_ERROR = "States.QueryEvaluationError"
@@ -26,7 +31,9 @@ def enter_state(run: Run, frame: Frame) -> None:
     frame.retry_count = 0
     frame.entered_at = run.now
     frame.data = {}
-    details = {"name": state.name, **event_payload("input", frame.input)}
+    details = None
+    if run.keeps_history:
+        details = {"name": state.name, **event_payload("input", frame.input)}
     frame.entered_id = run.emit(frame, f"{state.type}StateEntered", details)
     guarded(run, frame, state, handlers.enter, frame, state)
 
@@ -86,8 +93,13 @@ def exit_state(
     *,
     caught: bool = False,
 ) -> None:
-    details: dict[str, Any] = {"name": state.name, **event_payload("output", output)}
-    if over_limit(details["output"], run.limits.payload_bytes):
+    details: dict[str, Any] | None = None
+    if run.keeps_history:
+        details = {"name": state.name, **event_payload("output", output)}
+        oversized = over_limit(details["output"], run.limits.payload_bytes)
+    else:
+        oversized = value_over_limit(output, run.limits.payload_bytes)
+    if oversized:
         # AWS: a state's output is held to the payload quota. The failure can be caught,
         # but an oversized output of a Catch fails the frame (it would only recur).
         failure = Failure(DATA_LIMIT_EXCEEDED, payload_cause(state.name, "returned a result"))
@@ -98,6 +110,7 @@ def exit_state(
         return
     if assigned is not None:
         frame.variables.update(assigned)
+    if assigned is not None and details is not None:
         details["assignedVariables"] = {k: dumps(v) for k, v in assigned.items()}
         details["assignedVariablesDetails"] = {"truncated": False}
     run.emit(frame, f"{state.type}StateExited", details)
@@ -189,7 +202,8 @@ def end_execution(run: Run, frame: Frame, output: Any, failure: Failure | None) 
     if failure is None:
         run.state.status = SUCCEEDED
         run.state.output = output
-        run.emit(frame, "ExecutionSucceeded", event_payload("output", output))
+        succeeded = event_payload("output", output) if run.keeps_history else None
+        run.emit(frame, "ExecutionSucceeded", succeeded)
         return
     run.state.status = FAILED
     run.state.error, run.state.cause = failure.error, failure.cause

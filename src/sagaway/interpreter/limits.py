@@ -8,6 +8,9 @@ truncating anything: exceeding one fails the state or the execution with AWS's e
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+import orjson
 
 DATA_LIMIT_EXCEEDED = "States.DataLimitExceeded"
 HISTORY_LIMIT_ERROR = "States.Runtime"
@@ -61,6 +64,25 @@ def payload_cause(state_name: str, what: str) -> str:
         f"The state/task '{state_name}' {what} with a size exceeding the maximum number of "
         "bytes service limit."
     )
+
+
+def json_size(value: Any) -> int:
+    """The UTF-8 size of ``value``'s JSON text (``jsontext.dumps``), without decoding it.
+
+    orjson writes exactly that text as UTF-8 bytes; what it refuses (integers beyond 64
+    bits, lone surrogates) is measured on the text ``dumps`` would give instead."""
+    try:
+        return len(orjson.dumps(value))
+    except (TypeError, orjson.JSONEncodeError):
+        from sagaway.expressions.jsontext import dumps
+
+        return len(dumps(value).encode("utf-8", "surrogatepass"))
+
+
+def value_over_limit(value: Any, limit: int | None) -> bool:
+    """:func:`over_limit` of ``value``'s JSON text, for a step that keeps no history (the
+    text itself is then never needed)."""
+    return limit is not None and json_size(value) > limit
 
 
 def over_limit(text: str, limit: int | None) -> bool:

@@ -76,6 +76,13 @@ class Run:
         )
 
     # -- history ---------------------------------------------------------------------------
+    @property
+    def keeps_history(self) -> bool:
+        """Whether events are built (EXPRESS: no). When not, callers emit without details:
+        the event ids are still counted, but no input or output is rendered as JSON text
+        only to be thrown away."""
+        return self.limits.history
+
     def emit(
         self,
         frame: Frame | None,

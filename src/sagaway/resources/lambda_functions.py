@@ -13,19 +13,21 @@ failures (out of memory, timeouts, exits), with Lambda's error document as the c
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 import json
 import os
 import traceback
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sagaway.expressions.jsontext import check_aws_json, dumps, loads
-from sagaway.interpreter.limits import over_limit
+import orjson
+
+from sagaway.expressions.jsontext import MAX_DEPTH, check_aws_json, dumps, loads
+from sagaway.interpreter.limits import json_size
 from sagaway.interpreter.messages import InvokeTask, TaskFailed, TaskSucceeded
 from sagaway.interpreter.resources import LAMBDA, parse_resource
 from sagaway.resources.lambda_response import invoke_response
@@ -84,6 +86,17 @@ class FunctionRegistry:
         return self.isolations.get(name, self.isolation)
 
 
+def _is_coroutine(handler: Handler) -> bool:
+    # A coroutine function, or an object whose __call__ is one.
+    call = getattr(handler, "__call__", None)  # noqa: B004
+    return inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(call)
+
+
+# Asked for every invocation; inspect's answer costs more than the rest of a no-op call.
+_is_coroutine_cached = functools.lru_cache(maxsize=1024)(_is_coroutine)
+
+
+@functools.lru_cache(maxsize=1024)
 def _function_name(name_or_arn: str) -> str:
     parts = name_or_arn.split(":")
     if len(parts) >= 7 and parts[2] == "lambda":
@@ -107,23 +120,25 @@ class Invocation:
 
     @property
     def is_async(self) -> bool:
-        # A coroutine function, or an object whose __call__ is one.
-        call = getattr(self.handler, "__call__", None)  # noqa: B004
-        return inspect.iscoroutinefunction(self.handler) or inspect.iscoroutinefunction(call)
+        try:
+            return _is_coroutine_cached(self.handler)
+        except TypeError:  # an unhashable callable object
+            return _is_coroutine(self.handler)
 
     def succeeded(self, value: Any) -> TaskSucceeded | TaskFailed:
         token = self.command.token
         try:
-            result = _normalise(value)
+            result, size, plain = _normalise(value)
             # The handler's own value: the encoder would render NaN as null unseen.
-            check_aws_json(result if isinstance(value, bytes | bytearray) else value,
-                           other_types=True)  # fmt: skip
+            if not plain:
+                check_aws_json(result if isinstance(value, bytes | bytearray) else value,
+                               other_types=True)  # fmt: skip
         except (TypeError, ValueError, RecursionError) as exc:
             reason = "nested too deeply" if isinstance(exc, RecursionError) else exc
             return TaskFailed(
                 token, "Runtime.MarshalError", f"Unable to marshal response: {reason}"
             )
-        if over_limit(dumps(result), self.payload_limit):
+        if self.payload_limit is not None and size > self.payload_limit:
             return TaskFailed(
                 token,
                 DATA_LIMIT,
@@ -195,8 +210,10 @@ def prepare(
 
 def request_id_for(key: str) -> str:
     """A UUID-shaped request id derived from the idempotency key (stable across retries of
-    the same attempt after a crash, as a caller-supplied request id would be)."""
-    return str(uuid.UUID(bytes=hashlib.blake2b(key.encode(), digest_size=16).digest()))
+    the same attempt after a crash, as a caller-supplied request id would be): the text of
+    ``uuid.UUID(bytes=digest)``, formatted directly (one is made per invocation)."""
+    h = hashlib.blake2b(key.encode(), digest_size=16).hexdigest()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def invoke(
@@ -272,14 +289,26 @@ def _invoke_payload(payload: Any) -> Any:
     return {}
 
 
-def _normalise(result: Any) -> Any:
-    """Lambda serialises the handler's return value to JSON; bytes are taken as JSON text."""
+def _normalise(result: Any) -> tuple[Any, int, bool]:
+    """Lambda serialises the handler's return value to JSON; bytes are taken as JSON text.
+    The value the Task gets, the UTF-8 size of its JSON text (from the one encoding), and
+    whether that encoding alone shows the value is JSON as AWS accepts it (``plain``)."""
     if isinstance(result, bytes | bytearray):
         try:
-            return loads(bytes(result))
+            value = loads(bytes(result))
         except ValueError:
-            return bytes(result).decode("utf-8", "replace")
-    return loads(dumps(result))
+            value = bytes(result).decode("utf-8", "replace")
+        return value, json_size(value), False
+    try:
+        text = orjson.dumps(result)
+    except (TypeError, orjson.JSONEncodeError):
+        fallback = dumps(result)  # what orjson refuses (e.g. integers beyond 64 bits)
+        return loads(fallback), len(fallback.encode("utf-8", "surrogatepass")), False
+    # orjson refuses integers beyond 64 bits and renders NaN and Infinity as null: a text
+    # with no null and fewer brackets than MAX_DEPTH needs no walk of check_aws_json.
+    plain = b"null" not in text and text.count(b"[") + text.count(b"{") <= MAX_DEPTH
+    # The parsed text renders as the same text again: its size is the result's.
+    return loads(text), len(text), plain
 
 
 _ENGINE_DIRS = tuple(

@@ -62,7 +62,8 @@ def on_task(run: Run, frame: Frame, state: State, event: Any) -> None:
     frame.token = None
     frame.context_extra.pop("Task", None)
     if isinstance(event, TaskSucceeded):
-        _emit_outcome(run, frame, ref, "Succeeded", event_payload("output", event.output))
+        output = event_payload("output", event.output) if run.keeps_history else None
+        _emit_outcome(run, frame, ref, "Succeeded", output)
         succeed_state(run, frame, state, event.output)
         return
     if isinstance(event, TaskTimedOut):
@@ -79,6 +80,12 @@ def on_task(run: Run, frame: Frame, state: State, event: Any) -> None:
 def _emit_scheduled(
     run: Run, frame: Frame, ref: ResourceRef, payload: Any, data: dict[str, Any]
 ) -> None:
+    if not run.keeps_history:  # the same events, counted but not built
+        first, second = _SCHEDULED.get(ref.family, ("TaskScheduled", "TaskStarted"))
+        run.emit(frame, first)
+        if second is not None:
+            run.emit(frame, second)
+        return
     timing = {}
     if data.get("timeout") is not None:
         timing["timeoutInSeconds"] = data["timeout"]
@@ -103,9 +110,20 @@ def _emit_scheduled(
         run.emit(frame, "TaskStarted", _service(ref))
 
 
+# The events that schedule and start an attempt, by resource family (the rest: Task*).
+_SCHEDULED: dict[str, tuple[str, str | None]] = {
+    LAMBDA: ("LambdaFunctionScheduled", "LambdaFunctionStarted"),
+    ACTIVITY: ("ActivityScheduled", None),
+}
+
+
 def _emit_outcome(
-    run: Run, frame: Frame, ref: ResourceRef, outcome: str, details: dict[str, Any]
+    run: Run, frame: Frame, ref: ResourceRef, outcome: str, details: dict[str, Any] | None
 ) -> None:
+    if details is None:  # no history is kept: count the event only
+        prefix = {LAMBDA: "LambdaFunction", ACTIVITY: "Activity"}.get(ref.family, "Task")
+        run.emit(frame, prefix + outcome)
+        return
     if ref.family == LAMBDA:
         run.emit(frame, f"LambdaFunction{outcome}", details)
     elif ref.family == ACTIVITY:

@@ -1,0 +1,63 @@
+"""What an EXPRESS execution journals when it ends: its record (input, output, status) and
+a state snapshot without frames, input or output, which nothing reads of an ended EXPRESS
+execution and which would only serialize its payloads again."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sagaway.expressions.jsontext import loads
+from sagaway.interpreter.codec import load_state
+from tests.engine.conftest import Node, definition, run, task, until
+
+
+def test_an_express_outcome_keeps_its_payloads_in_the_record_only(node: Node) -> None:
+    node.functions["tag"] = lambda event, context: {"seen": len(event["blob"])}
+    blob = "é" * (60 * 1024)
+
+    async def scenario() -> None:
+        engine = await node.open()
+        machine = engine.create_state_machine(
+            "Quick", definition({"T": task("tag", ResultPath="$.tag")}), type="EXPRESS"
+        )
+        text = json.dumps({"blob": blob})
+        arn = (await engine.start_execution(machine.arn, "q", text)).arn
+        assert await engine.wait_status(arn) == "SUCCEEDED"
+        await until(lambda: engine.journal.get_execution(arn) is not None)
+        record = engine.journal.get_execution(arn)
+        assert record is not None and record.state is not None
+        assert record.input == text
+        assert loads(record.output or "") == {"blob": blob, "tag": {"seen": len(blob)}}
+        state = load_state(record.state)
+        assert (state.status, state.frames, state.output) == ("SUCCEEDED", {}, None)
+        assert "Input" not in state.execution and state.execution["Id"] == arn
+        assert len(record.state) < 1024  # no payload in it
+        await node.close()
+
+    run(scenario())
+
+
+def test_an_express_failure_keeps_error_and_cause(node: Node) -> None:
+    def boom(event: Any, context: Any) -> Any:
+        raise ValueError("no")
+
+    node.functions["boom"] = boom
+
+    async def scenario() -> None:
+        engine = await node.open()
+        machine = engine.create_state_machine(
+            "Fails", definition({"T": task("boom")}), type="EXPRESS"
+        )
+        arn = (await engine.start_execution(machine.arn, "f", "{}")).arn
+        assert await engine.wait_status(arn) == "FAILED"
+        await until(lambda: engine.journal.get_execution(arn) is not None)
+        record = engine.journal.get_execution(arn)
+        assert record is not None and record.state is not None
+        assert record.error == "ValueError" and "no" in (record.cause or "")
+        assert record.output is None
+        state = load_state(record.state)
+        assert (state.error, state.frames) == ("ValueError", {})
+        await node.close()
+
+    run(scenario())
