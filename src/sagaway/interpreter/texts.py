@@ -40,7 +40,7 @@ class TextMemo:
         self._entries: dict[int, tuple[Any, str]] = {}
         self._size = 0
         self._lock = threading.Lock()
-        self.rendered = 0  # texts rendered by :meth:`text` (hits are not counted): tests
+        self.rendered = 0  # large texts rendered (a hit renders nothing): what tests count
 
     def text(self, value: Any) -> str:
         """``dumps(value)``, rendered only if this value's text is not kept already."""
@@ -51,8 +51,8 @@ class TextMemo:
             self._touch(id(value))
             return hit[1]
         text = dumps(value)
-        self.rendered += 1
         if len(text) >= self.min_kept:
+            self.rendered += 1
             self._keep(value, text)
         return text
 
