@@ -26,6 +26,8 @@ MAX_DEPTH: Final = 200
 _ENCODER_DEPTH: Final = 254
 # orjson keeps integers of 64 bits (signed or unsigned) and reads larger ones as doubles.
 _INT_MIN, _UINT_MAX = -(2**63), 2**64 - 1
+# Texts up to this long have their brackets counted before their depth is checked.
+_COUNT_LIMIT: Final = 4096
 
 
 def dumps(value: Any) -> str:
@@ -71,7 +73,10 @@ def loads_document(text: str | bytes, max_depth: int = MAX_DEPTH) -> Any:
     """:func:`loads` for text a client sends, also refusing nesting deeper than ``max_depth``."""
     value = loads(text)
     # Cheap common case: text with no more brackets than allowed levels cannot nest deeper.
-    openers = text.count("[") + text.count("{") if isinstance(text, str) else None
+    # (A long text is checked by rendering it instead: one pass, where counting takes two.)
+    openers = None
+    if isinstance(text, str) and len(text) < _COUNT_LIMIT:
+        openers = text.count("[") + text.count("{")
     if openers is None or openers > max_depth:
         check_depth(value, max_depth)
     return value

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import fields
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import orjson
 
@@ -27,7 +27,9 @@ EXECUTION: Final = "$execution"  # a key of ``execution`` ($$.Execution.Input)
 STATE: Final = "$state"  # a field of the state itself (its output)
 _FRAME_FIELDS: Final = ("input", "effective", "output")
 _STATE_FIELDS: Final = tuple(f.name for f in fields(ExecutionState))
+_FRAME_ALL: Final = tuple(f.name for f in fields(Frame))
 
+_T = TypeVar("_T", ExecutionState, Frame)
 Known = Callable[[Any], str | None]  # a value's JSON text, if it is at hand already
 Texts = Callable[[set[str]], Mapping[str, str]]  # digests -> texts (the payload store)
 LeftOut = list[tuple[str, str, str]]  # (owner, field, JSON text)
@@ -47,7 +49,7 @@ def dump_state_parts(state: ExecutionState, known: Known) -> tuple[bytes, LeftOu
             value = getattr(frame, name)
             text = known(value) if value is not None else None
             if text is not None:
-                copy = copy if copy is not None else frame.clone()
+                copy = copy if copy is not None else _shallow(frame, _FRAME_ALL)
                 setattr(copy, name, None)
                 left.append((fid, name, text))
         if copy is not None:
@@ -65,12 +67,19 @@ def dump_state_parts(state: ExecutionState, known: Known) -> tuple[bytes, LeftOu
         left.append((STATE, "output", text))
     if not left:
         return orjson.dumps(state), left
-    # A shallow copy, field by field (dataclasses.replace costs more than all the rest).
-    slim = ExecutionState.__new__(ExecutionState)
-    for name in _STATE_FIELDS:
-        setattr(slim, name, getattr(state, name))
+    slim = _shallow(state, _STATE_FIELDS)
     slim.frames, slim.execution, slim.output = frames or state.frames, execution, output
     return orjson.dumps(slim), left
+
+
+def _shallow(obj: _T, names: tuple[str, ...]) -> _T:
+    """A copy sharing every field's value (dataclasses.replace and Frame.clone cost more
+    than the rest of a snapshot); only the copy's own fields are then replaced."""
+    kind = type(obj)
+    copy = kind.__new__(kind)
+    for name in names:
+        setattr(copy, name, getattr(obj, name))
+    return copy
 
 
 def load_state(blob: bytes | str, texts: Texts | None = None) -> ExecutionState:

@@ -6,7 +6,9 @@ execution's output). Rendering a 64 KiB document at each of them was most of the
 saga with large payloads, so the text of a large value is kept beside it, by identity, and
 handed out again while the value lives.
 
-This is sound because JSON values are never changed in place once built: the interpreter
+It is a cache, not execution state: every text is exactly what rendering the value gives
+(a test compares whole histories with and without it). It is sound because JSON values
+are never changed in place once built: the interpreter
 builds new ones (``set_result_path`` copies the path it writes), a handler is given a copy
 of its input (``resources.lambda_functions.prepare``), and a handler's result is re-parsed
 before it is used. The memo holds each value it knows, so an id cannot be reused by another
@@ -19,7 +21,9 @@ fell out is simply rendered again (the same text, at the old cost).
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections import OrderedDict
 from typing import Any, Final
 
 from sagaway.expressions.jsontext import dumps
@@ -37,7 +41,9 @@ class TextMemo:
     def __init__(self, budget: int = BUDGET, min_kept: int = MIN_KEPT) -> None:
         self.budget = budget
         self.min_kept = min_kept
-        self._entries: dict[int, tuple[Any, str]] = {}
+        # Least recently used first (OrderedDict: a plain dict emptied from the front slows
+        # down finding its first key until it is resized).
+        self._entries: OrderedDict[int, tuple[Any, str]] = OrderedDict()
         self._size = 0
         self._lock = threading.Lock()
         self.rendered = 0  # large texts rendered (a hit renders nothing): what tests count
@@ -68,10 +74,9 @@ class TextMemo:
 
     def _touch(self, key: int) -> None:
         # Least recently used out first: an execution's input is used at every step.
-        with self._lock:
-            entry = self._entries.pop(key, None)
-            if entry is not None:
-                self._entries[key] = entry
+        # (KeyError: dropped meanwhile by another thread's _keep; it is rendered again.)
+        with contextlib.suppress(KeyError):
+            self._entries.move_to_end(key)
 
     def _keep(self, value: Any, text: str) -> None:
         with self._lock:
@@ -81,8 +86,7 @@ class TextMemo:
             self._entries[id(value)] = (value, text)
             self._size += len(text)
             while self._size > self.budget and self._entries:
-                oldest = next(iter(self._entries))
-                self._size -= len(self._entries.pop(oldest)[1])
+                self._size -= len(self._entries.popitem(last=False)[1][1])
 
     def clear(self) -> None:
         with self._lock:

@@ -10,9 +10,12 @@ history reader sees the events exactly as the interpreter emitted them.
 The text is stored as it was emitted, never parsed or re-serialized. One value's text is a
 single string object however many events carry it (``interpreter.texts``), so its digest
 and compressed form are computed once too: they are kept by the identity of the text
-(:class:`PackedMemo`). The digest is SHA-256 (cut to 128 bits), which this machine's CPU
-computes in hardware at twice the speed of BLAKE2b; references written with BLAKE2b digests
-by earlier versions stay valid, a digest being only a key. Compression is zstd
+(:class:`PackedMemo`). The digest is SHA-256 (cut to 128 bits) of the compressed bytes:
+compression is lossless, so distinct texts never share them, and is deterministic, so a
+text stored again gets the same key; hashing the compressed form hashes several times less
+data. (A later zstd that compressed the same text differently would only store it once
+more.) References written by earlier versions (BLAKE2b of the text) stay valid: a digest
+is only a key. Compression is zstd
 at level 1: on 64 KiB of order-like JSON it kept 5.4x at about the speed of lz4 (3.1x),
 where zlib took twice the time for less (see docs/benchmarks.md). Small texts stay inline
 and uncompressed: below a database page (``INLINE_LIMIT``) the digest, the extra row and
@@ -21,8 +24,10 @@ the codec cost more time than the bytes they save.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any, Final
 
@@ -62,11 +67,12 @@ def maybe_compress(data: bytes) -> bytes:
 
 
 def digest(text: str) -> str:
-    return _digest(text.encode("utf-8", "surrogatepass"))
+    """The key ``text`` is stored under: the digest of its compressed bytes (see above)."""
+    return _digest(compress(text.encode("utf-8", "surrogatepass")))
 
 
-def _digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()[:32]
+def _digest(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()[:32]
 
 
 # Bytes of compressed payloads the memo keeps at most (it also holds their texts alive).
@@ -78,7 +84,7 @@ class PackedMemo:
 
     def __init__(self, budget: int = MEMO_BUDGET) -> None:
         self.budget = budget
-        self._entries: dict[int, tuple[str, str, bytes]] = {}
+        self._entries: OrderedDict[int, tuple[str, str, bytes]] = OrderedDict()
         self._size = 0
         self._lock = threading.Lock()
         self.packed = 0  # texts hashed and compressed (hits are not counted): tests
@@ -87,20 +93,18 @@ class PackedMemo:
         """``(digest, compressed UTF-8)`` of ``text``."""
         hit = self._entries.get(id(text))
         if hit is not None and hit[0] is text:
-            with self._lock:  # least recently used out first (a snapshot's input: each step)
-                entry = self._entries.pop(id(text), None)
-                if entry is not None:
-                    self._entries[id(text)] = entry
+            # Least recently used out first (a snapshot's input: at each step).
+            with contextlib.suppress(KeyError):
+                self._entries.move_to_end(id(text))
             return hit[1], hit[2]
-        data = text.encode("utf-8", "surrogatepass")
-        ref, body = _digest(data), compress(data)
+        body = compress(text.encode("utf-8", "surrogatepass"))
+        ref = _digest(body)
         self.packed += 1
         with self._lock:
             self._entries[id(text)] = (text, ref, body)
             self._size += len(text) + len(body)
             while self._size > self.budget and self._entries:
-                oldest = next(iter(self._entries))
-                dropped, _, old_body = self._entries.pop(oldest)
+                dropped, _, old_body = self._entries.popitem(last=False)[1]
                 self._size -= len(dropped) + len(old_body)
         return ref, body
 
