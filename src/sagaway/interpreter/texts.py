@@ -21,7 +21,6 @@ fell out is simply rendered again (the same text, at the old cost).
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from collections import OrderedDict
 from typing import Any, Final
@@ -54,8 +53,7 @@ class TextMemo:
             return dumps(value)  # numbers, booleans, null: nothing to gain
         hit = self._entries.get(id(value))
         if hit is not None and hit[0] is value:
-            self._touch(id(value))
-            return hit[1]
+            return hit[1]  # (kept in use by ``known``, which each step's snapshot asks)
         text = dumps(value)
         if len(text) >= self.min_kept:
             self.rendered += 1
@@ -69,14 +67,12 @@ class TextMemo:
         hit = self._entries.get(id(value))
         if hit is None or hit[0] is not value:
             return None
-        self._touch(id(value))
+        # Least recently used out first: an execution's input is in every snapshot.
+        try:  # noqa: SIM105 (contextlib.suppress costs more than the rest of this call)
+            self._entries.move_to_end(id(value))
+        except KeyError:  # dropped meanwhile by another thread's _keep
+            pass
         return hit[1]
-
-    def _touch(self, key: int) -> None:
-        # Least recently used out first: an execution's input is used at every step.
-        # (KeyError: dropped meanwhile by another thread's _keep; it is rendered again.)
-        with contextlib.suppress(KeyError):
-            self._entries.move_to_end(key)
 
     def _keep(self, value: Any, text: str) -> None:
         with self._lock:

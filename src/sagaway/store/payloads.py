@@ -24,7 +24,6 @@ the codec cost more time than the bytes they save.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import threading
 from collections import OrderedDict
@@ -93,9 +92,12 @@ class PackedMemo:
         """``(digest, compressed UTF-8)`` of ``text``."""
         hit = self._entries.get(id(text))
         if hit is not None and hit[0] is text:
-            # Least recently used out first (a snapshot's input: at each step).
-            with contextlib.suppress(KeyError):
+            # Least recently used out first (a snapshot's input: at each step). Not
+            # contextlib.suppress: this runs for every reference of every step.
+            try:  # noqa: SIM105
                 self._entries.move_to_end(id(text))
+            except KeyError:  # dropped meanwhile by another thread
+                pass
             return hit[1], hit[2]
         body = compress(text.encode("utf-8", "surrogatepass"))
         ref = _digest(body)
