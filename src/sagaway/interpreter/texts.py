@@ -32,6 +32,8 @@ from sagaway.expressions.jsontext import dumps
 MIN_KEPT: Final = 4096
 # Characters of text kept at most: 100 sagas in flight with 64 KiB payloads keep ~13 MiB.
 BUDGET: Final = 48 * 1024 * 1024
+# The values whose text may be kept (the interpreter's JSON values are of these exact types).
+_KEEPABLE: Final = frozenset({dict, list, str})
 
 
 class TextMemo:
@@ -49,7 +51,7 @@ class TextMemo:
 
     def text(self, value: Any) -> str:
         """``dumps(value)``, rendered only if this value's text is not kept already."""
-        if not isinstance(value, dict | list | str):
+        if type(value) not in _KEEPABLE:
             return dumps(value)  # numbers, booleans, null: nothing to gain
         hit = self._entries.get(id(value))
         if hit is not None and hit[0] is value:
@@ -62,7 +64,7 @@ class TextMemo:
 
     def known(self, value: Any) -> str | None:
         """The text kept for ``value``, if any (nothing is rendered)."""
-        if not isinstance(value, dict | list | str):
+        if type(value) not in _KEEPABLE:
             return None
         hit = self._entries.get(id(value))
         if hit is None or hit[0] is not value:
@@ -95,7 +97,6 @@ class TextMemo:
 MEMO = TextMemo()
 
 
-def text_of(value: Any) -> str:
-    """The compact JSON text of ``value`` (AWS style), rendered once while it is large and
-    alive (see the module docstring)."""
-    return MEMO.text(value)
+# The compact JSON text of a value (AWS style), rendered once while it is large and alive
+# (see the module docstring). A bound method: this runs for every payload of every event.
+text_of = MEMO.text
