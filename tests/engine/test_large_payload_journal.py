@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from sagaway.engine.journal_steps import read_state
 from sagaway.interpreter.texts import MEMO
 from sagaway.store import payloads as P
 from tests.engine.conftest import Node, definition, run, task, until
@@ -197,3 +198,40 @@ def test_an_execution_resumes_from_a_snapshot_that_refers_to_payloads(tmp_path: 
     output = run(second_run())
     assert output["blob"] == BLOB
     assert [k for k in output if k in STEPS] == STEPS
+
+
+def test_on_postgresql_snapshots_refer_to_payloads_that_read_back_whole() -> None:
+    from sagaway.engine.engine import Engine
+    from sagaway.resources.lambda_functions import FunctionRegistry
+    from sagaway.store.open import open_journal
+    from tests.store.conftest import drop_schema, postgres_url
+
+    url = postgres_url()
+
+    async def scenario() -> None:
+        registry = FunctionRegistry()
+        for name, handler in handlers().items():
+            registry.register(name, handler)
+        journal: Any = open_journal(url, owner="payload-test")  # a worker: it runs them
+        try:
+            async with Engine(journal, registry) as engine:
+                machine = engine.create_state_machine("orders", saga())
+                start = await engine.start_execution(machine.arn, "o-1", json.dumps(order()))
+                assert await engine.wait_status(start.arn) == "SUCCEEDED"
+            record = journal.get_execution(start.arn)
+            assert record is not None and record.state is not None
+            assert b"payloadRefs" in record.state and BLOB.encode() not in record.state
+            state = read_state(journal, record)  # what recovery and the console load
+            assert state.execution["Input"] == order()
+            assert json.loads(record.output or "")["blob"] == BLOB
+            history = journal.history(start.arn)
+            texts = [d[k] for e in history for d in e.values() if isinstance(d, dict)
+                     for k in d if k in ("input", "output")]  # fmt: skip
+            assert sum(BLOB in t for t in texts) == 2 + 3 * len(STEPS)
+        finally:
+            journal.close()
+
+    try:
+        run(scenario())
+    finally:
+        drop_schema(url)
