@@ -77,11 +77,13 @@ async def run(args: Any, url: str) -> None:
             expected = "FAILED" if fail else "SUCCEEDED"
 
             async def one(i: int) -> None:
-                import json
+                import orjson
 
-                record = await engine.start_execution(
-                    machine.arn, f"o-{i}", json.dumps(h.order_input(i, fail, payload))
-                )
+                # The client's own work: the standard library's json.dumps takes ~0.3 ms
+                # on a 64 KiB input, more than the engine spends on it; a Python client of
+                # Sagaway would use orjson, as Sagaway does.
+                text = orjson.dumps(h.order_input(i, fail, payload)).decode()
+                record = await engine.start_execution(machine.arn, f"o-{i}", text)
                 status = await engine.wait_status(record.arn)
                 if status != expected:
                     raise AssertionError(f"o-{i}: {status}, expected {expected}")

@@ -158,6 +158,22 @@ def test_a_large_payload_is_stored_once_and_history_shows_it_whole(journal: Any)
     assert len(bytes(blob)) < 1024  # the history row holds references only
 
 
+def test_a_snapshot_refers_to_the_payloads_of_the_values_it_left_out(journal: Any) -> None:
+    arn = start(journal, "linked")
+    text = large_text()
+    # A step with no events: the snapshot's own reference must bring its payload row.
+    left_out = [("root", "input", text), ("root", "effective", text), ("$execution", "Input", text)]
+    step = StepRecord(arn, 1, b'{"frames":{}}', "RUNNING", [], state_texts=left_out)
+    assert journal.commit([step]) == [True]
+    state = journal.get_execution(arn).state
+    assert b"payloadRefs" in state and len(state) < 1024  # refers, does not embed
+    refs = orjson.loads(state)["payloadRefs"]
+    assert [(owner, field) for owner, field, _ in refs] == [(o, f) for o, f, _ in left_out]
+    (digest,) = {ref for _, _, ref in refs}
+    assert journal.payload_texts(arn, {digest}) == {digest: text}
+    assert journal._reader().execute("SELECT count(*) FROM payloads").fetchone()[0] == 1
+
+
 def test_small_payloads_stay_inline(journal: Any) -> None:
     arn = start(journal, "small")
     details = {"name": "A", "input": '{"n":1}', "inputDetails": {"truncated": False}}

@@ -101,3 +101,30 @@ def test_postgresql_upgrade_moves_payloads_and_keeps_histories() -> None:
         assert count == 1
     finally:
         drop_schema(url)
+
+
+def test_payloads_stored_under_the_earlier_digest_still_read(tmp_path: Path) -> None:
+    """Rows written before digests were SHA-256 of the compressed text (BLAKE2b-128 of the
+    text itself) keep their keys: a digest is only a key, nothing recomputes it."""
+    import hashlib
+
+    from sagaway.store import payloads as P
+
+    _, _, steps = old_rows()
+    text = steps[0][0]["executionStartedEventDetails"]["input"]
+    old_key = hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+    refs = [{**e, "executionStartedEventDetails": {"input": {"sagawayPayload": old_key},
+                                                   "roleArn": "r"}}
+            if e["type"] == "ExecutionStarted" else e for e in steps[0][:1]]  # fmt: skip
+    journal = SqliteJournal(f"sqlite:///{tmp_path / 'j.db'}")
+    try:
+        with journal._transaction() as conn:
+            conn.execute(
+                "INSERT INTO payloads VALUES (?, ?, ?)",
+                (ARN, old_key, P.compress(text.encode())),
+            )
+            conn.execute("INSERT INTO history VALUES (?, ?, ?)", (ARN, 1, orjson.dumps(refs)))
+        assert journal.history(ARN) == steps[0][:1]
+        assert journal.payload_texts(ARN, {old_key}) == {old_key: text}
+    finally:
+        journal.close()

@@ -21,9 +21,9 @@ from sagaway.api.errors import (
 )
 from sagaway.api.service import Api, page
 from sagaway.engine import arns
+from sagaway.engine.journal_steps import read_state
 from sagaway.engine.notes import MapRunUpdate
 from sagaway.interpreter import map_runs
-from sagaway.interpreter.codec import load_state
 from sagaway.interpreter.execution import ExecutionState
 from sagaway.store.ports import ExecutionRecord
 
@@ -107,7 +107,7 @@ def _state(api: Api, record: ExecutionRecord) -> ExecutionState | None:
     actor = api.engine.actors.get(record.arn)
     if actor is not None:  # newer than the journal's snapshot by the commit in flight
         return actor.state
-    return load_state(record.state) if record.state else None
+    return read_state(api.engine.journal, record) if record.state else None
 
 
 def _find(api: Api, map_run_arn: str) -> tuple[ExecutionRecord, MapRun]:

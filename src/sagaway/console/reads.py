@@ -11,8 +11,8 @@ from starlette.datastructures import QueryParams
 
 from sagaway.api.service import ALIAS, VERSION, Api
 from sagaway.console.path import details_of, timestamp
+from sagaway.engine.journal_steps import read_state
 from sagaway.expressions.jsontext import loads
-from sagaway.interpreter.codec import load_state
 from sagaway.interpreter.execution import task_token
 from sagaway.store import console_queries as CQ
 from sagaway.store.ports import ExecutionQuery, ExecutionRecord, ExecutionSummary
@@ -113,7 +113,7 @@ def execution_view(api: Api, arn: str) -> ExecutionView | None:
     found = dict.fromkeys(_EXECUTION_ARN.findall(str([r.details for r in view.rows])))
     view.children = [a for a in found if a != arn and a != view.parent]
     if record.status == "RUNNING" and record.state is not None:
-        state = load_state(record.state)
+        state = read_state(api.engine.journal, record)
         for token, frame_id in state.tokens.items():
             frame = state.frames.get(frame_id)
             view.callbacks.append((frame.state if frame else "?", task_token(state, token)))

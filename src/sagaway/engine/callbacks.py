@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sagaway.engine.deliveries import HEARTBEAT, answer_event
+from sagaway.engine.journal_steps import read_state
 from sagaway.engine.tasks import HEARTBEAT_TIMEOUT
-from sagaway.interpreter.codec import load_state
 from sagaway.interpreter.execution import RUNNING, ExecutionState, seal_token
 from sagaway.interpreter.messages import Event, InvokeTask, TaskTimedOut
 
@@ -151,7 +151,7 @@ class CallbackTasks:
         record = self.engine.journal.get_execution(arn)
         if record is None or record.state is None:
             return None
-        return load_state(record.state)
+        return read_state(self.engine.journal, record)
 
     def close(self) -> None:
         for waiting in self._waiting.values():

@@ -27,6 +27,7 @@ from sagaway.engine.clock import Clock, SystemClock
 from sagaway.engine.cluster import Cluster
 from sagaway.engine.committer import GroupCommitter
 from sagaway.engine.faults import first_step, outcome_record
+from sagaway.engine.journal_steps import read_state
 from sagaway.engine.notes import MapRunUpdate, Note
 from sagaway.engine.observer import NO_OBSERVER, Observer
 from sagaway.engine.recovery import Recovery
@@ -42,7 +43,6 @@ from sagaway.interpreter import (
     new_execution,
 )
 from sagaway.interpreter.advance import CONTINUE
-from sagaway.interpreter.codec import load_state
 from sagaway.interpreter.limits import Limits
 from sagaway.interpreter.messages import Command, Event
 from sagaway.interpreter.pending import pending_commands
@@ -189,7 +189,7 @@ class Engine:
         if record.arn in self.actors or record.state is None:
             return False
         machine = machine_for(record.definition)
-        state = load_state(record.state)
+        state = read_state(self.journal, record)
         actor = ExecutionActor(self, record.arn, machine, state, record.version)
         self.actors[record.arn] = actor
         self.observer.execution_started(actor, [])

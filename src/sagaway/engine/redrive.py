@@ -16,9 +16,8 @@ from typing import TYPE_CHECKING, Any
 from sagaway.engine.actor import ExecutionActor
 from sagaway.engine.engine import machine_for
 from sagaway.engine.faults import describe_error
-from sagaway.engine.journal_steps import step_record
+from sagaway.engine.journal_steps import read_state, step_record
 from sagaway.interpreter.advance import CONTINUE
-from sagaway.interpreter.codec import load_state
 from sagaway.interpreter.limits import HISTORY_FULL_REASON, history_was_full
 from sagaway.interpreter.redrive import KICK
 from sagaway.interpreter.redrive import UNCHANGED as _UNCHANGED
@@ -50,7 +49,9 @@ async def redrive(engine: Engine, record: ExecutionRecord, new_input: Any = _UNC
     now = engine.clock.now()
     machine = machine_for(record.definition)
     try:
-        step = redrive_step(machine, load_state(record.state), now, new_input, engine.limits)
+        step = redrive_step(
+            machine, read_state(engine.journal, record), now, new_input, engine.limits
+        )
         record_step = step_record(record.arn, record.version, KICK, step, now)
     except Exception as exc:  # what it would run cannot be recorded: it stays as it ended
         raise NotRedrivable(

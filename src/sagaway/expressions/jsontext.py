@@ -39,6 +39,17 @@ def dumps(value: Any) -> str:
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
+def copy_json(value: Any) -> Any:
+    """A copy of a JSON value whose objects and arrays are new and whose strings and numbers
+    (immutable) are shared: changing the copy cannot change ``value``, and copying a large
+    document costs one step per object and array, not per byte."""
+    if isinstance(value, dict):
+        return {k: copy_json(v) if isinstance(v, dict | list) else v for k, v in value.items()}
+    if isinstance(value, list):
+        return [copy_json(v) if isinstance(v, dict | list) else v for v in value]
+    return value
+
+
 def loads(text: str | bytes) -> Any:
     """Parse JSON text; integers stay ``int`` and fractions ``float``.
 

@@ -15,10 +15,10 @@ from sagaway.expressions.errors import RuntimeFailure, StatesError
 from sagaway.expressions.exprs import Expr, evaluate
 from sagaway.expressions.jsonata_eval import UNDEFINED
 from sagaway.expressions.jsonpath import PathNotFound, compile_path, set_result_path
-from sagaway.expressions.jsontext import dumps
 from sagaway.interpreter.execution import Frame
 from sagaway.interpreter.limits import DATA_LIMIT_EXCEEDED, over_limit, payload_cause
 from sagaway.interpreter.run import Run
+from sagaway.interpreter.texts import text_of
 
 
 def invalid_path(path: str, missing: PathNotFound) -> RuntimeFailure:
@@ -65,7 +65,7 @@ def effective_input(run: Run, frame: Frame, state: State) -> Any:
 
 def _within_limit(run: Run, state: State, value: Any) -> Any:
     # AWS: the input of a state after Parameters processing is held to the payload quota.
-    if over_limit(dumps(value), run.limits.payload_bytes):
+    if over_limit(text_of(value), run.limits.payload_bytes):
         cause = payload_cause(state.name, "has an input")
         raise StatesError(DATA_LIMIT_EXCEEDED, cause)
     return value

@@ -90,4 +90,6 @@ def over_limit(text: str, limit: int | None) -> bool:
     texts are decided by their length in characters, 1 to 4 bytes each)."""
     if limit is None or len(text) * 4 <= limit:
         return False
+    if text.isascii():  # known without a scan: one byte per character
+        return len(text) > limit
     return len(text) > limit or len(text.encode("utf-8", "surrogatepass")) > limit

@@ -15,11 +15,11 @@ from functools import lru_cache
 from typing import Any
 
 from sagaway.asl.model import Machine, State
-from sagaway.expressions.jsontext import dumps
 from sagaway.expressions.scope import Scope
 from sagaway.interpreter.execution import READY, ExecutionState, Frame
 from sagaway.interpreter.limits import AWS, Limits
 from sagaway.interpreter.messages import Command, StartTimer
+from sagaway.interpreter.texts import text_of
 
 DETAILS_UNTRUNCATED = {"truncated": False}
 # Only states that can Retry carry $$.State.RetryCount (as recorded AWS runs show).
@@ -193,5 +193,6 @@ def details_key(event_type: str) -> str:
 
 
 def event_payload(key: str, value: Any) -> dict[str, Any]:
-    """``{key: <json text>, keyDetails: {truncated: false}}`` as history details carry it."""
-    return {key: dumps(value), f"{key}Details": dict(DETAILS_UNTRUNCATED)}
+    """``{key: <json text>, keyDetails: {truncated: false}}`` as history details carry it
+    (a large value's text is rendered once for all the events that carry it)."""
+    return {key: text_of(value), f"{key}Details": dict(DETAILS_UNTRUNCATED)}

@@ -26,7 +26,7 @@ from typing import Any
 
 import orjson
 
-from sagaway.expressions.jsontext import MAX_DEPTH, check_aws_json, dumps, loads
+from sagaway.expressions.jsontext import MAX_DEPTH, check_aws_json, copy_json, dumps, loads
 from sagaway.interpreter.limits import json_size
 from sagaway.interpreter.messages import InvokeTask, TaskFailed, TaskSucceeded
 from sagaway.interpreter.resources import LAMBDA, parse_resource
@@ -202,7 +202,9 @@ def prepare(
     if handler is None:
         cause = _not_found(target, ref.region, request_id)
         return TaskFailed(command.token, "Lambda.ResourceNotFoundException", cause)
-    event = command.payload if direct else _invoke_payload(command.payload)
+    # Lambda hands a function its own copy of the input: a handler that changes it must not
+    # change the execution's data (nor the texts already rendered for it, interpreter.texts).
+    event = copy_json(command.payload if direct else _invoke_payload(command.payload))
     context = LambdaContext(name, request_id, key, target)
     label = ref.arn if direct else ref.resource_type
     return Invocation(command, handler, event, context, direct, label, payload_limit)

@@ -92,6 +92,9 @@ class StepRecord:
     # Set on an execution's first step: the row is inserted in the same transaction, and the
     # step fails (False) when the name is already taken for that state machine.
     create: ExecutionRecord | None = None
+    # Large values ``state`` leaves out, as (owner, field, JSON text) (interpreter.codec):
+    # the journal stores each text once in the payload store and links the snapshot to it.
+    state_texts: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +181,11 @@ class Journal(Protocol):
         ...
 
     def history(self, arn: str) -> list[dict[str, Any]]: ...
+
+    def payload_texts(self, arn: str, digests: set[str]) -> dict[str, str]:
+        """The texts of ``arn``'s payload store by digest: what a state snapshot refers to
+        (see ``interpreter.codec.load_state``)."""
+        ...
 
     def execution_summaries(self, query: ExecutionQuery) -> list[ExecutionSummary]:
         """One page of the executions ``query`` selects, newest first."""

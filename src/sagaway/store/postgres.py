@@ -227,6 +227,9 @@ class PostgresJournal:
     def _payloads(self, arn: str, refs: set[str]) -> list[tuple[str, bytes]]:
         return self._reader().execute(Q.PAYLOADS, (arn, list(refs))).fetchall()
 
+    def payload_texts(self, arn: str, digests: set[str]) -> dict[str, str]:
+        return P.texts(self._payloads(arn, digests))
+
     def history_page(
         self, arn: str, limit: int, after: int | None = None, reverse: bool = False
     ) -> list[dict[str, Any]]:
@@ -291,14 +294,25 @@ class PostgresJournal:
             created = _returned(steps, create_rounds, creates, default=True)
             applied = _returned(steps, update_rounds, updates, default=False)
             flags = [c and a for c, a in zip(created, applied, strict=True)]
-            self._append(conn, [s for s, ok in zip(steps, flags, strict=True) if ok])
+            live = [s for s, ok in zip(steps, flags, strict=True) if ok]
+            states = [row for s in live for row in R.linked_state(s)[1]]
+            self._append(conn, live, states)
             return flags
 
-    def _append(self, conn: psycopg.Connection[Any], live: list[StepRecord]) -> None:
-        """The history and outbox rows of the steps that were applied."""
+    def _append(
+        self,
+        conn: psycopg.Connection[Any],
+        live: list[StepRecord],
+        state_payloads: list[P.PayloadRow],
+    ) -> None:
+        """The history, payload and outbox rows of the steps that were applied
+        (``state_payloads``: the payloads their snapshots refer to)."""
         with conn.cursor() as cursor:
             rows = [R.history_rows(s) for s in live if s.events]
-            payloads = [p for _, ps in rows for p in ps]
+            # One row per digest: ON CONFLICT cannot affect a row twice in one statement.
+            distinct = {(p[0], p[1]): p for _, ps in rows for p in ps}
+            distinct.update({(p[0], p[1]): p for p in state_payloads})
+            payloads = list(distinct.values())
             if payloads:
                 cursor.executemany(Q.INSERT_PAYLOAD, payloads)
             histories = [history for history, _ in rows]

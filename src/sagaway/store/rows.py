@@ -53,9 +53,20 @@ def execution(row: tuple[Any, ...]) -> ExecutionRecord:
     return ExecutionRecord(*values)
 
 
-def update_row(step: StepRecord) -> tuple[Any, ...]:
-    """Parameters of the guarded UPDATE that applies a step to its execution row."""
-    return (P.maybe_compress(step.state), step.status, step.output, step.error, step.cause,
+def linked_state(step: StepRecord) -> tuple[bytes, list[P.PayloadRow]]:
+    """The step's snapshot linked to the large values it left out, and the payload rows
+    holding their texts, to write with the step (the step is left as it is: a batch
+    written again after a failure links it again, from the memo)."""
+    if not step.state_texts:
+        return step.state, []
+    return P.link_snapshot(step.execution_arn, step.state, step.state_texts)
+
+
+def update_row(step: StepRecord, state: bytes | None = None) -> tuple[Any, ...]:
+    """Parameters of the guarded UPDATE that applies a step to its execution row
+    (``state``: the linked snapshot, if computed already)."""
+    state = linked_state(step)[0] if state is None else state
+    return (P.maybe_compress(state), step.status, step.output, step.error, step.cause,
             step.stop_date, step.execution_arn, step.expected_version)  # fmt: skip
 
 
@@ -98,9 +109,17 @@ def page_events(
 def step_rows(step: StepRecord) -> StepRows:
     """Everything a step writes, as plain rows (what the SQLite writer process is sent)."""
     create = None if step.create is None else _packed(execution_row(step.create), _TEXTS)
+    state, linked = linked_state(step)
     history, payloads = history_rows(step) if step.events else (None, [])
-    update = _packed(update_row(step), (2,))
-    return StepRows(create, update, history, step.outbox, payloads)
+    update = _packed(update_row(step, state), (2,))
+    return StepRows(create, update, history, step.outbox, _distinct(payloads + linked))
+
+
+def _distinct(rows: list[P.PayloadRow]) -> list[P.PayloadRow]:
+    """One row per digest: a snapshot refers to texts its events carry too."""
+    if len(rows) < 2:
+        return rows
+    return list({row[1]: row for row in rows}.values())
 
 
 def _packed(row: tuple[Any, ...], texts: tuple[int, ...]) -> tuple[Any, ...]:
@@ -111,5 +130,5 @@ def _packed(row: tuple[Any, ...], texts: tuple[int, ...]) -> tuple[Any, ...]:
     for i in texts:
         text = values[i]
         if isinstance(text, str) and len(text) >= P.INLINE_LIMIT:
-            values[i] = P.compress(text.encode("utf-8", "surrogatepass"))
+            values[i] = P.MEMO.pack(text)[1]  # the output's text was stored with its event
     return tuple(values)

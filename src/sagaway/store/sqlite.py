@@ -293,6 +293,9 @@ class SqliteJournal:
             events.extend(orjson.loads(blob))
         return P.resolve(events, lambda refs: self._payloads(arn, refs))
 
+    def payload_texts(self, arn: str, digests: set[str]) -> dict[str, str]:
+        return P.texts(self._payloads(arn, digests))
+
     def _payloads(self, arn: str, refs: set[str]) -> list[tuple[str, bytes]]:
         marks = ", ".join("?" * len(refs))
         return self._reader().execute(Q.PAYLOADS.format(marks), (arn, *refs)).fetchall()
