@@ -18,7 +18,7 @@ import pytest
 from sagaway.messaging import CallableTarget, DeadLetterQueue, Rule
 from sagaway.messaging.ledger import BusAccounting
 from sagaway.messaging.put_events import ServerBus
-from sagaway.messaging.stores import open_ledger
+from sagaway.messaging.stores import is_postgres, open_bus_stores, open_ledger
 from sagaway.store.open import open_journal
 from sagaway.store.ports import Journal
 from tests.store.conftest import drop_schema, postgres_url
@@ -187,3 +187,57 @@ def test_cluster_members_relaying_one_postgresql_journal_deliver_each_event_once
                 journal.close()
     finally:
         drop_schema(url)
+
+
+def _relay_then_die(journal_url: str, bus_url: str) -> str:
+    """Run a relay whose de-duplicating rule's target SIGKILLs it: the event it claimed."""
+    child = subprocess.run(
+        [sys.executable, "-m", "tests.messaging.crashing_relay_process", journal_url, bus_url],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert child.returncode == -9, child.stdout + child.stderr
+    return child.stdout.split()[1]  # "claimed <event id>"
+
+
+def test_a_relay_killed_between_the_inbox_claim_and_the_delivery_loses_nothing(
+    journal_url: str, tmp_path: Path
+) -> None:
+    """The killed relay left its claim open and the rows in the outbox. The next relay
+    hands the rows on at once, while the claim is fresh: the claimed event is not
+    delivered then, and the rows are removed. Once the claim expires the relay loop's
+    sweep delivers it: each event delivered once, the ledger balanced."""
+    bus_url = journal_url if is_postgres(journal_url) else f"sqlite:///{tmp_path / 'bus.db'}"
+    _publish_then_die(journal_url, bus_url, 3)
+    claimed = _relay_then_die(journal_url, bus_url)
+    journal = open_journal(journal_url)
+    got: list[str] = []
+
+    async def run() -> None:
+        bus = ServerBus(bus_url, journal=journal)
+        bus.bus.claim_timeout = 1.0
+        collect = CallableTarget("collect", lambda e: got.append(e["id"]))
+        bus.bus.put_rule(Rule("once", {"source": ["shop.orders"]}, [collect], dedupe=True))
+        assert bus.journal_relay is not None and await bus.journal_relay.relay_once() == 3
+        assert claimed not in got and journal.pending_outbox() == []
+        assert _accounting(bus_url).rule("once").pending >= 1  # the claimed one, so far
+        bus.start()
+        deadline = time.monotonic() + 15
+        while len(got) < 3 and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.3)
+        await bus.stop()
+
+    try:
+        asyncio.run(run())
+        assert claimed in got and len(got) == 3 and len(set(got)) == 3
+        account = _accounting(bus_url)
+        once = account.rule("once")
+        assert (account.published, once.matched, once.delivered, once.pending) == (3, 3, 3, 0)
+        assert account.balanced
+        stores = open_bus_stores(bus_url)
+        try:
+            assert stores.inbox.expired(0.0) == []  # every claim completed
+        finally:
+            stores.close()
+    finally:
+        journal.close()
