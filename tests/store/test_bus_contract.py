@@ -66,6 +66,8 @@ def test_an_inbox_claim_is_held_until_completed_or_taken_over_once_expired(
     assert inbox.expired(60) == []
     time.sleep(0.05)
     assert inbox.expired(0.01) == [("rule/a", "e1", e1), ("rule/b", "e1", e1)]
+    assert inbox.expired(0.01, consumers=["rule/b", "rule/c"]) == [("rule/b", "e1", e1)]
+    assert inbox.expired(0.01, consumers=[]) == []
     assert inbox.claim("rule/a", e1, "p2", 0.01) is True  # taken over once expired ...
     assert inbox.claim("rule/a", e1, "p3", 0.01) is False  # ... by one owner
     inbox.complete([("rule/a", "e1"), ("rule/b", "e1")])
