@@ -191,6 +191,7 @@ class ShopRuntime:
             await self._serving
         for relay in self.relays:
             await relay.stop()
+        self.bus.close()  # the dead-letter queues and ledger the bus opened itself
         await self.engine.close()
         self.lock.release()
 

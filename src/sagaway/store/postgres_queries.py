@@ -146,7 +146,10 @@ HISTORY_BACKWARD = (
 PING = "SELECT 1"
 INSERT_OUTBOX = "INSERT INTO outbox (topic, body) VALUES (%s, %s)"
 # One relay of the outbox per database at a time (see PostgresJournal.leads_relay).
-TRY_RELAY_LOCK = "SELECT pg_try_advisory_lock(hashtext('sagaway-outbox-relay'))"
+# Per schema: clusters whose journals live in two schemas of one database relay apart.
+TRY_RELAY_LOCK = (
+    "SELECT pg_try_advisory_lock(hashtext('sagaway-outbox-relay:' || current_schema()))"
+)
 PENDING_OUTBOX = "SELECT id, topic, body FROM outbox ORDER BY id LIMIT %s"
 
 MIGRATIONS_TABLE = (
