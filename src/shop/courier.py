@@ -43,6 +43,10 @@ class Courier:
         self._conn = SqlConnection(url)
         self._conn.script(SCHEMA)
 
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
     def in_outage(self, reference: str) -> bool:
         digest = hashlib.blake2b(reference.encode(), digest_size=4).digest()
         return int.from_bytes(digest, "big") / 2**32 < self.outage

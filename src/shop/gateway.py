@@ -70,6 +70,10 @@ class PaymentGateway:
         self._conn = SqlConnection(url)
         self._conn.script(SCHEMA)
 
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
     def tokenize(self, number: str, *, api_key: str | None) -> str:
         """The gateway's token for a card number (the same number, the same token, so that
         a retried order is the same order). The number stays in the gateway's vault: the

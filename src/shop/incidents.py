@@ -85,10 +85,14 @@ class Incidents:
 
     def list(self, *, open_only: bool = False) -> list[Incident]:
         where = " WHERE resolved IS NULL" if open_only else ""
-        rows = self._conn().execute(
-            "SELECT id, fingerprint, alertname, summary, labels, opened, resolved "
-            f"FROM incidents{where} ORDER BY id"
-        ).fetchall()
+        rows = (
+            self._conn()
+            .execute(
+                "SELECT id, fingerprint, alertname, summary, labels, opened, resolved "
+                f"FROM incidents{where} ORDER BY id"
+            )
+            .fetchall()
+        )
         return [Incident(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5], r[6]) for r in rows]
 
 

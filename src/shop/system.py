@@ -94,6 +94,14 @@ class Shop:
         self.shipping = ShippingService(c.url("shipping"), self.courier, secrets.get(COURIER_KEY))
         self.notifications = NotificationsService(c.url("notifications"))
 
+    def close(self) -> None:
+        """Close every database connection of the services and third parties."""
+        for service in (self.orders, self.inventory, self.payments, self.loyalty,
+                        self.shipping, self.notifications):  # fmt: skip
+            service.db.close()
+        self.gateway.close()
+        self.courier.close()
+
     def handlers(self) -> dict[str, Any]:
         return {
             "CreateOrder": self.orders.create_order, "CancelOrder": self.orders.cancel_order,

@@ -28,6 +28,8 @@ class ServiceDb:
     def __init__(self, url: str, schema: str) -> None:
         self.url = url
         self._local = threading.local()
+        self._opened: list[SqlConnection] = []
+        self._lock = threading.Lock()
         self.conn().script(PROCESSED + schema + OUTBOX)
 
     def conn(self) -> SqlConnection:
@@ -35,7 +37,16 @@ class ServiceDb:
         if conn is None:
             conn = SqlConnection(self.url)
             self._local.conn = conn
+            with self._lock:
+                self._opened.append(conn)
         return conn
+
+    def close(self) -> None:
+        """Close every thread's connection (a PostgreSQL one used again reconnects)."""
+        with self._lock:
+            opened, self._opened = self._opened, []
+        for conn in opened:
+            conn.close()
 
     def step(self, key: str, work: Callable[[SqlConnection], Any]) -> Any:
         """Run ``work`` as one local transaction recorded under ``key``; a repeated call
