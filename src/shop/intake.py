@@ -13,7 +13,8 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -171,7 +172,13 @@ def create_app(
               Route("/metrics", metrics, methods=["GET"])]  # fmt: skip
     if incidents is not None:
         routes += incident_routes(incidents)
-    return Starlette(routes=routes)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        journal.close()  # a PostgreSQL journal holds a connection
+
+    return Starlette(routes=routes, lifespan=lifespan)
 
 
 def incident_routes(incidents: Incidents) -> list[Route]:
