@@ -123,3 +123,28 @@ def test_a_parked_order_is_redriven_on_postgres(config: ShopConfig) -> None:
     ]
     audit = run_audit(config)
     assert audit.ok and audit.counts == {"CONFIRMED": 1}
+
+
+def test_a_connection_the_server_ended_is_a_transient_error_then_reconnects(
+    config: ShopConfig,
+) -> None:
+    """What a service sees across a PostgreSQL restart: ServiceUnavailable (which the saga
+    retries) for the statement that met the dead session, a fresh session for the next."""
+    import psycopg
+
+    from shop.errors import ServiceUnavailable
+    from shop.sql import SqlConnection
+
+    conn = SqlConnection(config.url("orders"))
+    try:
+        conn.script("CREATE TABLE IF NOT EXISTS t (x INTEGER)")
+        (pid,) = conn.execute("SELECT pg_backend_pid()").fetchone()
+        with psycopg.connect(config.db, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        with pytest.raises(ServiceUnavailable), conn.transaction():
+            conn.execute("INSERT INTO t VALUES (1)")
+        with conn.transaction():
+            conn.execute("INSERT INTO t VALUES (2)")
+        assert conn.execute("SELECT x FROM t").fetchall() == [(2,)]
+    finally:
+        conn.close()
