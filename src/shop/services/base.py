@@ -31,6 +31,9 @@ class ServiceDb(Database):
         """Run ``work`` as one local transaction recorded under ``key``; a repeated call
         (the engine re-invoking after a crash) returns the recorded result, doing nothing."""
         with self.transaction() as conn:
+            # Two members of a cluster may run one attempt at once (a lease taken over from a
+            # slow member): the second waits here, then finds the first one's result.
+            conn.lock(f"step:{key}")
             row = conn.execute("SELECT result FROM processed WHERE key = ?", (key,)).fetchone()
             if row is not None:
                 return json.loads(row[0])  # the recorded result, as first returned
