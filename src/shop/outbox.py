@@ -181,13 +181,19 @@ class ShopOutboxRelay(RelayLoop):
         return self._leading
 
     async def relay_once(self) -> int:
-        if not await asyncio.to_thread(self.leads):
+        # A local SQLite file is quick enough for the event loop; a server is not.
+        local = not self._conn.postgres
+        if not local and not await asyncio.to_thread(self.leads):
             return 0
-        rows = await asyncio.to_thread(self._pending_rows)
+        rows = self._pending_rows() if local else await asyncio.to_thread(self._pending_rows)
         if not rows:
             return 0
         await self.publish([json.loads(body) for _, body in rows])
-        await asyncio.to_thread(self._mark, [seq for seq, _ in rows])
+        seqs = [seq for seq, _ in rows]
+        if local:
+            self._mark(seqs)
+        else:
+            await asyncio.to_thread(self._mark, seqs)
         return len(rows)
 
     def _pending_rows(self) -> list[Any]:
