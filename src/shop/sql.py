@@ -115,8 +115,11 @@ class SqlConnection:
         if self._lite is not None:
             self._lite.executemany(sql, rows)
             return
-        with self._pg_conn().cursor() as cursor:
-            cursor.executemany(to_postgres(sql), rows)
+        try:
+            with self._pg_conn().cursor() as cursor:
+                cursor.executemany(to_postgres(sql), rows)
+        except psycopg.OperationalError as exc:
+            raise ServiceUnavailable(f"database unavailable: {exc}") from exc
 
     def script(self, ddl: str) -> None:
         """Create the tables of ``ddl`` when missing (and, on PostgreSQL, the schema)."""
