@@ -16,12 +16,12 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from sagaway import DeadLetterQueue
 from sagaway.console import Console, ConsoleExtension, ExtensionPage
 from sagaway.console.path import details_of, timestamp
 from sagaway.console.sessions import Session
 from sagaway.console.settings import OPERATOR
 from sagaway.store.ports import AuditEntry, ExecutionQuery
+from shop.outbox import DeadLetters
 from shop.saga import STATE_MACHINE_ARN, resume_name
 from shop.system import Shop
 
@@ -29,7 +29,7 @@ from shop.system import Shop
 class ShopPages:
     def __init__(self, shop: Shop) -> None:
         self.shop = shop
-        self.dlq = DeadLetterQueue(shop.config.url("orders"))
+        self.dlq = DeadLetters(shop.config.url("orders"))
 
     def extension(self) -> ConsoleExtension:
         return ConsoleExtension(
@@ -105,11 +105,13 @@ class ShopPages:
         for key, label in (("submitted", "order submitted"), ("confirmed", "order confirmed"),
                            ("finished", "order finished")):  # fmt: skip
             if record.get(key):
-                timeline.append((record[key], "order", label, record["status"] if key == "finished" else ""))  # noqa: E501
+                status = record["status"] if key == "finished" else ""
+                timeline.append((record[key], "order", label, status))
         for summary in executions:
             for event in journal.history(summary.arn):
                 kind = str(event.get("type", ""))
-                if kind.endswith(("StateEntered", "Failed", "TimedOut")) or kind.startswith("Execution"):  # noqa: E501
+                shown = kind.endswith(("StateEntered", "Failed", "TimedOut"))
+                if shown or kind.startswith("Execution"):
                     info = details_of(event)
                     what = str(info.get("name") or info.get("error") or "")
                     timeline.append((timestamp(event) or 0.0, summary.name, kind, what))

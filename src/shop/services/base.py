@@ -1,15 +1,17 @@
 """What every service shares: its own database, one local transaction per step, and
-de-duplication of repeated invocations by the invocation's idempotency key."""
+de-duplication of repeated invocations by the invocation's idempotency key.
+
+The database is a SQLite file or a PostgreSQL schema (:mod:`shop.sql`): the same statements
+run on both."""
 
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
 from collections.abc import Callable
 from typing import Any
 
-from sagaway import connect, ensure_outbox, transaction
+from shop.outbox import SCHEMA as OUTBOX
+from shop.sql import Database, SqlConnection
 
 PROCESSED = """
 CREATE TABLE IF NOT EXISTS processed (
@@ -19,27 +21,19 @@ CREATE TABLE IF NOT EXISTS processed (
 """
 
 
-class ServiceDb:
-    """A service's database: a connection per thread (handlers run in a thread pool)."""
+class ServiceDb(Database):
+    """A service's database (handlers run in a thread pool: see :class:`Database`)."""
 
     def __init__(self, url: str, schema: str) -> None:
-        self.url = url
-        self._local = threading.local()
-        conn = self.conn()
-        conn.executescript(PROCESSED + schema)
-        ensure_outbox(conn)
+        super().__init__(url, PROCESSED + schema + OUTBOX)
 
-    def conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = connect(self.url)
-            self._local.conn = conn
-        return conn
-
-    def step(self, key: str, work: Callable[[sqlite3.Connection], Any]) -> Any:
+    def step(self, key: str, work: Callable[[SqlConnection], Any]) -> Any:
         """Run ``work`` as one local transaction recorded under ``key``; a repeated call
         (the engine re-invoking after a crash) returns the recorded result, doing nothing."""
-        with transaction(self.conn()) as conn:
+        with self.transaction() as conn:
+            # Two members of a cluster may run one attempt at once (a lease taken over from a
+            # slow member): the second waits here, then finds the first one's result.
+            conn.lock(f"step:{key}")
             row = conn.execute("SELECT result FROM processed WHERE key = ?", (key,)).fetchone()
             if row is not None:
                 return json.loads(row[0])  # the recorded result, as first returned
@@ -48,9 +42,6 @@ class ServiceDb:
                 "INSERT INTO processed (key, result) VALUES (?, ?)", (key, json.dumps(result))
             )
         return result
-
-    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        return self.conn().execute(sql, params).fetchall()
 
 
 def order_of(event: Any) -> dict[str, Any]:
