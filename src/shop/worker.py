@@ -69,6 +69,11 @@ def main() -> None:
     parser.add_argument("--metrics-port", type=int, default=None)
     parser.add_argument("--ready-file", type=Path, default=None)
     parser.add_argument("--api-port", type=int, default=None, help="Serve the Step Functions API")
+    # A cluster's worker (the journal on PostgreSQL, in --config's urls): its identity and
+    # lease, as for `sagaway worker`. A restarted worker takes a new name.
+    parser.add_argument("--name", default=None, help="This worker's name in the cluster")
+    parser.add_argument("--lease-seconds", type=float, default=5.0,
+                        help="How long its executions stay its own without a renewal")  # fmt: skip
     args = parser.parse_args()
     tune_gc()
     config = config_from_json(args.workdir, args.config)
