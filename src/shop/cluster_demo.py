@@ -45,26 +45,30 @@ from shop.operator import redrive
 from shop.report import print_report
 from shop.system import Shop
 
-PREFIX = "shopdemo_"  # the demo drops and re-creates only schemas named so
-DATABASES = (*SERVICES, *THIRD_PARTIES, "incidents", "journal")
+SCHEMA = "shopdemo"  # the journal and the bus; each service in shopdemo_<name>
+DATABASES = (*SERVICES, *THIRD_PARTIES, "incidents")
 LEASE_SECONDS = 3.0  # a killed worker's executions move to the others after this long
 WAIT_SECONDS = 600.0  # every order final by then, or the demo says it was not
+
+
+def schemas() -> list[str]:
+    return [SCHEMA, *(f"{SCHEMA}_{name}" for name in DATABASES)]
 
 
 def cluster_urls(db: str) -> dict[str, str]:
     """One schema each (``search_path`` in the URL); the bus's tables live with the journal,
     so every member shares one bus."""
-    urls = {name: with_params(db, options=f"-csearch_path%3D{PREFIX}{name}") for name in DATABASES}
-    urls["bus"] = urls["journal"]
+    urls = {name: with_params(db, options=f"-csearch_path%3D{SCHEMA}_{name}") for name in DATABASES}
+    urls["journal"] = urls["bus"] = with_params(db, options=f"-csearch_path%3D{SCHEMA}")
     return urls
 
 
 def reset_schemas(db: str) -> None:
     """Drop what an earlier demo left in ``db`` (its own schemas only) and make them anew."""
     with psycopg.connect(db, autocommit=True, connect_timeout=5) as conn:
-        for name in DATABASES:
-            conn.execute(f"DROP SCHEMA IF EXISTS {PREFIX}{name} CASCADE")
-            conn.execute(f"CREATE SCHEMA {PREFIX}{name}")
+        for schema in schemas():
+            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+            conn.execute(f"CREATE SCHEMA {schema}")
 
 
 @dataclass(slots=True)

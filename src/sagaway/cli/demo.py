@@ -30,7 +30,7 @@ def demo(
         None,
         "--db",
         help="Run the sale as a cluster on this PostgreSQL database "
-        "(postgresql://user@host/db): every database a shopdemo_* schema of it (dropped and "
+        "(postgresql://user@host/db): every database a shopdemo* schema of it (dropped and "
         "made anew), --workers engine processes, --intakes intake processes.",
     ),
     workers: int = typer.Option(
