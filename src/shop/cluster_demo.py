@@ -47,7 +47,7 @@ from shop.system import Shop
 
 SCHEMA = "shopdemo"  # the journal and the bus; each service in shopdemo_<name>
 DATABASES = (*SERVICES, *THIRD_PARTIES, "incidents")
-LEASE_SECONDS = 3.0  # a killed worker's executions move to the others after this long
+LEASE_SECONDS = 5.0  # a killed worker's executions move to the others after this long
 WAIT_SECONDS = 600.0  # every order final by then, or the demo says it was not
 
 
@@ -125,7 +125,7 @@ class ClusterRun:
     def worker(self, index: int) -> Worker:
         self.generation += 1
         name = f"worker-{index + 1}.{self.generation}"
-        extra = ("--name", name, "--lease-seconds", str(LEASE_SECONDS))
+        extra = ("--name", name)
         log = self.config.workdir / f"{name}.log"
         return Worker(self.config, log, name=name, extra=extra)
 
