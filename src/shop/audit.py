@@ -9,8 +9,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sagaway import connect
 from shop.config import ShopConfig
+from shop.sql import SqlConnection
 
 FINAL = ("CONFIRMED", "CANCELLED_COMPENSATED", "NEEDS_REVIEW")
 
@@ -36,9 +36,9 @@ class Audit:
 
 
 def _rows(config: ShopConfig, db: str, sql: str) -> list[tuple[Any, ...]]:
-    conn = connect(config.url(db))
+    conn = SqlConnection(config.url(db))
     try:
-        return conn.execute(sql).fetchall()
+        return [tuple(row) for row in conn.execute(sql).fetchall()]
     finally:
         conn.close()
 

@@ -16,12 +16,12 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from sagaway import DeadLetterQueue
 from sagaway.console import Console, ConsoleExtension, ExtensionPage
 from sagaway.console.path import details_of, timestamp
 from sagaway.console.sessions import Session
 from sagaway.console.settings import OPERATOR
 from sagaway.store.ports import AuditEntry, ExecutionQuery
+from shop.outbox import DeadLetters
 from shop.saga import STATE_MACHINE_ARN, resume_name
 from shop.system import Shop
 
@@ -29,7 +29,7 @@ from shop.system import Shop
 class ShopPages:
     def __init__(self, shop: Shop) -> None:
         self.shop = shop
-        self.dlq = DeadLetterQueue(shop.config.url("orders"))
+        self.dlq = DeadLetters(shop.config.url("orders"))
 
     def extension(self) -> ConsoleExtension:
         return ConsoleExtension(

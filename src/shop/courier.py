@@ -14,9 +14,9 @@ import time
 import uuid
 from typing import Any
 
-from sagaway import connect, transaction
 from shop.errors import CourierTimeout, ServiceUnavailable
 from shop.gateway import ThirdPartyBehaviour, check_api_key
+from shop.sql import SqlConnection
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS bookings (
@@ -40,8 +40,12 @@ class Courier:
         self.outage = outage
         self._rng = random.Random(self.behaviour.seed)
         self._lock = threading.Lock()
-        self._conn = connect(url)
-        self._conn.executescript(SCHEMA)
+        self._conn = SqlConnection(url)
+        self._conn.script(SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
 
     def in_outage(self, reference: str) -> bool:
         digest = hashlib.blake2b(reference.encode(), digest_size=4).digest()
@@ -52,12 +56,13 @@ class Courier:
     ) -> dict[str, Any]:
         check_api_key(self._api_key, api_key, "courier book")
         self._weather("book", reference)
-        with self._lock, transaction(self._conn) as conn:
+        with self._lock, self._conn.transaction() as conn:
+            conn.lock(f"courier:{key}")
             row = conn.execute("SELECT id, status FROM bookings WHERE key = ?", (key,)).fetchone()
             if row is None:
                 row = (f"bk_{uuid.uuid4().hex[:12]}", "BOOKED")
                 conn.execute(
-                    "INSERT OR IGNORE INTO bookings VALUES (?, ?, ?, ?, ?)",
+                    "INSERT INTO bookings VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                     (row[0], reference, key, address, row[1]),
                 )
         return {"booking": row[0], "status": row[1]}
@@ -65,7 +70,7 @@ class Courier:
     def cancel(self, reference: str, *, api_key: str | None) -> dict[str, Any]:
         check_api_key(self._api_key, api_key, "courier cancel")
         self._weather("cancel", reference, outage=False)
-        with self._lock, transaction(self._conn) as conn:
+        with self._lock, self._conn.transaction() as conn:
             conn.execute(
                 "UPDATE bookings SET status = 'CANCELLED' WHERE reference = ?", (reference,)
             )

@@ -20,8 +20,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sagaway import connect, transaction
 from shop.errors import GatewayTimeout, PaymentDeclined, ServiceUnavailable, Unauthorized
+from shop.sql import SqlConnection
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS charges (
@@ -67,15 +67,20 @@ class PaymentGateway:
         self.behaviour = behaviour or ThirdPartyBehaviour()
         self._rng = random.Random(self.behaviour.seed)
         self._lock = threading.Lock()
-        self._conn = connect(url)
-        self._conn.executescript(SCHEMA)
+        self._conn = SqlConnection(url)
+        self._conn.script(SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
 
     def tokenize(self, number: str, *, api_key: str | None) -> str:
         """The gateway's token for a card number (the same number, the same token, so that
         a retried order is the same order). The number stays in the gateway's vault: the
         shop keeps only the token and the last four digits."""
         check_api_key(self._api_key, api_key, "gateway tokenize")
-        with self._lock, transaction(self._conn) as conn:
+        with self._lock, self._conn.transaction() as conn:
+            conn.lock(f"card:{number}")  # intakes of a cluster tokenize at once
             row = conn.execute("SELECT token FROM cards WHERE number = ?", (number,)).fetchone()
             if row is not None:
                 return str(row[0])
@@ -101,11 +106,12 @@ class PaymentGateway:
     def lookup(self, key: str, *, api_key: str | None) -> dict[str, Any] | None:
         """The charge an earlier call with ``key`` made, if the gateway ever saw it."""
         check_api_key(self._api_key, api_key, "gateway lookup")
-        row = self._conn.execute(
-            "SELECT c.id, c.status, c.amount FROM operations o JOIN charges c ON c.id = o.charge_id"
-            " WHERE o.key = ?",
-            (key,),
-        ).fetchone()
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT c.id, c.status, c.amount FROM operations o"
+                " JOIN charges c ON c.id = o.charge_id WHERE o.key = ?",
+                (key,),
+            ).fetchone()
         return None if row is None else {"id": row[0], "status": row[1], "amount": row[2]}
 
     def _call(
@@ -127,7 +133,8 @@ class PaymentGateway:
         return response
 
     def _apply(self, key: str, op: str, request: dict[str, Any]) -> dict[str, Any]:
-        with self._lock, transaction(self._conn) as conn:
+        with self._lock, self._conn.transaction() as conn:
+            conn.lock(f"gateway:{key}")  # engine workers of a cluster may call at once
             row = conn.execute(
                 "SELECT op, request, response FROM operations WHERE key = ?", (key,)
             ).fetchone()
@@ -159,7 +166,9 @@ def _authorize(conn: Any, req: dict[str, Any]) -> tuple[str | None, dict[str, An
 
 def _transition(op: str) -> Any:
     def apply(conn: Any, req: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
-        row = conn.execute("SELECT status, amount FROM charges WHERE id = ?", (req["charge"],))
+        row = conn.execute(
+            "SELECT status, amount FROM charges WHERE id = ? FOR UPDATE", (req["charge"],)
+        )
         status, amount = row.fetchone()
         new, column = {"capture": ("CAPTURED", "captured"), "void": ("VOIDED", None),
                        "refund": ("REFUNDED", "refunded")}[op]  # fmt: skip

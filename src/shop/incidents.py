@@ -9,13 +9,12 @@ open one. An alert that fires again after being resolved opens a new incident.
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 import time
 from dataclasses import dataclass
 from typing import Any
 
-from sagaway import connect, transaction
+from shop.sql import SqlConnection
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS incidents (
@@ -57,12 +56,12 @@ class Incidents:
     def __init__(self, url: str) -> None:
         self.url = url
         self._local = threading.local()
-        self._conn().executescript(SCHEMA)
+        self._conn().script(SCHEMA)
 
-    def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+    def _conn(self) -> SqlConnection:
+        conn: SqlConnection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = self._local.conn = connect(self.url)
+            conn = self._local.conn = SqlConnection(self.url)
         return conn
 
     def receive(self, notification: Any) -> tuple[int, int]:
@@ -74,7 +73,7 @@ class Incidents:
             raise BadNotification("expected an Alertmanager notification with alerts[]")
         opened = resolved = 0
         now = time.time()
-        with transaction(self._conn()) as conn:
+        with self._conn().transaction() as conn:
             for alert in alerts:
                 if alert.get("status") == "resolved":
                     resolved += conn.execute(
@@ -86,14 +85,18 @@ class Incidents:
 
     def list(self, *, open_only: bool = False) -> list[Incident]:
         where = " WHERE resolved IS NULL" if open_only else ""
-        rows = self._conn().execute(
-            "SELECT id, fingerprint, alertname, summary, labels, opened, resolved "
-            f"FROM incidents{where} ORDER BY id"
-        ).fetchall()
+        rows = (
+            self._conn()
+            .execute(
+                "SELECT id, fingerprint, alertname, summary, labels, opened, resolved "
+                f"FROM incidents{where} ORDER BY id"
+            )
+            .fetchall()
+        )
         return [Incident(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5], r[6]) for r in rows]
 
 
-def _open(conn: sqlite3.Connection, alert: dict[str, Any], now: float) -> int:
+def _open(conn: SqlConnection, alert: dict[str, Any], now: float) -> int:
     labels = {str(k): str(v) for k, v in (alert.get("labels") or {}).items()}
     annotations = alert.get("annotations") or {}
     summary = str(annotations.get("summary") or annotations.get("description") or "")

@@ -1,7 +1,9 @@
 """The order saga's steps as Lambda entry points: what ``sagaway export sam --functions
 shop.lambdas`` deploys. Each function builds the shop's services once per Lambda
 environment, their databases named by ``SHOP_URL_<SERVICE>`` variables (e.g.
-``SHOP_URL_ORDERS=postgresql://…``; default: SQLite files under ``SHOP_WORKDIR``) and the
+``SHOP_URL_ORDERS=postgresql://…``), or all by ``SHOP_DB=postgresql://host/db`` (a schema
+per service, see :meth:`shop.config.ShopConfig.url`; default: SQLite files under
+``SHOP_WORKDIR``) and the
 third parties' API keys given by the shop's secret provider (:mod:`shop.secrets`)."""
 
 from __future__ import annotations
@@ -20,11 +22,11 @@ def _handlers() -> dict[str, Any]:
     urls = {
         key.removeprefix("SHOP_URL_").lower(): value
         for key, value in os.environ.items()
-        if key.startswith("SHOP_URL_")
+        if key.startswith("SHOP_URL_") and value
     }
     workdir = Path(os.environ.get("SHOP_WORKDIR", "/tmp/shop"))
     workdir.mkdir(parents=True, exist_ok=True)
-    return Shop(ShopConfig(workdir, urls)).handlers()
+    return Shop(ShopConfig(workdir, urls, db=os.environ.get("SHOP_DB", ""))).handlers()
 
 
 # Named after the saga steps they run (the names the definition calls), not in snake_case.

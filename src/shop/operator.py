@@ -1,10 +1,13 @@
 """The operator's redrive of parked orders, seen through to the end.
 
 Redriving a dead letter marks it and writes ``DeadLetterRedriven`` to the orders outbox in
-one transaction (:meth:`sagaway.DeadLetterQueue.redrive`); the engine's rule then starts the
+one transaction (:meth:`shop.outbox.DeadLetters.redrive`); the engine's rule then starts the
 execution that resumes the saga at the parked step. If an engine process is running on the
 working directory (the demo's worker, ``--serve``) it does that and we only wait; if none is,
 we run the shop's runtime here, with the injected faults off, until the resumed sagas end.
+On PostgreSQL the runtime here joins the cluster for that time (running workers, if any,
+share the work: the rule's inbox takes each redrive once, the execution's name starts it
+once).
 """
 
 from __future__ import annotations
@@ -14,9 +17,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sagaway import DeadLetterQueue, SqliteJournal
+from sagaway import Journal, open_journal
 from shop.config import ShopConfig
 from shop.lock import EngineBusy
+from shop.outbox import DeadLetters
 from shop.saga import STATE_MACHINE_ARN, resume_name
 from shop.services.orders import OrdersService
 from shop.system import ShopRuntime
@@ -52,7 +56,7 @@ async def redrive(
 
 
 def _mark(config: ShopConfig, letter_ids: Sequence[int] | None) -> list[Redriven]:
-    dlq = DeadLetterQueue(config.url("orders"))
+    dlq = DeadLetters(config.url("orders"))
     try:
         ids = [letter.id for letter in dlq.list()] if letter_ids is None else list(letter_ids)
         marked = []
@@ -66,7 +70,7 @@ def _mark(config: ShopConfig, letter_ids: Sequence[int] | None) -> list[Redriven
 
 
 async def _wait(config: ShopConfig, marked: list[Redriven], timeout: float) -> list[Redriven]:
-    journal = SqliteJournal(config.journal_url)
+    journal = open_journal(config.journal_url)
     orders = OrdersService(config.url("orders"))
     deadline = time.monotonic() + timeout
     try:
@@ -80,7 +84,7 @@ async def _wait(config: ShopConfig, marked: list[Redriven], timeout: float) -> l
         journal.close()
 
 
-def _status(journal: SqliteJournal, orders: OrdersService, item: Redriven) -> Redriven:
+def _status(journal: Journal, orders: OrdersService, item: Redriven) -> Redriven:
     record = journal.find_execution(STATE_MACHINE_ARN, item.execution)
     execution = "RUNNING" if record is None else record.status
     order = orders.get(item.order_id)

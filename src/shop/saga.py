@@ -15,8 +15,42 @@ COURIER_RETRY = RetryPolicy(("CourierTimeout",), interval_seconds=1, max_attempt
 COMPENSATION_RETRY = RetryPolicy(("States.ALL",), interval_seconds=1, max_attempts=4)
 
 
+PUT_EVENTS = "arn:aws:states:::events:putEvents"
+PUBLISH_RETRY = RetryPolicy(("States.ALL",), interval_seconds=1, max_attempts=6)
+
+
+class OrderSaga(Saga):
+    """The saga with the steps that announce its outcome: ``OrderConfirmed`` after
+    ConfirmOrder and ``OrderFailed`` after CancelOrder are ``events:putEvents`` Tasks, so
+    the engine commits each event in its journal's outbox in the same transaction as the
+    step that records it, and the journal's relay hands it to the bus (never an event for
+    a step that was not journaled, nor a journaled step without its event)."""
+
+    __slots__ = ()
+
+    def to_definition(self) -> dict[str, Any]:
+        definition = super().to_definition()
+        states = definition["States"]
+        _announce(states, "ConfirmOrder", "OrderConfirmed",
+                  {"status": "CONFIRMED", "total.$": "$.order.total"})  # fmt: skip
+        _announce(states, "CancelOrder", "OrderFailed",
+                  {"status": "CANCELLED_COMPENSATED", "error.$": "$.error.Error"})  # fmt: skip
+        return definition
+
+
+def _announce(states: dict[str, Any], after: str, event: str, detail: dict[str, Any]) -> None:
+    """Insert ``Publish<event>`` between the step ``after`` and the state it went to."""
+    name = f"Publish{event}"
+    entry = {"Source": "shop.orders", "DetailType": event,
+             "Detail": {"orderId.$": "$.order.orderId", **detail}}  # fmt: skip
+    states[name] = {"Type": "Task", "Resource": PUT_EVENTS, "Parameters": {"Entries": [entry]},
+                    "ResultPath": None, "Retry": [PUBLISH_RETRY.to_asl()],
+                    "Next": states[after]["Next"]}  # fmt: skip
+    states[after]["Next"] = name
+
+
 def order_saga() -> Saga:
-    saga = Saga(
+    saga = OrderSaga(
         SAGA_NAME,
         comment="Order saga (DESIGN.md section 6): each step a local transaction in its own "
         "service; a failure compensates exactly the completed steps in reverse order; a step "

@@ -15,25 +15,27 @@ from starlette.applications import Starlette
 
 from sagaway import (
     REDRIVE_TYPE,
-    Archive,
     Engine,
     EventBus,
     FunctionRegistry,
-    Inbox,
-    OutboxRelay,
     Rule,
-    SqliteJournal,
     StartExecutionTarget,
+    open_journal,
 )
 from sagaway.api import ApiSecurity, attach_app
 from sagaway.api.app import console_of
+from sagaway.engine.cluster import member_identity
+from sagaway.engine.integrations import ResourceRouter
 from sagaway.engine.observer import Observer
+from sagaway.messaging.put_events import ServerBus
+from sagaway.messaging.stores import open_bus_stores
 from shop.config import ShopConfig
 from shop.courier import Courier
 from shop.faults import FaultPlan
 from shop.gateway import PaymentGateway, ThirdPartyBehaviour
 from shop.lock import EngineLock
 from shop.metrics import StepMetrics
+from shop.outbox import ShopOutboxRelay
 from shop.saga import SAGA_NAME, order_saga, resume_name
 from shop.secrets import SecretError, SecretProvider, secrets_from_environment
 from shop.services.inventory import InventoryService
@@ -42,6 +44,7 @@ from shop.services.notifications import NotificationsService
 from shop.services.orders import OrdersService
 from shop.services.payments import PaymentsService
 from shop.services.shipping import ShippingService
+from shop.sql import is_postgres
 
 STATEMACHINE = Path(__file__).resolve().parents[2] / "statemachines" / "order-saga.asl.json"
 
@@ -91,6 +94,14 @@ class Shop:
         self.shipping = ShippingService(c.url("shipping"), self.courier, secrets.get(COURIER_KEY))
         self.notifications = NotificationsService(c.url("notifications"))
 
+    def close(self) -> None:
+        """Close every database connection of the services and third parties."""
+        for service in (self.orders, self.inventory, self.payments, self.loyalty,
+                        self.shipping, self.notifications):  # fmt: skip
+            service.db.close()
+        self.gateway.close()
+        self.courier.close()
+
     def handlers(self) -> dict[str, Any]:
         return {
             "CreateOrder": self.orders.create_order, "CancelOrder": self.orders.cancel_order,
@@ -117,7 +128,14 @@ class Shop:
 
 
 class ShopRuntime:
-    """The engine process: the engine, the bus with its rules, the outbox relays."""
+    """The engine process: the engine, the bus with its rules, the outbox relays.
+
+    On SQLite (the default) one engine process runs per working directory
+    (``WORKDIR/engine.lock``). On PostgreSQL (``ShopConfig.db``) any number run on one
+    database, each a cluster member named ``member`` (default: host, pid and a random
+    suffix) that claims executions by lease; all share the bus's stores (a rule's inbox
+    takes an event once whichever member relays it), and one member at a time relays each
+    outbox (the journal's and the orders database's)."""
 
     def __init__(
         self,
@@ -127,16 +145,26 @@ class ShopRuntime:
         api_security: ApiSecurity | None = None,
         observer: Observer | None = None,
         shop: Shop | None = None,
+        member: str | None = None,
     ) -> None:
         self.shop = shop or Shop(config)
         metrics = StepMetrics(metrics_registry or CollectorRegistry())
-        self.journal = SqliteJournal(config.journal_url)
+        cluster = config.on_postgres or is_postgres(config.journal_url)
+        self.member = (member or member_identity()) if cluster else None
+        self.journal = open_journal(config.journal_url, owner=self.member)
+        self.stores = open_bus_stores(config.bus_url)
+        self.bus = EventBus("shop", archive=self.stores.archive, inbox=self.stores.inbox,
+                            dead_letter=self.stores.dead_letters)  # fmt: skip
+        # putEvents Tasks (the saga's OrderConfirmed / OrderFailed) commit their events in
+        # the journal's outbox with their step; its relay hands them to this bus.
+        self.server_bus = ServerBus(config.bus_url, bus=self.bus, journal=self.journal)
+        router = ResourceRouter(bus=self.server_bus)
         self.engine = Engine(self.journal, self.shop.registry(metrics), threads=config.threads,
-                             observer=observer)  # fmt: skip
-        self.bus = EventBus("shop", archive=Archive(config.bus_url), inbox=Inbox(config.bus_url))
-        self.relays: list[OutboxRelay] = []
+                             observer=observer, router=router)  # fmt: skip
+        self.relays: list[ShopOutboxRelay] = []
         self.machine_arn = ""
-        self.lock = EngineLock(config.workdir)
+        # One engine per workdir on SQLite; a cluster on PostgreSQL has no such limit.
+        self.lock = None if cluster else EngineLock(config.workdir)
         self.api_port = api_port
         self.api_security = api_security
         self._api: uvicorn.Server | None = None
@@ -145,7 +173,8 @@ class ShopRuntime:
 
     async def start(self) -> None:
         """Raises :class:`shop.lock.EngineBusy` if another engine runs on the workdir."""
-        self.lock.acquire()
+        if self.lock is not None:
+            self.lock.acquire()
         definition = order_saga().to_json()
         self.machine_arn = self.engine.create_state_machine(SAGA_NAME, definition).arn
         api = None
@@ -161,14 +190,15 @@ class ShopRuntime:
         submitted = StartExecutionTarget("start-saga", self.engine, self.machine_arn,
                                          name_path="$.detail.orderId", input_path="$.detail")  # fmt: skip  # noqa: E501
         self.bus.put_rule(Rule("order-submitted", {"source": ["shop.orders"],
-                               "detail-type": ["OrderSubmitted"]}, [submitted]))  # fmt: skip
+                               "detail-type": ["OrderSubmitted"]}, [submitted], dedupe=True))  # fmt: skip  # noqa: E501
         resume = StartExecutionTarget("resume-saga", self.engine, self.machine_arn,
                                       name_path="$.id", input_path="$.detail.resume")  # fmt: skip
         self.bus.put_rule(Rule("dead-letter-redriven", {"detail-type": [REDRIVE_TYPE]},
-                               [_ResumeTarget(resume, self)]))  # fmt: skip
-        self.relays = [OutboxRelay(self.shop.config.url("orders"), self.bus.put_events)]
+                               [_ResumeTarget(resume, self)], dedupe=True))  # fmt: skip
+        self.relays = [ShopOutboxRelay(self.shop.config.url("orders"), self.bus.put_events)]
         for relay in self.relays:
             relay.start()
+        self.server_bus.start()
 
     async def _serve_api(self, api: Starlette, port: int) -> None:
         """The Step Functions API over this engine, for exploring with boto3 or the AWS CLI."""
@@ -191,8 +221,13 @@ class ShopRuntime:
             await self._serving
         for relay in self.relays:
             await relay.stop()
+        await self.server_bus.stop()
         await self.engine.close()
-        self.lock.release()
+        self.stores.close()
+        if self.lock is not None:
+            self.lock.release()
+        else:  # a cluster member leaves: its relay lock and lease connections go with it
+            self.journal.close()
 
 
 class _ResumeTarget:

@@ -32,8 +32,34 @@ async def run_orders(tmp: Path, orders: list[dict[str, Any]], **config: Any) -> 
         if all(s is not None and s["status"] in FINAL for s in states):
             break
         await asyncio.sleep(0.05)
+    await settle(runtime, [o["orderId"] for o in orders])
     await runtime.stop()
     return runtime
+
+
+async def settle(runtime: ShopRuntime, names: list[str], timeout: float = 30.0) -> None:
+    """Wait for the sagas ``names`` to end (a final order still has its announcement step
+    to run) and for the journal's outbox to reach the bus."""
+    for name in names:
+        record = runtime.journal.find_execution(runtime.machine_arn, name)
+        if record is not None:
+            await runtime.engine.wait(record.arn, timeout)
+    for _ in range(int(timeout / 0.05)):
+        if not runtime.journal.pending_outbox(1):
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.1)  # the relay removes rows after handing them to the bus
+
+
+def published(bus_url: str) -> list[dict[str, Any]]:
+    """Every event the shop's bus took, from its archive."""
+    from sagaway.messaging.stores import open_bus_stores
+
+    stores = open_bus_stores(bus_url)
+    try:
+        return stores.archive.between(0, float("inf"))
+    finally:
+        stores.close()
 
 
 def status(runtime: ShopRuntime, order_id: str) -> str:
@@ -43,10 +69,9 @@ def status(runtime: ShopRuntime, order_id: str) -> str:
 
 
 def outbox_types(runtime: ShopRuntime) -> list[str]:
-    import json
-
-    rows = runtime.shop.orders.db.query("SELECT body FROM event_outbox ORDER BY seq")
-    return [json.loads(b)["detail-type"] for (b,) in rows]
+    """The types of the events the shop published: the orders outbox's and the journal's
+    (the saga's OrderConfirmed / OrderFailed steps), as the bus archived them."""
+    return [event["detail-type"] for event in published(runtime.shop.config.bus_url)]
 
 
 async def run_direct(tmp: Path, name: str, document: dict[str, Any]) -> tuple[str, ShopRuntime]:

@@ -1,15 +1,18 @@
 """What every service shares: its own database, one local transaction per step, and
-de-duplication of repeated invocations by the invocation's idempotency key."""
+de-duplication of repeated invocations by the invocation's idempotency key.
+
+The database is a SQLite file or a PostgreSQL schema (:mod:`shop.sql`): the same statements
+run on both."""
 
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 from collections.abc import Callable
 from typing import Any
 
-from sagaway import connect, ensure_outbox, transaction
+from shop.outbox import SCHEMA as OUTBOX
+from shop.sql import SqlConnection
 
 PROCESSED = """
 CREATE TABLE IF NOT EXISTS processed (
@@ -25,21 +28,30 @@ class ServiceDb:
     def __init__(self, url: str, schema: str) -> None:
         self.url = url
         self._local = threading.local()
-        conn = self.conn()
-        conn.executescript(PROCESSED + schema)
-        ensure_outbox(conn)
+        self._opened: list[SqlConnection] = []
+        self._lock = threading.Lock()
+        self.conn().script(PROCESSED + schema + OUTBOX)
 
-    def conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+    def conn(self) -> SqlConnection:
+        conn: SqlConnection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = connect(self.url)
+            conn = SqlConnection(self.url)
             self._local.conn = conn
+            with self._lock:
+                self._opened.append(conn)
         return conn
 
-    def step(self, key: str, work: Callable[[sqlite3.Connection], Any]) -> Any:
+    def close(self) -> None:
+        """Close every thread's connection (a PostgreSQL one used again reconnects)."""
+        with self._lock:
+            opened, self._opened = self._opened, []
+        for conn in opened:
+            conn.close()
+
+    def step(self, key: str, work: Callable[[SqlConnection], Any]) -> Any:
         """Run ``work`` as one local transaction recorded under ``key``; a repeated call
         (the engine re-invoking after a crash) returns the recorded result, doing nothing."""
-        with transaction(self.conn()) as conn:
+        with self.conn().transaction() as conn:
             row = conn.execute("SELECT result FROM processed WHERE key = ?", (key,)).fetchone()
             if row is not None:
                 return json.loads(row[0])  # the recorded result, as first returned

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from typing import Any
 
 from shop.errors import OutOfStock
 from shop.services.base import ServiceDb, order_of
+from shop.sql import SqlConnection
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS stock (sku TEXT PRIMARY KEY, available INTEGER NOT NULL,
@@ -24,7 +24,8 @@ class InventoryService:
     def restock(self, levels: dict[str, int]) -> None:
         conn = self.db.conn()
         conn.executemany(
-            "INSERT OR REPLACE INTO stock (sku, available, initial) VALUES (?, ?, ?)",
+            "INSERT INTO stock (sku, available, initial) VALUES (?, ?, ?) ON CONFLICT (sku)"
+            " DO UPDATE SET available = excluded.available, initial = excluded.initial",
             [(sku, n, n) for sku, n in levels.items()],
         )
 
@@ -38,7 +39,7 @@ class InventoryService:
         return dict(self.db.step(context.idempotency_key, lambda c: _release(c, order_id)))
 
 
-def _reserve(conn: sqlite3.Connection, order: dict[str, Any], items: list[Any]) -> dict[str, Any]:
+def _reserve(conn: SqlConnection, order: dict[str, Any], items: list[Any]) -> dict[str, Any]:
     order_id = order["orderId"]
     row = conn.execute("SELECT status FROM reservations WHERE order_id = ?", (order_id,)).fetchone()
     if row is not None:  # reserved by an earlier attempt: the decrement is not repeated
@@ -57,7 +58,7 @@ def _reserve(conn: sqlite3.Connection, order: dict[str, Any], items: list[Any]) 
     return {"reservation": order_id, "status": "RESERVED"}
 
 
-def _release(conn: sqlite3.Connection, order_id: str) -> dict[str, Any]:
+def _release(conn: SqlConnection, order_id: str) -> dict[str, Any]:
     row = conn.execute(
         "SELECT items, status FROM reservations WHERE order_id = ?", (order_id,)
     ).fetchone()

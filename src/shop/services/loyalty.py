@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from shop.errors import InsufficientPoints
 from shop.services.base import ServiceDb, order_of
+from shop.sql import SqlConnection
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS accounts (customer_id TEXT PRIMARY KEY, balance INTEGER NOT NULL,
@@ -23,7 +23,8 @@ class LoyaltyService:
 
     def open_accounts(self, balances: dict[str, int]) -> None:
         self.db.conn().executemany(
-            "INSERT OR REPLACE INTO accounts VALUES (?, ?, ?)",
+            "INSERT INTO accounts VALUES (?, ?, ?) ON CONFLICT (customer_id)"
+            " DO UPDATE SET balance = excluded.balance, initial = excluded.initial",
             [(c, n, n) for c, n in balances.items()],
         )
 
@@ -36,7 +37,7 @@ class LoyaltyService:
         return dict(self.db.step(context.idempotency_key, lambda c: _restore(c, order)))
 
 
-def _burn(conn: sqlite3.Connection, order: dict[str, Any]) -> dict[str, Any]:
+def _burn(conn: SqlConnection, order: dict[str, Any]) -> dict[str, Any]:
     order_id, customer = order["orderId"], str(order.get("customerId", ""))
     points = int(order.get("points") or 0)
     if conn.execute("SELECT 1 FROM ledger WHERE order_id = ? AND kind = 'BURN'",
@@ -53,7 +54,7 @@ def _burn(conn: sqlite3.Connection, order: dict[str, Any]) -> dict[str, Any]:
     return {"burned": points}
 
 
-def _restore(conn: sqlite3.Connection, order: dict[str, Any]) -> dict[str, Any]:
+def _restore(conn: SqlConnection, order: dict[str, Any]) -> dict[str, Any]:
     order_id = order["orderId"]
     burn = conn.execute(
         "SELECT customer_id, points FROM ledger WHERE order_id = ? AND kind = 'BURN'", (order_id,)

@@ -22,7 +22,7 @@ class NotificationsService:
         row = (order["orderId"], "confirmation", str(order.get("customerId", "")))
 
         def work(conn: Any) -> dict[str, Any]:
-            conn.execute("INSERT OR IGNORE INTO emails VALUES (?, ?, ?)", row)
+            conn.execute("INSERT INTO emails VALUES (?, ?, ?) ON CONFLICT DO NOTHING", row)
             return {"sent": "confirmation"}
 
         return dict(self.db.step(context.idempotency_key, work))

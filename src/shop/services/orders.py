@@ -4,14 +4,15 @@ CreateOrder / CancelOrder / ConfirmOrder steps, and parking (dead letter + NEEDS
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from collections.abc import Callable
 from typing import Any
 
-from sagaway import DeadLetterQueue, ensure_dlq, make_event, transaction, write_event
+from sagaway import make_event
 from shop.errors import InvalidOrder
+from shop.outbox import put_dead_letter, write_event
 from shop.services.base import ServiceDb, order_of
+from shop.sql import SqlConnection
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS orders (
@@ -37,7 +38,6 @@ class OrdersService:
         """``tokenize``: the payment gateway's, for card numbers in directly started orders."""
         self.tokenize = tokenize
         self.db = ServiceDb(url, SCHEMA)
-        ensure_dlq(self.db.conn())
         self.url = url
 
     # -- intake ----------------------------------------------------------------------------
@@ -48,19 +48,22 @@ class OrdersService:
         # The cart is what the key protects; the id and time are minted per request.
         cart = {k: v for k, v in order.items() if k not in ("orderId", "submittedAt")}
         request = json.dumps(cart, sort_keys=True)
-        with transaction(self.db.conn()) as conn:
-            row = conn.execute(
-                "SELECT request, order_id FROM intake_keys WHERE client = ? AND key = ?",
-                (client, key),
-            ).fetchone()
-            if row is not None:
+        with self.db.conn().transaction() as conn:
+            order_id = order["orderId"]
+            # Insert first: of two intakes given one key at once, one inserts and the other
+            # (on PostgreSQL, after waiting for the first to commit) reads its order.
+            inserted = conn.execute(
+                "INSERT INTO intake_keys VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (client, key, request, order_id),
+            ).rowcount
+            if inserted != 1:
+                row = conn.execute(
+                    "SELECT request, order_id FROM intake_keys WHERE client = ? AND key = ?",
+                    (client, key),
+                ).fetchone()
                 if row[0] != request:
                     raise KeyError(key)
                 return str(row[1]), False
-            order_id = order["orderId"]
-            conn.execute(
-                "INSERT INTO intake_keys VALUES (?, ?, ?, ?)", (client, key, request, order_id)
-            )
             _insert(conn, order, "PENDING")
             write_event(conn, make_event(SOURCE, "OrderSubmitted", {"orderId": order_id, "order": order},  # noqa: E501
                                          event_id=f"{order_id}-submitted"))  # fmt: skip
@@ -82,7 +85,7 @@ class OrdersService:
         order = order_of(event)
         _validate(order)
 
-        def work(conn: sqlite3.Connection) -> dict[str, Any]:
+        def work(conn: SqlConnection) -> dict[str, Any]:
             if not _exists(conn, order["orderId"]):
                 # Started directly, not through the intake.
                 _insert(conn, redact_cards(order, self.tokenize), "CREATED")
@@ -93,17 +96,12 @@ class OrdersService:
         return dict(self.db.step(context.idempotency_key, work))
 
     def cancel_order(self, event: Any, context: Any) -> dict[str, Any]:
-        order, error = order_of(event), event.get("error") or {}
+        order = order_of(event)
         return dict(
             self.db.step(
                 context.idempotency_key,
-                lambda conn: _finish(
-                    conn,
-                    order,
-                    "CANCELLED_COMPENSATED",
-                    "OrderFailed",
-                    {"error": error.get("Error")},
-                ),
+                # OrderFailed is the saga's next step (a putEvents Task, journaled).
+                lambda conn: _finish(conn, order, "CANCELLED_COMPENSATED"),
             )
         )
 
@@ -112,9 +110,8 @@ class OrdersService:
         return dict(
             self.db.step(
                 context.idempotency_key,
-                lambda conn: _finish(
-                    conn, order, "CONFIRMED", "OrderConfirmed", {"total": order.get("total")}
-                ),
+                # OrderConfirmed is the saga's next step (a putEvents Task, journaled).
+                lambda conn: _finish(conn, order, "CONFIRMED"),
             )
         )
 
@@ -124,13 +121,13 @@ class OrdersService:
         document, error = event["document"], event.get("error") or {}
         order = order_of(document)
 
-        def work(conn: sqlite3.Connection) -> dict[str, Any]:
+        def work(conn: SqlConnection) -> dict[str, Any]:
             message_id = f"{event['execution']}#{event['step']}"
             message = {"step": event["step"], "execution": event["execution"],
                        "document": redact_cards(document, self.tokenize)}  # fmt: skip
-            DeadLetterQueue.put_in(conn, event["queue"], message_id, message,
+            put_dead_letter(conn, event["queue"], message_id, message,
                                    str(error.get("Error", "")), str(error.get("Cause", "")))  # fmt: skip  # noqa: E501
-            _finish(conn, order, "NEEDS_REVIEW", "OrderNeedsReview", {"step": event["step"]})
+            _finish(conn, order, "NEEDS_REVIEW", ("OrderNeedsReview", {"step": event["step"]}))
             return {"parked": event["step"]}
 
         return dict(self.db.step(context.idempotency_key, work))
@@ -140,7 +137,7 @@ class OrdersService:
         had been confirmed (only the confirmation e-mail was left, and no later step would
         set it back), otherwise RESUMED until the resumed saga confirms, cancels or re-parks."""
         confirmed = "ConfirmOrder" in (document.get("results") or {})
-        with transaction(self.db.conn()) as conn:
+        with self.db.conn().transaction() as conn:
             conn.execute(
                 "UPDATE orders SET status = ? WHERE order_id = ? AND status = 'NEEDS_REVIEW'",
                 ("CONFIRMED" if confirmed else "RESUMED", order_id),
@@ -172,24 +169,24 @@ def _validate(order: dict[str, Any]) -> None:
         raise InvalidOrder(f"order {order.get('orderId')}: items must be a list")
 
 
-def _exists(conn: sqlite3.Connection, order_id: str) -> bool:
+def _exists(conn: SqlConnection, order_id: str) -> bool:
     return (
         conn.execute("SELECT 1 FROM orders WHERE order_id = ?", (order_id,)).fetchone() is not None
     )
 
 
-def _insert(conn: sqlite3.Connection, order: dict[str, Any], status: str) -> None:
+def _insert(conn: SqlConnection, order: dict[str, Any], status: str) -> None:
     submitted = order.get("submittedAt") or time.time()
     conn.execute(
-        "INSERT OR IGNORE INTO orders (order_id, customer_id, status, total, document, submitted)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO orders (order_id, customer_id, status, total, document, submitted)"
+        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         (order["orderId"], order.get("customerId", ""), status, order.get("total"),
          json.dumps(redact_cards(order, None)), submitted),
     )  # fmt: skip
 
 
 def _set_status(
-    conn: sqlite3.Connection, order_id: str, status: str, only_from: tuple[str, ...] | None = None
+    conn: SqlConnection, order_id: str, status: str, only_from: tuple[str, ...] | None = None
 ) -> bool:
     sql = "UPDATE orders SET status = ? WHERE order_id = ?"
     args: tuple[Any, ...] = (status, order_id)
@@ -200,12 +197,19 @@ def _set_status(
 
 
 def _finish(
-    conn: sqlite3.Connection, order: dict[str, Any], status: str, event: str, detail: dict[str, Any]
+    conn: SqlConnection,
+    order: dict[str, Any],
+    status: str,
+    announce: tuple[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
+    """Set the order's final status; ``announce``: the event (type, detail) to write to the
+    outbox with it."""
     order_id = order["orderId"]
     if not _exists(conn, order_id):
         _insert(conn, order, status)
-    row = conn.execute("SELECT status FROM orders WHERE order_id = ?", (order_id,)).fetchone()
+    row = conn.execute(
+        "SELECT status FROM orders WHERE order_id = ? FOR UPDATE", (order_id,)
+    ).fetchone()
     now = time.time()
     if row[0] != status:
         conn.execute(
@@ -213,6 +217,9 @@ def _finish(
             " THEN ? ELSE confirmed END WHERE order_id = ?",
             (status, now, status, now, order_id),
         )
-        body = {"orderId": order_id, "status": status, **detail}
-        write_event(conn, make_event(SOURCE, event, body, event_id=f"{order_id}-{event}-{now}"))
+        if announce is not None:
+            event, detail = announce
+            body = {"orderId": order_id, "status": status, **detail}
+            event_id = f"{order_id}-{event}-{now}"
+            write_event(conn, make_event(SOURCE, event, body, event_id=event_id))
     return {"orderId": order_id, "status": status}

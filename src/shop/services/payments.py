@@ -9,12 +9,12 @@ gateway's API key, given by the shop's secret provider (``gateway-api-key``), ne
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from shop.errors import PaymentDeclined
 from shop.gateway import PaymentGateway
 from shop.services.base import ServiceDb, order_of
+from shop.sql import SqlConnection
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS payments (order_id TEXT PRIMARY KEY, charge_id TEXT NOT NULL,
@@ -74,6 +74,10 @@ class PaymentsService:
         return dict(self.db.step(context.idempotency_key, lambda c: _record(c, record)))
 
 
-def _record(conn: sqlite3.Connection, record: tuple[str, str, float, str]) -> dict[str, Any]:
-    conn.execute("INSERT OR REPLACE INTO payments VALUES (?, ?, ?, ?)", record)
+def _record(conn: SqlConnection, record: tuple[str, str, float, str]) -> dict[str, Any]:
+    conn.execute(
+        "INSERT INTO payments VALUES (?, ?, ?, ?) ON CONFLICT (order_id) DO UPDATE SET"
+        " charge_id = excluded.charge_id, amount = excluded.amount, status = excluded.status",
+        record,
+    )
     return {"orderId": record[0], "charge": record[1], "status": record[3]}

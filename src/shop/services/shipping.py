@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from shop.courier import Courier
 from shop.errors import InvalidAddress
 from shop.services.base import ServiceDb, order_of
+from shop.sql import SqlConnection
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS shipments (order_id TEXT PRIMARY KEY, booking TEXT,
@@ -39,10 +39,10 @@ class ShippingService:
         return dict(self.db.step(context.idempotency_key, lambda c: _record(c, row)))
 
 
-def _record(conn: sqlite3.Connection, row: tuple[str, str | None, str]) -> dict[str, Any]:
+def _record(conn: SqlConnection, row: tuple[str, str | None, str]) -> dict[str, Any]:
     conn.execute(
         "INSERT INTO shipments VALUES (?, ?, ?) ON CONFLICT (order_id) DO UPDATE SET"
-        " status = excluded.status, booking = coalesce(excluded.booking, booking)",
+        " status = excluded.status, booking = coalesce(excluded.booking, shipments.booking)",
         row,
     )
     return {"orderId": row[0], "booking": row[1], "status": row[2]}

@@ -1,0 +1,209 @@
+"""The orders database's outbox and dead-letter queues, on SQLite or PostgreSQL.
+
+The tables are Sagaway's (``event_outbox`` of :mod:`sagaway.messaging.outbox`,
+``dead_letters`` of :mod:`sagaway.messaging.dlq`), so a SQLite orders file is read by
+``sagaway dlq`` as before; the statements here go through :class:`shop.sql.SqlConnection`, so
+the same code writes and reads them in a PostgreSQL schema.
+
+Relaying: one relay per orders database moves its outbox to the bus. With several engine
+processes on one PostgreSQL database each starts a relay, and only the one holding a session
+advisory lock (keyed by the orders schema, released by the server when its holder dies)
+relays: the others wait to take over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from typing import Any
+
+from sagaway import make_event
+from sagaway.messaging.dlq import REDRIVE_SOURCE, REDRIVE_TYPE, DeadLetter
+from sagaway.messaging.outbox import Publish, RelayLoop
+from sagaway.observability.context import stamp_event
+from shop.sql import SqlConnection, search_path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS event_outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id TEXT NOT NULL UNIQUE,
+    body TEXT NOT NULL,
+    relayed INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS event_outbox_pending ON event_outbox (relayed, seq);
+CREATE TABLE IF NOT EXISTS dead_letters (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    queue TEXT NOT NULL,
+    message_id TEXT NOT NULL UNIQUE,
+    body TEXT NOT NULL,
+    error TEXT NOT NULL,
+    cause TEXT NOT NULL,
+    created REAL NOT NULL,
+    redriven REAL,
+    redrive_count INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS dead_letters_by_queue ON dead_letters (queue, redriven);
+"""
+_LETTER = "id, queue, message_id, body, error, cause, created, redriven, redrive_count"
+
+
+def write_event(conn: SqlConnection, event: dict[str, Any]) -> None:
+    """Add ``event`` to the outbox inside the caller's open transaction."""
+    event = stamp_event(event)
+    conn.execute(
+        "INSERT INTO event_outbox (event_id, body) VALUES (?, ?) ON CONFLICT DO NOTHING",
+        (event["id"], json.dumps(event)),
+    )
+
+
+def put_dead_letter(conn: SqlConnection, queue: str, message_id: str, body: Any,
+                    error: str, cause: str) -> bool:  # fmt: skip
+    """Park a message inside the caller's transaction; False if that id is parked already."""
+    rows = conn.execute(
+        "INSERT INTO dead_letters (queue, message_id, body, error, cause, created)"
+        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        (queue, message_id, json.dumps(body), error, cause, time.time()),
+    )
+    return rows.rowcount == 1
+
+
+class DeadLetters:
+    """The orders database's dead-letter queues: list, show, depth, redrive."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._lock = threading.Lock()
+        self._conn = SqlConnection(url)
+        self._conn.script(SCHEMA)
+
+    def list(self, queue: str | None = None, *, include_redriven: bool = False) -> list[DeadLetter]:
+        sql = f"SELECT {_LETTER} FROM dead_letters WHERE 1 = 1"
+        args: tuple[Any, ...] = ()
+        if queue is not None:
+            sql, args = sql + " AND queue = ?", (queue,)
+        if not include_redriven:
+            sql += " AND redriven IS NULL"
+        with self._lock:
+            rows = self._conn.execute(sql + " ORDER BY id", args).fetchall()
+        return [_letter(row) for row in rows]
+
+    def get(self, letter_id: int) -> DeadLetter | None:
+        with self._lock:
+            row = self._conn.execute(
+                f"SELECT {_LETTER} FROM dead_letters WHERE id = ?", (letter_id,)
+            ).fetchone()
+        return None if row is None else _letter(row)
+
+    def depth(self) -> dict[str, int]:
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT queue, count(*) FROM dead_letters WHERE redriven IS NULL GROUP BY queue"
+            ).fetchall()
+        return {queue: int(n) for queue, n in rows}
+
+    def redrive(self, letter_id: int, body: Any = None) -> DeadLetter:
+        """Mark the message redriven and write ``DeadLetterRedriven`` to the outbox, in one
+        transaction (optionally with an edited body)."""
+        with self._lock, self._conn.transaction() as conn:
+            row = conn.execute(
+                f"SELECT {_LETTER} FROM dead_letters WHERE id = ? FOR UPDATE", (letter_id,)
+            ).fetchone()
+            if row is None:
+                raise KeyError(letter_id)
+            letter = _letter(row)
+            if letter.redriven is not None:
+                raise ValueError(f"dead letter {letter_id} was already redriven")
+            count = letter.redrive_count + 1
+            message = letter.body if body is None else body
+            conn.execute(
+                "UPDATE dead_letters SET redriven = ?, redrive_count = ?, body = ? WHERE id = ?",
+                (time.time(), count, json.dumps(message), letter_id),
+            )
+            detail = {"queue": letter.queue, "messageId": letter.message_id,
+                      "redriveCount": count, "message": message}  # fmt: skip
+            event_id = f"{letter.message_id}-redrive-{count}"
+            write_event(conn, make_event(REDRIVE_SOURCE, REDRIVE_TYPE, detail, event_id=event_id))
+        return letter
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+def _letter(row: Any) -> DeadLetter:
+    values = list(row)
+    values[3] = json.loads(values[3])
+    values[0], values[8] = int(values[0]), int(values[8])
+    return DeadLetter(*values)
+
+
+class ShopOutboxRelay(RelayLoop):
+    """Moves the orders outbox to the bus, in order, in batches: at-least-once (a relay that
+    dies between publishing and marking publishes the rows again; the rules' inbox and the
+    stable event ids make that once per rule)."""
+
+    def __init__(self, url: str, publish: Publish, *, batch: int = 200, idle: float = 0.05):
+        self.url = url
+        self.publish = publish
+        self.batch = batch
+        self.idle = idle
+        self._conn = SqlConnection(url)
+        self._conn.script(SCHEMA)
+        self._leader: SqlConnection | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def pending(self) -> int:
+        row = self._conn.execute("SELECT count(*) FROM event_outbox WHERE relayed = 0").fetchone()
+        return int(row[0])
+
+    def leads(self) -> bool:
+        """SQLite: one engine per workdir, so always. PostgreSQL: whether this process holds
+        the relay's advisory lock (tried again while it does not)."""
+        if not self._conn.postgres:
+            return True
+        if self._leader is not None:
+            try:
+                self._leader.execute("SELECT 1").fetchone()
+                return True
+            except Exception:  # the server ended the session: the lock went with it
+                self._leader.close()
+                self._leader = None
+        conn = SqlConnection(self.url)
+        key = f"shop-outbox:{search_path(self.url) or 'public'}"
+        row = conn.execute("SELECT pg_try_advisory_lock(hashtext(?))", (key,)).fetchone()
+        if row is None or not row[0]:
+            conn.close()
+            return False
+        self._leader = conn
+        return True
+
+    async def relay_once(self) -> int:
+        if not await asyncio.to_thread(self.leads):
+            return 0
+        rows = await asyncio.to_thread(self._pending_rows)
+        if not rows:
+            return 0
+        await self.publish([json.loads(body) for _, body in rows])
+        await asyncio.to_thread(self._mark, [seq for seq, _ in rows])
+        return len(rows)
+
+    def _pending_rows(self) -> list[Any]:
+        return self._conn.execute(
+            "SELECT seq, body FROM event_outbox WHERE relayed = 0 ORDER BY seq LIMIT ?",
+            (self.batch,),
+        ).fetchall()
+
+    def _mark(self, seqs: list[int]) -> None:
+        with self._conn.transaction() as conn:
+            conn.executemany("UPDATE event_outbox SET relayed = 1 WHERE seq = ?",
+                             [(seq,) for seq in seqs])  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"outbox relay of {self.url}"
+
+    async def stop(self) -> None:
+        await self._cancel()
+        self._conn.close()
+        if self._leader is not None:
+            self._leader.close()
