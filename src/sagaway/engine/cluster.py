@@ -18,11 +18,10 @@ import os
 import socket
 import threading
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sagaway.engine.deliveries import Deliveries
-from sagaway.store.ports import ExecutionRecord, StoreError
-from sagaway.store.postgres_queries import DELIVERY_CHANNEL
+from sagaway.store.ports import DELIVERY_CHANNEL, ClusterOperations, ExecutionRecord, StoreError
 from sagaway.store.retry import Backoff
 
 if TYPE_CHECKING:
@@ -38,7 +37,7 @@ def member_identity() -> str:
 
 
 class Cluster:
-    def __init__(self, engine: Engine, journal: Any) -> None:
+    def __init__(self, engine: Engine, journal: ClusterOperations) -> None:
         self.engine = engine
         self.journal = journal
         self.lease = float(journal.lease_seconds)
@@ -113,8 +112,7 @@ class Cluster:
     def reclaim(self, arns: list[str]) -> list[ExecutionRecord]:
         """Executions this member stopped running when the database failed under it: those
         it still owns, or nobody does, are its own again (a thread's call)."""
-        records: list[ExecutionRecord] = self.journal.reclaim(arns)
-        return records
+        return self.journal.reclaim(arns)
 
     async def _renew_loop(self) -> None:
         while True:

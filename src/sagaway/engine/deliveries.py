@@ -19,6 +19,7 @@ import orjson
 
 from sagaway.expressions.jsontext import loads
 from sagaway.interpreter.messages import Event, Stop, TaskFailed, TaskSucceeded
+from sagaway.store.ports import ClusterOperations
 
 if TYPE_CHECKING:
     from sagaway.engine.engine import Engine
@@ -36,7 +37,7 @@ _NOTHING_TO_JOURNAL = -1
 
 
 class Deliveries:
-    def __init__(self, engine: Engine, journal: Any) -> None:
+    def __init__(self, engine: Engine, journal: ClusterOperations) -> None:
         self.engine = engine
         self.journal = journal
         # Applied but not yet deleted: delivery id -> the actor's version when applied.
@@ -45,8 +46,7 @@ class Deliveries:
     async def send(self, arn: str, kind: str, token: str | None, fields: dict[str, Any]) -> bool:
         """Record a call for ``arn``'s owner; False if the attempt has an answer already."""
         payload = orjson.dumps(fields)
-        accepted: bool = await asyncio.to_thread(self.journal.deliver, arn, kind, token, payload)
-        return accepted
+        return await asyncio.to_thread(self.journal.deliver, arn, kind, token, payload)
 
     async def apply_pending(self) -> bool:
         """Apply the deliveries for the executions this process owns and delete those whose

@@ -47,7 +47,7 @@ from sagaway.interpreter.messages import Command, Event
 from sagaway.interpreter.pending import pending_commands
 from sagaway.interpreter.run import stable_seed
 from sagaway.resources.lambda_functions import FunctionRegistry
-from sagaway.store.ports import ExecutionRecord, Journal, StateMachineRecord
+from sagaway.store.ports import ClusterOperations, ExecutionRecord, Journal, StateMachineRecord
 
 if TYPE_CHECKING:
     from sagaway.engine.callbacks import CallbackTasks
@@ -103,6 +103,8 @@ class Engine:
         from sagaway.engine.integrations import Integrations, ResourceRouter
 
         self.journal = journal
+        # What the journal says about sharing its database (None: this process owns it).
+        self._shared: ClusterOperations | None = journal.cluster()
         self.observer = observer or NO_OBSERVER
         limits = limits or Limits()
         if limits.transitions_per_step is None:  # the engine always shares the event loop
@@ -143,23 +145,23 @@ class Engine:
     def client_only(self) -> bool:
         """A process on a shared database that starts executions but leaves running them to
         the workers (its journal has no worker identity)."""
-        return hasattr(self.journal, "claim") and getattr(self.journal, "owner", None) is None
+        return self._shared is not None and self._shared.owner is None
 
     async def start(self) -> None:
         """Start running; open executions are resumed in the background (``recovery``), so
         the caller can serve requests at once."""
         self.timers.start()
-        if self.client_only:
-            self.recovery.start(resume_all=False)
+        shared = self._shared
+        if shared is None:  # a single-owner database: every open execution is ours
+            self.recovery.start(resume_all=True)
+            return
+        self.recovery.start(resume_all=False)
+        if shared.owner is None:  # a client: the members claim what it starts
             self.recovery.done = True
             return
-        if getattr(self.journal, "owner", None) is not None:
-            # A worker on a shared database: claim work by lease instead of taking all of it.
-            self.cluster = Cluster(self, self.journal)
-            self.cluster.start()
-            self.recovery.start(resume_all=False)
-        else:
-            self.recovery.start(resume_all=True)
+        # A member of a cluster: claim work by lease instead of taking all of it.
+        self.cluster = Cluster(self, shared)
+        self.cluster.start()
 
     async def close(self) -> None:
         await self.recovery.close()

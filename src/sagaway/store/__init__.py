@@ -1,6 +1,7 @@
 """Where executions are kept: narrow ports, one adapter per database."""
 
 from sagaway.store.ports import (
+    ClusterOperations,
     ExecutionRecord,
     Journal,
     StateMachineRecord,
@@ -8,4 +9,11 @@ from sagaway.store.ports import (
     VersionConflict,
 )
 
-__all__ = ["ExecutionRecord", "Journal", "StateMachineRecord", "StepRecord", "VersionConflict"]
+__all__ = [
+    "ClusterOperations",
+    "ExecutionRecord",
+    "Journal",
+    "StateMachineRecord",
+    "StepRecord",
+    "VersionConflict",
+]

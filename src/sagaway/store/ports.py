@@ -7,7 +7,8 @@ history events, the new state (which holds the outstanding tasks and timers), ou
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -207,3 +208,70 @@ class Journal(Protocol):
 
     def open_executions(self) -> list[ExecutionRecord]: ...
     def close(self) -> None: ...
+
+    def cluster(self) -> ClusterOperations | None:
+        """The operations that let several processes share this database (leases,
+        wake-ups, deliveries), or None for a single-owner database: then the one process
+        that opens it runs every execution in it, and recovery resumes them all."""
+        ...
+
+
+# The wake-ups ``ClusterOperations.listen`` reports: work to claim (new executions nobody
+# owns, released ones) and calls delivered for an execution's owner.
+WORK_CHANNEL = "sagaway_work"
+DELIVERY_CHANNEL = "sagaway_delivery"
+
+# A delivery as the owner reads it: (id, execution arn, kind, task token, payload).
+Delivery = tuple[int, str, str, str | None, bytes]
+
+
+class ClusterOperations(Protocol):
+    """What a cluster member asks of a shared journal, besides the :class:`Journal` itself.
+
+    Ownership is a lease per execution: ``owner`` is this member's identity (None: a client
+    that journals executions unowned, for the workers to claim), ``lease_seconds`` how long
+    a lease lasts without renewal. The journal's guarded step refuses a step from a member
+    that lost the lease, so exactly one member advances an execution at a time."""
+
+    owner: str | None
+    lease_seconds: float
+
+    def claim(self, limit: int = 500) -> list[ExecutionRecord]:
+        """Take RUNNING executions nobody owns or whose owner's lease expired; each is
+        taken by one claimer only, and none waits for another."""
+        ...
+
+    def reclaim(self, arns: list[str]) -> list[ExecutionRecord]:
+        """Take back those of ``arns`` that this member still owns or nobody owns now."""
+        ...
+
+    def renew(self) -> None:
+        """Extend the lease of every execution this member owns (and no other's)."""
+        ...
+
+    def owned(self) -> set[str]: ...
+
+    def release(self) -> None:
+        """Give up every execution this member owns and wake the others to claim them."""
+        ...
+
+    def listen(self, on_notify: Callable[[str], None], stop: threading.Event) -> None:
+        """Block (in a thread) calling ``on_notify(channel)`` for each wake-up (new or
+        released work; a delivery) until ``stop`` is set; once also after each connection,
+        since a wake-up sent while nobody listened is lost."""
+        ...
+
+    def deliver(self, arn: str, kind: str, token: str | None, payload: bytes) -> bool:
+        """Record a call (SendTaskSuccess, …, StopExecution) for ``arn``'s owner and wake
+        it; False when that task already has an answer waiting."""
+        ...
+
+    def pending_deliveries(self) -> list[Delivery]:
+        """The recorded calls for the RUNNING executions this member owns, oldest first."""
+        ...
+
+    def settle_deliveries(self, applied: dict[int, int]) -> set[int]:
+        """Delete applied deliveries (id -> the owner's version when applied) whose effect
+        is journaled (the execution's version passed it, or it ended), and every delivery
+        of an ended execution; the ids of ``applied`` deleted."""
+        ...

@@ -29,7 +29,11 @@ from sagaway.store import rows as R
 from sagaway.store.migrations import fresh_schema, migrations
 from sagaway.store.payload_move import move_journal
 from sagaway.store.ports import (
+    DELIVERY_CHANNEL,
+    WORK_CHANNEL,
     AuditEntry,
+    ClusterOperations,
+    Delivery,
     ExecutionQuery,
     ExecutionRecord,
     ExecutionSummary,
@@ -52,7 +56,8 @@ LOST = (psycopg.OperationalError, psycopg.InterfaceError)
 
 
 class PostgresJournal:
-    """:class:`sagaway.store.ports.Journal` on PostgreSQL."""
+    """:class:`sagaway.store.ports.Journal` on PostgreSQL, with the
+    :class:`~sagaway.store.ports.ClusterOperations` of a shared database."""
 
     dialect = "postgresql"
 
@@ -321,6 +326,11 @@ class PostgresJournal:
         return conn.execute(Q.UPDATE_EXECUTIONS, (*columns, self.owner))
 
     # -- leases (several workers on one database) ------------------------------------------
+    def cluster(self) -> ClusterOperations:
+        """A PostgreSQL database is shared: this journal is a member (with an ``owner``) or
+        a client that leaves running to the members (without)."""
+        return self
+
     def claim(self, limit: int = 500) -> list[ExecutionRecord]:
         """Take over RUNNING executions nobody owns or whose owner's lease expired."""
         params = {"owner": self.owner, "lease": self.lease_seconds, "limit": limit}
@@ -371,8 +381,8 @@ class PostgresJournal:
             conn.execute(Q.LISTEN_WORK)
             conn.execute(Q.LISTEN_DELIVERY)
             backoff.reset()
-            on_notify(Q.WORK_CHANNEL)
-            on_notify(Q.DELIVERY_CHANNEL)
+            on_notify(WORK_CHANNEL)
+            on_notify(DELIVERY_CHANNEL)
             while not stop.is_set():
                 for notify in conn.notifies(timeout=1.0):
                     on_notify(notify.channel)
@@ -389,7 +399,7 @@ class PostgresJournal:
                 conn.execute(Q.NOTIFY_DELIVERY, (arn,))
         return row is not None
 
-    def pending_deliveries(self) -> list[tuple[int, str, str, str | None, bytes]]:
+    def pending_deliveries(self) -> list[Delivery]:
         """(id, execution, kind, token, payload) for this worker's running executions."""
         rows = self._read(Q.PENDING_DELIVERIES, {"owner": self.owner})
         return [(i, arn, kind, token, bytes(payload)) for i, arn, kind, token, payload in rows]

@@ -1,5 +1,6 @@
 """Named SQL for the PostgreSQL journal (the schema itself lives in migrations/postgresql)."""
 
+from sagaway.store.ports import DELIVERY_CHANNEL, WORK_CHANNEL
 from sagaway.store.rows import EXECUTION_COLUMNS, MACHINE_COLUMNS
 
 _UPSERT_MACHINE_SET = ", ".join(
@@ -81,11 +82,9 @@ RENEW = (
 )
 RELEASE = "UPDATE executions SET owner = NULL, lease_until = 0 WHERE owner = %(owner)s"
 OWNED = "SELECT arn FROM executions WHERE owner = %(owner)s AND status = 'RUNNING'"
-WORK_CHANNEL = "sagaway_work"
 NOTIFY_WORK = f"NOTIFY {WORK_CHANNEL}"
 LISTEN_WORK = f"LISTEN {WORK_CHANNEL}"
 # Deliveries: answers and stops for executions another process runs (0003_deliveries).
-DELIVERY_CHANNEL = "sagaway_delivery"
 LISTEN_DELIVERY = f"LISTEN {DELIVERY_CHANNEL}"
 NOTIFY_DELIVERY = f"SELECT pg_notify('{DELIVERY_CHANNEL}', %s)"
 # ON CONFLICT DO NOTHING: the partial unique index refuses a second answer for one attempt.

@@ -31,6 +31,7 @@ from sagaway.store.migrations import fresh_schema, migrations
 from sagaway.store.payload_move import move_journal
 from sagaway.store.ports import (
     AuditEntry,
+    ClusterOperations,
     ExecutionQuery,
     ExecutionRecord,
     ExecutionSummary,
@@ -261,6 +262,12 @@ class SqliteJournal:
         date, arn = after if after is not None else (None, None)
         params = (state_machine_arn, status, status, date, date, date, arn, limit)
         return [ExecutionSummary(*r) for r in self._reader().execute(Q.LIST_EXECUTION_PAGE, params)]
+
+    def cluster(self) -> ClusterOperations | None:
+        """None: a SQLite file has one owner. Its steps are written without an owner guard
+        and recovery resumes every open execution, so one engine process runs a file;
+        several machines (or several engine processes) share a PostgreSQL database."""
+        return None
 
     def open_executions(self) -> list[ExecutionRecord]:
         return [R.execution(r) for r in self._reader().execute(Q.OPEN_EXECUTIONS)]
