@@ -1,7 +1,7 @@
 """A PostgreSQL cluster of a test's own (``pg_createcluster`` on a free port, trust auth on
 loopback), for tests that stop or restart the database under running processes: never the
-shared server, which other tests use meanwhile. The ``pg`` fixture makes one and drops it;
-without ``pg_createcluster`` it skips, or fails under ``CI=true``."""
+shared server, which other tests use meanwhile. The ``pg`` fixture makes one with default
+settings and drops it; ``own_cluster`` takes server settings."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import socket
 import subprocess
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -20,13 +21,16 @@ VERSION = "15"
 class PgCluster:
     """``pg_ctlcluster`` on a cluster made for one test, trusted on loopback."""
 
-    def __init__(self) -> None:
+    def __init__(self, **settings: str) -> None:
+        """``settings``: server settings (``max_connections="400"``)."""
+        self.settings = settings
         self.name = f"sagaway_{uuid.uuid4().hex[:8]}"
         self.port = _free_pg_port()
         self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 
     def create(self) -> None:
-        self._run("pg_createcluster", VERSION, self.name, "--port", str(self.port),
+        options = [f"--pgoption={key}={value}" for key, value in self.settings.items()]
+        self._run("pg_createcluster", VERSION, self.name, "--port", str(self.port), *options,
                   "--", "--auth=trust")  # fmt: skip
         self.ctl("start")
 
@@ -54,15 +58,23 @@ def _free_pg_port() -> int:
     raise RuntimeError("no free port in 5400-5499 for a test PostgreSQL cluster")
 
 
-@pytest.fixture
-def pg() -> Iterator[PgCluster]:
+@contextmanager
+def own_cluster(**settings: str) -> Iterator[PgCluster]:
+    """A cluster made for the caller and dropped afterwards; without ``pg_createcluster``
+    the test skips, or fails under ``CI=true``."""
     if shutil.which("pg_createcluster") is None:
         if os.environ.get("CI") == "true":
             pytest.fail("pg_createcluster is required under CI (postgresql-common)")
         pytest.skip("pg_createcluster not installed")
-    cluster = PgCluster()
+    cluster = PgCluster(**settings)
     try:
         cluster.create()
         yield cluster
     finally:
         cluster.drop()
+
+
+@pytest.fixture
+def pg() -> Iterator[PgCluster]:
+    with own_cluster() as cluster:
+        yield cluster

@@ -27,7 +27,6 @@ import psycopg
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from sagaway.bench.pg import with_params
 from shop.audit import FINAL, Audit, run_audit
 from shop.bus_accounting import BusAccount, bus_account
 from shop.config import SERVICES, THIRD_PARTIES, ShopConfig
@@ -43,6 +42,7 @@ from shop.demo import (
 )
 from shop.operator import redrive
 from shop.report import print_report
+from shop.sql import schema_url
 from shop.system import Shop
 
 SCHEMA = "shopdemo"  # the journal and the bus; each service in shopdemo_<name>
@@ -55,12 +55,10 @@ def schemas() -> list[str]:
     return [SCHEMA, *(f"{SCHEMA}_{name}" for name in DATABASES)]
 
 
-def cluster_urls(db: str) -> dict[str, str]:
-    """One schema each (``search_path`` in the URL); the bus's tables live with the journal,
-    so every member shares one bus."""
-    urls = {name: with_params(db, options=f"-csearch_path%3D{SCHEMA}_{name}") for name in DATABASES}
-    urls["journal"] = urls["bus"] = with_params(db, options=f"-csearch_path%3D{SCHEMA}")
-    return urls
+def cluster_db(db: str) -> str:
+    """``ShopConfig.db`` for the demo: the journal and the bus in the schema ``shopdemo``,
+    each service in ``shopdemo_<name>`` (so every member shares one bus)."""
+    return schema_url(db, SCHEMA)
 
 
 def reset_schemas(db: str) -> None:
@@ -120,11 +118,13 @@ class ClusterRun:
     intakes: list[Process] = field(default_factory=list)
     sale: Sale = field(default_factory=Sale)
     timeline: Timeline = field(default_factory=Timeline)
-    generation: int = 0  # a restarted worker gets a new name: its lease must not be renewed
+    # A restarted worker gets a new name (worker-1.2 after worker-1.1): the dead one's leases
+    # must run out, not be renewed by a process that never resumes its executions.
+    generations: dict[int, int] = field(default_factory=dict)
 
     def worker(self, index: int) -> Worker:
-        self.generation += 1
-        name = f"worker-{index + 1}.{self.generation}"
+        self.generations[index] = generation = self.generations.get(index, 0) + 1
+        name = f"worker-{index + 1}.{generation}"
         extra = ("--name", name)
         log = self.config.workdir / f"{name}.log"
         return Worker(self.config, log, name=name, extra=extra)
@@ -155,10 +155,32 @@ class ClusterRun:
             worker.stop()
 
 
+CONNECTIONS_PER_PROCESS = 60  # measured: 2 workers + 2 intakes peaked at 236 in all
+CONNECTIONS_SPARE = 40  # the demo itself, its operator phase, psql sessions
+
+
+def connections_needed(options: DemoOptions) -> int:
+    return CONNECTIONS_PER_PROCESS * (options.workers + options.intakes) + CONNECTIONS_SPARE
+
+
+def check_connections(db: str, options: DemoOptions) -> str | None:
+    """Why the server cannot take the cluster's connections (each process keeps one per
+    database and thread), or None. Refusing up front beats orders parked for "too many
+    clients"."""
+    with psycopg.connect(db, autocommit=True, connect_timeout=5) as conn:
+        row = conn.execute("SHOW max_connections").fetchone()
+    have, need = int(row[0]) if row else 0, connections_needed(options)
+    if have >= need:
+        return None
+    return (f"PostgreSQL's max_connections is {have}; {options.workers} worker(s) and "
+            f"{options.intakes} intake(s) need about {need}: raise it (e.g. pg_conftool 15 "
+            f"main set max_connections {need}, then restart PostgreSQL) or run fewer processes")  # fmt: skip  # noqa: E501
+
+
 def cluster_config(options: DemoOptions) -> ShopConfig:
     assert options.db is not None
     config = demo_config(options)
-    config.urls.update(cluster_urls(options.db))
+    config.db = cluster_db(options.db)
     return config
 
 
@@ -314,6 +336,10 @@ def print_cluster_figures(run: ClusterRun) -> None:
 
 async def run_cluster_demo(options: DemoOptions, console: Console) -> int:
     config = cluster_config(options)
+    too_few = await asyncio.to_thread(check_connections, options.db or "", options)
+    if too_few is not None:
+        console.print(f"[red]{too_few}[/red]")
+        return 2
     provide_third_party_keys(os.environ)
     await asyncio.to_thread(reset_schemas, options.db or "")
     stock_the_shop(Shop(config), options)
@@ -336,6 +362,7 @@ async def run_cluster_demo(options: DemoOptions, console: Console) -> int:
         if options.redrive and complete:
             before = audit
             audit = await operator_phase(run)
+            check_every_order(run, audit)
             check_bus(audit, await quiesce(run))
         print_report(console, Shop(run.config), audit, accepted, refused, complete, before)
         print_cluster_figures(run)

@@ -139,8 +139,8 @@ def config_json(config: ShopConfig) -> str:
     cfg = {k: getattr(config, k) for k in ("seed", "transient_rate", "poison_rate",
            "gateway_latency", "gateway_error_rate", "gateway_timeout_rate", "courier_latency",
            "courier_timeout_rate", "courier_outage")}  # fmt: skip
-    if config.urls:  # the cluster's databases; the one-machine demo keeps its files
-        cfg["urls"] = config.urls
+    if config.db:  # the cluster's database; the one-machine demo keeps its files
+        cfg["db"] = config.db
     return json.dumps(cfg)
 
 

@@ -42,7 +42,7 @@ async def serve(
     provider = process_tracer_provider()
     tracing = Tracing(provider, {SAGA_NAME: "$.orderId"}) if provider is not None else None
     runtime = ShopRuntime(config, registry, api_port, api_security(api_port),
-                          engine_observer(registry, tracing))  # fmt: skip
+                          engine_observer(registry, tracing), member=name)  # fmt: skip
     await runtime.start()
     if metrics_port:
         start_http_server(metrics_port, addr=metrics_host, registry=registry)

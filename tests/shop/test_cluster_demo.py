@@ -9,21 +9,32 @@ from __future__ import annotations
 import shlex
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from shop.audit import run_audit
 from shop.bus_accounting import bus_account
-from shop.cluster_demo import cluster_urls
+from shop.cluster_demo import cluster_db
 from shop.config import ShopConfig
-from tests.pg_cluster import PgCluster
+from tests.pg_cluster import PgCluster, own_cluster
 from tests.shop.test_demo import free_port
 
 ORDERS = 240
 
 
+@pytest.fixture
+def pg_for_shop() -> Iterator[PgCluster]:
+    # Each process keeps a connection per database and thread (the demo checks the need).
+    with own_cluster(max_connections="400") as cluster:
+        yield cluster
+
+
 def test_cluster_demo_survives_a_worker_kill_and_a_database_restart(
-    pg: PgCluster, tmp_path: Path
+    pg_for_shop: PgCluster, tmp_path: Path
 ) -> None:
+    pg = pg_for_shop
     workdir = tmp_path / "demo"
     restart = shlex.join(pg.command("restart"))
     cmd = [sys.executable, "-m", "sagaway", "demo", "--orders", str(ORDERS), "--workdir",
@@ -36,7 +47,7 @@ def test_cluster_demo_survives_a_worker_kill_and_a_database_restart(
     assert "PostgreSQL is back after" in out
     assert "orders/s end to end" in out
     assert "audit passed" in out
-    config = ShopConfig(workdir=workdir, urls=cluster_urls(pg.url))
+    config = ShopConfig(workdir=workdir, db=cluster_db(pg.url))
     audit = run_audit(config)
     assert audit.ok, audit.checks
     assert sum(audit.counts.values()) == ORDERS  # every order made it in, and is final
