@@ -13,7 +13,8 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +32,7 @@ from starlette.routing import Route
 
 from sagaway import open_journal
 from shop.catalog import PRICES
+from shop.errors import ServiceUnavailable
 from shop.incidents import BadNotification, Incidents
 from shop.journal_metrics import StepHistoryCollector
 from shop.metrics import OrdersCollector
@@ -136,13 +138,15 @@ def create_app(
             order = parse_order(body, client, PRICES)
         except OrderProblem as exc:
             return problem(exc.status, exc.title, str(exc), errors=exc.errors)
-        await run_in_threadpool(_protect_card, order, tokenize)
         order["orderId"] = "o-" + uuid.uuid4().hex[:16]
         order["submittedAt"] = time.time()
         try:
+            await run_in_threadpool(_protect_card, order, tokenize)
             order_id, _ = await run_in_threadpool(orders.submit, client, key, order)
         except KeyError:
             return problem(409, "Conflict", "this Idempotency-Key was used for another order")
+        except ServiceUnavailable as exc:  # its database is away (a restarting server)
+            return problem(503, "Service Unavailable", str(exc), headers={"Retry-After": "1"})
         trace.get_current_span().set_attribute("sagaway.business_key", order_id)
         return JSONResponse({"orderId": order_id, "status": "PENDING"}, 202,
                             {"Location": f"/orders/{order_id}"})  # fmt: skip
@@ -171,7 +175,13 @@ def create_app(
               Route("/metrics", metrics, methods=["GET"])]  # fmt: skip
     if incidents is not None:
         routes += incident_routes(incidents)
-    return Starlette(routes=routes)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        journal.close()  # a PostgreSQL journal holds a connection
+
+    return Starlette(routes=routes, lifespan=lifespan)
 
 
 def incident_routes(incidents: Incidents) -> list[Route]:

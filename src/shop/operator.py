@@ -53,6 +53,7 @@ async def redrive(
     finally:
         if own:
             await runtime.stop()
+        runtime.shop.close()
 
 
 def _mark(config: ShopConfig, letter_ids: Sequence[int] | None) -> list[Redriven]:
@@ -82,6 +83,7 @@ async def _wait(config: ShopConfig, marked: list[Redriven], timeout: float) -> l
             await asyncio.sleep(0.1)
     finally:
         journal.close()
+        orders.db.close()
 
 
 def _status(journal: Journal, orders: OrdersService, item: Redriven) -> Redriven:

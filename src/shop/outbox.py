@@ -23,6 +23,7 @@ from sagaway import make_event
 from sagaway.messaging.dlq import REDRIVE_SOURCE, REDRIVE_TYPE, DeadLetter
 from sagaway.messaging.outbox import Publish, RelayLoop
 from sagaway.observability.context import stamp_event
+from shop.errors import ServiceUnavailable
 from shop.sql import SqlConnection, search_path
 
 SCHEMA = """
@@ -169,7 +170,10 @@ class ShopOutboxRelay(RelayLoop):
             except Exception:  # the server ended the session: the lock went with it
                 self._leader.close()
                 self._leader = None
-        conn = SqlConnection(self.url)
+        try:
+            conn = SqlConnection(self.url)
+        except ServiceUnavailable:  # the database is away: nobody relays until it is back
+            return False
         key = f"shop-outbox:{search_path(self.url) or 'public'}"
         row = conn.execute("SELECT pg_try_advisory_lock(hashtext(?))", (key,)).fetchone()
         if row is None or not row[0]:

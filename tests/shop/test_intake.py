@@ -11,6 +11,7 @@ import httpx
 import pytest
 import uvicorn
 
+from shop.config import ShopConfig
 from shop.gateway import PaymentGateway
 from shop.intake import IntakeSettings, create_app, dev_token
 from shop.services.orders import OrdersService
@@ -25,11 +26,20 @@ def base(tmp_path: Path) -> Iterator[str]:
     yield from serve(tmp_path, SETTINGS)
 
 
-def serve(tmp_path: Path, settings: IntakeSettings) -> Iterator[str]:
-    orders = OrdersService(f"sqlite:///{tmp_path / 'orders.db'}")
-    gateway = PaymentGateway(f"sqlite:///{tmp_path / 'gateway.db'}", api_key="k")
+@pytest.fixture
+def base_on_both(shop_config: ShopConfig) -> Iterator[str]:
+    """The intake on SQLite and on PostgreSQL (orders, gateway and journal there)."""
+    yield from serve(shop_config.workdir, SETTINGS, shop_config)
+
+
+def serve(
+    tmp_path: Path, settings: IntakeSettings, config: ShopConfig | None = None
+) -> Iterator[str]:
+    config = config or ShopConfig(workdir=tmp_path)
+    orders = OrdersService(config.url("orders"))
+    gateway = PaymentGateway(config.url("gateway"), api_key="k")
     tokenize = partial(gateway.tokenize, api_key="k")
-    app = create_app(orders, f"sqlite:///{tmp_path / 'sagaway.db'}", settings, tokenize)
+    app = create_app(orders, config.journal_url, settings, tokenize)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="error"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -38,13 +48,16 @@ def serve(tmp_path: Path, settings: IntakeSettings) -> Iterator[str]:
     yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
     server.should_exit = True
     thread.join(5)
+    orders.db.close()
+    gateway.close()
 
 
 def auth(client: str = "shop-a") -> dict[str, str]:
     return {"Authorization": f"Bearer {dev_token(client)}"}
 
 
-def test_accepts_an_order_and_shows_it(base: str) -> None:
+def test_accepts_an_order_and_shows_it(base_on_both: str) -> None:
+    base = base_on_both
     r = httpx.post(f"{base}/orders", json=CART, headers={**auth(), "Idempotency-Key": "k1"})
     assert r.status_code == 202
     order_id = r.json()["orderId"]

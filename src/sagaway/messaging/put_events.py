@@ -24,6 +24,7 @@ from sagaway.messaging.journal_relay import JournalRelay
 from sagaway.messaging.outbox import OutboxRelay, ensure_outbox, write_event
 from sagaway.messaging.sqlite import connect, path_from_url, transaction
 from sagaway.messaging.stores import BusStores, is_postgres, open_bus_stores
+from sagaway.observability.context import stamp_event
 from sagaway.store.ports import Journal
 
 MAX_ENTRIES = 10  # AWS: 1 to 10 entries per call
@@ -177,7 +178,7 @@ class ServerBus:
             if "ErrorCode" in event:
                 results.append(event)
             else:
-                events.append(event)
+                events.append(stamp_event(event))  # the Task's trace rides with its events
                 results.append({"EventId": event_id})
         return {"Entries": results, "FailedEntryCount": len(results) - len(events)}, events
 

@@ -147,7 +147,11 @@ HISTORY_BACKWARD = (
 PING = "SELECT 1"
 INSERT_OUTBOX = "INSERT INTO outbox (topic, body) VALUES (%s, %s)"
 # One relay of the outbox per database at a time (see PostgresJournal.leads_relay).
-TRY_RELAY_LOCK = "SELECT pg_try_advisory_lock(hashtext('sagaway-outbox-relay'))"
+# Keyed by schema: advisory locks are per database, and journals in other schemas of it
+# (other clusters, tests) relay their own outboxes.
+TRY_RELAY_LOCK = (
+    "SELECT pg_try_advisory_lock(hashtext('sagaway-outbox-relay:' || current_schema()))"
+)
 PENDING_OUTBOX = "SELECT id, topic, body FROM outbox ORDER BY id LIMIT %s"
 
 MIGRATIONS_TABLE = (
