@@ -89,6 +89,25 @@ def test_failing_target_is_retried_then_dead_lettered(tmp_path: Path) -> None:
     assert (letter.queue, letter.error) == ("r-dlq", "ConnectionError")
 
 
+def test_a_bus_built_with_an_archive_and_inbox_parks_dead_letters_beside_them(
+    tmp_path: Path,
+) -> None:
+    """As the shop builds its bus: no queue named anywhere, yet nothing is only logged."""
+    url = f"sqlite:///{tmp_path / 'bus.db'}"
+
+    def down(event: dict[str, Any]) -> None:
+        raise ConnectionError("down")
+
+    bus = EventBus("shop", archive=Archive(url), inbox=Inbox(url), retry_base=0.001)
+    bus.put_rule(Rule("r", {"source": ["s"]}, [CallableTarget("a", down),
+                      CallableTarget("b", down)], max_attempts=1, dedupe=True))  # fmt: skip
+    asyncio.run(bus.put_events([make_event("s", "X", {}, event_id="e1")]))
+    bus.close()
+    dlq = DeadLetterQueue(url)  # the bus database, read by another process
+    assert sorted(x.message_id for x in dlq.list("r-dlq")) == ["r/a#e1", "r/b#e1"]
+    dlq.close()
+
+
 def test_archive_and_replay(tmp_path: Path) -> None:
     bus = EventBus(archive=Archive(f"sqlite:///{tmp_path / 'a.db'}"))
     got: list[str] = []

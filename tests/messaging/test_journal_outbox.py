@@ -16,7 +16,9 @@ from typing import Any
 import pytest
 
 from sagaway.messaging import CallableTarget, DeadLetterQueue, Rule
+from sagaway.messaging.ledger import BusAccounting
 from sagaway.messaging.put_events import ServerBus
+from sagaway.messaging.stores import open_ledger
 from sagaway.store.open import open_journal
 from sagaway.store.ports import Journal
 from tests.store.conftest import drop_schema, postgres_url
@@ -77,8 +79,20 @@ def test_a_crash_between_the_steps_commit_and_the_relay_delivers_once_per_rule(
         assert journal.pending_outbox() == []
         again = asyncio.run(_relay(journal, bus_url, 0))  # a later start relays nothing
         assert again == {"rule-0": [], "rule-1": []}
+        account = _accounting(bus_url)
+        assert (account.published, account.matched, account.balanced) == (3, 3, True)
+        assert [(t.rule, t.matched, t.delivered) for t in account.targets] == [
+            ("rule-0", 3, 3), ("rule-1", 3, 3)]  # fmt: skip
     finally:
         journal.close()
+
+
+def _accounting(bus_url: str, bus: str = "default") -> BusAccounting:
+    ledger = open_ledger(bus_url)
+    try:
+        return ledger.accounting(bus)
+    finally:
+        ledger.close()
 
 
 def test_a_relay_that_dies_before_removing_rows_still_delivers_once_to_deduping_rules(
@@ -105,6 +119,9 @@ def test_a_relay_that_dies_before_removing_rows_still_delivers_once_to_deduping_
         asyncio.run(run())
         assert len(got) == 2 and len({e["id"] for e in got}) == 2
         assert journal.pending_outbox() == []
+        account = _accounting(bus_url)  # handed on twice, counted once
+        assert (account.published, account.rule("once").delivered, account.balanced) == (
+            2, 2, True)  # fmt: skip
     finally:
         journal.close()
 

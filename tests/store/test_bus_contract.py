@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from sagaway.messaging import CallableTarget, Rule, make_event
+from sagaway.messaging import CallableTarget, DeadLetter, EventBus, Rule, make_event
 from sagaway.messaging.put_events import ServerBus
-from sagaway.messaging.stores import BusStores, open_bus_stores
+from sagaway.messaging.stores import BusStores, is_postgres, open_bus_stores
+from sagaway.store.postgres import PostgresJournal
 from tests.store.conftest import drop_schema, postgres_url
 
 
@@ -97,3 +98,141 @@ def test_two_members_share_one_bus_on_postgresql() -> None:
         assert got == ["e1"]
     finally:
         drop_schema(url)
+
+
+def test_the_ledger_counts_each_event_once_and_outcomes_only_move_forward(
+    stores: BusStores,
+) -> None:
+    ledger = stores.ledger
+    ledger.received("b", [("e1", ["r/t", "s/t"]), ("e2", [])])
+    ledger.received("b", [("e1", ["r/t", "s/t"]), ("e2", [])])  # handed on again
+    ledger.received("other", [("e1", [])])  # another bus keeps its own account
+    pending = ledger.accounting("b")
+    assert (pending.published, pending.matched, pending.unmatched) == (2, 1, 1)
+    assert [(t.rule, t.target, t.matched, t.pending) for t in pending.targets] == [
+        ("r", "t", 1, 1), ("s", "t", 1, 1)]  # fmt: skip
+    assert not pending.balanced
+    ledger.settled("b", [("e1", "r/t", "delivered"), ("e1", "s/t", "dead-lettered")])
+    ledger.settled("b", [("e1", "r/t", "dead-lettered")])  # delivered is final
+    ledger.received("b", [("e1", ["r/t"])], replay=True)  # a replay publishes nothing new
+    done = ledger.accounting("b")
+    assert done.balanced and done.published == 2
+    assert (done.rule("r").delivered, done.rule("s").dead_lettered) == (1, 1)
+    ledger.settled("b", [("e1", "s/t", "delivered")])  # a later attempt got it through
+    assert ledger.accounting("b").rule("s").delivered == 1
+    assert ledger.buses() == ["b", "other"]
+
+
+def test_the_bus_accounts_for_every_event_through_failures_and_redelivery(
+    stores: BusStores,
+) -> None:
+    """published = matched + unmatched; per rule target matched = delivered + dead-lettered,
+    with a target that keeps failing, a de-duplicating rule, the same events handed on
+    again by a relay that died before removing them, and a replay from the archive."""
+    got: dict[str, list[str]] = {"plain": [], "once": []}
+
+    def down(event: dict[str, Any]) -> None:
+        raise ConnectionError("down")
+
+    def bus() -> EventBus:
+        made = EventBus("orders", archive=stores.archive, inbox=stores.inbox,
+                        dead_letter=stores.dead_letters, ledger=stores.ledger,
+                        retry_base=0.001)  # fmt: skip
+        made.put_rule(
+            Rule(
+                "plain",
+                {"source": ["shop"]},
+                [CallableTarget("t", lambda e: got["plain"].append(e["id"]))],
+            )
+        )
+        made.put_rule(
+            Rule(
+                "once",
+                {"detail-type": ["Paid"]},
+                [CallableTarget("t", lambda e: got["once"].append(e["id"]))],
+                dedupe=True,
+            )
+        )
+        made.put_rule(Rule("hook", {"detail-type": ["Paid"]}, [CallableTarget("h", down)],
+                           max_attempts=2, dedupe=True))  # fmt: skip
+        return made
+
+    events = [make_event("shop", "Paid", {}, event_id="p1"),
+              make_event("shop", "Placed", {}, event_id="p2"),
+              make_event("other", "Noise", {}, event_id="n1")]  # fmt: skip
+
+    async def run() -> None:
+        await bus().put_events(events)
+        await bus().put_events(events)  # a restarted relay hands them on again
+        replayer = bus()
+        assert await replayer.replay(0, 1e12) == 3
+
+    asyncio.run(run())
+    account = bus().accounting()
+    assert (account.published, account.matched, account.unmatched) == (3, 2, 1)
+    assert account.balanced
+    assert (account.rule("plain").matched, account.rule("plain").delivered) == (2, 2)
+    assert (account.rule("once").matched, account.rule("once").delivered) == (1, 1)
+    hook = account.rule("hook")
+    assert (hook.matched, hook.delivered, hook.dead_lettered) == (1, 0, 1)
+    assert got["once"] == ["p1"]  # the inbox let it through once
+    assert len(got["plain"]) == 6  # no inbox: each hand-on delivers, counted once
+    (letter,) = stores.dead_letters.list("hook-dlq")
+    assert letter.body["id"] == "p1" and letter.message_id == "hook/h#p1"
+
+
+def test_a_bus_without_stores_still_parks_what_it_cannot_deliver() -> None:
+    def down(event: dict[str, Any]) -> None:
+        raise ConnectionError("down")
+
+    bus = EventBus("lone", retry_base=0.001)
+    bus.put_rule(Rule("hook", {"source": ["s"]}, [CallableTarget("h", down)], max_attempts=1))
+    asyncio.run(bus.put_events([make_event("s", "X", {}, event_id="e1")]))
+    assert [letter.queue for letter in bus.dead_letter.list()] == ["hook-dlq"]
+    assert bus.accounting().rule("hook").dead_lettered == 1
+    bus.close()
+
+
+def test_a_dead_letter_is_redriven_once_with_its_event_on_the_outbox(bus_url: str) -> None:
+    """Redrive marks the message and writes a DeadLetterRedriven event in one transaction:
+    the bus database's outbox on SQLite, the journal's on PostgreSQL (both relayed)."""
+    journal = PostgresJournal(bus_url) if is_postgres(bus_url) else None
+    heard: list[dict[str, Any]] = []
+
+    async def run() -> DeadLetter:
+        server = ServerBus(bus_url, journal=journal)
+        server.bus.put_rule(Rule("redriven", {"detail-type": ["DeadLetterRedriven"]},
+                                 [CallableTarget("c", heard.append)]))  # fmt: skip
+        dlq = server.bus.dead_letter
+        dlq.put("pay-dlq", {"order": 1}, {"error": "E", "cause": "c"}, "m1")
+        (letter,) = dlq.list()
+        await asyncio.to_thread(dlq.redrive, letter.id, {"order": 1, "fixed": True})
+        with pytest.raises(ValueError):
+            dlq.redrive(letter.id)
+        with pytest.raises(KeyError):
+            dlq.redrive(letter.id + 1000)
+        assert dlq.list() == [] and dlq.depth() == {}
+        server.start()
+        for _ in range(400):
+            if heard:
+                break
+            await asyncio.sleep(0.025)
+        await server.stop()
+        return letter
+
+    try:
+        asyncio.run(run())
+    finally:
+        if journal is not None:
+            journal.close()
+    (event,) = heard
+    assert event["source"] == "sagaway.dlq" and event["id"] == "m1-redrive-1"
+    assert event["detail"] == {"queue": "pay-dlq", "messageId": "m1", "redriveCount": 1,
+                               "message": {"order": 1, "fixed": True}}  # fmt: skip
+    stores = open_bus_stores(bus_url)
+    try:
+        (letter,) = stores.dead_letters.list(include_redriven=True)
+        assert letter.redriven is not None and letter.redrive_count == 1
+        assert letter.body == {"order": 1, "fixed": True}
+    finally:
+        stores.close()

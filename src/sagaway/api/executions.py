@@ -48,7 +48,7 @@ async def _start(api: Api, params: dict[str, Any]) -> ExecutionRecord:
     text = _check_input(params.get("input") or "{}")
     run_as, meta = versions.resolve(api, arn)
     if run_as is None:
-        api.machine(ref.arn)
+        await api.machine(ref.arn)
     try:
         trace = xray_to_traceparent(params.get("traceHeader") or "")
         record = await api.engine.start_execution(
@@ -70,14 +70,14 @@ async def start_execution(api: Api, params: dict[str, Any]) -> dict[str, Any]:
 
 async def start_sync_execution(api: Api, params: dict[str, Any]) -> dict[str, Any]:
     ref = machine_ref(params["stateMachineArn"])
-    if ref.qualifier is None and api.machine(ref.arn).type != "EXPRESS":
+    if ref.qualifier is None and (await api.machine(ref.arn)).type != "EXPRESS":
         raise ApiError(
             "StateMachineTypeNotSupported",
             "This operation is not supported by this type of State Machine",
         )
     record = await _start(api, params)
     final = await _express_outcome(api, record.arn)
-    out = _describe(api, final)
+    out = _describe(api, final, await api.meta(final.arn))
     for key in ("redriveCount", "redriveStatus", "stateMachineVersionArn",
                 "stateMachineAliasArn"):  # fmt: skip
         out.pop(key, None)
@@ -92,7 +92,7 @@ async def _express_outcome(api: Api, arn: str) -> ExecutionRecord:
         await api.engine.wait(arn)
     delay = 0.001
     while True:
-        record = api.engine.journal.get_execution(arn)
+        record = await asyncio.to_thread(api.engine.journal.get_execution, arn)
         if record is not None and record.status != "RUNNING":
             return record
         await asyncio.sleep(delay)
@@ -100,7 +100,7 @@ async def _express_outcome(api: Api, arn: str) -> ExecutionRecord:
 
 
 async def stop_execution(api: Api, params: dict[str, Any]) -> dict[str, Any]:
-    found = api.execution(params["executionArn"])
+    found = await api.execution(params["executionArn"])
     arn = found.arn
     error, cause = params.get("error"), params.get("cause")
     cluster = api.engine.cluster
@@ -109,7 +109,7 @@ async def stop_execution(api: Api, params: dict[str, Any]) -> dict[str, Any]:
         await cluster.deliveries.send(arn, STOP, None, {"error": error, "cause": cause})
         return {"stopDate": api.engine.clock.now()}
     await api.engine.stop_execution(arn, error, cause)
-    record = api.engine.journal.get_execution(arn)
+    record = await asyncio.to_thread(api.engine.journal.get_execution, arn)
     stop = record.stop_date if record and record.stop_date else api.engine.clock.now()
     return {"stopDate": stop}
 
@@ -127,7 +127,8 @@ def _trace_header(record: ExecutionRecord) -> str:
     return traceparent_to_xray(str(trace.get("parent", trace.get("traceparent", ""))))
 
 
-def _describe(api: Api, record: ExecutionRecord) -> dict[str, Any]:
+def _describe(api: Api, record: ExecutionRecord, meta: dict[str, Any]) -> dict[str, Any]:
+    """DescribeExecution's answer for ``record`` with its catalog facts ``meta``."""
     out: dict[str, Any] = {
         "executionArn": record.arn,
         "stateMachineArn": record.state_machine_arn,
@@ -151,7 +152,6 @@ def _describe(api: Api, record: ExecutionRecord) -> dict[str, Any]:
     header = _trace_header(record)
     if header:
         out["traceHeader"] = header
-    meta = api.execution_meta(record.arn)
     out.update({k: v for k, v in meta.items() if k.startswith("stateMachine")})
     if record.machine_type != "EXPRESS":
         out["redriveCount"] = meta.get("redriveCount", 0)
@@ -168,8 +168,8 @@ def _describe(api: Api, record: ExecutionRecord) -> dict[str, Any]:
 
 async def describe_execution(api: Api, params: dict[str, Any]) -> dict[str, Any]:
     # Off the event loop: the row holds the input and output, up to 256 KiB each.
-    record = await asyncio.to_thread(api.execution, params["executionArn"])
-    return _describe(api, record)
+    record = await api.execution(params["executionArn"])
+    return _describe(api, record, await api.meta(record.arn))
 
 
 async def list_executions(api: Api, params: dict[str, Any]) -> dict[str, Any]:
@@ -180,7 +180,7 @@ async def list_executions(api: Api, params: dict[str, Any]) -> dict[str, Any]:
         ref = machine_ref(arn)
     except ApiError as exc:  # AWS answers a malformed ARN here as a missing machine
         raise machine_missing(arn) from exc
-    await asyncio.to_thread(api.machine, ref.arn)
+    await api.machine(ref.arn)
     query = _Listing(ref.arn, params.get("statusFilter"), params.get("maxResults") or 100)
     after = decode_cursor(params.get("nextToken"))
     keep = _keep(arn if ref.qualifier else None, ref.is_version, params.get("redriveFilter"))
@@ -254,7 +254,7 @@ def _summary(api: Api, record: ExecutionSummary) -> dict[str, Any]:
 
 
 async def redrive_execution(api: Api, params: dict[str, Any]) -> dict[str, Any]:
-    record = api.execution(params["executionArn"])
+    record = await api.execution(params["executionArn"])
     arn = record.arn
     new_input: Any = redrive_module.UNCHANGED
     if params.get("input") is not None:  # Sagaway's extension: edited input (docs/api.md)
@@ -266,7 +266,7 @@ async def redrive_execution(api: Api, params: dict[str, Any]) -> dict[str, Any]:
     except redrive_module.NotRedrivable as exc:
         raise ApiError("ExecutionNotRedrivable", str(exc)) from exc
     now = api.engine.clock.now()
-    meta = api.execution_meta(arn)
+    meta = await api.meta(arn)
     meta.update({"redriveCount": count, "redriveDate": now})
     api.catalog.put(EXECUTION, arn, meta)
     return {"redriveDate": now}

@@ -23,7 +23,7 @@ def _without_data(event: dict[str, Any]) -> dict[str, Any]:
 async def get_execution_history(api: Api, params: dict[str, Any]) -> dict[str, Any]:
     """One page read from the journal (a row ahead, so the last page has no token); the
     token is the id of the last event shown."""
-    arn = (await asyncio.to_thread(api.execution, params["executionArn"])).arn
+    arn = (await api.execution(params["executionArn"])).arn
     limit = params.get("maxResults") or 100
     after = decode_token(params.get("nextToken")) or None
     reverse = bool(params.get("reverseOrder"))

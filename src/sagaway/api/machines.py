@@ -3,6 +3,7 @@ DescribeStateMachineForExecution."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import uuid
 from typing import Any
@@ -70,7 +71,8 @@ async def create_state_machine(api: Api, params: dict[str, Any]) -> dict[str, An
     check_logging(params.get("loggingConfiguration"))
     check_definition(params["definition"], kind)
     tags.check_count(api, arns.state_machine(name), params.get("tags") or [])
-    existing = api.engine.journal.get_state_machine(arns.state_machine(name))
+    existing = await asyncio.to_thread(api.engine.journal.get_state_machine,
+                                       arns.state_machine(name))  # fmt: skip
     if existing is not None:
         return _same_machine(existing, params, kind)
     record = api.engine.create_state_machine(
@@ -123,7 +125,7 @@ async def describe_state_machine(api: Api, params: dict[str, Any]) -> dict[str, 
     ref = machine_ref(params["stateMachineArn"])
     if ref.qualifier is not None:
         return versions.describe_version(api, params["stateMachineArn"])
-    return describe_record(api.machine(ref.arn))
+    return describe_record(await api.machine(ref.arn))
 
 
 async def update_state_machine(api: Api, params: dict[str, Any]) -> dict[str, Any]:
@@ -140,7 +142,7 @@ async def update_state_machine(api: Api, params: dict[str, Any]) -> dict[str, An
         )
     check_version_description(params)
     check_logging(params.get("loggingConfiguration"))
-    record = api.machine(arn)
+    record = await api.machine(arn)
     definition = params.get("definition") or record.definition
     check_definition(definition, record.type)
     changed = dataclasses.replace(
@@ -171,9 +173,10 @@ async def delete_state_machine(api: Api, params: dict[str, Any]) -> dict[str, An
 
 
 async def list_state_machines(api: Api, params: dict[str, Any]) -> dict[str, Any]:
+    machines = await asyncio.to_thread(api.engine.journal.list_state_machines)
     items = [
         {"stateMachineArn": r.arn, "name": r.name, "type": r.type, "creationDate": r.created}
-        for r in api.engine.journal.list_state_machines()
+        for r in machines
     ]
     return page(items, params, "stateMachines")
 
@@ -192,8 +195,9 @@ async def validate_state_machine_definition(api: Api, params: dict[str, Any]) ->
 
 
 async def describe_state_machine_for_execution(api: Api, params: dict[str, Any]) -> dict[str, Any]:
-    record = api.execution(params["executionArn"])
-    machine = api.engine.journal.get_state_machine(record.state_machine_arn)
+    record = await api.execution(params["executionArn"])
+    machine = await asyncio.to_thread(api.engine.journal.get_state_machine,
+                                      record.state_machine_arn)  # fmt: skip
     name = machine.name if machine else record.state_machine_arn.rsplit(":", 1)[-1]
     extra = machine.extra if machine else {}
     return {

@@ -140,7 +140,7 @@ def _settings(state: ExecutionState | None, arn: str) -> dict[str, Any]:
 
 
 async def describe_map_run(api: Api, params: dict[str, Any]) -> dict[str, Any]:
-    record, run = _find(api, params["mapRunArn"])
+    record, run = await asyncio.to_thread(_find, api, params["mapRunArn"])
     state = _state(api, record)
     counts = _counts(state, run.arn)
     out: dict[str, Any] = {
@@ -159,8 +159,9 @@ async def describe_map_run(api: Api, params: dict[str, Any]) -> dict[str, Any]:
 
 
 async def list_map_runs(api: Api, params: dict[str, Any]) -> dict[str, Any]:
-    record = api.execution(params["executionArn"])
-    items = [_list_item(record, run) for run in _runs(api, record).values()]
+    record = await api.execution(params["executionArn"])
+    runs = await asyncio.to_thread(_runs, api, record)
+    items = [_list_item(record, run) for run in runs.values()]
     return page(items, params, "mapRuns")
 
 
@@ -181,7 +182,7 @@ def _list_item(record: ExecutionRecord, run: MapRun) -> dict[str, Any]:
 async def update_map_run(api: Api, params: dict[str, Any]) -> dict[str, Any]:
     _execution_arn(params["mapRunArn"])  # InvalidArn before any other complaint
     changes = _changes(params)
-    record, run = _find(api, params["mapRunArn"])
+    record, run = await asyncio.to_thread(_find, api, params["mapRunArn"])
     actor = api.engine.actors.get(record.arn)
     if run.status != "RUNNING" or record.status != "RUNNING":
         raise MapRunValidation(

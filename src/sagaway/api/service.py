@@ -3,6 +3,7 @@ ARN and pagination helpers they share."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import re
@@ -64,7 +65,19 @@ class Api:
     integrations: Integrations
     poll_timeout: float = 60.0
 
-    def machine(self, arn: str) -> StateMachineRecord:
+    # Handlers read through the async methods: a read waits in a thread, never on the event
+    # loop (a PostgreSQL read can wait on a lock or a slow network; other requests and the
+    # executions this process runs must go on meanwhile). The find_* methods block.
+    async def machine(self, arn: str) -> StateMachineRecord:
+        return await asyncio.to_thread(self.find_machine, arn)
+
+    async def execution(self, arn: str) -> ExecutionRecord:
+        return await asyncio.to_thread(self.find_execution, arn)
+
+    async def meta(self, arn: str) -> dict[str, Any]:
+        return await asyncio.to_thread(self.execution_meta, arn)
+
+    def find_machine(self, arn: str) -> StateMachineRecord:
         """The unqualified state machine ``arn`` (StateMachineDoesNotExist if absent)."""
         record = self.engine.journal.get_state_machine(arn)
         if record is None:
@@ -72,7 +85,7 @@ class Api:
         self.engine.known_state_machine(record)
         return record
 
-    def execution(self, arn: str) -> ExecutionRecord:
+    def find_execution(self, arn: str) -> ExecutionRecord:
         """The execution ``arn`` (InvalidArn if malformed, ExecutionDoesNotExist if absent)."""
         checked = check_execution_arn(arn)
         record = self.engine.journal.get_execution(checked)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from sagaway.api.errors import ApiError, resource_missing, validation
@@ -47,7 +48,7 @@ async def tag_resource(api: Api, params: dict[str, Any]) -> dict[str, Any]:
                 f"1 validation error detected: Value null at 'tags.{position}.member.key' "
                 "failed to satisfy constraint: Member must not be null"
             )
-    _check(api, arn)
+    await asyncio.to_thread(_check, api, arn)
     merged = {t["key"]: t.get("value", "") for t in _tags(api, arn)}
     merged.update({t["key"]: t.get("value", "") for t in params["tags"]})
     check_count(api, arn, [{"key": k} for k in merged])
@@ -57,7 +58,7 @@ async def tag_resource(api: Api, params: dict[str, Any]) -> dict[str, Any]:
 
 async def untag_resource(api: Api, params: dict[str, Any]) -> dict[str, Any]:
     arn = params["resourceArn"]
-    _check(api, arn)
+    await asyncio.to_thread(_check, api, arn)
     drop = set(params["tagKeys"])
     kept = [t for t in _tags(api, arn) if t["key"] not in drop]
     api.catalog.put(TAGS, arn, {"tags": kept})
@@ -66,7 +67,7 @@ async def untag_resource(api: Api, params: dict[str, Any]) -> dict[str, Any]:
 
 async def list_tags_for_resource(api: Api, params: dict[str, Any]) -> dict[str, Any]:
     arn = params["resourceArn"]
-    _check(api, arn)
+    await asyncio.to_thread(_check, api, arn)
     return {"tags": _tags(api, arn)}
 
 

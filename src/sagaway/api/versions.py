@@ -103,7 +103,7 @@ async def publish_state_machine_version(api: Api, params: dict[str, Any]) -> dic
     ref = machine_ref(params["stateMachineArn"])
     if ref.qualifier is not None:
         raise machine_missing(params["stateMachineArn"])
-    record = api.machine(ref.arn)
+    record = await api.machine(ref.arn)
     wanted = params.get("revisionId")
     if wanted is not None and wanted != record.revision_id:
         raise conflict(
@@ -117,7 +117,7 @@ async def publish_state_machine_version(api: Api, params: dict[str, Any]) -> dic
 
 async def list_state_machine_versions(api: Api, params: dict[str, Any]) -> dict[str, Any]:
     ref = machine_ref(params["stateMachineArn"])
-    api.machine(ref.arn)
+    await api.machine(ref.arn)
     items = [
         {"stateMachineVersionArn": v["stateMachineVersionArn"], "creationDate": v["creationDate"]}
         for v in reversed(api.catalog.list(VERSION, ref.arn))
@@ -156,7 +156,7 @@ async def create_state_machine_alias(api: Api, params: dict[str, Any]) -> dict[s
     name = check_name(params["name"])
     routes = params["routingConfiguration"]
     machine_arn = machine_ref(routes[0]["stateMachineVersionArn"]).arn
-    api.machine(machine_arn)
+    await api.machine(machine_arn)
     _check_routes(api, machine_arn, routes)
     arn = f"{machine_arn}:{name}"
     now = api.engine.clock.now()
@@ -221,7 +221,7 @@ async def delete_state_machine_alias(api: Api, params: dict[str, Any]) -> dict[s
 
 async def list_state_machine_aliases(api: Api, params: dict[str, Any]) -> dict[str, Any]:
     ref = machine_ref(params["stateMachineArn"])
-    api.machine(ref.arn)
+    await api.machine(ref.arn)
     items = [
         {"stateMachineAliasArn": a["stateMachineAliasArn"], "creationDate": a["creationDate"]}
         for a in api.catalog.list(ALIAS, ref.arn)

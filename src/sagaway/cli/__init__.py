@@ -25,6 +25,7 @@ def _register() -> None:
         conformance,
         demo,
         dlq,
+        events,
         executions,
         export,
         incidents,

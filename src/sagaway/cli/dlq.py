@@ -17,16 +17,19 @@ from pathlib import Path
 import typer
 
 from sagaway.cli import app
-from sagaway.messaging.dlq import DeadLetterQueue
+from sagaway.messaging.stores import DeadLetterStore, open_dead_letters
 from sagaway.store.sqlite import path_from_url
 
 dlq_app = typer.Typer(help="Dead-letter queues: list, show and redrive parked messages.")
 app.add_typer(dlq_app, name="dlq")
 
-DB_HELP = "The database holding the queues (the shop's: WORKDIR/orders.db)."
+DB_HELP = (
+    "The database holding the queues (the shop's: WORKDIR/orders.db; a server's bus: "
+    "x-events.db beside its x.db, or its postgresql:// database)."
+)
 
 
-def _queue(db: str | None, workdir: Path | None) -> DeadLetterQueue:
+def _queue(db: str | None, workdir: Path | None) -> DeadLetterStore:
     """The queues in an existing database: a mistyped --db or --workdir is an error, not
     a new empty database reporting 0 messages."""
     if db is None:
@@ -36,7 +39,7 @@ def _queue(db: str | None, workdir: Path | None) -> DeadLetterQueue:
     if is_sqlite and path != ":memory:" and not Path(path).is_file():
         typer.echo(f"error: no database at {path} (check --db or --workdir)", err=True)
         raise typer.Exit(2)
-    return DeadLetterQueue(db)
+    return open_dead_letters(db)  # PostgreSQL: the cluster's bus_dead_letters
 
 
 @dlq_app.command("list")

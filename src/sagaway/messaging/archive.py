@@ -22,6 +22,7 @@ CREATE INDEX IF NOT EXISTS archive_by_time ON archive (archived);
 
 class Archive:
     def __init__(self, url: str) -> None:
+        self.url = url
         self._conn = connect(url)
         self._conn.executescript(SCHEMA)
         self._lock = threading.Lock()

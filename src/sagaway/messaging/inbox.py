@@ -21,6 +21,7 @@ CREATE TABLE IF NOT EXISTS inbox (
 
 class Inbox:
     def __init__(self, url: str) -> None:
+        self.url = url
         self._conn = connect(url)
         self._lock = threading.Lock()
         self._conn.executescript(SCHEMA)

@@ -12,13 +12,17 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import psycopg
 
-from sagaway.messaging.dlq import DeadLetter
+from sagaway.messaging import ledger as L
+from sagaway.messaging.dlq import REDRIVE_SOURCE, REDRIVE_TYPE, DeadLetter
+from sagaway.messaging.events import make_event
+from sagaway.messaging.put_events import DEFAULT_BUS
+from sagaway.observability.context import stamp_event
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS bus_archive (
@@ -33,6 +37,10 @@ CREATE TABLE IF NOT EXISTS bus_dead_letters (
     body TEXT NOT NULL, error TEXT NOT NULL, cause TEXT NOT NULL,
     created DOUBLE PRECISION NOT NULL, redriven DOUBLE PRECISION,
     redrive_count INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS bus_ledger (
+    bus TEXT NOT NULL, event_id TEXT NOT NULL, consumer TEXT NOT NULL,
+    outcome TEXT NOT NULL, updated DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (bus, event_id, consumer));
 """
 
 _LETTER = "id, queue, message_id, body, error, cause, created, redriven, redrive_count"
@@ -75,9 +83,16 @@ class _Connection:
             self._conn.close()
 
 
+def shared_connection(url: str) -> _Connection:
+    """One connection for all of a bus's stores (each call is one short statement or
+    transaction): a cluster member then holds one connection for its bus, not four."""
+    return _Connection(url)
+
+
 class PostgresArchive:
-    def __init__(self, url: str) -> None:
-        self._db = _Connection(url)
+    def __init__(self, url: str, db: _Connection | None = None) -> None:
+        self.url = url
+        self._db = db or _Connection(url)
 
     def add(self, events: list[dict[str, Any]]) -> None:
         now = time.time()
@@ -108,8 +123,9 @@ class PostgresArchive:
 
 
 class PostgresInbox:
-    def __init__(self, url: str) -> None:
-        self._db = _Connection(url)
+    def __init__(self, url: str, db: _Connection | None = None) -> None:
+        self.url = url
+        self._db = db or _Connection(url)
 
     def first_time(self, consumer: str, event_id: str) -> bool:
         rows = self._db.run(
@@ -128,9 +144,9 @@ class PostgresInbox:
 
 
 class PostgresDeadLetterQueue:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, db: _Connection | None = None) -> None:
         self.url = url
-        self._db = _Connection(url)
+        self._db = db or _Connection(url)
 
     def put(self, queue: str, body: Any, failure: dict[str, str], message_id: str) -> bool:
         rows = self._db.run(
@@ -158,6 +174,65 @@ class PostgresDeadLetterQueue:
             "SELECT queue, count(*) FROM bus_dead_letters WHERE redriven IS NULL GROUP BY queue"
         )
         return {queue: int(n) for queue, n in rows}
+
+    def redrive(self, letter_id: int, body: Any = None) -> DeadLetter:
+        """Mark the message redriven and announce it: a ``DeadLetterRedriven`` event in the
+        journal's outbox (this database's), in one transaction, which the members' journal
+        relay hands to the bus as it does a step's events."""
+        with self._db.use() as conn, conn.transaction():
+            rows = conn.execute(
+                f"SELECT {_LETTER} FROM bus_dead_letters WHERE id = %s FOR UPDATE", (letter_id,)
+            ).fetchall()
+            if not rows:
+                raise KeyError(letter_id)
+            letter = _letter(rows[0])
+            if letter.redriven is not None:
+                raise ValueError(f"dead letter {letter_id} was already redriven")
+            count = letter.redrive_count + 1
+            message = letter.body if body is None else body
+            conn.execute(
+                "UPDATE bus_dead_letters SET redriven = %s, redrive_count = %s, body = %s"
+                " WHERE id = %s",
+                (time.time(), count, json.dumps(message), letter_id),
+            )
+            detail = {"queue": letter.queue, "messageId": letter.message_id,
+                      "redriveCount": count, "message": message}  # fmt: skip
+            event = make_event(REDRIVE_SOURCE, REDRIVE_TYPE, detail,
+                               event_id=f"{letter.message_id}-redrive-{count}")  # fmt: skip
+            conn.execute("INSERT INTO outbox (topic, body) VALUES (%s, %s)",
+                         (DEFAULT_BUS, json.dumps(stamp_event(event)).encode()))  # fmt: skip
+        return letter
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class PostgresLedger:
+    """The bus's ledger (:mod:`sagaway.messaging.ledger`) in the cluster's database: one
+    account per bus, whichever member received or delivered the events."""
+
+    def __init__(self, url: str, db: _Connection | None = None) -> None:
+        self.url = url
+        self._db = db or _Connection(url)
+
+    def received(self, bus: str, events: Sequence[L.Received], *, replay: bool = False) -> None:
+        now = time.time()
+        with self._db.use() as conn, conn.transaction(), conn.cursor() as cursor:
+            if not replay:
+                cursor.executemany(L.RECORD_EVENT.format(p="%s"), L.event_rows(bus, events, now))
+            cursor.executemany(L.RECORD_ROUTE.format(p="%s"), L.route_rows(bus, events, now))
+
+    def settled(self, bus: str, outcomes: Sequence[L.Outcome]) -> None:
+        with self._db.use() as conn, conn.transaction(), conn.cursor() as cursor:
+            rows = L.settle_rows(bus, outcomes, time.time())
+            cursor.executemany(L.SETTLE.format(p="%s"), rows)
+
+    def accounting(self, bus: str) -> L.BusAccounting:
+        rows = self._db.run(L.COUNTS.format(p="%s"), (bus,))
+        return L.summarize(bus, [(str(c), str(o), int(n)) for c, o, n in rows])
+
+    def buses(self) -> list[str]:
+        return [str(bus) for (bus,) in self._db.run(L.BUSES)]
 
     def close(self) -> None:
         self._db.close()

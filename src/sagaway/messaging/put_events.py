@@ -156,7 +156,7 @@ class ServerBus:
         if bus is None:
             self._stores = stores = open_bus_stores(url)
             bus = EventBus(DEFAULT_BUS, archive=stores.archive, inbox=stores.inbox,
-                           dead_letter=stores.dead_letters)  # fmt: skip
+                           dead_letter=stores.dead_letters, ledger=stores.ledger)  # fmt: skip
         self.bus = bus
         self.names = {DEFAULT_BUS, self.bus.name}
         self._lock = threading.Lock()
@@ -211,3 +211,4 @@ class ServerBus:
             self._conn.close()
         if self._stores is not None:
             self._stores.close()
+            self.bus.close()

@@ -1,16 +1,21 @@
-"""The bus's store port: what the bus keeps (archive, inbox, dead-letter queues), and the
-adapter for a URL: SQLite files (the embedded default) or the cluster's PostgreSQL database.
-Both adapters pass one contract suite (``tests/store/test_bus_contract.py``)."""
+"""The bus's store port: what the bus keeps (archive, inbox, dead-letter queues, the ledger
+that accounts for every event), and the adapter for a URL: SQLite files (the embedded
+default) or the cluster's PostgreSQL database. Both adapters pass one contract suite
+(``tests/store/test_bus_contract.py``)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sagaway.messaging.dlq import DeadLetter
+from sagaway.messaging.ledger import BusAccounting, Outcome, Received
 
 
 class ArchiveStore(Protocol):
+    url: str  # where it is kept: the bus's other stores default to the same database
+
     def add(self, events: list[dict[str, Any]]) -> None: ...
     def between(self, since: float, until: float) -> list[dict[str, Any]]: ...
     def count(self, detail_type: str | None = None) -> int: ...
@@ -18,6 +23,8 @@ class ArchiveStore(Protocol):
 
 
 class InboxStore(Protocol):
+    url: str
+
     def first_time(self, consumer: str, event_id: str) -> bool:
         """Record the event for the consumer; True only the first time."""
         ...
@@ -36,6 +43,23 @@ class DeadLetterStore(Protocol):
     ) -> list[DeadLetter]: ...
     def get(self, letter_id: int) -> DeadLetter | None: ...
     def depth(self) -> dict[str, int]: ...
+
+    def redrive(self, letter_id: int, body: Any = None) -> DeadLetter:
+        """Mark the message redriven (optionally with an edited body) and announce it with a
+        ``DeadLetterRedriven`` event in the same transaction; KeyError for an unknown id,
+        ValueError for a message redriven already."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class LedgerStore(Protocol):
+    """What became of each event a bus received (:mod:`sagaway.messaging.ledger`)."""
+
+    def received(self, bus: str, events: Sequence[Received], *, replay: bool = False) -> None: ...
+    def settled(self, bus: str, outcomes: Sequence[Outcome]) -> None: ...
+    def accounting(self, bus: str) -> BusAccounting: ...
+    def buses(self) -> list[str]: ...
     def close(self) -> None: ...
 
 
@@ -44,9 +68,10 @@ class BusStores:
     archive: ArchiveStore
     inbox: InboxStore
     dead_letters: DeadLetterStore
+    ledger: LedgerStore
 
     def close(self) -> None:
-        for store in (self.archive, self.inbox, self.dead_letters):
+        for store in (self.archive, self.inbox, self.dead_letters, self.ledger):
             store.close()
 
 
@@ -59,10 +84,33 @@ def open_bus_stores(url: str) -> BusStores:
     if is_postgres(url):
         from sagaway.messaging import postgres
 
-        return BusStores(postgres.PostgresArchive(url), postgres.PostgresInbox(url),
-                         postgres.PostgresDeadLetterQueue(url))  # fmt: skip
+        db = postgres.shared_connection(url)
+        return BusStores(postgres.PostgresArchive(url, db), postgres.PostgresInbox(url, db),
+                         postgres.PostgresDeadLetterQueue(url, db),
+                         postgres.PostgresLedger(url, db))  # fmt: skip
     from sagaway.messaging.archive import Archive
-    from sagaway.messaging.dlq import DeadLetterQueue
     from sagaway.messaging.inbox import Inbox
 
-    return BusStores(Archive(url), Inbox(url), DeadLetterQueue(url))
+    return BusStores(Archive(url), Inbox(url), open_dead_letters(url), open_ledger(url))
+
+
+def open_dead_letters(url: str) -> DeadLetterStore:
+    """The dead-letter queues at ``url`` (a SQLite file, ``:memory:``, or PostgreSQL)."""
+    if is_postgres(url):
+        from sagaway.messaging.postgres import PostgresDeadLetterQueue
+
+        return PostgresDeadLetterQueue(url)
+    from sagaway.messaging.dlq import DeadLetterQueue
+
+    return DeadLetterQueue(url)
+
+
+def open_ledger(url: str) -> LedgerStore:
+    """The bus ledger at ``url`` (a SQLite file, ``:memory:``, or PostgreSQL)."""
+    if is_postgres(url):
+        from sagaway.messaging.postgres import PostgresLedger
+
+        return PostgresLedger(url)
+    from sagaway.messaging.ledger import Ledger
+
+    return Ledger(url)
