@@ -1,8 +1,9 @@
-"""``sagaway demo --db`` end to end on a PostgreSQL cluster of the test's own: 240 orders, two
+"""``sagaway demo --db`` end to end on a PostgreSQL cluster of the test's own: 200 orders, two
 engine workers and two intakes (real processes), one worker SIGKILLed and PostgreSQL itself
 restarted during the sale. Then every order is final, none is lost, the audit of DESIGN.md
 section 6 holds and the bus accounts for every event; the audit is re-run here from the
-databases the demo left behind."""
+databases the demo left behind. (The operator phase is left out to keep the test short:
+parked orders count as final with their dead letter, as DESIGN.md section 6 says.)"""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from shop.config import ShopConfig
 from tests.pg_cluster import PgCluster, own_cluster
 from tests.shop.test_demo import free_port
 
-ORDERS = 240
+ORDERS = 200
 
 
 @pytest.fixture
@@ -39,7 +40,8 @@ def test_cluster_demo_survives_a_worker_kill_and_a_database_restart(
     restart = shlex.join(pg.command("restart"))
     cmd = [sys.executable, "-m", "sagaway", "demo", "--orders", str(ORDERS), "--workdir",
            str(workdir), "--port", str(free_port()), "--seed", "5", "--db", pg.url,
-           "--workers", "2", "--intakes", "2", "--db-restart-command", restart]  # fmt: skip
+           "--workers", "2", "--intakes", "2", "--db-restart-command", restart,
+           "--no-redrive"]  # fmt: skip
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
     out = done.stdout + done.stderr
     assert done.returncode == 0, out + _logs(workdir)
@@ -53,9 +55,13 @@ def test_cluster_demo_survives_a_worker_kill_and_a_database_restart(
     assert sum(audit.counts.values()) == ORDERS  # every order made it in, and is final
     assert audit.counts.get("CONFIRMED", 0) > 0 and audit.counts.get("CANCELLED_COMPENSATED", 0) > 0
     account = bus_account(config)
-    assert account is not None
-    assert account.published > 0
-    assert account.published == account.delivered + account.dead_lettered, account
+    # Every OrderSubmitted started its saga (the one rule target), or sits in its dead-letter
+    # queue: none in flight, none lost; OrderConfirmed/OrderFailed match no rule here.
+    assert account.published - account.unmatched == ORDERS, account
+    assert account.routed == account.delivered + account.dead_lettered == ORDERS, account
+    # One OrderConfirmed or OrderFailed per order that got that far, each counted once.
+    ended = audit.counts.get("CONFIRMED", 0) + audit.counts.get("CANCELLED_COMPENSATED", 0)
+    assert ended <= account.unmatched <= ORDERS, account
 
 
 def _logs(workdir: Path) -> str:
