@@ -27,6 +27,7 @@ import psycopg
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from sagaway.procstat import cpu_seconds
 from shop.audit import FINAL, Audit, run_audit
 from shop.bus_accounting import BusAccount, bus_account
 from shop.config import SERVICES, THIRD_PARTIES, ShopConfig
@@ -105,6 +106,10 @@ class Timeline:
     """When the faults happened (``time.time()``, the clock of the orders' timestamps)."""
 
     killed: float | None = None
+    # CPU seconds of the workers and of the intakes at the spike's start and at the first
+    # fault: the faultless window's CPU per order (less noisy than orders/s on a busy host).
+    cpu_at_spike: tuple[float, float] | None = None
+    cpu_at_fault: tuple[float, float] | None = None
     db_restarted: float | None = None  # when the restart command was started
     db_restart_seconds: float = 0.0
 
@@ -121,6 +126,7 @@ class ClusterRun:
     # A restarted worker gets a new name (worker-1.2 after worker-1.1): the dead one's leases
     # must run out, not be renewed by a process that never resumes its executions.
     generations: dict[int, int] = field(default_factory=dict)
+    intake_cpu: float = 0.0  # CPU seconds the intakes spent on the whole sale
 
     def worker(self, index: int) -> Worker:
         self.generations[index] = generation = self.generations.get(index, 0) + 1
@@ -136,6 +142,14 @@ class ClusterRun:
                 str(self.config.workdir), "--config", config_json(self.config), "--port",
                 str(port), "--rate", "10000", "--dev-key"]  # fmt: skip
         return Process(name, args, self.config.workdir / f"{name}.log")
+
+    def cpu(self) -> tuple[float, float]:
+        """CPU seconds so far of the live workers and of the intakes."""
+
+        def used(procs: list[subprocess.Popen[bytes] | None]) -> float:
+            return sum(cpu_seconds(p.pid) for p in procs if p is not None)
+
+        return used([w.proc for w in self.workers]), used([i.proc for i in self.intakes])
 
     def bases(self) -> list[str]:
         return [f"http://127.0.0.1:{p.args[p.args.index('--port') + 1]}" for p in self.intakes]
@@ -207,6 +221,7 @@ def running_executions(config: ShopConfig) -> int | None:
 
 async def kill_a_worker(run: ClusterRun, done: int) -> None:
     victim = run.workers[0]
+    run.timeline.cpu_at_fault = run.cpu()
     run.timeline.killed = time.time()
     await asyncio.to_thread(victim.kill)
     run.console.print(f"[red]SIGKILL to {victim.name} with {done} orders done[/red]")
@@ -240,6 +255,8 @@ async def watch(run: ClusterRun, submitting: asyncio.Task[tuple[int, int]]) -> b
         bar = progress.add_task("orders", total=options.orders)
         deadline = time.monotonic() + WAIT_SECONDS
         while time.monotonic() < deadline:
+            if run.sale.spike_started is not None and timeline.cpu_at_spike is None:
+                timeline.cpu_at_spike = run.cpu()
             done = await asyncio.to_thread(finished, run.config)
             if done is not None:
                 progress.update(bar, completed=done)
@@ -334,6 +351,13 @@ def print_cluster_figures(run: ClusterRun) -> None:
     console.print(f"throughput before the faults (from the spike's start to {until}, "
                   f"{seconds:.1f} s): {count} orders reached a final status, "
                   f"{count / seconds:.0f} orders/s end to end (202 to final)")  # fmt: skip
+    before, after = run.timeline.cpu_at_spike, run.timeline.cpu_at_fault or run.cpu()
+    if before is not None and count:
+        workers = (after[0] - before[0]) * 1000 / count
+        intakes = run.intake_cpu * 1000 / max(1, len(run.sale.accepted))
+        console.print(f"CPU of the workers in that window: {workers:.1f} ms per final order; "
+                      f"of the intakes: {intakes:.1f} ms per accepted order (PostgreSQL's "
+                      "not counted)")  # fmt: skip
 
 
 async def run_cluster_demo(options: DemoOptions, console: Console) -> int:
@@ -356,6 +380,7 @@ async def run_cluster_demo(options: DemoOptions, console: Console) -> int:
         submitting = asyncio.create_task(submit_all(run.bases(), options, run.sale))
         complete = await watch(run, submitting)
         accepted, refused = await submitting
+        run.intake_cpu = run.cpu()[1]
         account = await quiesce(run)
         audit = await asyncio.to_thread(run_audit, config)
         check_every_order(run, audit)
