@@ -17,10 +17,12 @@ import pytest
 
 from shop.audit import run_audit
 from shop.bus_accounting import bus_account
-from shop.cluster_demo import cluster_db
+from shop.cluster_demo import check_connections, cluster_db, connections_needed
 from shop.config import ShopConfig
+from shop.demo import DemoOptions
 from tests.pg_cluster import PgCluster, own_cluster
 from tests.shop.test_demo import free_port
+from tests.store.conftest import drop_schema, postgres_url
 
 ORDERS = 200
 
@@ -68,3 +70,24 @@ def test_cluster_demo_survives_a_worker_kill_and_a_database_restart(
 def _logs(workdir: Path) -> str:
     return "".join(f"\n--- {p.name}\n{p.read_text(errors='replace')[-3000:]}"
                    for p in sorted(workdir.glob("*.log")))  # fmt: skip
+
+
+def test_cluster_options_need_a_postgresql_db(tmp_path: Path) -> None:
+    base = [sys.executable, "-m", "sagaway", "demo", "--workdir", str(tmp_path / "d")]
+    for extra in (["--workers", "2"], ["--intakes", "2"], ["--db-restart-command", "true"],
+                  ["--db", "sqlite:///x.db"]):  # fmt: skip
+        done = subprocess.run(base + extra, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 2, (extra, done.stdout, done.stderr)
+        assert "--db" in done.stderr, extra
+
+
+def test_a_server_with_too_few_connections_is_refused_up_front() -> None:
+    url = postgres_url()
+    try:
+        many = DemoOptions(db=url, workers=1000, intakes=1000)
+        refused = check_connections(url, many)
+        assert refused is not None and "max_connections" in refused
+        assert str(connections_needed(many)) in refused
+        assert check_connections(url, DemoOptions(db=url, workers=0, intakes=0)) is None
+    finally:
+        drop_schema(url)
