@@ -2,7 +2,7 @@
 
 A cluster runs several, each in front of the same orders database (the cluster demo spreads
 its load over them; in production a load balancer does). ``--config`` is the JSON that
-``shop.worker`` takes (the databases' URLs in ``urls``). The demo's public dev key signs
+``shop.worker`` takes (a cluster's: ``{"db": "postgresql://…"}``). The demo's public dev key signs
 tokens only on a loopback address (``--dev-key``); elsewhere tokens are HS256 with the
 secret ``jwt-key`` (``$SHOP_JWT_KEY``), as in docs/security.md."""
 
@@ -52,13 +52,14 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path("."),
                         help="Where databases without a URL in --config live (SQLite)")  # fmt: skip
     parser.add_argument("--config", default="{}", help="The shop's configuration (JSON)")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8084)
+    parser.add_argument("--host", default="127.0.0.1", help="Address to listen on (127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8084, help="Port to listen on (8084)")
     parser.add_argument("--rate", type=float, default=500.0,
                         help="Requests per second per client, per address and in all")  # fmt: skip
     parser.add_argument("--dev-key", action="store_true",
                         help="Take tokens of the public dev key (loopback only)")  # fmt: skip
-    parser.add_argument("--ready-file", type=Path, default=None)
+    parser.add_argument("--ready-file", type=Path, default=None,
+                        help="Written once the intake listens (for a supervisor)")  # fmt: skip
     args = parser.parse_args()
     tune_gc()
     config = config_from_json(args.workdir, args.config)
