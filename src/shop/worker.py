@@ -71,7 +71,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="shop.worker")
     parser.add_argument("--workdir", required=True, type=Path)
     parser.add_argument("--config", default="{}",
-                        help='The shop (JSON); a cluster\'s worker: {"db": "postgresql://…"}')  # fmt: skip
+                        help='The shop (JSON); in a cluster {"db": "postgresql://…"}')  # fmt: skip
     parser.add_argument("--metrics-port", type=int, default=None)
     parser.add_argument("--ready-file", type=Path, default=None)
     parser.add_argument("--api-port", type=int, default=None, help="Serve the Step Functions API")
