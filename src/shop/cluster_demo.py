@@ -310,6 +310,13 @@ def check_every_order(run: ClusterRun, audit: Audit) -> None:
                 f"{len(run.sale.accepted)} accepted (202), {len(lost)} missing")  # fmt: skip
 
 
+def check_sagas(run: ClusterRun, audit: Audit) -> None:
+    """No saga stuck: none still RUNNING once the system is quiet."""
+    running = running_executions(run.config)
+    audit.check("no saga still running", running == 0,
+                "database unreachable" if running is None else f"{running} running")  # fmt: skip
+
+
 def check_bus(audit: Audit, account: BusAccount | None) -> None:
     name = "bus: every event accounted for (delivered + dead-lettered)"
     if account is None:
@@ -384,13 +391,16 @@ async def run_cluster_demo(options: DemoOptions, console: Console) -> int:
         account = await quiesce(run)
         audit = await asyncio.to_thread(run_audit, config)
         check_every_order(run, audit)
+        check_sagas(run, audit)
         check_bus(audit, account)
         before = None
         if options.redrive and complete:
             before = audit
             audit = await operator_phase(run)
+            account = await quiesce(run)
             check_every_order(run, audit)
-            check_bus(audit, await quiesce(run))
+            check_sagas(run, audit)
+            check_bus(audit, account)
         print_report(console, Shop(run.config), audit, accepted, refused, complete, before)
         print_cluster_figures(run)
         return 0 if audit.ok and complete and (before is None or before.ok) else 1
