@@ -105,11 +105,13 @@ class ShopPages:
         for key, label in (("submitted", "order submitted"), ("confirmed", "order confirmed"),
                            ("finished", "order finished")):  # fmt: skip
             if record.get(key):
-                timeline.append((record[key], "order", label, record["status"] if key == "finished" else ""))  # noqa: E501
+                status = record["status"] if key == "finished" else ""
+                timeline.append((record[key], "order", label, status))
         for summary in executions:
             for event in journal.history(summary.arn):
                 kind = str(event.get("type", ""))
-                if kind.endswith(("StateEntered", "Failed", "TimedOut")) or kind.startswith("Execution"):  # noqa: E501
+                shown = kind.endswith(("StateEntered", "Failed", "TimedOut"))
+                if shown or kind.startswith("Execution"):
                     info = details_of(event)
                     what = str(info.get("name") or info.get("error") or "")
                     timeline.append((timestamp(event) or 0.0, summary.name, kind, what))

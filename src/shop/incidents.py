@@ -9,12 +9,11 @@ open one. An alert that fires again after being resolved opens a new incident.
 from __future__ import annotations
 
 import json
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any
 
-from shop.sql import SqlConnection
+from shop.sql import Database, SqlConnection
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS incidents (
@@ -55,14 +54,10 @@ class Incident:
 class Incidents:
     def __init__(self, url: str) -> None:
         self.url = url
-        self._local = threading.local()
-        self._conn().script(SCHEMA)
+        self._db = Database(url, SCHEMA)
 
-    def _conn(self) -> SqlConnection:
-        conn: SqlConnection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._local.conn = SqlConnection(self.url)
-        return conn
+    def close(self) -> None:
+        self._db.close()
 
     def receive(self, notification: Any) -> tuple[int, int]:
         """Apply one webhook notification; (incidents opened, incidents resolved)."""
@@ -73,7 +68,7 @@ class Incidents:
             raise BadNotification("expected an Alertmanager notification with alerts[]")
         opened = resolved = 0
         now = time.time()
-        with self._conn().transaction() as conn:
+        with self._db.transaction() as conn:
             for alert in alerts:
                 if alert.get("status") == "resolved":
                     resolved += conn.execute(
@@ -85,13 +80,9 @@ class Incidents:
 
     def list(self, *, open_only: bool = False) -> list[Incident]:
         where = " WHERE resolved IS NULL" if open_only else ""
-        rows = (
-            self._conn()
-            .execute(
-                "SELECT id, fingerprint, alertname, summary, labels, opened, resolved "
-                f"FROM incidents{where} ORDER BY id"
-            )
-            .fetchall()
+        rows = self._db.query(
+            "SELECT id, fingerprint, alertname, summary, labels, opened, resolved "
+            f"FROM incidents{where} ORDER BY id"
         )
         return [Incident(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5], r[6]) for r in rows]
 

@@ -151,7 +151,8 @@ class ShopOutboxRelay(RelayLoop):
         self.idle = idle
         self._conn = SqlConnection(url)
         self._conn.script(SCHEMA)
-        self._leader: SqlConnection | None = None
+        self._session: SqlConnection | None = None  # PostgreSQL: holds the relay's lock
+        self._leading = False
         self._task: asyncio.Task[None] | None = None
 
     def pending(self) -> int:
@@ -160,36 +161,39 @@ class ShopOutboxRelay(RelayLoop):
 
     def leads(self) -> bool:
         """SQLite: one engine per workdir, so always. PostgreSQL: whether this process holds
-        the relay's advisory lock (tried again while it does not)."""
+        the relay's session advisory lock, tried again (on the same session) while it does
+        not; a session the server ended took the lock with it."""
         if not self._conn.postgres:
             return True
-        if self._leader is not None:
-            try:
-                self._leader.execute("SELECT 1").fetchone()
-                return True
-            except Exception:  # the server ended the session: the lock went with it
-                self._leader.close()
-                self._leader = None
         try:
-            conn = SqlConnection(self.url)
+            if self._session is None:
+                self._session = SqlConnection(self.url)
+            if self._leading:
+                self._session.execute("SELECT 1").fetchone()
+                return True
+            key = f"shop-outbox:{search_path(self.url) or 'public'}"
+            row = self._session.execute(
+                "SELECT pg_try_advisory_lock(hashtext(?))", (key,)
+            ).fetchone()
+            self._leading = bool(row and row[0])
         except ServiceUnavailable:  # the database is away: nobody relays until it is back
-            return False
-        key = f"shop-outbox:{search_path(self.url) or 'public'}"
-        row = conn.execute("SELECT pg_try_advisory_lock(hashtext(?))", (key,)).fetchone()
-        if row is None or not row[0]:
-            conn.close()
-            return False
-        self._leader = conn
-        return True
+            self._leading = False
+        return self._leading
 
     async def relay_once(self) -> int:
-        if not await asyncio.to_thread(self.leads):
+        # A local SQLite file is quick enough for the event loop; a server is not.
+        local = not self._conn.postgres
+        if not local and not await asyncio.to_thread(self.leads):
             return 0
-        rows = await asyncio.to_thread(self._pending_rows)
+        rows = self._pending_rows() if local else await asyncio.to_thread(self._pending_rows)
         if not rows:
             return 0
         await self.publish([json.loads(body) for _, body in rows])
-        await asyncio.to_thread(self._mark, [seq for seq, _ in rows])
+        seqs = [seq for seq, _ in rows]
+        if local:
+            self._mark(seqs)
+        else:
+            await asyncio.to_thread(self._mark, seqs)
         return len(rows)
 
     def _pending_rows(self) -> list[Any]:
@@ -209,5 +213,5 @@ class ShopOutboxRelay(RelayLoop):
     async def stop(self) -> None:
         await self._cancel()
         self._conn.close()
-        if self._leader is not None:
-            self._leader.close()
+        if self._session is not None:
+            self._session.close()

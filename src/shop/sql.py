@@ -16,8 +16,10 @@ server is replaced at the next transaction; an operation that meets the server a
 
 from __future__ import annotations
 
+import queue
 import re
 import sqlite3
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
@@ -113,8 +115,11 @@ class SqlConnection:
         if self._lite is not None:
             self._lite.executemany(sql, rows)
             return
-        with self._pg_conn().cursor() as cursor:
-            cursor.executemany(to_postgres(sql), rows)
+        try:
+            with self._pg_conn().cursor() as cursor:
+                cursor.executemany(to_postgres(sql), rows)
+        except psycopg.OperationalError as exc:
+            raise ServiceUnavailable(f"database unavailable: {exc}") from exc
 
     def script(self, ddl: str) -> None:
         """Create the tables of ``ddl`` when missing (and, on PostgreSQL, the schema)."""
@@ -154,3 +159,70 @@ class SqlConnection:
         for conn in (self._lite, self._pg):
             if conn is not None:
                 conn.close()
+
+
+class Database:
+    """A shop database used from many threads. SQLite: a connection per thread (WAL lets
+    them read at once; ``BEGIN IMMEDIATE`` serializes writers). PostgreSQL: a small pool
+    (at most ``pool_size`` sessions per process, opened when first needed), since a
+    cluster's processes share the server's connection limit."""
+
+    def __init__(self, url: str, schema: str = "", *, pool_size: int = 3) -> None:
+        self.url = url
+        self.postgres = is_postgres(url)
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._opened: list[SqlConnection] = []  # SQLite: every thread's
+        self._idle: queue.LifoQueue[SqlConnection] = queue.LifoQueue()
+        self._slots = threading.BoundedSemaphore(pool_size)
+        if schema:
+            with self.connection() as conn:
+                conn.script(schema)
+
+    @contextmanager
+    def connection(self) -> Iterator[SqlConnection]:
+        if not self.postgres:
+            yield self._thread_connection()
+            return
+        with self._slots:
+            try:
+                conn = self._idle.get_nowait()
+            except queue.Empty:
+                conn = SqlConnection(self.url)
+            try:
+                yield conn
+            finally:
+                self._idle.put(conn)
+
+    @contextmanager
+    def transaction(self) -> Iterator[SqlConnection]:
+        with self.connection() as conn, conn.transaction():
+            yield conn
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self.connection() as conn:
+            return [tuple(row) for row in conn.execute(sql, params).fetchall()]
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        with self.transaction() as conn:
+            conn.executemany(sql, rows)
+
+    def _thread_connection(self) -> SqlConnection:
+        conn: SqlConnection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = SqlConnection(self.url)
+            with self._lock:
+                self._opened.append(conn)
+        return conn
+
+    def close(self) -> None:
+        """Close every connection (a PostgreSQL one used again reconnects)."""
+        with self._lock:
+            opened, self._opened = self._opened, []
+        while True:
+            try:
+                opened.append(self._idle.get_nowait())
+            except queue.Empty:
+                break
+        for conn in opened:
+            conn.close()

@@ -27,6 +27,7 @@ from sagaway.api.app import console_of
 from sagaway.engine.cluster import member_identity
 from sagaway.engine.integrations import ResourceRouter
 from sagaway.engine.observer import Observer
+from sagaway.messaging.journal_relay import JournalRelay
 from sagaway.messaging.put_events import ServerBus
 from sagaway.messaging.stores import open_bus_stores
 from shop.config import ShopConfig
@@ -157,7 +158,9 @@ class ShopRuntime:
                             dead_letter=self.stores.dead_letters)  # fmt: skip
         # putEvents Tasks (the saga's OrderConfirmed / OrderFailed) commit their events in
         # the journal's outbox with their step; its relay hands them to this bus.
-        self.server_bus = ServerBus(config.bus_url, bus=self.bus, journal=self.journal)
+        # (Only their relay runs: no PutEvents reaches the shop's bus outside a step.)
+        self.server_bus = ServerBus(config.bus_url, bus=self.bus)
+        self.journal_relay = JournalRelay(self.journal, self.bus.put_events)
         router = ResourceRouter(bus=self.server_bus)
         self.engine = Engine(self.journal, self.shop.registry(metrics), threads=config.threads,
                              observer=observer, router=router)  # fmt: skip
@@ -198,7 +201,7 @@ class ShopRuntime:
         self.relays = [ShopOutboxRelay(self.shop.config.url("orders"), self.bus.put_events)]
         for relay in self.relays:
             relay.start()
-        self.server_bus.start()
+        self.journal_relay.start()
 
     async def _serve_api(self, api: Starlette, port: int) -> None:
         """The Step Functions API over this engine, for exploring with boto3 or the AWS CLI."""
@@ -221,6 +224,7 @@ class ShopRuntime:
             await self._serving
         for relay in self.relays:
             await relay.stop()
+        await self.journal_relay.stop()
         await self.server_bus.stop()
         await self.engine.close()
         self.stores.close()

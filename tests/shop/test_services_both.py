@@ -94,3 +94,23 @@ def test_orders_park_and_redrive_in_one_transaction_each(shop: Shop) -> None:
     shop.orders.confirm_order(doc, Context("o-1#confirm"))
     record = shop.orders.get("o-1")
     assert record is not None and record["status"] == "CONFIRMED"
+
+
+def test_one_attempt_run_twice_at_once_takes_effect_once(shop: Shop) -> None:
+    """Two cluster members running one attempt together (a lease taken over from a slow
+    member): the second waits for the first's transaction and answers its result."""
+    import threading
+
+    doc = _doc("o-1", items=[{"sku": "hoodie", "qty": 1, "price": 40.0}])
+    results: list[Any] = []
+
+    def reserve() -> None:
+        results.append(shop.inventory.reserve(doc, Context("o-1#reserve")))
+
+    threads = [threading.Thread(target=reserve) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert len(results) == 4 and all(r == results[0] for r in results)
+    assert shop.inventory.db.query("SELECT available FROM stock") == [(2,)]

@@ -148,3 +148,29 @@ def test_a_connection_the_server_ended_is_a_transient_error_then_reconnects(
         assert conn.execute("SELECT x FROM t").fetchall() == [(2,)]
     finally:
         conn.close()
+
+
+async def _failover(config: ShopConfig) -> list[str]:
+    first, second = ShopRuntime(config, member="first"), ShopRuntime(config, member="second")
+    first.shop.inventory.restock({"hoodie": 10})
+    first.shop.loyalty.open_accounts({"c1": 100})
+    await first.start()
+    await second.start()
+    try:
+        assert first.relays[0].leads() and not second.relays[0].leads()
+        await first.stop()  # the leader leaves: its sessions end, and its locks with them
+        first.shop.close()
+        second.shop.orders.submit("test", "after", order("after"))
+        statuses = await _final(second, ["after"], timeout=30)
+        await settle(second, ["after"])
+        assert second.relays[0].leads()
+        return statuses
+    finally:
+        await second.stop()
+        second.shop.close()
+
+
+def test_when_the_relaying_member_leaves_another_relays(config: ShopConfig) -> None:
+    assert asyncio.run(_failover(config)) == ["CONFIRMED"]
+    assert _types(config)[("OrderConfirmed", "after")] == 1
+    assert run_audit(config).ok

@@ -7,12 +7,11 @@ run on both."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable
 from typing import Any
 
 from shop.outbox import SCHEMA as OUTBOX
-from shop.sql import SqlConnection
+from shop.sql import Database, SqlConnection
 
 PROCESSED = """
 CREATE TABLE IF NOT EXISTS processed (
@@ -22,36 +21,19 @@ CREATE TABLE IF NOT EXISTS processed (
 """
 
 
-class ServiceDb:
-    """A service's database: a connection per thread (handlers run in a thread pool)."""
+class ServiceDb(Database):
+    """A service's database (handlers run in a thread pool: see :class:`Database`)."""
 
     def __init__(self, url: str, schema: str) -> None:
-        self.url = url
-        self._local = threading.local()
-        self._opened: list[SqlConnection] = []
-        self._lock = threading.Lock()
-        self.conn().script(PROCESSED + schema + OUTBOX)
-
-    def conn(self) -> SqlConnection:
-        conn: SqlConnection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = SqlConnection(self.url)
-            self._local.conn = conn
-            with self._lock:
-                self._opened.append(conn)
-        return conn
-
-    def close(self) -> None:
-        """Close every thread's connection (a PostgreSQL one used again reconnects)."""
-        with self._lock:
-            opened, self._opened = self._opened, []
-        for conn in opened:
-            conn.close()
+        super().__init__(url, PROCESSED + schema + OUTBOX)
 
     def step(self, key: str, work: Callable[[SqlConnection], Any]) -> Any:
         """Run ``work`` as one local transaction recorded under ``key``; a repeated call
         (the engine re-invoking after a crash) returns the recorded result, doing nothing."""
-        with self.conn().transaction() as conn:
+        with self.transaction() as conn:
+            # Two members of a cluster may run one attempt at once (a lease taken over from a
+            # slow member): the second waits here, then finds the first one's result.
+            conn.lock(f"step:{key}")
             row = conn.execute("SELECT result FROM processed WHERE key = ?", (key,)).fetchone()
             if row is not None:
                 return json.loads(row[0])  # the recorded result, as first returned
@@ -60,9 +42,6 @@ class ServiceDb:
                 "INSERT INTO processed (key, result) VALUES (?, ?)", (key, json.dumps(result))
             )
         return result
-
-    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        return self.conn().execute(sql, params).fetchall()
 
 
 def order_of(event: Any) -> dict[str, Any]:

@@ -22,8 +22,7 @@ class InventoryService:
         self.db = ServiceDb(url, SCHEMA)
 
     def restock(self, levels: dict[str, int]) -> None:
-        conn = self.db.conn()
-        conn.executemany(
+        self.db.executemany(
             "INSERT INTO stock (sku, available, initial) VALUES (?, ?, ?) ON CONFLICT (sku)"
             " DO UPDATE SET available = excluded.available, initial = excluded.initial",
             [(sku, n, n) for sku, n in levels.items()],

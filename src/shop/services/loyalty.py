@@ -22,7 +22,7 @@ class LoyaltyService:
         self.db = ServiceDb(url, SCHEMA)
 
     def open_accounts(self, balances: dict[str, int]) -> None:
-        self.db.conn().executemany(
+        self.db.executemany(
             "INSERT INTO accounts VALUES (?, ?, ?) ON CONFLICT (customer_id)"
             " DO UPDATE SET balance = excluded.balance, initial = excluded.initial",
             [(c, n, n) for c, n in balances.items()],

@@ -48,7 +48,7 @@ class OrdersService:
         # The cart is what the key protects; the id and time are minted per request.
         cart = {k: v for k, v in order.items() if k not in ("orderId", "submittedAt")}
         request = json.dumps(cart, sort_keys=True)
-        with self.db.conn().transaction() as conn:
+        with self.db.transaction() as conn:
             order_id = order["orderId"]
             # Insert first: of two intakes given one key at once, one inserts and the other
             # (on PostgreSQL, after waiting for the first to commit) reads its order.
@@ -137,7 +137,7 @@ class OrdersService:
         had been confirmed (only the confirmation e-mail was left, and no later step would
         set it back), otherwise RESUMED until the resumed saga confirms, cancels or re-parks."""
         confirmed = "ConfirmOrder" in (document.get("results") or {})
-        with self.db.conn().transaction() as conn:
+        with self.db.transaction() as conn:
             conn.execute(
                 "UPDATE orders SET status = ? WHERE order_id = ? AND status = 'NEEDS_REVIEW'",
                 ("CONFIRMED" if confirmed else "RESUMED", order_id),
