@@ -52,3 +52,23 @@ def test_a_missing_bus_database_is_exit_2(tmp_path: Path) -> None:
     done = sagaway("events", "accounting", "--bus-db", f"sqlite:///{tmp_path / 'no.db'}")
     assert done.code == 2 and done.err.startswith("error: no bus database at")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_accounting_reads_a_clusters_bus_on_postgresql() -> None:
+    from sagaway.messaging.stores import open_bus_stores
+    from tests.store.conftest import drop_schema, postgres_url
+
+    url = postgres_url()
+    stores = open_bus_stores(url)
+    try:
+        stores.ledger.received("default", [("e1", ["r/t"]), ("e2", [])])
+        stores.ledger.settled("default", [("e1", "r/t", "delivered")])
+        done = sagaway("events", "accounting", "--db", url, "--json")
+        assert done.code == 0, done.err
+        assert done.json() == {"bus": "default", "published": 2, "matched": 1, "unmatched": 1,
+                               "balanced": True, "targets": [
+                                   {"rule": "r", "target": "t", "matched": 1, "delivered": 1,
+                                    "deadLettered": 0, "pending": 0}]}  # fmt: skip
+    finally:
+        stores.close()
+        drop_schema(url)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import subprocess
 import sys
 import time
@@ -15,10 +16,19 @@ from typing import Any
 
 import pytest
 
-from sagaway.messaging import CallableTarget, DeadLetterQueue, Rule
+from sagaway.messaging import (
+    CallableTarget,
+    DeadLetterQueue,
+    OutboxRelay,
+    Rule,
+    connect,
+    make_event,
+    transaction,
+    write_event,
+)
 from sagaway.messaging.ledger import BusAccounting
 from sagaway.messaging.put_events import ServerBus
-from sagaway.messaging.stores import open_ledger
+from sagaway.messaging.stores import is_postgres, open_bus_stores, open_ledger
 from sagaway.store.open import open_journal
 from sagaway.store.ports import Journal
 from tests.store.conftest import drop_schema, postgres_url
@@ -187,3 +197,130 @@ def test_cluster_members_relaying_one_postgresql_journal_deliver_each_event_once
                 journal.close()
     finally:
         drop_schema(url)
+
+
+def _relay_then_die(journal_url: str, bus_url: str) -> str:
+    """Run a relay whose de-duplicating rule's target SIGKILLs it: the event it claimed."""
+    child = subprocess.run(
+        [sys.executable, "-m", "tests.messaging.crashing_relay_process", journal_url, bus_url],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert child.returncode == -9, child.stdout + child.stderr
+    return child.stdout.split()[1]  # "claimed <event id>"
+
+
+def test_a_relay_killed_between_the_inbox_claim_and_the_delivery_loses_nothing(
+    journal_url: str, tmp_path: Path
+) -> None:
+    """The killed relay left its claim open and the rows in the outbox. The next relay
+    hands the rows on at once, while the claim is fresh: the claimed event is not
+    delivered then, and the rows are removed. Once the claim expires the relay loop's
+    sweep delivers it: each event delivered once, the ledger balanced."""
+    bus_url = journal_url if is_postgres(journal_url) else f"sqlite:///{tmp_path / 'bus.db'}"
+    _publish_then_die(journal_url, bus_url, 3)
+    claimed = _relay_then_die(journal_url, bus_url)
+    journal = open_journal(journal_url)
+    got: list[str] = []
+
+    async def run() -> None:
+        bus = ServerBus(bus_url, journal=journal)
+        bus.bus.claim_timeout = 1.0
+        collect = CallableTarget("collect", lambda e: got.append(e["id"]))
+        bus.bus.put_rule(Rule("once", {"source": ["shop.orders"]}, [collect], dedupe=True))
+        assert bus.journal_relay is not None and await bus.journal_relay.relay_once() == 3
+        assert claimed not in got and journal.pending_outbox() == []
+        assert _accounting(bus_url).rule("once").pending >= 1  # the claimed one, so far
+        bus.start()
+        deadline = time.monotonic() + 15
+        while len(got) < 3 and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.3)
+        await bus.stop()
+
+    try:
+        asyncio.run(run())
+        assert claimed in got and len(got) == 3 and len(set(got)) == 3
+        account = _accounting(bus_url)
+        once = account.rule("once")
+        assert (account.published, once.matched, once.delivered, once.pending) == (3, 3, 3, 0)
+        assert account.balanced
+        stores = open_bus_stores(bus_url)
+        try:
+            assert stores.inbox.expired(0.0) == []  # every claim completed
+        finally:
+            stores.close()
+    finally:
+        journal.close()
+
+
+def _add_outbox_rows(journal_url: str, bodies: list[bytes]) -> None:
+    """Rows written straight into the journal's outbox, as a buggy writer could."""
+    rows = [("default", body) for body in bodies]
+    if is_postgres(journal_url):
+        import psycopg
+
+        with psycopg.connect(journal_url, autocommit=True) as pg, pg.cursor() as cursor:
+            cursor.executemany("INSERT INTO outbox (topic, body) VALUES (%s, %s)", rows)
+        return
+    conn = sqlite3.connect(journal_url.removeprefix("sqlite:///"))
+    with conn:
+        conn.executemany("INSERT INTO outbox (topic, body) VALUES (?, ?)", rows)
+    conn.close()
+
+
+def test_outbox_rows_the_bus_cannot_take_are_parked_and_the_rows_after_them_relayed(
+    journal_url: str, tmp_path: Path
+) -> None:
+    bus_url = journal_url if is_postgres(journal_url) else f"sqlite:///{tmp_path / 'bus.db'}"
+    journal = open_journal(journal_url)
+    good = [make_event("shop.orders", "OrderConfirmed", {}, event_id=f"g{n}") for n in (1, 2)]
+    bad = [b"{not json", b'{"id": "r1", "detail": {}}', b"\xff\xfe\x00", b"[1, 2]"]
+    _add_outbox_rows(journal_url, [json.dumps(good[0]).encode(), *bad,
+                                   json.dumps(good[1]).encode()])  # fmt: skip
+    got: list[str] = []
+
+    async def run() -> None:
+        bus = ServerBus(bus_url, journal=journal)
+        bus.bus.put_rule(Rule("all", {"source": ["shop.orders"]},
+                              [CallableTarget("c", lambda e: got.append(e["id"]))]))  # fmt: skip
+        assert bus.journal_relay is not None and await bus.journal_relay.relay_once() == 6
+        assert await bus.journal_relay.relay_once() == 0
+        letters = bus.bus.dead_letter.list("outbox-dlq")
+        assert [(x.error, x.body["text"]) for x in letters] == [
+            ("UnreadableEvent", "{not json"), ("RefusedEvent", '{"id": "r1", "detail": {}}'),
+            ("UnreadableEvent", "\ufffd\ufffd\x00"), ("RefusedEvent", "[1, 2]")]  # fmt: skip
+        assert letters[1].cause == "the event's source is not a string"
+        assert all(x.message_id.startswith("outbox#") for x in letters)
+        await bus.stop()
+
+    try:
+        asyncio.run(run())
+        assert got == ["g1", "g2"] and journal.pending_outbox() == []
+        assert _accounting(bus_url).published == 2  # the parked rows never reached the bus
+    finally:
+        journal.close()
+
+
+def test_a_bus_databases_outbox_parks_a_row_the_bus_cannot_take_in_its_own_queues(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'orders.db'}"
+    got: list[str] = []
+
+    async def publish(events: list[dict[str, Any]]) -> None:
+        got.extend(e["id"] for e in events)
+
+    relay = OutboxRelay(url, publish)
+    conn = connect(url)
+    with transaction(conn):
+        conn.execute("INSERT INTO event_outbox (event_id, body) VALUES ('x', '{oops')")
+        write_event(conn, make_event("s", "X", {}, event_id="e1"))
+    conn.close()
+    assert asyncio.run(relay.relay_once()) == 2 and got == ["e1"]
+    assert relay.pending() == 0
+    asyncio.run(relay.stop())
+    dlq = DeadLetterQueue(url)
+    (letter,) = dlq.list("outbox-dlq")
+    assert (letter.error, letter.body["text"], letter.body["outbox"]) == (
+        "UnreadableEvent", "{oops", "event_outbox")  # fmt: skip
+    dlq.close()

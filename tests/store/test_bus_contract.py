@@ -4,6 +4,8 @@ on a SQLite file and on PostgreSQL; on PostgreSQL, the members of a cluster shar
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -51,6 +53,53 @@ def test_the_inbox_says_first_time_once_per_consumer_until_forgotten(stores: Bus
     assert inbox.first_time("rule/b", "e1") is True
     inbox.forget("rule/a", "e1")
     assert inbox.first_time("rule/a", "e1") is True
+
+
+def test_an_inbox_claim_is_held_until_completed_or_taken_over_once_expired(
+    stores: BusStores,
+) -> None:
+    inbox, e1, e2 = stores.inbox, make_event("s", "X", {"n": 1}, event_id="e1"), make_event(
+        "s", "X", {}, event_id="e2")  # fmt: skip
+    assert inbox.claim("rule/a", e1, "p1", 60) is True
+    assert inbox.claim("rule/a", e1, "p2", 60) is False  # held: not expired
+    assert inbox.claim("rule/b", e1, "p2", 60) is True  # per consumer
+    assert inbox.expired(60) == []
+    time.sleep(0.05)
+    assert inbox.expired(0.01) == [("rule/a", "e1", e1), ("rule/b", "e1", e1)]
+    assert inbox.claim("rule/a", e1, "p2", 0.01) is True  # taken over once expired ...
+    assert inbox.claim("rule/a", e1, "p3", 0.01) is False  # ... by one owner
+    inbox.complete([("rule/a", "e1"), ("rule/b", "e1")])
+    time.sleep(0.05)
+    assert inbox.expired(0.01) == []
+    assert inbox.claim("rule/a", e1, "p4", 0.0) is False  # completed is final
+    assert inbox.claim("rule/a", e2, "p1", 60) is True
+    inbox.forget("rule/a", "e2")  # parked: a redelivery is handled again
+    assert inbox.claim("rule/a", e2, "p1", 60) is True
+
+
+def test_an_inbox_made_before_claims_keeps_its_marks_as_completed(bus_url: str) -> None:
+    old = "CREATE TABLE {0} (consumer TEXT NOT NULL, event_id TEXT NOT NULL, received {1}" \
+          " NOT NULL, PRIMARY KEY (consumer, event_id))"  # fmt: skip
+    if is_postgres(bus_url):
+        import psycopg
+
+        with psycopg.connect(bus_url, autocommit=True) as conn:
+            conn.execute(old.format("bus_inbox", "DOUBLE PRECISION"))
+            conn.execute("INSERT INTO bus_inbox VALUES ('rule/a', 'e1', 1.0)")
+    else:
+        conn = sqlite3.connect(bus_url.removeprefix("sqlite:///"))
+        with conn:
+            conn.execute(old.format("inbox", "REAL"))
+            conn.execute("INSERT INTO inbox VALUES ('rule/a', 'e1', 1.0)")
+        conn.close()
+    stores = open_bus_stores(bus_url)
+    try:
+        assert stores.inbox.expired(0.0) == []
+        assert stores.inbox.claim("rule/a", make_event("s", "X", {}, event_id="e1"), "p", 0.0) \
+            is False  # fmt: skip
+        assert stores.inbox.claim("rule/a", make_event("s", "X", {}, event_id="e2"), "p", 60)
+    finally:
+        stores.close()
 
 
 def test_dead_letters_park_once_per_message_and_list_by_queue(stores: BusStores) -> None:

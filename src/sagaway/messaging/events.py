@@ -31,3 +31,19 @@ def make_event(
         "resources": resources or [],
         "detail": detail,
     }
+
+
+def refusal(event: Any) -> str | None:
+    """Why the bus refuses ``event`` (None when it takes it): it must be an object in
+    EventBridge's envelope with an id (the key of the inbox, ledger and dead letters), a
+    source, a detail-type and a detail object, which rules match on."""
+    if not isinstance(event, dict):
+        return f"an event is a JSON object, not {type(event).__name__}"
+    if not isinstance(event.get("id"), str) or not event["id"]:
+        return "the event has no id"
+    for field in ("source", "detail-type"):
+        if not isinstance(event.get(field), str):
+            return f"the event's {field} is not a string"
+    if not isinstance(event.get("detail"), dict):
+        return "the event's detail is not an object"
+    return None

@@ -32,6 +32,11 @@ CREATE INDEX IF NOT EXISTS bus_archive_by_time ON bus_archive (archived);
 CREATE TABLE IF NOT EXISTS bus_inbox (
     consumer TEXT NOT NULL, event_id TEXT NOT NULL,
     received DOUBLE PRECISION NOT NULL, PRIMARY KEY (consumer, event_id));
+ALTER TABLE bus_inbox ADD COLUMN IF NOT EXISTS owner TEXT NOT NULL DEFAULT '';
+ALTER TABLE bus_inbox ADD COLUMN IF NOT EXISTS claimed DOUBLE PRECISION NOT NULL DEFAULT 0;
+ALTER TABLE bus_inbox ADD COLUMN IF NOT EXISTS body TEXT;
+ALTER TABLE bus_inbox ADD COLUMN IF NOT EXISTS done BOOLEAN NOT NULL DEFAULT TRUE;
+CREATE INDEX IF NOT EXISTS bus_inbox_open ON bus_inbox (claimed) WHERE NOT done;
 CREATE TABLE IF NOT EXISTS bus_dead_letters (
     id BIGSERIAL PRIMARY KEY, queue TEXT NOT NULL, message_id TEXT NOT NULL UNIQUE,
     body TEXT NOT NULL, error TEXT NOT NULL, cause TEXT NOT NULL,
@@ -43,6 +48,7 @@ CREATE TABLE IF NOT EXISTS bus_ledger (
     PRIMARY KEY (bus, event_id, consumer));
 """
 
+NOW = "extract(epoch FROM clock_timestamp())"
 _LETTER = "id, queue, message_id, body, error, cause, created, redriven, redrive_count"
 
 
@@ -123,14 +129,45 @@ class PostgresArchive:
 
 
 class PostgresInbox:
+    """The inbox (:mod:`sagaway.messaging.inbox`) of the cluster's bus. Claim times are
+    the database's clock, so members whose clocks differ agree on when a claim expired."""
+
     def __init__(self, url: str, db: _Connection | None = None) -> None:
         self.url = url
         self._db = db or _Connection(url)
 
+    def claim(self, consumer: str, event: dict[str, Any], owner: str, timeout: float) -> bool:
+        rows = self._db.run(
+            f"INSERT INTO bus_inbox (consumer, event_id, received, owner, claimed, body, done)"
+            f" VALUES (%s, %s, {NOW}, %s, {NOW}, %s, FALSE) ON CONFLICT (consumer, event_id)"
+            " DO UPDATE SET owner = excluded.owner, claimed = excluded.claimed"
+            " WHERE NOT bus_inbox.done AND bus_inbox.claimed < excluded.claimed - %s"
+            " RETURNING 1",
+            (consumer, event["id"], owner, json.dumps(event), timeout),
+        )
+        return bool(rows)
+
+    def complete(self, marks: list[tuple[str, str]]) -> None:
+        with self._db.use() as conn, conn.transaction(), conn.cursor() as cursor:
+            cursor.executemany(
+                "UPDATE bus_inbox SET done = TRUE, body = NULL"
+                " WHERE consumer = %s AND event_id = %s",
+                marks,
+            )
+
+    def expired(self, timeout: float, limit: int = 100) -> list[tuple[str, str, Any]]:
+        rows = self._db.run(
+            f"SELECT consumer, event_id, body FROM bus_inbox WHERE NOT done"
+            f" AND claimed < {NOW} - %s ORDER BY claimed LIMIT %s",
+            (timeout, limit),
+        )
+        return [(str(c), str(e), json.loads(body)) for c, e, body in rows]
+
     def first_time(self, consumer: str, event_id: str) -> bool:
         rows = self._db.run(
-            "INSERT INTO bus_inbox VALUES (%s, %s, %s) ON CONFLICT DO NOTHING RETURNING 1",
-            (consumer, event_id, time.time()),
+            f"INSERT INTO bus_inbox (consumer, event_id, received) VALUES (%s, %s, {NOW})"
+            " ON CONFLICT DO NOTHING RETURNING 1",
+            (consumer, event_id),
         )
         return bool(rows)
 

@@ -21,7 +21,7 @@ from typing import Any
 from sagaway.messaging.bus import EventBus
 from sagaway.messaging.events import make_event
 from sagaway.messaging.journal_relay import JournalRelay
-from sagaway.messaging.outbox import OutboxRelay, ensure_outbox, write_event
+from sagaway.messaging.outbox import OutboxRelay, Sweep, ensure_outbox, write_event
 from sagaway.messaging.sqlite import connect, path_from_url, transaction
 from sagaway.messaging.stores import BusStores, is_postgres, open_bus_stores
 from sagaway.observability.context import stamp_event
@@ -164,8 +164,14 @@ class ServerBus:
         self._conn = None if is_postgres(url) else connect(url, durable=True)
         if self._conn is not None:  # FULL fsync: answered PutEvents survive a power loss
             ensure_outbox(self._conn)
-        self.relay = None if self._conn is None else OutboxRelay(url, self.bus.put_events)
-        self.journal_relay = None if journal is None else JournalRelay(journal, self.bus.put_events)
+        # One of the relays sweeps the inbox for claims a dead process left open.
+        sweep: Sweep | None = self.bus.redeliver_expired
+        self.journal_relay = None if journal is None else JournalRelay(
+            journal, self.bus.put_events, park=self.bus.dead_letter.put, sweep=sweep)  # fmt: skip
+        if self.journal_relay is not None:
+            sweep = None
+        self.relay = None if self._conn is None else OutboxRelay(url, self.bus.put_events,
+                                                                 sweep=sweep)  # fmt: skip
 
     def prepare(self, entries: Any, key: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """PutEvents' response as EventBridge gives it, and the events of the good entries,

@@ -23,10 +23,26 @@ class ArchiveStore(Protocol):
 
 
 class InboxStore(Protocol):
+    """Marks per (consumer, event id): a claim (owner, time, the event) completed once the
+    consumer has the event, or forgotten when it was parked (:mod:`~sagaway.messaging.inbox`)."""
+
     url: str
 
+    def claim(self, consumer: str, event: dict[str, Any], owner: str, timeout: float) -> bool:
+        """True when the caller now holds the event: never marked before, or its claim left
+        open (not completed) for more than ``timeout`` seconds."""
+        ...
+
+    def complete(self, marks: list[tuple[str, str]]) -> None:
+        """The consumers have these ``(consumer, event id)``: the marks are final."""
+        ...
+
+    def expired(self, timeout: float, limit: int = 100) -> list[tuple[str, str, Any]]:
+        """``(consumer, event id, event)`` of claims open for more than ``timeout`` s."""
+        ...
+
     def first_time(self, consumer: str, event_id: str) -> bool:
-        """Record the event for the consumer; True only the first time."""
+        """Record the event for the consumer, completed at once; True only the first time."""
         ...
 
     def forget(self, consumer: str, event_id: str) -> None: ...

@@ -130,8 +130,7 @@ INSERT_EXECUTIONS = (
 HISTORY = "SELECT events FROM history WHERE execution_arn = %s ORDER BY first_event_id"
 # Content-addressed per execution: the same text written again is the same row.
 INSERT_PAYLOAD = (
-    "INSERT INTO payloads (execution_arn, digest, body) VALUES (%s, %s, %s)"
-    " ON CONFLICT DO NOTHING"
+    "INSERT INTO payloads (execution_arn, digest, body) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING"
 )
 PAYLOADS = "SELECT digest, body FROM payloads WHERE execution_arn = %s AND digest = ANY(%s)"
 # A page of history (see sqlite_queries.HISTORY_FORWARD).
