@@ -169,8 +169,10 @@ class ClusterRun:
             worker.stop()
 
 
-CONNECTIONS_PER_PROCESS = 60  # measured: 2 workers + 2 intakes peaked at 236 in all
-CONNECTIONS_SPARE = 40  # the demo itself, its operator phase, psql sessions
+# Sessions are pooled per service (at most 3 each per process): 2 workers and 2 intakes
+# peaked at 72 client connections in all, the demo's own included.
+CONNECTIONS_PER_PROCESS = 20
+CONNECTIONS_SPARE = 20  # the demo itself, its operator phase, psql sessions
 
 
 def connections_needed(options: DemoOptions) -> int:
@@ -178,9 +180,8 @@ def connections_needed(options: DemoOptions) -> int:
 
 
 def check_connections(db: str, options: DemoOptions) -> str | None:
-    """Why the server cannot take the cluster's connections (each process keeps one per
-    database and thread), or None. Refusing up front beats orders parked for "too many
-    clients"."""
+    """Why the server cannot take the cluster's connections, or None. Refusing up front
+    beats orders parked for "too many clients"."""
     with psycopg.connect(db, autocommit=True, connect_timeout=5) as conn:
         row = conn.execute("SHOW max_connections").fetchone()
     have, need = int(row[0]) if row else 0, connections_needed(options)

@@ -10,34 +10,23 @@ from __future__ import annotations
 import shlex
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from shop.audit import run_audit
 from shop.bus_accounting import bus_account
 from shop.cluster_demo import check_connections, cluster_db, connections_needed
 from shop.config import ShopConfig
 from shop.demo import DemoOptions
-from tests.pg_cluster import PgCluster, own_cluster
+from tests.pg_cluster import PgCluster
 from tests.shop.test_demo import free_port
 from tests.store.conftest import drop_schema, postgres_url
 
 ORDERS = 200
 
 
-@pytest.fixture
-def pg_for_shop() -> Iterator[PgCluster]:
-    # Each process keeps a connection per database and thread (the demo checks the need).
-    with own_cluster(max_connections="400") as cluster:
-        yield cluster
-
-
 def test_cluster_demo_survives_a_worker_kill_and_a_database_restart(
-    pg_for_shop: PgCluster, tmp_path: Path
+    pg: PgCluster, tmp_path: Path
 ) -> None:
-    pg = pg_for_shop
     workdir = tmp_path / "demo"
     restart = shlex.join(pg.command("restart"))
     cmd = [sys.executable, "-m", "sagaway", "demo", "--orders", str(ORDERS), "--workdir",
