@@ -227,6 +227,7 @@ class ShopRuntime:
         await self.journal_relay.stop()
         await self.server_bus.stop()
         await self.engine.close()
+        self.bus.close()  # the dead-letter queues and ledger the bus opened itself
         self.stores.close()
         if self.lock is not None:
             self.lock.release()

@@ -49,6 +49,12 @@ def running() -> Iterator[tuple[str, Any, str]]:
     machine = sfn.create_state_machine(name="m", definition=PASS, roleArn=ROLE)
     arn = sfn.start_execution(stateMachineArn=machine["stateMachineArn"], name="e1")
     execution = arn["executionArn"]
+    # Catalog entries the catalog reads below find: a version, an alias, tags, an activity.
+    sfn.publish_state_machine_version(stateMachineArn=machine["stateMachineArn"])
+    sfn.create_state_machine_alias(name="live", routingConfiguration=[
+        {"stateMachineVersionArn": VERSION, "weight": 100}])  # fmt: skip
+    sfn.tag_resource(resourceArn=SM, tags=[{"key": "team", "value": "shop"}])
+    sfn.create_activity(name="approve")
     deadline = time.monotonic() + 20
     while sfn.describe_execution(executionArn=execution)["status"] == "RUNNING":
         assert time.monotonic() < deadline
@@ -62,6 +68,8 @@ def running() -> Iterator[tuple[str, Any, str]]:
 
 EXECUTION = object()  # the execution the module's server ran
 SM = "arn:aws:states:us-east-1:111111111111:stateMachine:m"
+VERSION, ALIAS = f"{SM}:1", f"{SM}:live"
+ACTIVITY = "arn:aws:states:us-east-1:111111111111:activity:approve"
 # (table locked, the call that must wait for it); the other requests read other tables.
 BLOCKED: list[tuple[str, str, dict[str, Any]]] = [
     ("state_machines", "describe_state_machine", {"stateMachineArn": SM}),
@@ -73,6 +81,15 @@ BLOCKED: list[tuple[str, str, dict[str, Any]]] = [
     ("executions", "list_map_runs", {"executionArn": EXECUTION}),
     ("executions", "describe_map_run", {"mapRunArn": MAP_RUN}),
     ("history", "get_execution_history", {"executionArn": EXECUTION}),
+    ("catalog", "list_state_machine_versions", {"stateMachineArn": SM}),
+    ("catalog", "describe_state_machine", {"stateMachineArn": VERSION}),
+    ("catalog", "list_state_machine_aliases", {"stateMachineArn": SM}),
+    ("catalog", "describe_state_machine_alias", {"stateMachineAliasArn": ALIAS}),
+    ("catalog", "list_tags_for_resource", {"resourceArn": SM}),
+    ("catalog", "describe_activity", {"activityArn": ACTIVITY}),
+    ("catalog", "list_activities", {}),
+    ("catalog", "start_execution", {"stateMachineArn": VERSION}),  # versions.resolve
+    ("catalog", "start_execution", {"stateMachineArn": ALIAS}),
 ]
 
 
@@ -86,6 +103,8 @@ def test_a_read_waiting_on_the_database_holds_up_only_its_own_request(
     other: tuple[str, dict[str, Any]] = ("list_activities", {})
     if table == "state_machines":
         other = ("describe_execution", {"executionArn": execution})
+    elif table == "catalog":  # DescribeExecution reads the catalog too
+        other = ("get_execution_history", {"executionArn": execution})
     with psycopg.connect(url) as lock, ThreadPoolExecutor(2) as pool:
         lock.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
         waiting: Future[Any] = pool.submit(_call, sfn, action, params)

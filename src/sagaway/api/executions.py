@@ -46,7 +46,7 @@ async def _start(api: Api, params: dict[str, Any]) -> ExecutionRecord:
     ref = machine_ref(arn)
     name = check_name(params["name"]) if params.get("name") is not None else None
     text = _check_input(params.get("input") or "{}")
-    run_as, meta = versions.resolve(api, arn)
+    run_as, meta = await asyncio.to_thread(versions.resolve, api, arn)
     if run_as is None:
         await api.machine(ref.arn)
     try:
@@ -59,7 +59,7 @@ async def _start(api: Api, params: dict[str, Any]) -> ExecutionRecord:
     except ExecutionAlreadyExists as exc:
         raise ApiError("ExecutionAlreadyExists", f"Execution Already Exists: '{exc}'") from exc
     if meta:
-        api.catalog.put(EXECUTION, record.arn, meta)
+        await asyncio.to_thread(api.catalog.put, EXECUTION, record.arn, meta)
     return record
 
 
@@ -268,7 +268,7 @@ async def redrive_execution(api: Api, params: dict[str, Any]) -> dict[str, Any]:
     now = api.engine.clock.now()
     meta = await api.meta(arn)
     meta.update({"redriveCount": count, "redriveDate": now})
-    api.catalog.put(EXECUTION, arn, meta)
+    await asyncio.to_thread(api.catalog.put, EXECUTION, arn, meta)
     return {"redriveDate": now}
 
 

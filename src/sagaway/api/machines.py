@@ -81,10 +81,11 @@ async def create_state_machine(api: Api, params: dict[str, Any]) -> dict[str, An
     record = dataclasses.replace(record, extra=_extra(params, record.extra))
     api.engine.update_state_machine(record)
     if params.get("tags"):
-        api.catalog.put(TAGS, record.arn, {"tags": params["tags"]})
+        await asyncio.to_thread(api.catalog.put, TAGS, record.arn, {"tags": params["tags"]})
     out: dict[str, Any] = {"stateMachineArn": record.arn, "creationDate": record.created}
     if params.get("publish"):
-        version = versions.publish(api, record, params.get("versionDescription", ""))
+        description = params.get("versionDescription", "")
+        version = await asyncio.to_thread(versions.publish, api, record, description)
         out["stateMachineVersionArn"] = version["stateMachineVersionArn"]
     return out
 
@@ -124,7 +125,7 @@ def describe_record(record: StateMachineRecord) -> dict[str, Any]:
 async def describe_state_machine(api: Api, params: dict[str, Any]) -> dict[str, Any]:
     ref = machine_ref(params["stateMachineArn"])
     if ref.qualifier is not None:
-        return versions.describe_version(api, params["stateMachineArn"])
+        return await asyncio.to_thread(versions.describe_version, api, params["stateMachineArn"])
     return describe_record(await api.machine(ref.arn))
 
 
@@ -155,7 +156,8 @@ async def update_state_machine(api: Api, params: dict[str, Any]) -> dict[str, An
     api.engine.update_state_machine(changed)
     out: dict[str, Any] = {"updateDate": api.engine.clock.now(), "revisionId": changed.revision_id}
     if params.get("publish"):
-        version = versions.publish(api, changed, params.get("versionDescription", ""))
+        description = params.get("versionDescription", "")
+        version = await asyncio.to_thread(versions.publish, api, changed, description)
         out["stateMachineVersionArn"] = version["stateMachineVersionArn"]
     return out
 
@@ -166,8 +168,8 @@ async def delete_state_machine(api: Api, params: dict[str, Any]) -> dict[str, An
         raise ApiError(
             "ValidationException", "Use DeleteStateMachineVersion or DeleteStateMachineAlias"
         )
-    versions.forget_machine(api, ref.arn)
-    api.catalog.delete(TAGS, ref.arn)
+    await asyncio.to_thread(versions.forget_machine, api, ref.arn)
+    await asyncio.to_thread(api.catalog.delete, TAGS, ref.arn)
     api.engine.delete_state_machine(ref.arn)
     return {}
 

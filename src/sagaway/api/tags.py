@@ -48,27 +48,36 @@ async def tag_resource(api: Api, params: dict[str, Any]) -> dict[str, Any]:
                 f"1 validation error detected: Value null at 'tags.{position}.member.key' "
                 "failed to satisfy constraint: Member must not be null"
             )
-    await asyncio.to_thread(_check, api, arn)
+    await asyncio.to_thread(_tag, api, arn, params["tags"])
+    return {}
+
+
+def _tag(api: Api, arn: str, added: list[dict[str, str]]) -> None:
+    _check(api, arn)
     merged = {t["key"]: t.get("value", "") for t in _tags(api, arn)}
-    merged.update({t["key"]: t.get("value", "") for t in params["tags"]})
+    merged.update({t["key"]: t.get("value", "") for t in added})
     check_count(api, arn, [{"key": k} for k in merged])
     api.catalog.put(TAGS, arn, {"tags": [{"key": k, "value": v} for k, v in merged.items()]})
-    return {}
 
 
 async def untag_resource(api: Api, params: dict[str, Any]) -> dict[str, Any]:
-    arn = params["resourceArn"]
-    await asyncio.to_thread(_check, api, arn)
-    drop = set(params["tagKeys"])
-    kept = [t for t in _tags(api, arn) if t["key"] not in drop]
-    api.catalog.put(TAGS, arn, {"tags": kept})
+    await asyncio.to_thread(_untag, api, params["resourceArn"], set(params["tagKeys"]))
     return {}
 
 
+def _untag(api: Api, arn: str, drop: set[str]) -> None:
+    _check(api, arn)
+    kept = [t for t in _tags(api, arn) if t["key"] not in drop]
+    api.catalog.put(TAGS, arn, {"tags": kept})
+
+
 async def list_tags_for_resource(api: Api, params: dict[str, Any]) -> dict[str, Any]:
-    arn = params["resourceArn"]
-    await asyncio.to_thread(_check, api, arn)
-    return {"tags": _tags(api, arn)}
+    return {"tags": await asyncio.to_thread(_listed, api, params["resourceArn"])}
+
+
+def _listed(api: Api, arn: str) -> list[dict[str, str]]:
+    _check(api, arn)
+    return _tags(api, arn)
 
 
 ACTIONS = {

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from sagaway.api import tags
@@ -59,34 +60,43 @@ async def create_activity(api: Api, params: dict[str, Any]) -> dict[str, Any]:
     arn = activity_arn(name)
     tags.check_count(api, arn, params.get("tags") or [])
     body = {"activityArn": arn, "name": name, "creationDate": api.engine.clock.now()}
-    if not api.catalog.insert(ACTIVITY, arn, body):  # AWS: creating it again is idempotent
-        body = _activity(api, arn)
-    if params.get("tags"):
-        api.catalog.put(TAGS, arn, {"tags": params["tags"]})
+    body = await asyncio.to_thread(_create_activity, api, body, params.get("tags"))
     return {"activityArn": arn, "creationDate": body["creationDate"]}
+
+
+def _create_activity(
+    api: Api, body: dict[str, Any], tagged: list[dict[str, str]] | None
+) -> dict[str, Any]:
+    """The activity in the catalog (the one there already: AWS's create is idempotent)."""
+    arn = body["activityArn"]
+    if not api.catalog.insert(ACTIVITY, arn, body):
+        body = _activity(api, arn)
+    if tagged:
+        api.catalog.put(TAGS, arn, {"tags": tagged})
+    return body
 
 
 async def delete_activity(api: Api, params: dict[str, Any]) -> dict[str, Any]:
     arn = params["activityArn"]
     if ":activity:" not in arn:
         raise invalid_arn(arn)
-    api.catalog.delete(ACTIVITY, arn)
-    api.catalog.delete(TAGS, arn)
+    await asyncio.to_thread(api.catalog.delete, ACTIVITY, arn)
+    await asyncio.to_thread(api.catalog.delete, TAGS, arn)
     api.integrations.activities.forget(arn)
     return {}
 
 
 async def describe_activity(api: Api, params: dict[str, Any]) -> dict[str, Any]:
-    return _activity(api, params["activityArn"])
+    return await asyncio.to_thread(_activity, api, params["activityArn"])
 
 
 async def list_activities(api: Api, params: dict[str, Any]) -> dict[str, Any]:
-    return page(api.catalog.list(ACTIVITY), params, "activities")
+    return page(await asyncio.to_thread(api.catalog.list, ACTIVITY), params, "activities")
 
 
 async def get_activity_task(api: Api, params: dict[str, Any]) -> dict[str, Any]:
     arn = params["activityArn"]
-    _activity(api, arn)
+    await asyncio.to_thread(_activity, api, arn)
     task = await api.integrations.activities.poll(arn, params.get("workerName"), api.poll_timeout)
     if task is None:
         return {}  # AWS answers a poll that found nothing with no token

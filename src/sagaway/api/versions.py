@@ -4,6 +4,7 @@ ListStateMachineAlias, and resolving a qualified ARN for StartExecution."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import random
 from typing import Any
@@ -110,7 +111,7 @@ async def publish_state_machine_version(api: Api, params: dict[str, Any]) -> dic
             f"Failed to publish the State Machine version for revision {wanted}. "
             f"The current State Machine revision is {record.revision_id}."
         )
-    found = publish(api, record, params.get("description", ""))
+    found = await asyncio.to_thread(publish, api, record, params.get("description", ""))
     return {"creationDate": found["creationDate"],
             "stateMachineVersionArn": found["stateMachineVersionArn"]}  # fmt: skip
 
@@ -118,9 +119,10 @@ async def publish_state_machine_version(api: Api, params: dict[str, Any]) -> dic
 async def list_state_machine_versions(api: Api, params: dict[str, Any]) -> dict[str, Any]:
     ref = machine_ref(params["stateMachineArn"])
     await api.machine(ref.arn)
+    found = await asyncio.to_thread(api.catalog.list, VERSION, ref.arn)
     items = [
         {"stateMachineVersionArn": v["stateMachineVersionArn"], "creationDate": v["creationDate"]}
-        for v in reversed(api.catalog.list(VERSION, ref.arn))
+        for v in reversed(found)
     ]
     return page(items, params, "stateMachineVersions")
 
@@ -130,14 +132,18 @@ async def delete_state_machine_version(api: Api, params: dict[str, Any]) -> dict
     ref = machine_ref(arn)
     if not ref.is_version:
         raise ApiError("InvalidArn", f"Invalid Arn: 'Unsupported ARN type: {arn}'")
-    for alias in api.catalog.list(ALIAS, ref.arn):
+    await asyncio.to_thread(_delete_version, api, ref.arn, arn)
+    return {}
+
+
+def _delete_version(api: Api, machine_arn: str, arn: str) -> None:
+    for alias in api.catalog.list(ALIAS, machine_arn):
         if any(r["stateMachineVersionArn"] == arn for r in alias["routingConfiguration"]):
             raise conflict(
                 f"Version to be deleted must not be referenced by an alias. Current list of "
                 f"aliases referencing this version: [{alias['name']}]"
             )
     api.catalog.delete(VERSION, arn)
-    return {}
 
 
 def _check_routes(api: Api, machine_arn: str, routes: list[dict[str, Any]]) -> None:
@@ -157,12 +163,18 @@ async def create_state_machine_alias(api: Api, params: dict[str, Any]) -> dict[s
     routes = params["routingConfiguration"]
     machine_arn = machine_ref(routes[0]["stateMachineVersionArn"]).arn
     await api.machine(machine_arn)
-    _check_routes(api, machine_arn, routes)
-    arn = f"{machine_arn}:{name}"
     now = api.engine.clock.now()
-    alias = {"stateMachineAliasArn": arn, "name": name, "routingConfiguration": routes,
-             "description": params.get("description", ""), "creationDate": now,
-             "updateDate": now}  # fmt: skip
+    alias = {"stateMachineAliasArn": f"{machine_arn}:{name}", "name": name,
+             "routingConfiguration": routes, "description": params.get("description", ""),
+             "creationDate": now, "updateDate": now}  # fmt: skip
+    return await asyncio.to_thread(_create_alias, api, machine_arn, alias)
+
+
+def _create_alias(api: Api, machine_arn: str, alias: dict[str, Any]) -> dict[str, Any]:
+    """The alias in the catalog (the one there already when it is the same: AWS's create
+    is idempotent); blocking, so off the event loop."""
+    routes, arn = alias["routingConfiguration"], alias["stateMachineAliasArn"]
+    _check_routes(api, machine_arn, routes)
     existing = api.catalog.get(ALIAS, arn)
     if existing is not None:
         same = (existing["routingConfiguration"], existing["description"]) == (
@@ -173,7 +185,7 @@ async def create_state_machine_alias(api: Api, params: dict[str, Any]) -> dict[s
                            f"different routing configuration already exists: '{arn}'")  # fmt: skip
         return {"stateMachineAliasArn": arn, "creationDate": existing["creationDate"]}
     api.catalog.put(ALIAS, arn, alias, parent=machine_arn)
-    return {"stateMachineAliasArn": arn, "creationDate": now}
+    return {"stateMachineAliasArn": arn, "creationDate": alias["creationDate"]}
 
 
 def _alias(api: Api, arn: str) -> dict[str, Any]:
@@ -187,13 +199,17 @@ def _alias(api: Api, arn: str) -> dict[str, Any]:
 
 
 async def describe_state_machine_alias(api: Api, params: dict[str, Any]) -> dict[str, Any]:
-    found = _alias(api, params["stateMachineAliasArn"])
+    found = await asyncio.to_thread(_alias, api, params["stateMachineAliasArn"])
     if not found["description"]:
         found.pop("description")
     return found
 
 
 async def update_state_machine_alias(api: Api, params: dict[str, Any]) -> dict[str, Any]:
+    return await asyncio.to_thread(_update_alias, api, params)
+
+
+def _update_alias(api: Api, params: dict[str, Any]) -> dict[str, Any]:
     found = _alias(api, params["stateMachineAliasArn"])
     if params.get("routingConfiguration") is None and params.get("description") is None:
         raise ApiError(
@@ -214,17 +230,18 @@ async def update_state_machine_alias(api: Api, params: dict[str, Any]) -> dict[s
 
 async def delete_state_machine_alias(api: Api, params: dict[str, Any]) -> dict[str, Any]:
     arn = params["stateMachineAliasArn"]
-    _alias(api, arn)
-    api.catalog.delete(ALIAS, arn)
+    await asyncio.to_thread(_alias, api, arn)
+    await asyncio.to_thread(api.catalog.delete, ALIAS, arn)
     return {}
 
 
 async def list_state_machine_aliases(api: Api, params: dict[str, Any]) -> dict[str, Any]:
     ref = machine_ref(params["stateMachineArn"])
     await api.machine(ref.arn)
+    found = await asyncio.to_thread(api.catalog.list, ALIAS, ref.arn)
     items = [
         {"stateMachineAliasArn": a["stateMachineAliasArn"], "creationDate": a["creationDate"]}
-        for a in api.catalog.list(ALIAS, ref.arn)
+        for a in found
     ]
     return page(items, params, "stateMachineAliases")
 
