@@ -6,8 +6,7 @@ execution that resumes the saga at the parked step. If an engine process is runn
 working directory (the demo's worker, ``--serve``) it does that and we only wait; if none is,
 we run the shop's runtime here, with the injected faults off, until the resumed sagas end.
 On PostgreSQL the runtime here joins the cluster for that time (running workers, if any,
-share the work: the rule's inbox takes each redrive once, the execution's name starts it
-once).
+share the work: the execution's name starts each resumed saga once).
 """
 
 from __future__ import annotations

@@ -141,8 +141,8 @@ def _letter(row: Any) -> DeadLetter:
 
 class ShopOutboxRelay(RelayLoop):
     """Moves the orders outbox to the bus, in order, in batches: at-least-once (a relay that
-    dies between publishing and marking publishes the rows again; the rules' inbox and the
-    stable event ids make that once per rule)."""
+    dies between publishing and marking publishes the rows again; the rules' targets,
+    executions named after the event, make that once per rule)."""
 
     def __init__(self, url: str, publish: Publish, *, batch: int = 200, idle: float = 0.05):
         self.url = url

@@ -134,9 +134,9 @@ class ShopRuntime:
     On SQLite (the default) one engine process runs per working directory
     (``WORKDIR/engine.lock``). On PostgreSQL (``ShopConfig.db``) any number run on one
     database, each a cluster member named ``member`` (default: host, pid and a random
-    suffix) that claims executions by lease; all share the bus's stores (a rule's inbox
-    takes an event once whichever member relays it), and one member at a time relays each
-    outbox (the journal's and the orders database's)."""
+    suffix) that claims executions by lease; all share the bus's stores (a rule's target
+    starts an execution named after the event: once, whichever member relays it), and one
+    member at a time relays each outbox (the journal's and the orders database's)."""
 
     def __init__(
         self,
@@ -192,12 +192,16 @@ class ShopRuntime:
             await self._serve_api(api, self.api_port)
         submitted = StartExecutionTarget("start-saga", self.engine, self.machine_arn,
                                          name_path="$.detail.orderId", input_path="$.detail")  # fmt: skip  # noqa: E501
+        # Each event reaches each rule once in effect: both targets start an execution
+        # named after the event (the order; the redrive), which starts once however often
+        # the event is relayed (by whichever member). Not the inbox: it records an event
+        # before the delivery, so a member killed in between would drop it.
         self.bus.put_rule(Rule("order-submitted", {"source": ["shop.orders"],
-                               "detail-type": ["OrderSubmitted"]}, [submitted], dedupe=True))  # fmt: skip  # noqa: E501
+                               "detail-type": ["OrderSubmitted"]}, [submitted]))  # fmt: skip
         resume = StartExecutionTarget("resume-saga", self.engine, self.machine_arn,
                                       name_path="$.id", input_path="$.detail.resume")  # fmt: skip
         self.bus.put_rule(Rule("dead-letter-redriven", {"detail-type": [REDRIVE_TYPE]},
-                               [_ResumeTarget(resume, self)], dedupe=True))  # fmt: skip
+                               [_ResumeTarget(resume, self)]))  # fmt: skip
         self.relays = [ShopOutboxRelay(self.shop.config.url("orders"), self.bus.put_events)]
         for relay in self.relays:
             relay.start()
