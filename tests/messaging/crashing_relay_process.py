@@ -11,6 +11,7 @@ import asyncio
 import os
 import signal
 import sys
+import time
 from typing import Any
 
 from sagaway.messaging import CallableTarget, Rule
@@ -30,7 +31,9 @@ async def relay(journal_url: str, bus_url: str) -> None:
                 dedupe=True)  # fmt: skip
     bus.bus.put_rule(rule)
     assert bus.journal_relay is not None
-    await bus.journal_relay.relay_once()
+    deadline = time.monotonic() + 20
+    while await bus.journal_relay.relay_once() == 0 and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)  # another relay leads (on PostgreSQL): wait for the lead
     print("not killed", flush=True)
 
 

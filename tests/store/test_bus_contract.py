@@ -66,6 +66,8 @@ def test_an_inbox_claim_is_held_until_completed_or_taken_over_once_expired(
     assert inbox.expired(60) == []
     time.sleep(0.05)
     assert inbox.expired(0.01) == [("rule/a", "e1", e1), ("rule/b", "e1", e1)]
+    assert inbox.expired(0.01, consumers=["rule/b", "rule/c"]) == [("rule/b", "e1", e1)]
+    assert inbox.expired(0.01, consumers=[]) == []
     assert inbox.claim("rule/a", e1, "p2", 0.01) is True  # taken over once expired ...
     assert inbox.claim("rule/a", e1, "p3", 0.01) is False  # ... by one owner
     inbox.complete([("rule/a", "e1"), ("rule/b", "e1")])
@@ -285,3 +287,39 @@ def test_a_dead_letter_is_redriven_once_with_its_event_on_the_outbox(bus_url: st
         assert letter.body == {"order": 1, "fixed": True}
     finally:
         stores.close()
+
+
+def test_a_claim_left_open_is_redelivered_or_parked_by_another_bus(stores: BusStores) -> None:
+    """Claims a dead bus left open: the sweep of a bus with the rules delivers one, parks
+    the other (its target keeps failing) and forgets its claim; a bus without the rule
+    leaves the claim alone. The ledger ends balanced."""
+    got: list[str] = []
+
+    def down(event: dict[str, Any]) -> None:
+        raise ConnectionError("down")
+
+    def bus(with_rules: bool) -> EventBus:
+        made = EventBus("b", inbox=stores.inbox, dead_letter=stores.dead_letters,
+                        ledger=stores.ledger, retry_base=0.001, claim_timeout=0.01)  # fmt: skip
+        if with_rules:
+            made.put_rule(Rule("once", {"source": ["s"]},
+                               [CallableTarget("t", lambda e: got.append(e["id"]))],
+                               dedupe=True))  # fmt: skip
+            made.put_rule(Rule("hook", {"source": ["s"]}, [CallableTarget("h", down)],
+                               dedupe=True, max_attempts=1))  # fmt: skip
+        return made
+
+    event = make_event("s", "X", {}, event_id="e1")
+    stores.ledger.received("b", [("e1", ["once/t", "hook/h"])])  # what the dead bus did
+    assert stores.inbox.claim("once/t", event, "dead", 60)
+    assert stores.inbox.claim("hook/h", event, "dead", 60)
+    time.sleep(0.05)
+    assert asyncio.run(bus(False).redeliver_expired()) == 0
+    assert asyncio.run(bus(True).redeliver_expired()) == 2
+    assert got == ["e1"] and stores.inbox.expired(0.0) == []
+    (letter,) = stores.dead_letters.list("hook-dlq")
+    assert letter.message_id == "hook/h#e1"
+    account = stores.ledger.accounting("b")
+    assert account.balanced and (account.rule("once").delivered,
+                                 account.rule("hook").dead_lettered) == (1, 1)  # fmt: skip
+    assert asyncio.run(bus(True).redeliver_expired()) == 0  # nothing left open

@@ -113,7 +113,9 @@ def test_sqlite_upgrade_to_rowid_history_keeps_every_event(tmp_path: Path) -> No
         assert journal.applied_migrations() == set(range(1, latest("sqlite") + 1))
     finally:
         journal.close()
-    (sql,) = sqlite3.connect(path).execute(
-        "SELECT sql FROM sqlite_master WHERE name = 'history'"
-    ).fetchone()
+    (sql,) = (
+        sqlite3.connect(path)
+        .execute("SELECT sql FROM sqlite_master WHERE name = 'history'")
+        .fetchone()
+    )
     assert "WITHOUT ROWID" not in sql

@@ -147,7 +147,12 @@ class EventBus:
             return 0
         routes = {_consumer(rule, target): (rule, target) for rule in self.rules.values()
                   if rule.enabled and rule.dedupe for target in rule.targets}  # fmt: skip
-        expired = await asyncio.to_thread(self.inbox.expired, self.claim_timeout, limit)
+        if not routes:
+            return 0
+        # Only this bus's rule targets: claims of others never fill the batch.
+        expired = await asyncio.to_thread(
+            self.inbox.expired, self.claim_timeout, limit, sorted(routes)
+        )
         jobs = []
         for consumer, _, event in expired:
             if consumer in routes and await self._claim(consumer, event):

@@ -43,7 +43,7 @@ CLAIM = (
 )
 EXPIRED = (
     "SELECT consumer, event_id, body FROM inbox WHERE done = 0 AND claimed < ?"
-    " ORDER BY claimed LIMIT ?"
+    " AND (? IS NULL OR consumer IN (SELECT value FROM json_each(?))) ORDER BY claimed LIMIT ?"
 )
 
 Expired = tuple[str, str, dict[str, Any]]  # (consumer, event id, event)
@@ -73,10 +73,16 @@ class Inbox:
                 marks,
             )
 
-    def expired(self, timeout: float, limit: int = 100) -> list[Expired]:
-        """Claims left open more than ``timeout`` seconds (their owner died or hangs)."""
+    def expired(
+        self, timeout: float, limit: int = 100, consumers: list[str] | None = None
+    ) -> list[Expired]:
+        """Claims left open more than ``timeout`` seconds (their owner died or hangs), of
+        ``consumers`` only when given."""
+        wanted = None if consumers is None else json.dumps(consumers)
         with self._lock:
-            rows = self._conn.execute(EXPIRED, (time.time() - timeout, limit)).fetchall()
+            rows = self._conn.execute(
+                EXPIRED, (time.time() - timeout, wanted, wanted, limit)
+            ).fetchall()
         return [(str(c), str(e), json.loads(body)) for c, e, body in rows]
 
     def first_time(self, consumer: str, event_id: str) -> bool:

@@ -155,11 +155,14 @@ class PostgresInbox:
                 marks,
             )
 
-    def expired(self, timeout: float, limit: int = 100) -> list[tuple[str, str, Any]]:
+    def expired(
+        self, timeout: float, limit: int = 100, consumers: list[str] | None = None
+    ) -> list[tuple[str, str, Any]]:
         rows = self._db.run(
             f"SELECT consumer, event_id, body FROM bus_inbox WHERE NOT done"
-            f" AND claimed < {NOW} - %s ORDER BY claimed LIMIT %s",
-            (timeout, limit),
+            f" AND claimed < {NOW} - %s AND (%s::text[] IS NULL OR consumer = ANY(%s))"
+            " ORDER BY claimed LIMIT %s",
+            (timeout, consumers, consumers, limit),
         )
         return [(str(c), str(e), json.loads(body)) for c, e, body in rows]
 

@@ -37,8 +37,11 @@ class InboxStore(Protocol):
         """The consumers have these ``(consumer, event id)``: the marks are final."""
         ...
 
-    def expired(self, timeout: float, limit: int = 100) -> list[tuple[str, str, Any]]:
-        """``(consumer, event id, event)`` of claims open for more than ``timeout`` s."""
+    def expired(
+        self, timeout: float, limit: int = 100, consumers: list[str] | None = None
+    ) -> list[tuple[str, str, Any]]:
+        """``(consumer, event id, event)`` of claims open for more than ``timeout`` s (of
+        ``consumers`` only, when given), oldest first."""
         ...
 
     def first_time(self, consumer: str, event_id: str) -> bool:
