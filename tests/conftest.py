@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+pytest_plugins = ["tests.pg_cluster"]  # the `pg` fixture: a PostgreSQL cluster of a test's own
+
 
 @pytest.fixture(autouse=True)
 def third_party_keys(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +52,12 @@ class DemoOptions:
     spike: int = 50
     redrive: bool = True
     api_port: int = 8083  # the Step Functions API, served by the engine process with --serve
+    # The cluster demo (shop/cluster_demo.py): every database in schemas of this PostgreSQL
+    # database, ``workers`` engine processes and ``intakes`` intake processes.
+    db: str | None = None
+    workers: int = 1
+    intakes: int = 1
+    db_restart_command: str | None = None  # restarts PostgreSQL midway (else skipped)
 
 
 def demo_config(options: DemoOptions) -> ShopConfig:
@@ -75,7 +81,9 @@ def demo_files(workdir: Path) -> list[Path]:
     names = [*(f"{name}.db" for name in (*SERVICES, *THIRD_PARTIES)), "sagaway.db", "bus.db"]
     found = [workdir / (name + suffix) for name in names for suffix in ("", "-wal", "-shm",
              "-journal")]  # fmt: skip
-    return found + [workdir / name for name in ("engine.log", "worker.ready")]
+    found += [workdir / name for name in ("engine.log", "worker.ready")]
+    # The cluster demo's logs and readiness files, one per process.
+    return found + sorted(workdir.glob("worker-*.*")) + sorted(workdir.glob("intake-*.*"))
 
 
 def prepare_workdir(workdir: Path) -> None:
@@ -103,7 +111,10 @@ def provide_third_party_keys(environ: MutableMapping[str, str]) -> None:
 
 def prepare(config: ShopConfig, options: DemoOptions) -> None:
     prepare_workdir(config.workdir)
-    shop = Shop(config)
+    stock_the_shop(Shop(config), options)
+
+
+def stock_the_shop(shop: Shop, options: DemoOptions) -> None:
     n = options.orders
     # The hoodie is the viral item: it sells out, so some orders fail on stock and compensate.
     shop.inventory.restock({"hoodie": int(n * 0.35), "tee": n * 2, "cap": n * 2, "socks": n * 2})
@@ -123,8 +134,19 @@ def make_order(rng: random.Random, n: int) -> dict[str, Any]:
     }
 
 
+def config_json(config: ShopConfig) -> str:
+    """What a child process needs to build the same shop (``shop.worker --config``)."""
+    cfg = {k: getattr(config, k) for k in ("seed", "transient_rate", "poison_rate",
+           "gateway_latency", "gateway_error_rate", "gateway_timeout_rate", "courier_latency",
+           "courier_timeout_rate", "courier_outage")}  # fmt: skip
+    if config.db:  # the cluster's database; the one-machine demo keeps its files
+        cfg["db"] = config.db
+    return json.dumps(cfg)
+
+
 class Worker:
-    """The engine process."""
+    """The engine process. ``name`` and ``extra`` (more ``shop.worker`` arguments) make it
+    one of a cluster's workers, with its own readiness file next to its log."""
 
     def __init__(
         self,
@@ -132,21 +154,25 @@ class Worker:
         log: Path,
         api_port: int | None = None,
         api_credential: Credential | None = None,
+        name: str | None = None,
+        extra: tuple[str, ...] = (),
     ) -> None:
         self.config = config
         self.log = log
         self.api_port = api_port
         self.api_credential = api_credential
+        self.name = name
+        self.extra = extra
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         ready = self.config.workdir / "worker.ready"
+        if self.name is not None:
+            ready = self.log.with_suffix(".ready")
         ready.unlink(missing_ok=True)
-        cfg = {k: getattr(self.config, k) for k in ("seed", "transient_rate", "poison_rate",
-               "gateway_latency", "gateway_error_rate", "gateway_timeout_rate", "courier_latency",
-               "courier_timeout_rate", "courier_outage")}  # fmt: skip
         args = [sys.executable, "-m", "shop.worker", "--workdir", str(self.config.workdir),
-                "--config", json.dumps(cfg), "--ready-file", str(ready)]  # fmt: skip
+                "--config", config_json(self.config), "--ready-file", str(ready),
+                *self.extra]  # fmt: skip
         env = dict(os.environ)
         if self.api_port is not None and self.api_credential is not None:
             args += ["--api-port", str(self.api_port)]
@@ -176,35 +202,77 @@ class Worker:
                 self.proc.wait()
 
 
-async def submit_all(base: str, options: DemoOptions) -> tuple[int, int]:
-    """The flash sale: a trickle, then a 50x spike. Returns (accepted, refused)."""
+@dataclass(slots=True)
+class Sale:
+    """What the load generator saw: ids of accepted orders, refusals, when the spike began
+    (``time.time()``, the clock the orders table's timestamps use), retried requests."""
+
+    accepted: set[str] = field(default_factory=set)
+    refused: int = 0
+    spike_started: float | None = None
+    retries: int = 0
+
+
+RETRY_FOR = 120.0  # seconds a request is retried while the intake or its database is away
+
+
+async def submit_all(
+    base: str | list[str], options: DemoOptions, sale: Sale | None = None
+) -> tuple[int, int]:
+    """The flash sale: a trickle, then a 50x spike, spread round-robin over the intakes in
+    ``base``. A request the intake could not answer (a 5xx, a dropped connection: its
+    database restarting) is sent again with the same ``Idempotency-Key``, so it makes one
+    order whatever happened to the first try. Returns (accepted, refused)."""
+    bases = [base] if isinstance(base, str) else base
+    sale = sale if sale is not None else Sale()
     rng = random.Random(options.seed)
     carts = [make_order(rng, options.orders) for _ in range(options.orders)]
     tokens: dict[str, str] = {}  # each customer signs in: the order is theirs
     trickle = max(1, options.orders // 20)
     base_rate = 20.0
-    accepted = refused = 0
     limit = asyncio.Semaphore(32)
-    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+    clients = [httpx.AsyncClient(base_url=b, timeout=30) for b in bases]
+    try:
 
         async def post(n: int, cart: dict[str, Any]) -> None:
-            nonlocal accepted, refused
             async with limit:
                 customer = cart["customerId"]
                 token = tokens.setdefault(customer, dev_token(customer))
                 headers = {"Idempotency-Key": f"cart-{n}", "Authorization": f"Bearer {token}"}
-                r = await client.post("/orders", json=cart, headers=headers)
-            if r.status_code == 202:
-                accepted += 1
+                r = await _post(clients[n % len(clients)], cart, headers, sale)
+            if r is not None and r.status_code == 202:
+                sale.accepted.add(r.json()["orderId"])
             else:
-                refused += 1
+                sale.refused += 1
 
         tasks = []
         for n, cart in enumerate(carts):
+            if n == trickle:
+                sale.spike_started = time.time()
             tasks.append(asyncio.create_task(post(n, cart)))
             await asyncio.sleep(1 / base_rate if n < trickle else 1 / (base_rate * options.spike))
         await asyncio.gather(*tasks)
-    return accepted, refused
+    finally:
+        for client in clients:
+            await client.aclose()
+    return len(sale.accepted), sale.refused
+
+
+async def _post(
+    client: httpx.AsyncClient, cart: dict[str, Any], headers: dict[str, str], sale: Sale
+) -> httpx.Response | None:
+    deadline = time.monotonic() + RETRY_FOR
+    while True:
+        try:
+            r = await client.post("/orders", json=cart, headers=headers)
+            if r.status_code < 500:
+                return r
+        except httpx.TransportError:
+            r = None
+        if time.monotonic() > deadline:
+            return r
+        sale.retries += 1
+        await asyncio.sleep(0.5)
 
 
 def finished_count(shop: Shop) -> int:
@@ -252,6 +320,10 @@ async def operator_phase(worker: Worker, config: ShopConfig, console: Console) -
 
 
 async def run_demo(options: DemoOptions, console: Console) -> int:
+    if options.db is not None:
+        from shop.cluster_demo import run_cluster_demo  # PostgreSQL: several processes
+
+        return await run_cluster_demo(options, console)
     config = demo_config(options)
     provide_third_party_keys(os.environ)
     prepare(config, options)

@@ -230,8 +230,8 @@ class ShopRuntime:
             await relay.stop()
         await self.journal_relay.stop()
         await self.server_bus.stop()
-        self.bus.close()  # the dead-letter queues and ledger the bus opened itself
         await self.engine.close()
+        self.bus.close()  # the dead-letter queues and ledger the bus opened itself
         self.stores.close()
         if self.lock is not None:
             self.lock.release()

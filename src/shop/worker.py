@@ -31,16 +31,21 @@ def config_from_json(workdir: Path, text: str) -> ShopConfig:
 
 
 async def serve(
-    config: ShopConfig, metrics_port: int | None, ready: Path | None, api_port: int | None = None
+    config: ShopConfig,
+    metrics_port: int | None,
+    ready: Path | None,
+    api_port: int | None = None,
+    name: str | None = None,
+    metrics_host: str = "127.0.0.1",
 ) -> None:
     registry = CollectorRegistry()
     provider = process_tracer_provider()
     tracing = Tracing(provider, {SAGA_NAME: "$.orderId"}) if provider is not None else None
     runtime = ShopRuntime(config, registry, api_port, api_security(api_port),
-                          engine_observer(registry, tracing))  # fmt: skip
+                          engine_observer(registry, tracing), member=name)  # fmt: skip
     await runtime.start()
     if metrics_port:
-        start_http_server(metrics_port, addr="127.0.0.1", registry=registry)
+        start_http_server(metrics_port, addr=metrics_host, registry=registry)
     if ready is not None:
         ready.write_text("ready\n")
     stop = asyncio.Event()
@@ -65,14 +70,23 @@ def api_security(api_port: int | None) -> ApiSecurity | None:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="shop.worker")
     parser.add_argument("--workdir", required=True, type=Path)
-    parser.add_argument("--config", default="{}")
+    parser.add_argument("--config", default="{}",
+                        help='The shop (JSON); in a cluster {"db": "postgresql://…"}')  # fmt: skip
     parser.add_argument("--metrics-port", type=int, default=None)
     parser.add_argument("--ready-file", type=Path, default=None)
     parser.add_argument("--api-port", type=int, default=None, help="Serve the Step Functions API")
+    # A cluster's worker (the journal on PostgreSQL, in --config's urls): its identity and
+    # lease, as for `sagaway worker`. A restarted worker takes a new name, lest it renew the
+    # leases of executions its former self held and never resume them.
+    parser.add_argument("--name", default=None,
+                        help="Its cluster name (default host-pid-random)")  # fmt: skip
+    parser.add_argument("--metrics-host", default="127.0.0.1",
+                        help="Address of --metrics-port (default loopback)")  # fmt: skip
     args = parser.parse_args()
     tune_gc()
     config = config_from_json(args.workdir, args.config)
-    asyncio.run(serve(config, args.metrics_port, args.ready_file, args.api_port))
+    asyncio.run(serve(config, args.metrics_port, args.ready_file, args.api_port, args.name,
+                      args.metrics_host))  # fmt: skip
 
 
 if __name__ == "__main__":

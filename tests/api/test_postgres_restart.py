@@ -4,19 +4,13 @@ answers a retryable 503 and every member's /readyz says why; once it is back eve
 reconnects by itself (writer, listener, leases, claims) and every execution finishes,
 without restarting any Sagaway process.
 
-The database is a PostgreSQL cluster of the test's own (``pg_createcluster``), never the
+The database is a PostgreSQL cluster of the test's own (``tests/pg_cluster.py``), never the
 shared server, which other tests use meanwhile."""
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import socket
-import subprocess
 import time
-import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -28,8 +22,8 @@ from botocore.exceptions import ClientError
 
 from tests.api.cluster_kit import Cluster, eventually
 from tests.api.conftest import ROLE, free_port
+from tests.pg_cluster import PgCluster
 
-VERSION = "15"
 EXECUTIONS = 300
 LAMBDA = "arn:aws:lambda:us-east-1:111111111111:function:"
 # Task, Wait, Task: executions are in every kind of step when the database goes away.
@@ -41,53 +35,6 @@ SAGA = json.dumps({
         "Two": {"Type": "Task", "Resource": LAMBDA + "step", "End": True},
     },
 })  # fmt: skip
-
-
-class PgCluster:
-    """``pg_ctlcluster`` on a cluster made for one test, trusted on loopback."""
-
-    def __init__(self, tmp: Path) -> None:
-        self.name = f"sagaway_{uuid.uuid4().hex[:8]}"
-        self.port = _free_pg_port()
-        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
-        self.tmp = tmp
-
-    def create(self) -> None:
-        self._run("pg_createcluster", VERSION, self.name, "--port", str(self.port),
-                  "--", "--auth=trust")  # fmt: skip
-        self.ctl("start")
-
-    def ctl(self, action: str) -> None:
-        self._run("pg_ctlcluster", VERSION, self.name, action, "-m", "fast")
-
-    def drop(self) -> None:
-        subprocess.run(["pg_dropcluster", VERSION, self.name, "--stop"], capture_output=True)
-
-    def _run(self, *command: str) -> None:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=120)
-        assert done.returncode == 0, f"{command}: {done.stdout} {done.stderr}"
-
-
-def _free_pg_port() -> int:
-    for port in range(5400 + os.getpid() % 90, 5500):
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) != 0:
-                return port
-    raise RuntimeError("no free port in 5400-5499 for a test PostgreSQL cluster")
-
-
-@pytest.fixture
-def pg(tmp_path: Path) -> Iterator[PgCluster]:
-    if shutil.which("pg_createcluster") is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("pg_createcluster is required under CI (postgresql-common)")
-        pytest.skip("pg_createcluster not installed")
-    cluster = PgCluster(tmp_path)
-    try:
-        cluster.create()
-        yield cluster
-    finally:
-        cluster.drop()
 
 
 def _ready(port: int) -> tuple[int, dict[str, Any]] | None:

@@ -43,7 +43,9 @@ def _reserve(conn: SqlConnection, order: dict[str, Any], items: list[Any]) -> di
     row = conn.execute("SELECT status FROM reservations WHERE order_id = ?", (order_id,)).fetchone()
     if row is not None:  # reserved by an earlier attempt: the decrement is not repeated
         return {"reservation": order_id, "status": row[0]}
-    for item in items:
+    # Rows are locked in SKU order: two orders of the same SKUs in another order would
+    # deadlock on PostgreSQL (each holding the row the other waits for).
+    for item in sorted(items, key=lambda i: str(i["sku"])):
         # The conditional decrement: it applies only while enough stock is left.
         updated = conn.execute(
             "UPDATE stock SET available = available - ? WHERE sku = ? AND available >= ?",
@@ -63,7 +65,7 @@ def _release(conn: SqlConnection, order_id: str) -> dict[str, Any]:
     ).fetchone()
     if row is None or row[1] != "RESERVED":
         return {"reservation": order_id, "status": "NOTHING_TO_RELEASE" if row is None else row[1]}
-    for item in json.loads(row[0]):
+    for item in sorted(json.loads(row[0]), key=lambda i: str(i["sku"])):  # as _reserve
         conn.execute("UPDATE stock SET available = available + ? WHERE sku = ?",
                      (item["qty"], item["sku"]))  # fmt: skip
     conn.execute("UPDATE reservations SET status = 'RELEASED' WHERE order_id = ?", (order_id,))
