@@ -16,12 +16,13 @@ from tests.observability.collector import Collector
 
 TRACE = 0x5759E988BD862E3FE1BE46A994272793
 EXECUTION = 0x53995C3F42CD8AD8
+SHARED = {"sagaway.execution.arn": "arn:x"}  # every span's: one dict
 
 
 def record(name: str, span_id: int, parent: int, error: str = "") -> SpanRecord:
     now = time.time_ns()
-    attributes = {"sagaway.execution.arn": "arn:x", "sagaway.retry_count": span_id % 3}
-    return (name, TRACE, span_id, parent, False, 0, now - 1000, now, attributes,
+    more = (("sagaway.retry_count", span_id % 3),)
+    return (name, TRACE, span_id, parent, False, 0, now - 1000, now, SHARED, more,
             2 if error else 0, error)  # fmt: skip
 
 

@@ -95,18 +95,25 @@ class SpanEncoder:
         self._scope = _field(0x0A, scope)
         self._attributes: dict[tuple[str, Any], bytes] = {}
         self._names: dict[str, bytes] = {}
+        # id of a record's shared attribute dict -> its fields, while one request is built
+        # (the records, and so the dicts, live until it is done)
+        self._shared: dict[int, bytes] = {}
 
     def request(self, records: Iterable[Sequence[Any]]) -> bytes:
         """The request body for ``records``: one ResourceSpans, one ScopeSpans."""
-        spans = b"".join([self.span(record) for record in records])
+        try:
+            spans = b"".join([self.span(record) for record in records])
+        finally:
+            self._shared.clear()
         scope_spans = self._scope + spans  # ScopeSpans.spans = 2, each a field already
         resource_spans = self._resource + _field(0x12, scope_spans)  # scope_spans = 2
         return _field(0x0A, resource_spans)  # ExportTraceServiceRequest.resource_spans = 1
 
     def span(self, record: Sequence[Any]) -> bytes:
         """One ``ScopeSpans.spans`` field (tag and length included)."""
-        name, trace_id, span_id, parent_id, remote, kind, start, end, attrs, code, text = record
-        encoded = self._attributes
+        name, trace_id, span_id, parent_id, remote, kind, start, end, attrs, more, code, text = (
+            record
+        )
         parts = [
             b"\x0a\x10", trace_id.to_bytes(16, "big"),  # trace_id = 1
             b"\x12\x08", span_id.to_bytes(8, "big"),  # span_id = 2
@@ -123,11 +130,13 @@ class SpanEncoder:
             bytes((0x30, kind + 1)),  # kind = 6: OTLP's enum is the SDK's value + 1
             _TIMES.pack(0x39, start, 0x41, end),
         )
-        for item in attrs.items():  # attributes = 9
-            try:
-                parts.append(encoded[item])
-            except (KeyError, TypeError):  # TypeError: an unhashable value (a list)
-                parts.append(self._remember(item))
+        # attributes = 9: the dict every span of an execution shares, encoded once a request
+        shared = self._shared.get(id(attrs))
+        if shared is None:
+            shared = self._shared[id(attrs)] = b"".join([self._attribute(i) for i in attrs.items()])
+        parts.append(shared)
+        for item in more:  # then the span's own
+            parts.append(self._attribute(item))
         if code:  # status = 15: message = 2, code = 3
             parts.append(_field(0x7A, (_field(0x12, text.encode()) if text else b"")
                                 + bytes((0x18, code))))  # fmt: skip
@@ -136,6 +145,12 @@ class SpanEncoder:
         parts.append(_FLAGS[1 if remote and parent_id else 0])
         body = b"".join(parts)
         return b"\x12" + varint(len(body)) + body
+
+    def _attribute(self, item: tuple[str, Any]) -> bytes:
+        try:
+            return self._attributes[item]
+        except (KeyError, TypeError):  # TypeError: an unhashable value (a list)
+            return self._remember(item)
 
     def _remember(self, item: tuple[str, Any]) -> bytes:
         field = _field(0x4A, key_value(*item))

@@ -50,8 +50,13 @@ else:  # the exporter process runs this file as a script: its siblings, not the 
     from otlp_wire import SpanEncoder, scope_message  # type: ignore[import-not-found,no-redef]
 
 # (name, trace_id, span_id, parent span id (0: a root), parent is remote, SpanKind value,
-#  start ns, end ns, attributes, status: 0 unset / 2 error, status description)
-SpanRecord = tuple[str, int, int, int, bool, int, int, int, dict[str, Any], int, str]
+#  start ns, end ns, attributes, more attributes, status: 0 unset / 2 error, description).
+# The attributes dict is shared by every span of an execution and never changed once
+# recorded (marshal then writes it once a batch, the encoder encodes it once a request);
+# a span's own attributes come after it as (key, value) pairs, often shared constants.
+SpanRecord = tuple[
+    str, int, int, int, bool, int, int, int, dict[str, Any], tuple[tuple[str, Any], ...], int, str
+]
 
 SCOPE = InstrumentationScope("sagaway")
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
@@ -64,7 +69,8 @@ _log = logging.getLogger(__name__)
 
 
 def readable(record: SpanRecord, resource: Resource) -> ReadableSpan:
-    name, trace_id, span_id, parent_id, remote, kind, start, end, attrs, code, text = record
+    name, trace_id, span_id, parent_id, remote, kind, start, end, shared, more, code, text = record
+    attrs = {**shared, **dict(more)}  # a copy: the shared dict is the engine's
     parent = SpanContext(trace_id, parent_id, remote, _SAMPLED) if parent_id else None
     status = Status(StatusCode(code), text or None) if code else _UNSET
     return ReadableSpan(

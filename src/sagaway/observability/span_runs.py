@@ -31,7 +31,8 @@ class Open:
     parent_id: int
     kind: int
     start: int
-    attributes: dict[str, Any]
+    # the span's own attributes, after its execution's (Run.common): (key, value) pairs
+    more: tuple[tuple[str, Any], ...]
 
 
 @dataclass(slots=True)

@@ -247,13 +247,8 @@ class Tracing(Observer):
 
     def _enter(self, run: Run, entered: int, name: str, kind: str, at: float, parent: int,
                resumed: bool = False) -> None:  # fmt: skip
-        attributes = {**run.common, "sagaway.state.type": kind} if kind else {**run.common}
-        if run.compensating:
-            attributes["sagaway.compensation"] = True
-        if resumed:
-            attributes["sagaway.resumed"] = True
-        span = Open(name, _span_id(), parent, _INTERNAL, _nanos(at), attributes)
-        run.open[entered] = span
+        more = _state_marks(kind, run.compensating, resumed)
+        run.open[entered] = Open(name, _span_id(), parent, _INTERNAL, _nanos(at), more)
 
     def _exit(self, run: Run, entered: int, end: int, caught: str | None,
               aborted: str = "") -> None:  # fmt: skip
@@ -264,7 +259,7 @@ class Tracing(Observer):
         for child in children.values() if children else ():  # branches, iterations
             self._end(run, child, end)
         if caught is not None:
-            span.attributes["sagaway.caught"] = caught
+            span.more += (("sagaway.caught", caught),)
             run.compensating = True
         self._end(run, span, end, aborted)
 
@@ -276,8 +271,7 @@ class Tracing(Observer):
             return run.span_id
         branches = run.children.setdefault(parallel, {})
         span = Open(f"{state.name} branch {len(branches)}", _span_id(), state.span_id,
-                     _INTERNAL, _nanos(at),
-                     {**run.common, "sagaway.branch.index": len(branches)})  # fmt: skip
+                     _INTERNAL, _nanos(at), (("sagaway.branch.index", len(branches)),))  # fmt: skip
         branches[len(branches)] = span
         return span.span_id
 
@@ -288,8 +282,7 @@ class Tracing(Observer):
             return run.span_id
         index = event["mapIterationStartedEventDetails"]["index"]
         span = Open(f"{state.name} iteration {index}", _span_id(), state.span_id, _INTERNAL,
-                     _nanos(event["timestamp"]),
-                     {**run.common, "sagaway.iteration.index": index})  # fmt: skip
+                     _nanos(event["timestamp"]), (("sagaway.iteration.index", index),))  # fmt: skip
         run.children.setdefault(owner, {})[index] = span
         return span.span_id
 
@@ -302,8 +295,8 @@ class Tracing(Observer):
 
     def _end(self, run: Run, span: Open, end: int, error: str = "") -> None:
         self.sink.record((span.name, run.trace_id, span.span_id, span.parent_id, False,
-                          span.kind, span.start, end, span.attributes, _ERROR if error else 0,
-                          error))  # fmt: skip
+                          span.kind, span.start, end, run.common, span.more,
+                          _ERROR if error else 0, error))  # fmt: skip
 
     def dispatch_task(self, actor: ExecutionActor, command: InvokeTask, dispatch: Dispatch) -> None:
         run = self._runs.get(actor.arn)
@@ -316,8 +309,8 @@ class Tracing(Observer):
         span = Open(
             f"{command.state_name} attempt", _span_id(),
             state.span_id if state is not None else run.span_id, _CLIENT, time.time_ns(),
-            {**run.common, "sagaway.resource": command.resource,
-             "sagaway.retry_count": _retry_count(command)},
+            (("sagaway.resource", command.resource),
+             ("sagaway.retry_count", _retry_count(command))),
         )  # fmt: skip
         run.attempts[command.token] = span
         # The handler's task (and the thread a plain function runs in) copy this context:
@@ -333,7 +326,7 @@ class Tracing(Observer):
         run = self._runs.get(arn)
         span = run.attempts.pop(token, None) if run is not None else None
         if run is not None and span is not None:
-            span.attributes["sagaway.outcome"] = outcome
+            span.more += (("sagaway.outcome", outcome),)
             self._end(run, span, time.time_ns(), "" if outcome == "TaskSucceeded" else outcome)
 
     def execution_ended(self, actor: ExecutionActor) -> None:
@@ -349,14 +342,14 @@ class Tracing(Observer):
         for span in run.open.values():
             self._end(run, span, now)
         state = actor.state
-        attributes = {**run.attributes, "sagaway.status": state.status}
         name = f"execution {state.state_machine['Name']}"
-        if "sagaway.redrive_count" in attributes:
-            name += f" redrive {attributes['sagaway.redrive_count']}"
+        if "sagaway.redrive_count" in run.attributes:
+            name += f" redrive {run.attributes['sagaway.redrive_count']}"
         error = "" if state.status == "SUCCEEDED" else f"{state.error}: {state.cause}"
         parent, remote = run.caller
         self.sink.record((name, run.trace_id, run.span_id, parent, remote, _INTERNAL,
-                          _iso_nanos(state.execution.get("StartTime")) or now, now, attributes,
+                          _iso_nanos(state.execution.get("StartTime")) or now, now,
+                          run.attributes, (("sagaway.status", state.status),),
                           _ERROR if error else 0, error))  # fmt: skip
 
 
@@ -373,6 +366,24 @@ def _iso_nanos(text: Any) -> int | None:
     if not isinstance(text, str):
         return None
     return _nanos(datetime.fromisoformat(text).timestamp())
+
+
+_MARKS: dict[tuple[str, bool, bool], tuple[tuple[str, Any], ...]] = {}
+
+
+def _state_marks(kind: str, compensating: bool, resumed: bool) -> tuple[tuple[str, Any], ...]:
+    """A state span's own attributes: one shared tuple for each combination (the state types
+    are a bounded set), so a span adds no object of its own for them."""
+    key = (kind, compensating, resumed)
+    marks = _MARKS.get(key)
+    if marks is None:
+        pairs: list[tuple[str, Any]] = [("sagaway.state.type", kind)] if kind else []
+        if compensating:
+            pairs.append(("sagaway.compensation", True))
+        if resumed:
+            pairs.append(("sagaway.resumed", True))
+        marks = _MARKS[key] = tuple(pairs)
+    return marks
 
 
 def _retry_count(command: InvokeTask) -> int:
