@@ -12,7 +12,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.sdk.resources import Resource
 
 from sagaway.observability.otlp_wire import SpanEncoder, scope_message, varint
-from sagaway.observability.span_export import SCOPE, SpanRecord, readable
+from sagaway.observability.span_export import SCOPE_NAME, SpanRecord, readable
 
 RESOURCE = Resource({"service.name": "sagaway", "deployment.environment": "test", "n": 3})
 
@@ -51,7 +51,7 @@ def records(count: int) -> list[SpanRecord]:
 
 
 def encoder() -> SpanEncoder:
-    return SpanEncoder(RESOURCE.attributes, scope_message(SCOPE.name))
+    return SpanEncoder(RESOURCE.attributes, scope_message(SCOPE_NAME))
 
 
 def sdk_bytes(spans: list[SpanRecord]) -> bytes:
