@@ -46,7 +46,7 @@ from opentelemetry.trace import TraceFlags as Flags
 from sagaway.engine.observer import Dispatch, Observer
 from sagaway.expressions.jsonpath import compile_path
 from sagaway.expressions.jsontext import loads
-from sagaway.interpreter.execution import CHILDREN, TASK, TIMER
+from sagaway.interpreter.execution import CHILDREN, TASK, TIMER, Frame
 from sagaway.interpreter.messages import InvokeTask
 from sagaway.observability.context import format_traceparent, parse_traceparent
 from sagaway.observability.span_export import ProviderSink, SpanSink
@@ -128,14 +128,33 @@ class Tracing(Observer):
             if frame.phase not in (TASK, TIMER, CHILDREN):
                 continue
             parent = frames.get(frame.parent) if frame.parent is not None else None
-            above = run.open.get(parent.entered_id) if parent is not None else None
-            scope = above.span_id if above is not None else run.span_id
+            scope = run.span_id
+            if parent is not None and parent.entered_id in run.open:
+                # In a branch or iteration of the Map or Parallel its parent frame is in: a
+                # span for that branch or iteration, under the state's (as when it started).
+                scope = self._resumed_child(run, parent, frame)
             self._enter(run, frame.entered_id, frame.state, "", frame.entered_at, scope, True)
             run.chain[frame.last_id] = (scope, frame.entered_id)
             if frame.parent is None:
                 run.current = frame.entered_id
             if frame.phase == CHILDREN:
                 run.fanouts.add(frame.entered_id)
+
+    def _resumed_child(self, run: Run, parent: Frame, frame: Frame) -> int:
+        """The span of the branch or iteration ``frame`` runs in, after a resume: made once
+        for all its states, kept with the state's other children (a Map iteration's end and
+        the state's exit end it) and marked resumed."""
+        children = run.children.setdefault(parent.entered_id, {})
+        span = children.get(frame.index)
+        if span is None:
+            state = run.open[parent.entered_id]
+            kind = "iteration" if "items" in parent.data else "branch"  # a Map keeps its items
+            more = ((f"sagaway.{kind}.index", frame.index), ("sagaway.resumed", True))
+            span = Open(f"{state.name} {kind} {frame.index}", _span_id(), state.span_id,
+                        _INTERNAL, _nanos(frame.entered_at), more)  # fmt: skip
+            children[frame.index] = span
+            run.nested[span.span_id] = (state.parent_id, parent.entered_id)
+        return span.span_id
 
     def _run(self, actor: ExecutionActor) -> Run:
         journaled = actor.state.trace
