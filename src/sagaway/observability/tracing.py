@@ -40,7 +40,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.sampling import Decision
-from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, StatusCode
+from opentelemetry.trace import SpanKind, StatusCode
 from opentelemetry.trace import TraceFlags as Flags
 
 from sagaway.engine.observer import Dispatch, Observer
@@ -48,7 +48,7 @@ from sagaway.expressions.jsonpath import compile_path
 from sagaway.expressions.jsontext import loads
 from sagaway.interpreter.execution import CHILDREN, TASK, TIMER, Frame
 from sagaway.interpreter.messages import InvokeTask
-from sagaway.observability.context import format_traceparent, parse_traceparent
+from sagaway.observability.context import AttemptSpan, format_traceparent, parse_traceparent
 from sagaway.observability.span_export import ProviderSink, SpanSink
 from sagaway.observability.span_runs import (  # fmt: skip
     ABORT,
@@ -64,6 +64,7 @@ from sagaway.observability.span_runs import (  # fmt: skip
     Open,
     Run,
     classify,
+    state_marks,
     up,
 )  # fmt: skip
 from sagaway.store.ports import StepRecord
@@ -266,7 +267,7 @@ class Tracing(Observer):
 
     def _enter(self, run: Run, entered: int, name: str, kind: str, at: float, parent: int,
                resumed: bool = False) -> None:  # fmt: skip
-        more = _state_marks(kind, run.compensating, resumed)
+        more = state_marks(kind, run.compensating, resumed)
         run.open[entered] = Open(name, _span_id(), parent, _INTERNAL, _nanos(at), more)
 
     def _exit(self, run: Run, entered: int, end: int, caught: str | None,
@@ -334,7 +335,7 @@ class Tracing(Observer):
         run.attempts[command.token] = span
         # The handler's task (and the thread a plain function runs in) copy this context:
         # its own spans and the events it writes join the attempt.
-        attempt = _AttemptSpan(run.trace_id, span.span_id, run.flags)
+        attempt = AttemptSpan(run.trace_id, span.span_id, run.flags)
         token = otel_context.attach(trace.set_span_in_context(attempt))
         try:
             dispatch(actor.arn, command)
@@ -372,25 +373,6 @@ class Tracing(Observer):
                           _ERROR if error else 0, error))  # fmt: skip
 
 
-class _AttemptSpan(NonRecordingSpan):
-    """A Task attempt's span in the handler's context: its SpanContext is built when
-    something asks for it (a handler's own span, an outgoing traceparent), not at every
-    dispatch, since most handlers never do (it was a fifth of the hooks' CPU)."""
-
-    def __init__(self, trace_id: int, span_id: int, flags: Flags) -> None:
-        self._ids = (trace_id, span_id, flags)
-        self._context: SpanContext | None = None  # type: ignore[assignment]
-
-    def get_span_context(self) -> SpanContext:
-        if self._context is None:
-            trace_id, span_id, flags = self._ids
-            self._context = SpanContext(trace_id, span_id, False, flags)
-        return self._context
-
-    def __repr__(self) -> str:
-        return f"NonRecordingSpan({self.get_span_context()!r})"
-
-
 # Ids: unique, not secret (the SDK's are random.getrandbits too); a generator of our own,
 # seeded from the OS, so a program that seeds the global one does not repeat our ids.
 _ids = random.Random()
@@ -404,24 +386,6 @@ def _iso_nanos(text: Any) -> int | None:
     if not isinstance(text, str):
         return None
     return _nanos(datetime.fromisoformat(text).timestamp())
-
-
-_MARKS: dict[tuple[str, bool, bool], tuple[tuple[str, Any], ...]] = {}
-
-
-def _state_marks(kind: str, compensating: bool, resumed: bool) -> tuple[tuple[str, Any], ...]:
-    """A state span's own attributes: one shared tuple for each combination (the state types
-    are a bounded set), so a span adds no object of its own for them."""
-    key = (kind, compensating, resumed)
-    marks = _MARKS.get(key)
-    if marks is None:
-        pairs: list[tuple[str, Any]] = [("sagaway.state.type", kind)] if kind else []
-        if compensating:
-            pairs.append(("sagaway.compensation", True))
-        if resumed:
-            pairs.append(("sagaway.resumed", True))
-        marks = _MARKS[key] = tuple(pairs)
-    return marks
 
 
 def _retry_count(command: InvokeTask) -> int:
