@@ -91,10 +91,6 @@ def readable(record: SpanRecord, resource: Resource) -> ReadableSpan:
     )  # fmt: skip
 
 
-# Queues work (a function and its arguments) to run on a sink's own thread.
-Defer = Callable[[Callable[..., None], tuple[Any, ...]], None]
-
-
 class SpanSink(Protocol):
     """Where :class:`sagaway.observability.tracing.Tracing` hands finished spans."""
 
@@ -159,9 +155,6 @@ class ExporterProcess:
         size = settings.get("OTEL_BSP_MAX_QUEUE_SIZE", "").strip()
         self._max_pending = int(size) if size.isdigit() else _MAX_PENDING
         self._queue: collections.deque[SpanRecord] = collections.deque()
-        self._work: collections.deque[tuple[Callable[..., None], tuple[Any, ...]]] = (
-            collections.deque()
-        )
         self._wake = threading.Event()
         self._stopping = False
         self._proc: subprocess.Popen[bytes] | None = None
@@ -173,15 +166,6 @@ class ExporterProcess:
             self._start()
         if len(self._queue) < self._max_pending:
             self._queue.append(span)
-
-    def defer(self, work: Callable[..., None], args: tuple[Any, ...]) -> None:
-        """Run ``work(*args)`` on the sending thread, before its next batch: the tracer's
-        bookkeeping, which makes the spans recorded into that batch (in the order
-        deferred: deque appends and pops are atomic, and one thread runs them all)."""
-        if self._thread is None:
-            self._start()
-        if not self._stopping:  # once the child is gone, nothing runs it: nothing is kept
-            self._work.append((work, args))
 
     def _start(self) -> None:
         env = dict(os.environ if self._env is None else self._env)
@@ -198,17 +182,8 @@ class ExporterProcess:
             self._wake.wait(self._interval)
             self._send()
 
-    def _run_work(self) -> None:
-        for _ in range(len(self._work)):
-            work, args = self._work.popleft()
-            try:
-                work(*args)
-            except Exception:  # a bug in one span's bookkeeping must not stop the others
-                _log.exception("span bookkeeping failed")
-
     def _send(self) -> None:
         with self._lock:
-            self._run_work()
             pipe = self._proc.stdin if self._proc is not None else None
             count = len(self._queue)
             if pipe is None or pipe.closed or not count:

@@ -32,7 +32,7 @@ from __future__ import annotations
 import hashlib
 import random
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -49,7 +49,7 @@ from sagaway.expressions.jsontext import loads
 from sagaway.interpreter.execution import CHILDREN, TASK, TIMER, Frame
 from sagaway.interpreter.messages import InvokeTask
 from sagaway.observability.context import AttemptSpan, format_traceparent, parse_traceparent
-from sagaway.observability.span_export import Defer, ProviderSink, SpanSink
+from sagaway.observability.span_export import ProviderSink, SpanSink
 from sagaway.observability.span_runs import (  # fmt: skip
     ABORT,
     ACTIONS,
@@ -94,8 +94,6 @@ class Tracing(Observer):
             ("AlwaysOnSampler", "ParentBased{root:AlwaysOnSampler")
         )
         self.sink: SpanSink = sink if sink is not None else ProviderSink(provider)
-        # A sink with a thread of its own runs the span bookkeeping there (see _later).
-        self._defer: Defer | None = getattr(self.sink, "defer", None)
         self.business_keys = {name: compile_path(path) for name, path in
                               (business_keys or {}).items()}  # fmt: skip
         self._runs: dict[str, Run] = {}
@@ -120,7 +118,7 @@ class Tracing(Observer):
             return  # not sampled: no span at all, and nothing tracked
         self._runs[actor.arn] = run
         if events:
-            self._later(self._apply, run, events)
+            self._apply(run, events)
         elif actor.limits.history:  # resumed here: the states it was in when last journaled
             self._resume(run, actor)
         # else an execution that keeps no history (EXPRESS): no state spans, which come from it
@@ -205,26 +203,11 @@ class Tracing(Observer):
             return None
         return found if isinstance(found, str) else str(found)
 
-    def _later(self, work: Callable[..., None], *args: Any) -> None:
-        """Run ``work`` now, or, with a sink that has a thread, queue it to run there before
-        the sink's next batch: in the order queued, all of a run's bookkeeping on that one
-        thread. The engine's thread then only queues; run back to back, the bookkeeping's
-        code and data stay in the caches (interleaved with the engine's work, the same
-        calls cost twice the CPU). What it reads is fixed by then: committed history
-        events, and values taken from the actor here, not the live actor."""
-        if self._defer is None:
-            work(*args)
-        else:
-            self._defer(work, args)
-
     def steps_committed(self, actor: ExecutionActor, records: Sequence[StepRecord]) -> None:
         run = self._runs.get(actor.arn)
         if run is not None:
-            self._later(self._apply_records, run, records)
-
-    def _apply_records(self, run: Run, records: Sequence[StepRecord]) -> None:
-        for record in records:
-            self._apply(run, record.events)
+            for record in records:
+                self._apply(run, record.events)
 
     def _apply(self, run: Run, events: Sequence[dict[str, Any]]) -> None:
         chain, root = run.chain, (run.span_id, 0)
@@ -342,51 +325,35 @@ class Tracing(Observer):
             return
         # A Task's token starts with its frame's id: the frame says which state span it is.
         frame = actor.state.frames.get(command.token.partition("@")[0])
-        span_id = _span_id()
-        self._later(self._attempt, run, command, frame.entered_id if frame else 0, span_id,
-                    time.time_ns())  # fmt: skip
+        state = run.open.get(frame.entered_id) if frame is not None else None
+        span = Open(
+            f"{command.state_name} attempt", _span_id(),
+            state.span_id if state is not None else run.span_id, _CLIENT, time.time_ns(),
+            (("sagaway.resource", command.resource),
+             ("sagaway.retry_count", _retry_count(command))),
+        )  # fmt: skip
+        run.attempts[command.token] = span
         # The handler's task (and the thread a plain function runs in) copy this context:
         # its own spans and the events it writes join the attempt.
-        attempt = AttemptSpan(run.trace_id, span_id, run.flags)
+        attempt = AttemptSpan(run.trace_id, span.span_id, run.flags)
         token = otel_context.attach(trace.set_span_in_context(attempt))
         try:
             dispatch(actor.arn, command)
         finally:
             otel_context.detach(token)
 
-    def _attempt(self, run: Run, command: InvokeTask, entered: int, span_id: int,
-                 start: int) -> None:  # fmt: skip
-        state = run.open.get(entered)
-        run.attempts[command.token] = Open(
-            f"{command.state_name} attempt", span_id,
-            state.span_id if state is not None else run.span_id, _CLIENT, start,
-            (("sagaway.resource", command.resource),
-             ("sagaway.retry_count", _retry_count(command))),
-        )  # fmt: skip
-
     def task_ended(self, arn: str, token: str, outcome: str) -> None:
         run = self._runs.get(arn)
-        if run is not None:
-            self._later(self._attempt_end, run, token, outcome, time.time_ns())
-
-    def _attempt_end(self, run: Run, token: str, outcome: str, end: int) -> None:
-        span = run.attempts.pop(token, None)
-        if span is not None:
+        span = run.attempts.pop(token, None) if run is not None else None
+        if run is not None and span is not None:
             span.more += (("sagaway.outcome", outcome),)
-            self._end(run, span, end, "" if outcome == "TaskSucceeded" else outcome)
+            self._end(run, span, time.time_ns(), "" if outcome == "TaskSucceeded" else outcome)
 
     def execution_ended(self, actor: ExecutionActor) -> None:
         run = self._runs.pop(actor.arn, None)
         if run is None:
             return
-        state = actor.state
-        error = "" if state.status == "SUCCEEDED" else f"{state.error}: {state.cause}"
-        started = state.execution.get("StartTime")  # ISO text, parsed off the engine's thread
-        name = f"execution {state.state_machine['Name']}"
-        self._later(self._ended, run, name, state.status, error, started, time.time_ns())
-
-    def _ended(self, run: Run, name: str, status: str, error: str, started: Any,
-               now: int) -> None:  # fmt: skip
+        now = time.time_ns()
         for attempt in run.attempts.values():
             self._end(run, attempt, now)
         for children in run.children.values():
@@ -394,12 +361,15 @@ class Tracing(Observer):
                 self._end(run, child, now)
         for span in run.open.values():
             self._end(run, span, now)
+        state = actor.state
+        name = f"execution {state.state_machine['Name']}"
         if "sagaway.redrive_count" in run.attributes:
             name += f" redrive {run.attributes['sagaway.redrive_count']}"
+        error = "" if state.status == "SUCCEEDED" else f"{state.error}: {state.cause}"
         parent, remote = run.caller
-        start = _iso_nanos(started) or now
-        self.sink.record((name, run.trace_id, run.span_id, parent, remote, _INTERNAL, start,
-                          now, run.attributes, (("sagaway.status", status),),
+        self.sink.record((name, run.trace_id, run.span_id, parent, remote, _INTERNAL,
+                          _iso_nanos(state.execution.get("StartTime")) or now, now,
+                          run.attributes, (("sagaway.status", state.status),),
                           _ERROR if error else 0, error))  # fmt: skip
 
 
