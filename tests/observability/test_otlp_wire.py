@@ -12,7 +12,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.sdk.resources import Resource
 
 from sagaway.observability.otlp_wire import SpanEncoder, scope_message, varint
-from sagaway.observability.span_export import SCOPE, SpanRecord, readable
+from sagaway.observability.span_export import SCOPE_NAME, SpanRecord, readable
 
 RESOURCE = Resource({"service.name": "sagaway", "deployment.environment": "test", "n": 3})
 
@@ -20,34 +20,38 @@ RESOURCE = Resource({"service.name": "sagaway", "deployment.environment": "test"
 def records(count: int) -> list[SpanRecord]:
     rng = random.Random(14)
     spans: list[SpanRecord] = []
+    shared: dict[str, Any] = {}
     for n in range(count):
-        attributes: dict[str, Any] = {
-            "sagaway.execution.arn": f"arn:aws:states:us-east-1:1:execution:m:e{n // 5}",
-            "sagaway.business_key": f"order-é-{n // 5}",  # not ASCII: lengths in bytes
-            "sagaway.retry_count": n % 3,
-            "sagaway.compensation": n % 2 == 0,
-            "ratio": n / 7,
-            "negative": -n,
-            "big": 2**63 - 1,
-            "list": ["a", str(n)],
-            "ints": [1, n],
-        }
+        if n % 5 == 0:  # every span of an execution shares its dict (the same object)
+            shared = {
+                "sagaway.execution.arn": f"arn:aws:states:us-east-1:1:execution:m:e{n // 5}",
+                "sagaway.business_key": f"order-é-{n // 5}",  # not ASCII: lengths in bytes
+            }
+        more: list[tuple[str, Any]] = [
+            ("sagaway.retry_count", n % 3),
+            ("sagaway.compensation", n % 2 == 0),
+            ("ratio", n / 7),
+            ("negative", -n),
+            ("big", 2**63 - 1),
+            ("list", ["a", str(n)]),
+            ("ints", [1, n]),
+        ]
         if n % 4 == 0:
-            attributes["sagaway.caught"] = "States.TaskFailed"
+            more.append(("sagaway.caught", "States.TaskFailed"))
         name = "x" * 200 if n == 7 else f"state {n % 6}"  # a name past 127 bytes
         spans.append((
             name, rng.getrandbits(128) or 1, rng.getrandbits(64) or 1,
             0 if n % 5 == 0 else rng.getrandbits(64) or 1,  # some roots
             n % 3 == 1,  # some remote parents
             n % 5,  # every SpanKind
-            1_700_000_000_000_000_000 + n, 1_700_000_000_000_100_000 + n * 997, attributes,
-            2 if n % 6 == 0 else 0, "States.Timeout" if n % 12 == 0 else "",
+            1_700_000_000_000_000_000 + n, 1_700_000_000_000_100_000 + n * 997, shared,
+            tuple(more), 2 if n % 6 == 0 else 0, "States.Timeout" if n % 12 == 0 else "",
         ))  # fmt: skip
     return spans
 
 
 def encoder() -> SpanEncoder:
-    return SpanEncoder(RESOURCE.attributes, scope_message(SCOPE.name))
+    return SpanEncoder(RESOURCE.attributes, scope_message(SCOPE_NAME))
 
 
 def sdk_bytes(spans: list[SpanRecord]) -> bytes:
@@ -77,7 +81,10 @@ def test_decodes_into_the_recorded_spans() -> None:
     (scope_spans,) = resource_spans.scope_spans
     assert scope_spans.scope.name == "sagaway"
     for record, span in zip(spans, scope_spans.spans, strict=True):
-        name, trace_id, span_id, parent_id, remote, kind, start, end, attrs, code, text = record
+        name, trace_id, span_id, parent_id, remote, kind, start, end, shared, more, code, text = (
+            record
+        )
+        attrs = {**shared, **dict(more)}
         assert span.name == name
         assert span.trace_id == trace_id.to_bytes(16, "big")
         assert span.span_id == span_id.to_bytes(8, "big")

@@ -6,22 +6,29 @@ exporter (``SAGAWAY_TRACE_EXPORT=sdk``)."""
 
 from __future__ import annotations
 
+import json
 import os
 import time
 
 import pytest
 
-from sagaway.observability.span_export import ExporterProcess, SpanRecord, fast_path_wanted
+from sagaway.observability.span_export import (
+    RESOURCE_VARIABLE,
+    ExporterProcess,
+    SpanRecord,
+    fast_path_wanted,
+)
 from tests.observability.collector import Collector
 
 TRACE = 0x5759E988BD862E3FE1BE46A994272793
 EXECUTION = 0x53995C3F42CD8AD8
+SHARED = {"sagaway.execution.arn": "arn:x"}  # every span's: one dict
 
 
 def record(name: str, span_id: int, parent: int, error: str = "") -> SpanRecord:
     now = time.time_ns()
-    attributes = {"sagaway.execution.arn": "arn:x", "sagaway.retry_count": span_id % 3}
-    return (name, TRACE, span_id, parent, False, 0, now - 1000, now, attributes,
+    more = (("sagaway.retry_count", span_id % 3),)
+    return (name, TRACE, span_id, parent, False, 0, now - 1000, now, SHARED, more,
             2 if error else 0, error)  # fmt: skip
 
 
@@ -99,3 +106,29 @@ def test_batch_settings_bound_the_engines_queue() -> None:
         process.close()
         spans = collector.received()
     assert sorted(s.name for s in spans) == sorted(f"state {n}" for n in range(1, 11))
+
+
+def test_the_child_has_the_resource_this_process_works_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The same resource settings as this process: the engine works the resource out and
+    # hands it over, so the child does not import the SDK for it.
+    monkeypatch.setenv("OTEL_RESOURCE_ATTRIBUTES", "test.run=handed,deployment.environment=t")
+    monkeypatch.setenv("OTEL_SERVICE_NAME", "payments")
+    with Collector() as collector:
+        process = ExporterProcess({**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": collector.url})
+        process.record(record("state 1", 1, EXECUTION))
+        process.close()
+        spans = collector.received()
+    assert [(s.service, s.run) for s in spans] == [("payments", "handed")]
+
+
+def test_the_child_takes_the_resource_it_is_given() -> None:
+    given = json.dumps({"service.name": "given", "test.run": "variable"})
+    with Collector() as collector:
+        process = ExporterProcess({**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": collector.url,
+                                   RESOURCE_VARIABLE: given})  # fmt: skip
+        process.record(record("state 1", 1, EXECUTION))
+        process.close()
+        spans = collector.received()
+    assert [(s.service, s.run) for s in spans] == [("given", "variable")]

@@ -118,5 +118,22 @@ def summary(runs: list[CostRun]) -> dict[str, Any]:
         },
         "sagas_per_second_drop_percent": round(100 * (1 - rate_on / rate_off), 1),
         "cpu_per_transition_rise_percent": round(100 * (cpu_on / cpu_off - 1), 1),
+        "paired": paired(runs),
         "export_path": os.environ.get("SAGAWAY_TRACE_EXPORT", "fast") or "fast",
+    }
+
+
+def paired(runs: list[CostRun]) -> dict[str, float]:
+    """The drop and the rise within each pair of neighbouring runs (1-2, 3-4, ...: one off,
+    one on, by :func:`order`), then their medians: a drift in the machine's load between
+    the start and the end of the measurement falls within each pair alike, where it can
+    tip the medians of the two modes apart."""
+    drops, rises = [], []
+    for first, second in zip(runs[::2], runs[1::2], strict=False):
+        off, on = (second, first) if first.tracing else (first, second)
+        drops.append(100 * (1 - on.sagas_per_second / max(off.sagas_per_second, 1e-9)))
+        rises.append(100 * (on.cpu_us_per_transition / max(off.cpu_us_per_transition, 1e-9) - 1))
+    return {
+        "sagas_per_second_drop_percent": round(float(statistics.median(drops)), 1),
+        "cpu_per_transition_rise_percent": round(float(statistics.median(rises)), 1),
     }

@@ -62,12 +62,15 @@ def _runs_table(body: dict[str, Any]) -> Table:
 
 
 def _summary_line(body: dict[str, Any]) -> str:
-    off, on, hooks = body["off"], body["on"], body["engine_hooks"]
+    off, on, hooks, pairs = body["off"], body["on"], body["engine_hooks"], body["paired"]
     return (
         f"median sagas/s: off {off['sagas_per_second']:,.0f}, on {on['sagas_per_second']:,.0f} "
         f"({_fewer(body['sagas_per_second_drop_percent'])}); CPU per transition: off "
         f"{off['cpu_us_per_transition']:.0f} µs, on {on['cpu_us_per_transition']:.0f} µs "
-        f"({body['cpu_per_transition_rise_percent']:+.1f}%); exporter process "
+        f"({body['cpu_per_transition_rise_percent']:+.1f}%); within each off/on pair of "
+        f"neighbouring runs, median: {_fewer(pairs['sagas_per_second_drop_percent'])} "
+        f"sagas/s, CPU per transition {pairs['cpu_per_transition_rise_percent']:+.1f}%; "
+        f"exporter process "
         f"{on['exporter_cpu_us_per_span']:.1f} µs CPU per span (its start included); the "
         f"engine's tracing hooks, replayed: {hooks['hooks_us_per_transition']:.1f} µs per "
         f"transition, {hooks['hooks_us_per_span']:.1f} µs per span"

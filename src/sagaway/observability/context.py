@@ -87,3 +87,22 @@ def stamp_event(event: dict[str, Any]) -> dict[str, Any]:
         return event
     traceparent = current_traceparent()
     return {**event, EVENT_FIELD: traceparent} if traceparent else event
+
+
+class AttemptSpan(NonRecordingSpan):
+    """A Task attempt's span in the handler's context: its SpanContext is built when
+    something asks for it (a handler's own span, an outgoing traceparent), not at every
+    dispatch, since most handlers never do (it was a fifth of the hooks' CPU)."""
+
+    def __init__(self, trace_id: int, span_id: int, flags: TraceFlags) -> None:
+        self._ids = (trace_id, span_id, flags)
+        self._context: SpanContext | None = None  # type: ignore[assignment]
+
+    def get_span_context(self) -> SpanContext:
+        if self._context is None:
+            trace_id, span_id, flags = self._ids
+            self._context = SpanContext(trace_id, span_id, False, flags)
+        return self._context
+
+    def __repr__(self) -> str:
+        return f"NonRecordingSpan({self.get_span_context()!r})"

@@ -26,6 +26,11 @@ from typing import Any
 # Wire types: 0 varint, 1 fixed64, 2 length-delimited, 5 fixed32. A tag is field << 3 | type.
 _TIMES = struct.Struct("<BQBQ")  # Span.start_time_unix_nano = 7, end_time_unix_nano = 8 (fixed64)
 _DOUBLE = struct.Struct("<d")
+# The ids, each after its tag and length (two bytes: 0x0A10 is field 1, 16 bytes long)
+_IDS = struct.Struct(">HQQHQ")
+_IDS_PARENT = struct.Struct(">HQQHQHQ")
+_LOW = (1 << 64) - 1
+_KINDS = tuple(bytes((0x30, kind + 1)) for kind in range(5))
 # Span.flags = 16 (fixed32): SPAN_FLAGS_CONTEXT_HAS_IS_REMOTE_MASK, | IS_REMOTE for a remote
 # parent, as the SDK's encoder sets them.
 _FLAGS = (b"\x85\x01\x00\x01\x00\x00", b"\x85\x01\x00\x03\x00\x00")
@@ -95,35 +100,45 @@ class SpanEncoder:
         self._scope = _field(0x0A, scope)
         self._attributes: dict[tuple[str, Any], bytes] = {}
         self._names: dict[str, bytes] = {}
+        # id of a record's shared attribute dict -> its fields, while one request is built
+        # (the records, and so the dicts, live until it is done)
+        self._shared: dict[int, bytes] = {}
 
     def request(self, records: Iterable[Sequence[Any]]) -> bytes:
         """The request body for ``records``: one ResourceSpans, one ScopeSpans."""
-        spans = b"".join([self.span(record) for record in records])
+        try:
+            spans = b"".join([self.span(record) for record in records])
+        finally:
+            self._shared.clear()
         scope_spans = self._scope + spans  # ScopeSpans.spans = 2, each a field already
         resource_spans = self._resource + _field(0x12, scope_spans)  # scope_spans = 2
         return _field(0x0A, resource_spans)  # ExportTraceServiceRequest.resource_spans = 1
 
     def span(self, record: Sequence[Any]) -> bytes:
         """One ``ScopeSpans.spans`` field (tag and length included)."""
-        name, trace_id, span_id, parent_id, remote, kind, start, end, attrs, code, text = record
-        encoded = self._attributes
-        parts = [
-            b"\x0a\x10", trace_id.to_bytes(16, "big"),  # trace_id = 1
-            b"\x12\x08", span_id.to_bytes(8, "big"),  # span_id = 2
-        ]  # fmt: skip
+        name, trace_id, span_id, parent_id, remote, kind, start, end, attrs, more, code, text = (
+            record
+        )
+        # trace_id = 1 (16 bytes), span_id = 2 (8), parent_span_id = 4 (8): big-endian bytes
+        high, low = trace_id >> 64, trace_id & _LOW
         if parent_id:
-            parts += (b"\x22\x08", parent_id.to_bytes(8, "big"))  # parent_span_id = 4
+            ids = _IDS_PARENT.pack(0x0A10, high, low, 0x1208, span_id, 0x2208, parent_id)
+        else:
+            ids = _IDS.pack(0x0A10, high, low, 0x1208, span_id)
         named = self._names.get(name)
         if named is None:  # name = 5: a state's name or "<state> attempt", over and over
             named = self._names[name] = _field(0x2A, name.encode())
             if len(self._names) > _CACHE_LIMIT:
                 self._names.clear()
-        parts += (
-            named,
-            bytes((0x30, kind + 1)),  # kind = 6: OTLP's enum is the SDK's value + 1
-            _TIMES.pack(0x39, start, 0x41, end),
-        )
-        for item in attrs.items():  # attributes = 9
+        # kind = 6 (OTLP's enum is the SDK's value + 1), then the times (fixed64)
+        parts = [ids, named, _KINDS[kind], _TIMES.pack(0x39, start, 0x41, end)]
+        # attributes = 9: the dict every span of an execution shares, encoded once a request
+        shared = self._shared.get(id(attrs))
+        if shared is None:
+            shared = self._shared[id(attrs)] = b"".join([self._attribute(i) for i in attrs.items()])
+        parts.append(shared)
+        encoded = self._attributes
+        for item in more:  # then the span's own
             try:
                 parts.append(encoded[item])
             except (KeyError, TypeError):  # TypeError: an unhashable value (a list)
@@ -135,7 +150,14 @@ class SpanEncoder:
             parts.append(_UNSET_STATUS)
         parts.append(_FLAGS[1 if remote and parent_id else 0])
         body = b"".join(parts)
-        return b"\x12" + varint(len(body)) + body
+        size = len(body)
+        return (bytes((0x12, size)) if size < 0x80 else b"\x12" + varint(size)) + body
+
+    def _attribute(self, item: tuple[str, Any]) -> bytes:
+        try:
+            return self._attributes[item]
+        except (KeyError, TypeError):  # TypeError: an unhashable value (a list)
+            return self._remember(item)
 
     def _remember(self, item: tuple[str, Any]) -> bytes:
         field = _field(0x4A, key_value(*item))

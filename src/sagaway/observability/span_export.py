@@ -25,6 +25,7 @@ from __future__ import annotations
 import atexit
 import collections
 import contextlib
+import json
 import logging
 import marshal
 import os
@@ -34,13 +35,12 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Mapping
-from typing import IO, Any, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SpanExporter
-from opentelemetry.sdk.util.instrumentation import InstrumentationScope
-from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
+if TYPE_CHECKING:  # the SDK is imported where it is used: the fast path's child does without
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+    from opentelemetry.sdk.trace.export import SpanExporter
 
 if __package__:
     from sagaway.observability.otlp_http import OtlpHttpSender
@@ -50,12 +50,23 @@ else:  # the exporter process runs this file as a script: its siblings, not the 
     from otlp_wire import SpanEncoder, scope_message  # type: ignore[import-not-found,no-redef]
 
 # (name, trace_id, span_id, parent span id (0: a root), parent is remote, SpanKind value,
-#  start ns, end ns, attributes, status: 0 unset / 2 error, status description)
-SpanRecord = tuple[str, int, int, int, bool, int, int, int, dict[str, Any], int, str]
+#  start ns, end ns, attributes, more attributes, status: 0 unset / 2 error, description).
+# The attributes dict is shared by every span of an execution and never changed once
+# recorded (marshal then writes it once a batch, the encoder encodes it once a request);
+# a span's own attributes come after it as (key, value) pairs, often shared constants.
+SpanRecord = tuple[
+    str, int, int, int, bool, int, int, int, dict[str, Any], tuple[tuple[str, Any], ...], int, str
+]
 
-SCOPE = InstrumentationScope("sagaway")
-_SAMPLED = TraceFlags(TraceFlags.SAMPLED)
-_UNSET = Status(StatusCode.UNSET)
+SCOPE_NAME = "sagaway"  # the instrumentation scope's
+# The resource's attributes as JSON, worked out by the engine (it has the SDK loaded): the
+# fast path's child then starts without importing the SDK (a third of its start-up CPU).
+RESOURCE_VARIABLE = "SAGAWAY_TRACE_RESOURCE"
+_RESOURCE_SETTINGS = (
+    "OTEL_RESOURCE_ATTRIBUTES",
+    "OTEL_SERVICE_NAME",
+    "OTEL_EXPERIMENTAL_RESOURCE_DETECTORS",
+)
 _SCRIPT = os.path.abspath(__file__)
 _FRAME = struct.Struct("<I")  # the length of each batch sent to the child
 _INTERVAL = 0.1  # seconds between batches sent to the child
@@ -64,13 +75,19 @@ _log = logging.getLogger(__name__)
 
 
 def readable(record: SpanRecord, resource: Resource) -> ReadableSpan:
-    name, trace_id, span_id, parent_id, remote, kind, start, end, attrs, code, text = record
-    parent = SpanContext(trace_id, parent_id, remote, _SAMPLED) if parent_id else None
-    status = Status(StatusCode(code), text or None) if code else _UNSET
+    from opentelemetry.sdk.trace import ReadableSpan
+    from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+    from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
+
+    name, trace_id, span_id, parent_id, remote, kind, start, end, shared, more, code, text = record
+    attrs = {**shared, **dict(more)}  # a copy: the shared dict is the engine's
+    sampled = TraceFlags(TraceFlags.SAMPLED)
+    parent = SpanContext(trace_id, parent_id, remote, sampled) if parent_id else None
+    status = Status(StatusCode(code), text or None) if code else Status(StatusCode.UNSET)
     return ReadableSpan(
-        name, SpanContext(trace_id, span_id, False, _SAMPLED), parent, resource, attrs,
+        name, SpanContext(trace_id, span_id, False, sampled), parent, resource, attrs,
         kind=SpanKind(kind), status=status, start_time=start, end_time=end,
-        instrumentation_scope=SCOPE,
+        instrumentation_scope=InstrumentationScope(SCOPE_NAME),
     )  # fmt: skip
 
 
@@ -109,6 +126,8 @@ def exporter_name(env: Mapping[str, str]) -> str:
 def span_exporter(env: Mapping[str, str]) -> SpanExporter:
     """The SDK's exporter OTEL_TRACES_EXPORTER and the OTLP protocol variables name."""
     if exporter_name(env) == "console":
+        from opentelemetry.sdk.trace.export import ConsoleSpanExporter
+
         return ConsoleSpanExporter()
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
@@ -149,9 +168,11 @@ class ExporterProcess:
             self._queue.append(span)
 
     def _start(self) -> None:
-        self._proc = subprocess.Popen(
-            [sys.executable, _SCRIPT], stdin=subprocess.PIPE, env=self._env
-        )
+        env = dict(os.environ if self._env is None else self._env)
+        if all(env.get(name) == os.environ.get(name) for name in _RESOURCE_SETTINGS):
+            # The resource this process would make is the child's: worked out here.
+            env.setdefault(RESOURCE_VARIABLE, json.dumps(dict(default_resource().attributes)))
+        self._proc = subprocess.Popen([sys.executable, _SCRIPT], stdin=subprocess.PIPE, env=env)
         self._thread = threading.Thread(target=self._run, name="span-export", daemon=True)
         self._thread.start()
         atexit.register(self.close)
@@ -200,6 +221,8 @@ Export = Callable[[list[SpanRecord]], None]
 def default_resource() -> Resource:
     """The SDK's resource from ``OTEL_RESOURCE_ATTRIBUTES`` and ``OTEL_SERVICE_NAME``, with
     ``service.name`` ``sagaway`` when neither names the service."""
+    from opentelemetry.sdk.resources import Resource
+
     resource = Resource.create({})
     if str(resource.attributes.get("service.name", "unknown_service")).startswith(
         "unknown_service"
@@ -217,9 +240,12 @@ def fast_path_wanted(env: Mapping[str, str]) -> bool:
     return exporter_name(env) == "otlp" and choice != "sdk"
 
 
-def fast_export(env: Mapping[str, str], resource: Resource) -> tuple[Export, Callable[[], None]]:
-    """Encode records as OTLP protobuf here and POST them: (export, close)."""
-    encoder = SpanEncoder(resource.attributes, scope_message(SCOPE.name))
+def fast_export(
+    env: Mapping[str, str], resource: Mapping[str, Any]
+) -> tuple[Export, Callable[[], None]]:
+    """Encode records as OTLP protobuf here and POST them: (export, close). ``resource``:
+    the resource's attributes."""
+    encoder = SpanEncoder(resource, scope_message(SCOPE_NAME))
     sender = OtlpHttpSender.from_env(env)
 
     def export(batch: list[SpanRecord]) -> None:
@@ -262,11 +288,12 @@ def serve(source: IO[bytes], export: Export, chunk: int) -> None:
 
 def main(env: Mapping[str, str]) -> None:
     chunk = max(int(env.get("OTEL_BSP_MAX_EXPORT_BATCH_SIZE") or 512), 1)
-    resource = default_resource()
     if fast_path_wanted(env):
-        export, close = fast_export(env, resource)
+        given = env.get(RESOURCE_VARIABLE)
+        attributes = json.loads(given) if given else dict(default_resource().attributes)
+        export, close = fast_export(env, attributes)
     else:
-        export, close = sdk_export(span_exporter(env), resource)
+        export, close = sdk_export(span_exporter(env), default_resource())
     try:
         serve(sys.stdin.buffer, export, chunk)
     finally:

@@ -31,7 +31,8 @@ class Open:
     parent_id: int
     kind: int
     start: int
-    attributes: dict[str, Any]
+    # the span's own attributes, after its execution's (Run.common): (key, value) pairs
+    more: tuple[tuple[str, Any], ...]
 
 
 @dataclass(slots=True)
@@ -106,3 +107,21 @@ def _found(run: Run, owner: int, name: str) -> bool:
 
 _ACTIONS: dict[str, tuple[int, str, bool]] = {}
 ACTIONS: dict[str, tuple[int, str, bool]] = {}
+
+
+_MARKS: dict[tuple[str, bool, bool], tuple[tuple[str, Any], ...]] = {}
+
+
+def state_marks(kind: str, compensating: bool, resumed: bool) -> tuple[tuple[str, Any], ...]:
+    """A state span's own attributes: one shared tuple for each combination (the state types
+    are a bounded set), so a span adds no object of its own for them."""
+    key = (kind, compensating, resumed)
+    marks = _MARKS.get(key)
+    if marks is None:
+        pairs: list[tuple[str, Any]] = [("sagaway.state.type", kind)] if kind else []
+        if compensating:
+            pairs.append(("sagaway.compensation", True))
+        if resumed:
+            pairs.append(("sagaway.resumed", True))
+        marks = _MARKS[key] = tuple(pairs)
+    return marks

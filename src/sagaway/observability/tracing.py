@@ -40,15 +40,15 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.sampling import Decision
-from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, StatusCode
+from opentelemetry.trace import SpanKind, StatusCode
 from opentelemetry.trace import TraceFlags as Flags
 
 from sagaway.engine.observer import Dispatch, Observer
 from sagaway.expressions.jsonpath import compile_path
 from sagaway.expressions.jsontext import loads
-from sagaway.interpreter.execution import CHILDREN, TASK, TIMER
+from sagaway.interpreter.execution import CHILDREN, TASK, TIMER, Frame
 from sagaway.interpreter.messages import InvokeTask
-from sagaway.observability.context import format_traceparent, parse_traceparent
+from sagaway.observability.context import AttemptSpan, format_traceparent, parse_traceparent
 from sagaway.observability.span_export import ProviderSink, SpanSink
 from sagaway.observability.span_runs import (  # fmt: skip
     ABORT,
@@ -64,6 +64,7 @@ from sagaway.observability.span_runs import (  # fmt: skip
     Open,
     Run,
     classify,
+    state_marks,
     up,
 )  # fmt: skip
 from sagaway.store.ports import StepRecord
@@ -128,14 +129,33 @@ class Tracing(Observer):
             if frame.phase not in (TASK, TIMER, CHILDREN):
                 continue
             parent = frames.get(frame.parent) if frame.parent is not None else None
-            above = run.open.get(parent.entered_id) if parent is not None else None
-            scope = above.span_id if above is not None else run.span_id
+            scope = run.span_id
+            if parent is not None and parent.entered_id in run.open:
+                # In a branch or iteration of the Map or Parallel its parent frame is in: a
+                # span for that branch or iteration, under the state's (as when it started).
+                scope = self._resumed_child(run, parent, frame)
             self._enter(run, frame.entered_id, frame.state, "", frame.entered_at, scope, True)
             run.chain[frame.last_id] = (scope, frame.entered_id)
             if frame.parent is None:
                 run.current = frame.entered_id
             if frame.phase == CHILDREN:
                 run.fanouts.add(frame.entered_id)
+
+    def _resumed_child(self, run: Run, parent: Frame, frame: Frame) -> int:
+        """The span of the branch or iteration ``frame`` runs in, after a resume: made once
+        for all its states, kept with the state's other children (a Map iteration's end and
+        the state's exit end it) and marked resumed."""
+        children = run.children.setdefault(parent.entered_id, {})
+        span = children.get(frame.index)
+        if span is None:
+            state = run.open[parent.entered_id]
+            kind = "iteration" if "items" in parent.data else "branch"  # a Map keeps its items
+            more = ((f"sagaway.{kind}.index", frame.index), ("sagaway.resumed", True))
+            span = Open(f"{state.name} {kind} {frame.index}", _span_id(), state.span_id,
+                        _INTERNAL, _nanos(frame.entered_at), more)  # fmt: skip
+            children[frame.index] = span
+            run.nested[span.span_id] = (state.parent_id, parent.entered_id)
+        return span.span_id
 
     def _run(self, actor: ExecutionActor) -> Run:
         journaled = actor.state.trace
@@ -247,13 +267,8 @@ class Tracing(Observer):
 
     def _enter(self, run: Run, entered: int, name: str, kind: str, at: float, parent: int,
                resumed: bool = False) -> None:  # fmt: skip
-        attributes = {**run.common, "sagaway.state.type": kind} if kind else {**run.common}
-        if run.compensating:
-            attributes["sagaway.compensation"] = True
-        if resumed:
-            attributes["sagaway.resumed"] = True
-        span = Open(name, _span_id(), parent, _INTERNAL, _nanos(at), attributes)
-        run.open[entered] = span
+        more = state_marks(kind, run.compensating, resumed)
+        run.open[entered] = Open(name, _span_id(), parent, _INTERNAL, _nanos(at), more)
 
     def _exit(self, run: Run, entered: int, end: int, caught: str | None,
               aborted: str = "") -> None:  # fmt: skip
@@ -264,7 +279,7 @@ class Tracing(Observer):
         for child in children.values() if children else ():  # branches, iterations
             self._end(run, child, end)
         if caught is not None:
-            span.attributes["sagaway.caught"] = caught
+            span.more += (("sagaway.caught", caught),)
             run.compensating = True
         self._end(run, span, end, aborted)
 
@@ -276,8 +291,7 @@ class Tracing(Observer):
             return run.span_id
         branches = run.children.setdefault(parallel, {})
         span = Open(f"{state.name} branch {len(branches)}", _span_id(), state.span_id,
-                     _INTERNAL, _nanos(at),
-                     {**run.common, "sagaway.branch.index": len(branches)})  # fmt: skip
+                     _INTERNAL, _nanos(at), (("sagaway.branch.index", len(branches)),))  # fmt: skip
         branches[len(branches)] = span
         return span.span_id
 
@@ -288,8 +302,7 @@ class Tracing(Observer):
             return run.span_id
         index = event["mapIterationStartedEventDetails"]["index"]
         span = Open(f"{state.name} iteration {index}", _span_id(), state.span_id, _INTERNAL,
-                     _nanos(event["timestamp"]),
-                     {**run.common, "sagaway.iteration.index": index})  # fmt: skip
+                     _nanos(event["timestamp"]), (("sagaway.iteration.index", index),))  # fmt: skip
         run.children.setdefault(owner, {})[index] = span
         return span.span_id
 
@@ -302,8 +315,8 @@ class Tracing(Observer):
 
     def _end(self, run: Run, span: Open, end: int, error: str = "") -> None:
         self.sink.record((span.name, run.trace_id, span.span_id, span.parent_id, False,
-                          span.kind, span.start, end, span.attributes, _ERROR if error else 0,
-                          error))  # fmt: skip
+                          span.kind, span.start, end, run.common, span.more,
+                          _ERROR if error else 0, error))  # fmt: skip
 
     def dispatch_task(self, actor: ExecutionActor, command: InvokeTask, dispatch: Dispatch) -> None:
         run = self._runs.get(actor.arn)
@@ -316,14 +329,14 @@ class Tracing(Observer):
         span = Open(
             f"{command.state_name} attempt", _span_id(),
             state.span_id if state is not None else run.span_id, _CLIENT, time.time_ns(),
-            {**run.common, "sagaway.resource": command.resource,
-             "sagaway.retry_count": _retry_count(command)},
+            (("sagaway.resource", command.resource),
+             ("sagaway.retry_count", _retry_count(command))),
         )  # fmt: skip
         run.attempts[command.token] = span
         # The handler's task (and the thread a plain function runs in) copy this context:
         # its own spans and the events it writes join the attempt.
-        ids = SpanContext(run.trace_id, span.span_id, False, run.flags)
-        token = otel_context.attach(trace.set_span_in_context(NonRecordingSpan(ids)))
+        attempt = AttemptSpan(run.trace_id, span.span_id, run.flags)
+        token = otel_context.attach(trace.set_span_in_context(attempt))
         try:
             dispatch(actor.arn, command)
         finally:
@@ -333,7 +346,7 @@ class Tracing(Observer):
         run = self._runs.get(arn)
         span = run.attempts.pop(token, None) if run is not None else None
         if run is not None and span is not None:
-            span.attributes["sagaway.outcome"] = outcome
+            span.more += (("sagaway.outcome", outcome),)
             self._end(run, span, time.time_ns(), "" if outcome == "TaskSucceeded" else outcome)
 
     def execution_ended(self, actor: ExecutionActor) -> None:
@@ -349,14 +362,14 @@ class Tracing(Observer):
         for span in run.open.values():
             self._end(run, span, now)
         state = actor.state
-        attributes = {**run.attributes, "sagaway.status": state.status}
         name = f"execution {state.state_machine['Name']}"
-        if "sagaway.redrive_count" in attributes:
-            name += f" redrive {attributes['sagaway.redrive_count']}"
+        if "sagaway.redrive_count" in run.attributes:
+            name += f" redrive {run.attributes['sagaway.redrive_count']}"
         error = "" if state.status == "SUCCEEDED" else f"{state.error}: {state.cause}"
         parent, remote = run.caller
         self.sink.record((name, run.trace_id, run.span_id, parent, remote, _INTERNAL,
-                          _iso_nanos(state.execution.get("StartTime")) or now, now, attributes,
+                          _iso_nanos(state.execution.get("StartTime")) or now, now,
+                          run.attributes, (("sagaway.status", state.status),),
                           _ERROR if error else 0, error))  # fmt: skip
 
 
