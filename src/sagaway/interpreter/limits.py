@@ -101,8 +101,8 @@ def object_size(value: Any) -> int:
     carried from state to state (an input's payload under each ResultPath) is the same
     ``str`` object each time, and its size is encoded once instead of once per state.
     Anything else is measured whole."""
-    if type(value) is not dict or not value:
-        return json_size(value)
+    if type(value) is not dict or not _holds_large_string(value):
+        return json_size(value)  # one encoding costs less than a walk of small members
     total = 2 * len(value) + 1  # braces, a colon per member, commas between them
     try:
         for key, member in value.items():
@@ -112,6 +112,10 @@ def object_size(value: Any) -> int:
     except (TypeError, orjson.JSONEncodeError, _Deep):
         return json_size(value)  # measured on the text dumps() falls back to
     return total
+
+
+def _holds_large_string(value: dict[Any, Any]) -> bool:
+    return any(type(member) is str and len(member) >= LARGE_STRING for member in value.values())
 
 
 class _Deep(Exception):
