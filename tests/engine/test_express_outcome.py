@@ -5,10 +5,13 @@ execution and which would only serialize its payloads again."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
+from sagaway.engine.faults import outcome_record
 from sagaway.expressions.jsontext import loads
 from sagaway.interpreter.codec import load_state
+from sagaway.interpreter.execution import new_execution
 from tests.engine.conftest import Node, definition, run, task, until
 
 
@@ -61,3 +64,16 @@ def test_an_express_failure_keeps_error_and_cause(node: Node) -> None:
         await node.close()
 
     run(scenario())
+
+
+def test_the_outcome_snapshot_keeps_every_other_field() -> None:
+    state = new_execution(execution_arn="arn:e", name="e", state_machine_arn="arn:m",
+                          state_machine_name="m", express=True, token_key="k")  # fmt: skip
+    state.execution["Input"] = {"big": "x"}
+    state.output, state.error, state.cause, state.seed = {"o": 1}, "E", "C", 7
+    state.tokens, state.timers, state.map_runs = {"t": "root"}, {"t": 1.0}, {"r": {}}
+    state.trace = {"traceparent": "00-x"}
+    snapshot = load_state(outcome_record("arn:e", state, 1.0).state or b"")
+    execution = {k: v for k, v in state.execution.items() if k != "Input"}
+    expected = replace(state, frames={}, output=None, execution=execution)
+    assert snapshot == expected

@@ -13,7 +13,14 @@ from sagaway.asl.parser import parse_definition
 from sagaway.expressions.jsontext import MAX_DEPTH, dumps, loads_document
 from sagaway.interpreter import InvokeTask, Start, Step, TaskFailed, TaskSucceeded, advance
 from sagaway.interpreter import new_execution as _new
-from sagaway.interpreter.limits import Limits, json_size, over_limit, value_over_limit
+from sagaway.interpreter.limits import (
+    LARGE_STRING,
+    Limits,
+    json_size,
+    object_size,
+    over_limit,
+    value_over_limit,
+)
 from sagaway.interpreter.messages import Event
 
 LAMBDA = "arn:aws:lambda:us-east-1:123456789012:function:work"
@@ -101,6 +108,44 @@ def test_json_size_is_the_utf8_size_of_the_text(value: Any) -> None:
     assert json_size(value) == len(text.encode("utf-8", "surrogatepass"))
     for limit in (None, json_size(value) - 1, json_size(value)):
         assert value_over_limit(value, limit) == over_limit(text, limit)
+
+
+def _nested(levels: int) -> Any:
+    value: Any = {"a": 1}
+    for _ in range(levels - 1):
+        value = [value]
+    return value
+
+
+LONG = "x" * LARGE_STRING
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {},
+        {"blob": LONG, "n": 1, "list": [LONG, {"k": "é" * LARGE_STRING}]},
+        {"é€": "\u2028" * LARGE_STRING, "q": '"\\\n' * LARGE_STRING},
+        {"blob": LONG, "big": 2**70},  # a member orjson refuses: the whole is measured
+        {"blob": "\ud800" + LONG},  # a lone surrogate in a remembered-size string
+        {1: LONG},  # a key orjson refuses
+        {"f": 1e16, "nan": float("nan"), "blob": LONG},
+        {"deep": _nested(253), "blob": LONG},  # encodes alone; the whole is one deeper
+        {"deep": _nested(254), "blob": LONG},  # too deep for orjson inside the object
+    ],
+)
+def test_object_size_is_json_size_member_by_member(value: Any) -> None:
+    # Twice: the second time the large strings' sizes are remembered ones.
+    assert object_size(value) == json_size(value)
+    assert object_size(value) == json_size(value)
+
+
+def test_a_remembered_size_belongs_to_one_string_object() -> None:
+    first = {"blob": "a" * LARGE_STRING}
+    assert object_size(first) == json_size(first)
+    # An equal-length string with other characters, and the same text as another object.
+    for other in ('"' * LARGE_STRING, "a" * LARGE_STRING):
+        assert object_size({"blob": other}) == json_size({"blob": other})
 
 
 @pytest.mark.parametrize("depth", [MAX_DEPTH, MAX_DEPTH + 1])

@@ -77,7 +77,7 @@ def outcome_record(arn: str, state: ExecutionState, now: float) -> StepRecord:
     and what else is read of it (error, map runs) is kept outside them. They would only
     make the journal serialize (and compress) each input and output once more."""
     execution = {k: v for k, v in state.execution.items() if k != "Input"}
-    snapshot = replace(state, frames={}, output=None, execution=execution)
+    snapshot = _without_data(state, execution)
     try:
         return step_record(arn, 0, Start(None), Step(state, [], []), now, snapshot)
     except Exception as exc:
@@ -86,3 +86,24 @@ def outcome_record(arn: str, state: ExecutionState, now: float) -> StepRecord:
         failed.error, failed.cause = RUNTIME, fault_cause(arn, exc)
         failed.frames = {}
         return step_record(arn, 0, Start(None), Step(failed, [], []), now)
+
+
+def _without_data(state: ExecutionState, execution: dict[str, Any]) -> ExecutionState:
+    # Written out: dataclasses.replace inspects every field each time (once per EXPRESS
+    # execution, it cost more than the rest of its outcome record).
+    return ExecutionState(
+        execution=execution,
+        state_machine=state.state_machine,
+        status=state.status,
+        next_id=state.next_id,
+        frames={},
+        tokens=state.tokens,
+        output=None,
+        error=state.error,
+        cause=state.cause,
+        seed=state.seed,
+        timers=state.timers,
+        token_key=state.token_key,
+        map_runs=state.map_runs,
+        trace=state.trace,
+    )

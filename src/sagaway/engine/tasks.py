@@ -112,13 +112,14 @@ class TaskRunner:
         if isinstance(invocation, TaskFailed):
             loop.call_soon(self.on_result, arn, invocation)
             return
-        if self._on_loop(invocation):
+        sandboxed = self._sandboxed(invocation)  # asked once per invocation
+        if invocation.is_async and not sandboxed:  # runs on the event loop
             # A coroutine handler starts now: one that never waits costs no Task. (Work for
             # threads and sandboxes starts in the Task's first step, as before: a Task
             # cancelled in the turn that dispatched it then never takes their places.)
-            task = start_eagerly(loop, self._run(arn, invocation))
+            task = start_eagerly(loop, self._run(arn, invocation, sandboxed))
         else:
-            task = loop.create_task(self._run(arn, invocation))
+            task = loop.create_task(self._run(arn, invocation, sandboxed))
         if task is not None:  # still running: cancel() must reach it
             self._running[(arn, command.token)] = task
 
@@ -181,7 +182,7 @@ class TaskRunner:
     def in_flight(self) -> int:
         return len(self._running)
 
-    async def _run(self, arn: str, invocation: Invocation) -> None:
+    async def _run(self, arn: str, invocation: Invocation, sandboxed: bool) -> None:
         command = invocation.command
         # Taken here, in the task's first step: a task cancelled before it ever ran took none.
         slot = _Slot(self.reserved, invocation.context.function_name)
@@ -189,14 +190,16 @@ class TaskRunner:
             self._running.pop((arn, command.token), None)
             self.on_result(arn, invocation.throttled())
             return
-        beats = _Heartbeats()
-        invocation.context.heartbeat = beats.beat  # handlers call context.heartbeat()
         unbounded = (command.timeout_seconds or self.default_timeout) is None
         try:
             if unbounded and command.heartbeat_seconds is None:
-                event: Event = await self._call(invocation, slot)  # nothing to supervise
+                # Nothing to supervise: a heartbeat the handler sends is not awaited either
+                # (the context's default heartbeat does nothing).
+                event: Event = await self._call(invocation, slot, sandboxed)
             else:
-                event = await self._supervise(invocation, beats, slot)
+                beats = _Heartbeats()
+                invocation.context.heartbeat = beats.beat  # handlers call context.heartbeat()
+                event = await self._supervise(invocation, beats, slot, sandboxed)
         except asyncio.CancelledError:
             return  # the interpreter aborted this attempt; nobody waits for its result
         finally:
@@ -211,13 +214,11 @@ class TaskRunner:
             quarantined or self.registry.isolation_of(invocation.context.function_name) == PROCESS
         )
 
-    def _on_loop(self, invocation: Invocation) -> bool:
-        """Whether the handler runs on the event loop (a coroutine handler, in-process)."""
-        return invocation.is_async and not self._sandboxed(invocation)
-
-    async def _supervise(self, invocation: Invocation, beats: _Heartbeats, slot: _Slot) -> Event:
+    async def _supervise(
+        self, invocation: Invocation, beats: _Heartbeats, slot: _Slot, sandboxed: bool
+    ) -> Event:
         command = invocation.command
-        work = asyncio.ensure_future(self._call(invocation, slot))
+        work = asyncio.ensure_future(self._call(invocation, slot, sandboxed))
         timeout = command.timeout_seconds or self.default_timeout
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
@@ -233,12 +234,14 @@ class TaskRunner:
                 work.cancel()
                 return TaskTimedOut(command.token, HEARTBEAT_TIMEOUT)
 
-    async def _call(self, invocation: Invocation, slot: _Slot) -> TaskSucceeded | TaskFailed:
+    async def _call(
+        self, invocation: Invocation, slot: _Slot, sandboxed: bool
+    ) -> TaskSucceeded | TaskFailed:
         # From here the call owns the slot: it gives it back when the handler really ends.
         slot.handed_over = True
         name = invocation.context.function_name
         release = slot.release
-        if self._sandboxed(invocation):
+        if sandboxed:
             self._quarantined.discard(invocation.context.idempotency_key)
             key, source = invocation.context.idempotency_key, self.registry.sources[name]
             beat = invocation.context.heartbeat

@@ -82,7 +82,69 @@ def json_size(value: Any) -> int:
 def value_over_limit(value: Any, limit: int | None) -> bool:
     """:func:`over_limit` of ``value``'s JSON text, for a step that keeps no history (the
     text itself is then never needed)."""
-    return limit is not None and json_size(value) > limit
+    return limit is not None and object_size(value) > limit
+
+
+# Strings at least this long have their encoded size remembered (see object_size).
+LARGE_STRING = 1024
+# The remembered strings are kept alive (their id must not be reused): at most this many
+# characters of them, the oldest forgotten first.
+_REMEMBERED_CHARS = 16 * 1024 * 1024
+_string_sizes: dict[int, tuple[str, int]] = {}
+_remembered = [0]
+# A member this deeply nested may encode alone but not one level down (orjson's limit).
+_DEEP_MEMBER = 250
+
+
+def object_size(value: Any) -> int:
+    """:func:`json_size`, exactly, for an object measured member by member: a large string
+    carried from state to state (an input's payload under each ResultPath) is the same
+    ``str`` object each time, and its size is encoded once instead of once per state.
+    Anything else is measured whole."""
+    if type(value) is not dict or not _holds_large_string(value):
+        return json_size(value)  # one encoding costs less than a walk of small members
+    total = 2 * len(value) + 1  # braces, a colon per member, commas between them
+    try:
+        for key, member in value.items():
+            if type(key) is not str:
+                return json_size(value)
+            total += len(orjson.dumps(key)) + _member_size(member)
+    except (TypeError, orjson.JSONEncodeError, _Deep):
+        return json_size(value)  # measured on the text dumps() falls back to
+    return total
+
+
+def _holds_large_string(value: dict[Any, Any]) -> bool:
+    for member in value.values():  # noqa: SIM110 - cheaper than any() of a generator
+        if type(member) is str and len(member) >= LARGE_STRING:
+            return True
+    return False
+
+
+class _Deep(Exception):
+    """A member nested nearly as deep as orjson goes: measure the whole value instead."""
+
+
+def _member_size(member: Any) -> int:
+    if type(member) is str and len(member) >= LARGE_STRING:
+        return _string_size(member)
+    text = orjson.dumps(member)
+    if len(text) >= 2 * _DEEP_MEMBER and text.count(b"[") + text.count(b"{") >= _DEEP_MEMBER:
+        raise _Deep
+    return len(text)
+
+
+def _string_size(text: str) -> int:
+    known = _string_sizes.get(id(text))
+    if known is not None and known[0] is text:
+        return known[1]
+    size = len(orjson.dumps(text))  # lone surrogates raise: the caller measures whole
+    while _string_sizes and _remembered[0] + len(text) > _REMEMBERED_CHARS:
+        oldest, _size = _string_sizes.pop(next(iter(_string_sizes)))
+        _remembered[0] -= len(oldest)
+    _string_sizes[id(text)] = (text, size)
+    _remembered[0] += len(text)
+    return size
 
 
 def over_limit(text: str, limit: int | None) -> bool:
