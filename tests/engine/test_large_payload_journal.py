@@ -85,15 +85,20 @@ def test_each_distinct_value_is_rendered_hashed_and_stored_once(tmp_path: Path) 
         (stored,) = reader.execute(count, (arn,)).fetchone()
         (state,) = reader.execute("SELECT state FROM executions WHERE arn = ?", (arn,)).fetchone()
         await node.close()
-        assert stored == 1 + len(STEPS)  # the input and each step's output
+        # The document's large member once, and a small parts row for the input and for each
+        # step's output (each the member's text plus a few fields around it).
+        assert stored == 1 + 1 + len(STEPS)
         assert b"payloadRefs" in state and len(state) < P.INLINE_LIMIT
         return arn
 
     run(scenario())
     # The input and each state's output, although each is in three or more events and in
-    # every snapshot; the execution's input column is the client's own text (one more).
-    assert MEMO.rendered - rendered == 1 + len(STEPS)
-    assert P.MEMO.packed - packed == 2 + len(STEPS)
+    # every snapshot, and the large string they share (rendered once, spliced into each).
+    assert MEMO.rendered - rendered == 1 + 1 + len(STEPS)
+    # Compressed: the shared string once per execution (each document's parts row holds only
+    # its skeleton), and the execution row's input (the client's own text) and output
+    # columns, kept whole.
+    assert P.MEMO.packed - packed == 3
 
 
 def test_history_is_byte_for_byte_what_it_is_without_the_memos(tmp_path: Path) -> None:
