@@ -143,9 +143,42 @@ class PackedMemo:
 MEMO = PackedMemo()
 
 
-def stored(text: str) -> tuple[str, list[tuple[str, bytes]]]:
+StoredRows = tuple[str, list[tuple[str, bytes]]]  # (digest, rows (digest, body) holding it)
+
+
+class StoredMemo:
+    """:func:`stored`'s answer for texts with parts, by the identity of the text: a document
+    is stored by three or more events and snapshots, and its parts row need be built and
+    hashed once (whole texts are kept by :data:`MEMO` already)."""
+
+    def __init__(self, budget: int = MEMO_BUDGET) -> None:
+        self.budget = budget  # characters of the texts it keeps alive
+        self._entries: OrderedDict[int, tuple[str, StoredRows]] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def get(self, text: str) -> StoredRows | None:
+        hit = self._entries.get(id(text))
+        return hit[1] if hit is not None and hit[0] is text else None
+
+    def put(self, text: str, answer: StoredRows) -> None:
+        with self._lock:
+            old = self._entries.pop(id(text), None)
+            self._size += len(text) - (0 if old is None else len(old[0]))
+            self._entries[id(text)] = (text, answer)
+            while self._size > self.budget and self._entries:
+                self._size -= len(self._entries.popitem(last=False)[1][0])
+
+
+STORED = StoredMemo()
+
+
+def stored(text: str) -> StoredRows:
     """The digest ``text`` is stored under and the rows ``(digest, body)`` holding it: its
     compressed text, or its parts row and its members' rows."""
+    known = STORED.get(text)
+    if known is not None:
+        return known
     parts = PARTS_OF(text)
     if parts is None:
         ref, body = MEMO.pack(text)
@@ -160,6 +193,7 @@ def stored(text: str) -> tuple[str, list[tuple[str, bytes]]]:
     body = PARTS_MAGIC + maybe_compress(orjson.dumps([skeleton, spec]))
     key = _digest(body)
     rows.append((key, body))
+    STORED.put(text, (key, rows))
     return key, rows
 
 
