@@ -290,7 +290,7 @@ def load_texts(wanted: set[str], load: Load) -> dict[str, str]:
         members = {d for _, spec in layouts.values() for _, d in spec} - found.keys()
         if members:
             found.update(texts(load(members)))
-        whole = {ref: _assembled(skeleton, spec, found) for ref, (skeleton, spec) in layouts.items()}
+        whole = {ref: _assembled(skel, spec, found) for ref, (skel, spec) in layouts.items()}
         found = {ref: text for ref, text in found.items() if ref in wanted} | whole
     return found
 
