@@ -47,7 +47,7 @@ def test_the_memo_keeps_no_more_than_its_budget_least_recently_used_out() -> Non
 
 def test_a_value_is_rendered_around_its_large_members_and_its_text_is_unchanged() -> None:
     memo = TextMemo()
-    blob = "é\x00\"" + "x" * 8000
+    blob = 'é\x00"' + "x" * 8000
     order = {"id": 1, "blob": blob, "items": [1.5, None, True]}
     out = {**order, "Reserve": {"ok": True}}
     nested = {"order": out, "note": "n", "blob": blob, "pad": {"k": "v" * 5000}}

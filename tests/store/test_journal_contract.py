@@ -229,7 +229,7 @@ def test_large_members_are_stored_once_and_documents_read_back_whole(
     member = os.urandom(32 * 1024).hex()  # random: compressed, still far above 1 KiB
     first = {"orderId": "o-1", "blob": member}
     second = {**first, "Reserve": {"ok": True}}
-    third = {"order": second, "note": "é\u2028\"quoted\""}
+    third = {"order": second, "note": 'é\u2028"quoted"'}
     texts = [memo.text(value) for value in (first, second, third)]
     assert all(memo.parts_of(text) is not None for text in texts)
     untruncated = {"truncated": False}
