@@ -48,10 +48,11 @@ def handlers() -> dict[str, Any]:
     return {name: step_handler(name) for name in STEPS}
 
 
-async def one_saga(node: Node, name: str = "o-1") -> str:
+async def one_saga(node: Node, name: str = "o-1", document: dict[str, Any] | None = None) -> str:
     engine = await node.open()
     machine = engine.create_state_machine("orders", saga())
-    arn = (await engine.start_execution(machine.arn, name, json.dumps(order()))).arn
+    text = json.dumps(order() if document is None else document)
+    arn = (await engine.start_execution(machine.arn, name, text)).arn
     assert await engine.wait_status(arn) == "SUCCEEDED"
     return arn
 
@@ -85,15 +86,20 @@ def test_each_distinct_value_is_rendered_hashed_and_stored_once(tmp_path: Path) 
         (stored,) = reader.execute(count, (arn,)).fetchone()
         (state,) = reader.execute("SELECT state FROM executions WHERE arn = ?", (arn,)).fetchone()
         await node.close()
-        assert stored == 1 + len(STEPS)  # the input and each step's output
+        # The document's large member once, and a small parts row for the input and for each
+        # step's output (each the member's text plus a few fields around it).
+        assert stored == 1 + 1 + len(STEPS)
         assert b"payloadRefs" in state and len(state) < P.INLINE_LIMIT
         return arn
 
     run(scenario())
     # The input and each state's output, although each is in three or more events and in
-    # every snapshot; the execution's input column is the client's own text (one more).
-    assert MEMO.rendered - rendered == 1 + len(STEPS)
-    assert P.MEMO.packed - packed == 2 + len(STEPS)
+    # every snapshot, and the large string they share (rendered once, spliced into each).
+    assert MEMO.rendered - rendered == 1 + 1 + len(STEPS)
+    # Compressed: the shared string once per execution (each document's parts row holds only
+    # its skeleton), and the execution row's input (the client's own text) and output
+    # columns, kept whole.
+    assert P.MEMO.packed - packed == 3
 
 
 def test_history_is_byte_for_byte_what_it_is_without_the_memos(tmp_path: Path) -> None:
@@ -235,3 +241,115 @@ def test_on_postgresql_snapshots_refer_to_payloads_that_read_back_whole() -> Non
         run(scenario())
     finally:
         drop_schema(url)
+
+
+@contextmanager
+def members_off() -> Iterator[None]:
+    """Documents rendered and stored whole, as the journal did before large members."""
+    MEMO.members = False
+    MEMO.clear()
+    try:
+        yield
+    finally:
+        MEMO.members = True
+        MEMO.clear()
+
+
+def journal_histories(
+    node: Node, document: dict[str, Any] | None = None
+) -> tuple[str, bytes, bytes, dict[str, Any]]:
+    """One saga's history read whole and in pages of 3, and its DescribeExecution texts."""
+
+    async def scenario() -> tuple[str, bytes, bytes, dict[str, Any]]:
+        arn = await one_saga(node, document=document)
+        assert node.journal is not None
+        history, pages = node.journal.history(arn), []
+        after = None
+        while page := node.journal.history_page(arn, 3, after):
+            pages.extend(page)
+            after = page[-1]["id"]
+        record = node.journal.get_execution(arn)
+        await node.close()
+        assert record is not None
+        texts = {"input": record.input, "output": record.output}
+        return arn, without_timestamps(history), without_timestamps(pages), texts
+
+    return run(scenario())
+
+
+def payload_bodies(path: Path) -> list[bytes]:
+    import sqlite3
+
+    with sqlite3.connect(path) as db:
+        return [bytes(body) for (body,) in db.execute("SELECT body FROM payloads")]
+
+
+def test_history_is_byte_for_byte_the_same_with_and_without_member_references(
+    tmp_path: Path,
+) -> None:
+    _, *with_members = journal_histories(Node(tmp_path / "on.db", handlers()))
+    with members_off():
+        _, *whole = journal_histories(Node(tmp_path / "off.db", handlers()))
+    assert with_members == whole
+    on, off = payload_bodies(tmp_path / "on.db"), payload_bodies(tmp_path / "off.db")
+    # With members: the 64 KiB string is one row, every document a small parts row.
+    assert sum(body.startswith(P.PARTS_MAGIC) for body in on) == 1 + len(STEPS)
+    assert not any(body.startswith(P.PARTS_MAGIC) for body in off)
+    assert sum(map(len, on)) * 3 < sum(map(len, off))
+
+
+def test_the_large_member_is_compressed_and_stored_once_per_execution(tmp_path: Path) -> None:
+    packed = P.MEMO.packed
+    arn, *_ = journal_histories(Node(tmp_path / "j.db", handlers()))
+    member = P.compress(json.dumps(BLOB).encode())
+    bodies = payload_bodies(tmp_path / "j.db")
+    assert bodies.count(member) == 1
+    # Every other row is a parts row far smaller than the member: none holds it again.
+    assert all(b.startswith(P.PARTS_MAGIC) and len(b) < 1024 for b in bodies if b != member)
+    # Compressed: the member, the client's input text and the execution's output column.
+    assert P.MEMO.packed - packed == 3
+    assert arn
+
+
+def test_user_text_that_looks_like_a_reference_or_sentinel_is_returned_intact(
+    tmp_path: Path,
+) -> None:
+    from sagaway.interpreter.texts import _SENTINEL
+
+    # Sentinels of members a document does not have (it has one): the skeleton is used, and
+    # holds them as they are (one that collides is rendered whole: tests/interpreter).
+    traps = {
+        "sentinel": _SENTINEL + "7-",
+        "quoted": '"' + _SENTINEL + "8-",
+        "magic": P.PARTS_MAGIC.decode() + '["x",[[0,"abc"]]]',
+        "ref": {"sagawayPayload": "0" * 32},
+        _SENTINEL + "9-": "a key",
+    }
+    trapped = {**order(), "traps": traps}
+    _, history, pages, texts = journal_histories(Node(tmp_path / "j.db", handlers()), trapped)
+    with members_off():
+        _, whole, _, _ = journal_histories(Node(tmp_path / "w.db", handlers()), trapped)
+    assert history == pages == whole
+    assert any(b.startswith(P.PARTS_MAGIC) for b in payload_bodies(tmp_path / "j.db"))
+    output = json.loads(texts["output"] or "null")
+    assert output["traps"] == traps and output["blob"] == BLOB
+
+
+def test_documents_stored_whole_before_still_read(tmp_path: Path) -> None:
+    """A journal written before large members (whole documents) reads the same."""
+    path = tmp_path / "j.db"
+    with members_off():
+        _, written, _, _ = journal_histories(Node(path, handlers()))
+    assert not any(b.startswith(P.PARTS_MAGIC) for b in payload_bodies(path))
+    MEMO.clear()
+    reopened = Node(path, handlers())
+
+    async def read() -> bytes:
+        await reopened.open()
+        assert reopened.journal is not None
+        (arn,) = [r.arn for r in reopened.journal.list_executions()]
+        history = reopened.journal.history(arn)
+        await reopened.close()
+        return without_timestamps(history)
+
+    assert run(read()) == written

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sagaway.expressions.jsontext import dumps
-from sagaway.interpreter.texts import TextMemo
+from sagaway.interpreter.texts import _SENTINEL, TextMemo
 
 BIG = {"blob": "ab" * 4096}
 
@@ -13,7 +13,7 @@ def test_a_large_value_is_rendered_once_and_its_text_is_the_same_object() -> Non
     first = memo.text(BIG)
     assert first == dumps(BIG)
     assert memo.text(BIG) is first and memo.known(BIG) is first
-    assert memo.rendered == 1
+    assert memo.rendered == 2  # the large string, and the object around it
 
 
 def test_an_equal_value_that_is_another_object_is_rendered_again() -> None:
@@ -22,7 +22,7 @@ def test_an_equal_value_that_is_another_object_is_rendered_again() -> None:
     twin = {"blob": "ab" * 4096}
     assert memo.known(twin) is None
     assert memo.text(twin) == memo.text(BIG)
-    assert memo.rendered == 2
+    assert memo.rendered == 4  # its string is another object too
 
 
 def test_small_values_and_scalars_are_not_kept() -> None:
@@ -35,6 +35,7 @@ def test_small_values_and_scalars_are_not_kept() -> None:
 def test_the_memo_keeps_no_more_than_its_budget_least_recently_used_out() -> None:
     values = [{"n": i, "blob": "c" * 5000} for i in range(3)]
     memo = TextMemo(budget=11_000)
+    memo.members = False  # one entry per value (rendered around members, each keeps two)
     memo.text(values[0])
     memo.text(values[1])
     memo.known(values[0])  # used again: values[1] is now the oldest
@@ -42,3 +43,43 @@ def test_the_memo_keeps_no_more_than_its_budget_least_recently_used_out() -> Non
     assert memo.known(values[0]) is not None and memo.known(values[2]) is not None
     assert memo.known(values[1]) is None
     assert memo.text(values[1]) == dumps(values[1])  # dropped: rendered again, same text
+
+
+def test_a_value_is_rendered_around_its_large_members_and_its_text_is_unchanged() -> None:
+    memo = TextMemo()
+    blob = 'é\x00"' + "x" * 8000
+    order = {"id": 1, "blob": blob, "items": [1.5, None, True]}
+    out = {**order, "Reserve": {"ok": True}}
+    nested = {"order": out, "note": "n", "blob": blob, "pad": {"k": "v" * 5000}}
+    for value in (order, out, nested):
+        text = memo.text(value)
+        assert text == dumps(value)
+        parts = memo.parts_of(text)
+        assert parts is not None and parts.text() == text
+        # Members are only the large string, however deep (parts stay one level).
+        assert {m for _, m in parts.members} <= {dumps(blob), dumps(nested["pad"])}
+    assert memo.rendered == 1 + 3  # the string once, then each object around it
+    skeleton = memo.parts_of(memo.text(nested))
+    assert skeleton is not None and len(skeleton.members) == 2  # out's string and blob
+    assert "x" * 100 not in skeleton.skeleton
+
+
+def test_user_data_holding_the_sentinel_is_rendered_whole() -> None:
+    memo = TextMemo()
+    blob = "y" * 5000
+    for trap in (_SENTINEL + "0-", '"' + _SENTINEL + "0-", {_SENTINEL + "0-": 1}):
+        value = {"trap": trap, "blob": blob}
+        text = memo.text(value)
+        assert text == dumps(value)
+        parts = memo.parts_of(text)
+        assert parts is None  # the sentinel appeared twice: not used
+
+
+def test_without_members_the_text_is_the_same() -> None:
+    blob = "z" * 6000
+    values = [{"a": blob, "n": i} for i in range(3)]
+    on, off = TextMemo(), TextMemo()
+    off.members = False
+    for value in values:
+        assert on.text(value) == off.text(value) == dumps(value)
+        assert off.parts_of(off.text(value)) is None

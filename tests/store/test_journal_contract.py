@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import orjson
@@ -214,3 +215,45 @@ def test_outbox_rows_commit_with_their_step_and_leave_once_relayed(journal: Any)
     assert [row[2] for row in journal.pending_outbox(limit=1)] == [b'{"id":"e1"}']
     journal.remove_outbox([pending[0][0]])
     assert [row[2] for row in journal.pending_outbox()] == [b'{"id":"e2"}']
+
+
+def test_large_members_are_stored_once_and_documents_read_back_whole(
+    journal: Any, monkeypatch: Any
+) -> None:
+    from sagaway.interpreter.texts import TextMemo
+    from sagaway.store import payloads as P
+
+    memo = TextMemo()
+    monkeypatch.setattr(P, "PARTS_OF", memo.parts_of)
+    arn = start(journal, "members")
+    member = os.urandom(32 * 1024).hex()  # random: compressed, still far above 1 KiB
+    first = {"orderId": "o-1", "blob": member}
+    second = {**first, "Reserve": {"ok": True}}
+    third = {"order": second, "note": 'é\u2028"quoted"'}
+    texts = [memo.text(value) for value in (first, second, third)]
+    assert all(memo.parts_of(text) is not None for text in texts)
+    untruncated = {"truncated": False}
+    events = [
+        {"id": 3 + i, "type": "TaskStateExited", "stateExitedEventDetails": {
+            "name": "A", "output": text, "outputDetails": untruncated}}
+        for i, text in enumerate(texts)
+    ]  # fmt: skip
+    left_out = [("root", "input", texts[1]), ("$execution", "Input", texts[0])]
+    step = StepRecord(arn, 1, b'{"frames":{}}', "RUNNING", events, state_texts=left_out)
+    assert journal.commit([step]) == [True]
+    refs = orjson.loads(journal.get_execution(arn).state)["payloadRefs"]
+    found = journal.payload_texts(arn, {ref for _, _, ref in refs})
+    assert sorted(found.values()) == sorted(texts[:2])  # the snapshot's texts, whole
+    # A later step written the way earlier versions wrote it: whole documents.
+    monkeypatch.setattr(P, "PARTS_OF", P._no_parts)
+    again = texts[2][:1] + texts[2][1:]  # another object: nothing known about it
+    whole = [{"id": 6, "type": "TaskStateEntered", "stateEnteredEventDetails": {
+        "name": "B", "input": again, "inputDetails": untruncated}}]  # fmt: skip
+    assert journal.commit([StepRecord(arn, 2, b'{"frames":{}}', "RUNNING", whole)]) == [True]
+    assert journal.history(arn)[2:] == events + whole
+    assert journal.history_page(arn, 2, 3) == events[1:]
+    bodies = [bytes(b) for (b,) in journal._reader().execute("SELECT body FROM payloads")]
+    # The member once; a small parts row per document; the document stored whole once.
+    assert sum(len(b) > 1024 for b in bodies) == 2
+    assert sum(b.startswith(P.PARTS_MAGIC) for b in bodies) == 3
+    assert sum(len(b) for b in bodies if b.startswith(P.PARTS_MAGIC)) < 1024

@@ -10,7 +10,12 @@ from sagaway.interpreter.codec import dump_state_parts, load_state
 from sagaway.interpreter.execution import RUNNING, ExecutionState
 from sagaway.interpreter.messages import Event
 from sagaway.interpreter.texts import MEMO, text_of
+from sagaway.store import payloads
 from sagaway.store.ports import ExecutionRecord, StepRecord
+
+# The payload store keeps a document's large members once per execution: it asks the
+# interpreter's text memo for the parts of the texts it stores (see store/payloads.py).
+payloads.PARTS_OF = MEMO.parts_of
 
 
 class PayloadReader(Protocol):

@@ -20,6 +20,21 @@ at level 1: on 64 KiB of order-like JSON it kept 5.4x at about the speed of lz4 
 where zlib took twice the time for less (see docs/benchmarks.md). Small texts stay inline
 and uncompressed: below a database page (``INLINE_LIMIT``) the digest, the extra row and
 the codec cost more time than the bytes they save.
+
+Large members are stored once per execution. Each state's output is mostly the previous
+document (the same 64 KiB string, the same order object) with a small field added, so
+storing each document whole would still compress and hash every 64 KiB again. The
+interpreter renders such a document around its large members and keeps its parts
+(``interpreter.texts.Parts``: the skeleton, the text with the members cut out, and where
+each member's text goes); the engine hands that lookup to :data:`PARTS_OF`. A document
+with parts is stored as a *parts row*: ``PARTS_MAGIC`` then the JSON ``[skeleton,
+[[offset, member digest], ...]]`` (zstd-compressed when large); each member is an ordinary
+payload row, packed once by the identity of its text and written with every step that
+needs it (a no-op once there). Readers put the text back by inserting each member's text
+at its offset of the skeleton: nothing in the skeleton is a placeholder, so no user text
+can be taken for a reference, and the text read is exactly the one emitted. Rows written
+before (whole texts) read as before: a parts row is told apart by its first bytes, which
+neither a zstd frame nor a JSON text starts with.
 """
 
 from __future__ import annotations
@@ -45,6 +60,20 @@ _COMPRESSOR = zstandard.ZstdCompressor(level=1)
 _DECOMPRESSOR = zstandard.ZstdDecompressor()
 
 PayloadRow = tuple[str, str, bytes]  # (execution arn, digest, compressed text)
+# The first bytes of a parts row (see above): JSON starts with {["-, a digit, t, f, n or
+# whitespace, a zstd frame with _ZSTD_MAGIC.
+PARTS_MAGIC: Final = b"SGWP"
+# A text's parts if the interpreter rendered it around large members: (skeleton, ((offset,
+# member text), ...)) with members in skeleton order, or None. The engine sets it to
+# ``interpreter.texts.MEMO.parts_of`` (the store does not import the interpreter).
+PartsOf = Callable[[str], "tuple[str, tuple[tuple[int, str], ...]] | None"]
+
+
+def _no_parts(text: str) -> None:
+    return None
+
+
+PARTS_OF: PartsOf = _no_parts
 # The key of a snapshot's references (interpreter.codec.PAYLOAD_REFS).
 _SNAPSHOT_REFS = b"payloadRefs"
 
@@ -114,6 +143,60 @@ class PackedMemo:
 MEMO = PackedMemo()
 
 
+StoredRows = tuple[str, list[tuple[str, bytes]]]  # (digest, rows (digest, body) holding it)
+
+
+class StoredMemo:
+    """:func:`stored`'s answer for texts with parts, by the identity of the text: a document
+    is stored by three or more events and snapshots, and its parts row need be built and
+    hashed once (whole texts are kept by :data:`MEMO` already)."""
+
+    def __init__(self, budget: int = MEMO_BUDGET) -> None:
+        self.budget = budget  # characters of the texts it keeps alive
+        self._entries: OrderedDict[int, tuple[str, StoredRows]] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def get(self, text: str) -> StoredRows | None:
+        hit = self._entries.get(id(text))
+        return hit[1] if hit is not None and hit[0] is text else None
+
+    def put(self, text: str, answer: StoredRows) -> None:
+        with self._lock:
+            old = self._entries.pop(id(text), None)
+            self._size += len(text) - (0 if old is None else len(old[0]))
+            self._entries[id(text)] = (text, answer)
+            while self._size > self.budget and self._entries:
+                self._size -= len(self._entries.popitem(last=False)[1][0])
+
+
+STORED = StoredMemo()
+
+
+def stored(text: str) -> StoredRows:
+    """The digest ``text`` is stored under and the rows ``(digest, body)`` holding it: its
+    compressed text, or its parts row and its members' rows."""
+    known = STORED.get(text)
+    if known is not None:
+        return known
+    parts = PARTS_OF(text)
+    if parts is None:
+        ref, body = MEMO.pack(text)
+        return ref, [(ref, body)]
+    skeleton, members = parts
+    rows: list[tuple[str, bytes]] = []
+    spec: list[tuple[int, str]] = []
+    for offset, member in members:
+        ref, body = MEMO.pack(member)
+        rows.append((ref, body))
+        spec.append((offset, ref))
+    body = PARTS_MAGIC + maybe_compress(orjson.dumps([skeleton, spec]))
+    key = _digest(body)
+    rows.append((key, body))
+    STORED.put(text, (key, rows))
+    return key, rows
+
+
 def externalize(
     arn: str, events: list[dict[str, Any]]
 ) -> tuple[list[dict[str, Any]], list[PayloadRow]]:
@@ -141,9 +224,10 @@ def _references(
     for key in _KEYS:
         text = details.get(key)
         if isinstance(text, str) and len(text) >= INLINE_LIMIT:
-            ref, body = MEMO.pack(text)
-            if ref not in rows:
-                rows[ref] = (arn, ref, body)
+            ref, held = stored(text)
+            for digest, body in held:
+                if digest not in rows:
+                    rows[digest] = (arn, digest, body)
             copy = copy if copy is not None else dict(details)
             copy[key] = {_REF: ref}
     return copy
@@ -160,8 +244,9 @@ def link_snapshot(
     rows: dict[str, PayloadRow] = {}
     refs: list[tuple[str, str, str]] = []
     for owner, field, text in left_out:
-        ref, body = MEMO.pack(text)
-        rows[ref] = (arn, ref, body)
+        ref, held = stored(text)
+        for digest, body in held:
+            rows[digest] = (arn, digest, body)
         refs.append((owner, field, ref))
     assert snapshot.endswith(b"}")
     linked = snapshot[:-1] + b',"' + _SNAPSHOT_REFS + b'":' + orjson.dumps(refs) + b"}"
@@ -181,20 +266,54 @@ def referenced(events: Iterable[dict[str, Any]]) -> set[str]:
     return found
 
 
+Load = Callable[[set[str]], Iterable[tuple[str, bytes]]]  # digests -> rows (digest, body)
+
+
 def texts(rows: Iterable[tuple[str, bytes]]) -> dict[str, str]:
-    """Payload rows ``(digest, compressed text)`` as texts by digest."""
+    """Payload rows ``(digest, compressed text)`` as texts by digest (no parts rows)."""
     return {ref: decompress(bytes(blob)).decode("utf-8", "surrogatepass") for ref, blob in rows}
 
 
-def resolve(
-    events: list[dict[str, Any]], load: Callable[[set[str]], Iterable[tuple[str, bytes]]]
-) -> list[dict[str, Any]]:
+def load_texts(wanted: set[str], load: Load) -> dict[str, str]:
+    """The texts of the digests ``wanted``: ``load`` reads rows ``(digest, body)``; the
+    members of parts rows are read with a second call."""
+    found: dict[str, str] = {}
+    layouts: dict[str, tuple[str, list[list[Any]]]] = {}
+    for ref, blob in load(wanted):
+        body = bytes(blob)
+        if body[:4] == PARTS_MAGIC:
+            skeleton, spec = orjson.loads(decompress(body[4:]))
+            layouts[ref] = (skeleton, spec)
+        else:
+            found[ref] = decompress(body).decode("utf-8", "surrogatepass")
+    if layouts:
+        members = {d for _, spec in layouts.values() for _, d in spec} - found.keys()
+        if members:
+            found.update(texts(load(members)))
+        whole = {ref: _assembled(skel, spec, found) for ref, (skel, spec) in layouts.items()}
+        found = {ref: text for ref, text in found.items() if ref in wanted} | whole
+    return found
+
+
+def _assembled(skeleton: str, spec: list[list[Any]], found: dict[str, str]) -> str:
+    """The text of a parts row: each member's text inserted at its offset."""
+    pieces: list[str] = []
+    start = 0
+    for offset, ref in spec:
+        pieces.append(skeleton[start:offset])
+        pieces.append(found[ref])
+        start = offset
+    pieces.append(skeleton[start:])
+    return "".join(pieces)
+
+
+def resolve(events: list[dict[str, Any]], load: Load) -> list[dict[str, Any]]:
     """Put the texts back in place of the references (in place); ``load`` reads the rows
     ``(digest, compressed text)`` of the digests it is given."""
     wanted = referenced(events)
     if not wanted:
         return events
-    found = texts(load(wanted))
+    found = load_texts(wanted, load)
     for event in events:
         for details in event.values():
             if isinstance(details, dict):

@@ -228,7 +228,7 @@ class PostgresJournal:
         return self._reader().execute(Q.PAYLOADS, (arn, list(refs))).fetchall()
 
     def payload_texts(self, arn: str, digests: set[str]) -> dict[str, str]:
-        return P.texts(self._payloads(arn, digests))
+        return P.load_texts(digests, lambda refs: self._payloads(arn, refs))
 
     def history_page(
         self, arn: str, limit: int, after: int | None = None, reverse: bool = False

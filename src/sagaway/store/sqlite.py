@@ -294,7 +294,7 @@ class SqliteJournal:
         return P.resolve(events, lambda refs: self._payloads(arn, refs))
 
     def payload_texts(self, arn: str, digests: set[str]) -> dict[str, str]:
-        return P.texts(self._payloads(arn, digests))
+        return P.load_texts(digests, lambda refs: self._payloads(arn, refs))
 
     def _payloads(self, arn: str, refs: set[str]) -> list[tuple[str, bytes]]:
         marks = ", ".join("?" * len(refs))
