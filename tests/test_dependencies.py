@@ -20,9 +20,14 @@ def _imported_modules() -> set[str]:
     for path in (ROOT / "src").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             if isinstance(node, ast.Import):
-                found.update(alias.name.split(".")[0] for alias in node.names)
+                names = {alias.name.split(".")[0] for alias in node.names}
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                found.add(node.module.split(".")[0])
+                names = {node.module.split(".")[0]}
+            else:
+                continue
+            # A file run as a script (the trace exporter process) imports its siblings by
+            # their bare names: those are files of ours, not packages.
+            found.update(name for name in names if not (path.parent / f"{name}.py").exists())
     return found - FIRST_PARTY - set(sys.stdlib_module_names) - {"__future__"}
 
 
