@@ -233,14 +233,40 @@ async def kill_a_worker(run: ClusterRun, done: int) -> None:
                       f"move once its lease ({LEASE_SECONDS:g} s) runs out[/green]")  # fmt: skip
 
 
+def reachable(config: ShopConfig) -> bool:
+    try:
+        with psycopg.connect(config.url("orders"), connect_timeout=1) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.Error:
+        return False
+    return True
+
+
+async def server_gone(config: ShopConfig, restarting: asyncio.Task[object]) -> None:
+    """Return once the server refuses connections (or the restart command is over)."""
+    while not restarting.done() and await asyncio.to_thread(reachable, config):
+        await asyncio.sleep(0.05)
+
+
+def release_late_orders(run: ClusterRun) -> None:
+    if run.sale.go_late is not None:
+        run.sale.go_late.set()
+
+
 async def restart_database(run: ClusterRun, done: int) -> None:
     command = run.options.db_restart_command
     assert command is not None
     run.timeline.db_restarted = time.time()
     run.console.print(f"[red]restarting PostgreSQL with {done} orders done: {command}[/red]")
     began = time.monotonic()
-    result = await asyncio.to_thread(subprocess.run, shlex.split(command), capture_output=True,
-                                     text=True, timeout=180)  # fmt: skip
+    args = shlex.split(command)
+    restarting = asyncio.create_task(
+        asyncio.to_thread(subprocess.run, args, capture_output=True, text=True, timeout=180)
+    )
+    await server_gone(run.config, restarting)
+    run.console.print(f"PostgreSQL is down; the last {run.sale.late} orders go now")
+    release_late_orders(run)  # they meet the outage: 503s, retried with their Idempotency-Key
+    result = await restarting
     run.timeline.db_restart_seconds = time.monotonic() - began
     if result.returncode != 0:
         raise RuntimeError(f"{command} failed ({result.returncode}): {result.stderr.strip()}")
@@ -410,8 +436,12 @@ async def run_cluster_demo(options: DemoOptions, console: Console) -> int:
         console.print(f"{options.workers} worker(s) and {options.intakes} intake(s) on "
                       f"{', '.join(run.bases())}; flash sale of {options.orders} orders, "
                       f"{options.spike}x spike")  # fmt: skip
+        if options.db_restart_command:
+            # Late shoppers: the last 5% of the orders are sent during the restart.
+            run.sale.late, run.sale.go_late = max(1, options.orders // 20), asyncio.Event()
         submitting = asyncio.create_task(submit_all(run.bases(), options, run.sale))
         complete = await watch(run, submitting)
+        release_late_orders(run)  # the restart never came (the wait gave up)
         accepted, refused = await submitting
         run.intake_cpu = run.cpu()[1]
         quiet = await quiesce(run)
