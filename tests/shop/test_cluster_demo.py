@@ -15,14 +15,17 @@ import shlex
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from shop.audit import run_audit
 from shop.bus_accounting import bus_account
 from shop.cluster_demo import check_connections, cluster_db, connections_needed
 from shop.config import ShopConfig
 from shop.demo import DemoOptions
-from tests.pg_cluster import PgCluster
+from tests.pg_cluster import PgCluster, own_cluster
 from tests.store.conftest import drop_schema, postgres_url
 
 ORDERS = 200
@@ -43,6 +46,13 @@ def free_ports(count: int) -> int:
         except OSError:
             continue
         return base
+
+
+@pytest.fixture
+def pg() -> Iterator[PgCluster]:
+    """Two workers and two intakes need more than the default 100 connections."""
+    with own_cluster(max_connections="200") as cluster:
+        yield cluster
 
 
 def test_cluster_demo_survives_a_worker_kill_and_a_database_restart(
