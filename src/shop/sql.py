@@ -95,7 +95,15 @@ class SqlConnection:
         try:
             self._pg = psycopg.connect(self.url, autocommit=True, connect_timeout=5)
         except psycopg.OperationalError as exc:
+            self._drop()
             raise ServiceUnavailable(f"database unavailable: {exc}") from exc
+
+    def _drop(self) -> None:
+        """Forget a PostgreSQL session that failed: one dropped by the server in the middle
+        of an ``executemany`` (a pipeline) may stay in pipeline mode without being marked
+        broken, and fail every later statement. The next call reconnects."""
+        if self._pg is not None:
+            self._pg.close()
 
     def _pg_conn(self) -> psycopg.Connection[Any]:
         if self._pg is None or self._pg.closed or self._pg.broken:
@@ -109,6 +117,7 @@ class SqlConnection:
         try:
             return self._pg_conn().execute(to_postgres(sql), params)
         except psycopg.OperationalError as exc:
+            self._drop()
             raise ServiceUnavailable(f"database unavailable: {exc}") from exc
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
@@ -119,6 +128,7 @@ class SqlConnection:
             with self._pg_conn().cursor() as cursor:
                 cursor.executemany(to_postgres(sql), rows)
         except psycopg.OperationalError as exc:
+            self._drop()
             raise ServiceUnavailable(f"database unavailable: {exc}") from exc
 
     def script(self, ddl: str) -> None:
@@ -153,6 +163,7 @@ class SqlConnection:
             with self._pg_conn().transaction():
                 yield self
         except psycopg.OperationalError as exc:
+            self._drop()
             raise ServiceUnavailable(f"database unavailable: {exc}") from exc
 
     def close(self) -> None:
