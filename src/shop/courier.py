@@ -16,7 +16,7 @@ from typing import Any
 
 from shop.errors import CourierTimeout, ServiceUnavailable
 from shop.gateway import ThirdPartyBehaviour, check_api_key
-from shop.sql import SqlConnection
+from shop.sql import SharedDatabase
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS bookings (
@@ -39,13 +39,12 @@ class Courier:
         self.behaviour = behaviour or ThirdPartyBehaviour()
         self.outage = outage
         self._rng = random.Random(self.behaviour.seed)
-        self._lock = threading.Lock()
-        self._conn = SqlConnection(url)
-        self._conn.script(SCHEMA)
+        self._lock = threading.Lock()  # the random draws
+        self._db = SharedDatabase(url, SCHEMA)
+        self._conn = self._db.conn
 
     def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+        self._db.close()
 
     def in_outage(self, reference: str) -> bool:
         digest = hashlib.blake2b(reference.encode(), digest_size=4).digest()
@@ -56,7 +55,7 @@ class Courier:
     ) -> dict[str, Any]:
         check_api_key(self._api_key, api_key, "courier book")
         self._weather("book", reference)
-        with self._lock, self._conn.transaction() as conn:
+        with self._db.transaction() as conn:
             conn.lock(f"courier:{key}")
             row = conn.execute("SELECT id, status FROM bookings WHERE key = ?", (key,)).fetchone()
             if row is None:
@@ -70,7 +69,7 @@ class Courier:
     def cancel(self, reference: str, *, api_key: str | None) -> dict[str, Any]:
         check_api_key(self._api_key, api_key, "courier cancel")
         self._weather("cancel", reference, outage=False)
-        with self._lock, self._conn.transaction() as conn:
+        with self._db.transaction() as conn:
             conn.execute(
                 "UPDATE bookings SET status = 'CANCELLED' WHERE reference = ?", (reference,)
             )

@@ -211,6 +211,10 @@ class Sale:
     refused: int = 0
     spike_started: float | None = None
     retries: int = 0
+    # The last ``late`` orders wait for ``go_late`` (the cluster demo sets it once PostgreSQL
+    # is down for its restart), then go at the trickle's rate: requests that meet the outage.
+    late: int = 0
+    go_late: asyncio.Event | None = None
 
 
 RETRY_FOR = 120.0  # seconds a request is retried while the intake or its database is away
@@ -246,11 +250,15 @@ async def submit_all(
                 sale.refused += 1
 
         tasks = []
+        first_late = len(carts) - sale.late if sale.go_late is not None else len(carts)
         for n, cart in enumerate(carts):
             if n == trickle:
                 sale.spike_started = time.time()
+            if n == first_late and sale.go_late is not None:
+                await sale.go_late.wait()
             tasks.append(asyncio.create_task(post(n, cart)))
-            await asyncio.sleep(1 / base_rate if n < trickle else 1 / (base_rate * options.spike))
+            slow = n < trickle or n >= first_late
+            await asyncio.sleep(1 / base_rate if slow else 1 / (base_rate * options.spike))
         await asyncio.gather(*tasks)
     finally:
         for client in clients:

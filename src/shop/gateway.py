@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shop.errors import GatewayTimeout, PaymentDeclined, ServiceUnavailable, Unauthorized
-from shop.sql import SqlConnection
+from shop.sql import SharedDatabase
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS charges (
@@ -66,20 +66,19 @@ class PaymentGateway:
         self._api_key = api_key  # the key it issued to the shop
         self.behaviour = behaviour or ThirdPartyBehaviour()
         self._rng = random.Random(self.behaviour.seed)
-        self._lock = threading.Lock()
-        self._conn = SqlConnection(url)
-        self._conn.script(SCHEMA)
+        self._lock = threading.Lock()  # the random draws
+        self._db = SharedDatabase(url, SCHEMA)
+        self._conn = self._db.conn
 
     def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+        self._db.close()
 
     def tokenize(self, number: str, *, api_key: str | None) -> str:
         """The gateway's token for a card number (the same number, the same token, so that
         a retried order is the same order). The number stays in the gateway's vault: the
         shop keeps only the token and the last four digits."""
         check_api_key(self._api_key, api_key, "gateway tokenize")
-        with self._lock, self._conn.transaction() as conn:
+        with self._db.transaction() as conn:
             conn.lock(f"card:{number}")  # intakes of a cluster tokenize at once
             row = conn.execute("SELECT token FROM cards WHERE number = ?", (number,)).fetchone()
             if row is not None:
@@ -106,8 +105,8 @@ class PaymentGateway:
     def lookup(self, key: str, *, api_key: str | None) -> dict[str, Any] | None:
         """The charge an earlier call with ``key`` made, if the gateway ever saw it."""
         check_api_key(self._api_key, api_key, "gateway lookup")
-        with self._lock:
-            row = self._conn.execute(
+        with self._db.session() as conn:
+            row = conn.execute(
                 "SELECT c.id, c.status, c.amount FROM operations o"
                 " JOIN charges c ON c.id = o.charge_id WHERE o.key = ?",
                 (key,),
@@ -133,7 +132,7 @@ class PaymentGateway:
         return response
 
     def _apply(self, key: str, op: str, request: dict[str, Any]) -> dict[str, Any]:
-        with self._lock, self._conn.transaction() as conn:
+        with self._db.transaction() as conn:
             conn.lock(f"gateway:{key}")  # engine workers of a cluster may call at once
             row = conn.execute(
                 "SELECT op, request, response FROM operations WHERE key = ?", (key,)

@@ -95,7 +95,15 @@ class SqlConnection:
         try:
             self._pg = psycopg.connect(self.url, autocommit=True, connect_timeout=5)
         except psycopg.OperationalError as exc:
+            self._drop()
             raise ServiceUnavailable(f"database unavailable: {exc}") from exc
+
+    def _drop(self) -> None:
+        """Forget a PostgreSQL session that failed: one dropped by the server in the middle
+        of an ``executemany`` (a pipeline) may stay in pipeline mode without being marked
+        broken, and fail every later statement. The next call reconnects."""
+        if self._pg is not None:
+            self._pg.close()
 
     def _pg_conn(self) -> psycopg.Connection[Any]:
         if self._pg is None or self._pg.closed or self._pg.broken:
@@ -109,6 +117,7 @@ class SqlConnection:
         try:
             return self._pg_conn().execute(to_postgres(sql), params)
         except psycopg.OperationalError as exc:
+            self._drop()
             raise ServiceUnavailable(f"database unavailable: {exc}") from exc
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
@@ -119,6 +128,7 @@ class SqlConnection:
             with self._pg_conn().cursor() as cursor:
                 cursor.executemany(to_postgres(sql), rows)
         except psycopg.OperationalError as exc:
+            self._drop()
             raise ServiceUnavailable(f"database unavailable: {exc}") from exc
 
     def script(self, ddl: str) -> None:
@@ -153,6 +163,7 @@ class SqlConnection:
             with self._pg_conn().transaction():
                 yield self
         except psycopg.OperationalError as exc:
+            self._drop()
             raise ServiceUnavailable(f"database unavailable: {exc}") from exc
 
     def close(self) -> None:
@@ -207,6 +218,10 @@ class Database:
         with self.transaction() as conn:
             conn.executemany(sql, rows)
 
+    def adopt(self, conn: SqlConnection) -> None:
+        """Pool an open session (PostgreSQL)."""
+        self._idle.put(conn)
+
     def _thread_connection(self) -> SqlConnection:
         conn: SqlConnection | None = getattr(self._local, "conn", None)
         if conn is None:
@@ -226,3 +241,40 @@ class Database:
                 break
         for conn in opened:
             conn.close()
+
+
+class SharedDatabase:
+    """A simulated third party's books, used by every engine thread of a process. SQLite:
+    one connection behind a lock, as writers are serialized anyway. PostgreSQL: a pool of
+    ``pool_size`` sessions, so that the threads' calls (one row lock or advisory lock each)
+    run at once instead of queuing on one connection: the gateway's lock was where a
+    worker's threads waited most (py-spy). ``conn`` is the first session (tests read it)."""
+
+    def __init__(self, url: str, schema: str, *, pool_size: int = 4) -> None:
+        self.conn = SqlConnection(url)
+        self.conn.script(schema)
+        self._lock = threading.Lock()
+        self._pool = Database(url, pool_size=pool_size) if self.conn.postgres else None
+        if self._pool is not None:
+            self._pool.adopt(self.conn)  # the pool's first session, not one more
+
+    @contextmanager
+    def session(self) -> Iterator[SqlConnection]:
+        if self._pool is not None:
+            with self._pool.connection() as conn:
+                yield conn
+            return
+        with self._lock:
+            yield self.conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[SqlConnection]:
+        with self.session() as conn, conn.transaction():
+            yield conn
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()  # self.conn among them
+            return
+        with self._lock:
+            self.conn.close()

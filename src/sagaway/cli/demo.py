@@ -47,8 +47,9 @@ def demo(
         None,
         "--db-restart-command",
         help="With --db: a command that restarts PostgreSQL, run "
-        "once half the orders are final, e.g. 'pg_ctlcluster 15 main restart -m fast' "
-        "(without it the database restart is skipped, and the demo says so).",
+        "once half the orders are final, e.g. 'pg_ctlcluster 15 main restart -m fast'; "
+        "the last 5% of the orders are sent while it is down (503s, retried with the same "
+        "Idempotency-Key). Without it the database restart is skipped, and the demo says so.",
     ),
 ) -> None:
     """Run a flash sale on the shop with failures and an engine crash; audit the invariants."""

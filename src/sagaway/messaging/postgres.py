@@ -71,7 +71,14 @@ class _Connection:
         with self._lock:
             if self._conn.closed or self._conn.broken:
                 self._conn = psycopg.connect(self.url, autocommit=True)
-            yield self._conn
+            try:
+                yield self._conn
+            except psycopg.OperationalError:
+                # A server gone mid-executemany (a pipeline) can leave the connection in
+                # pipeline mode without marking it broken: every later statement would fail
+                # ("cannot exit pipeline mode while busy"). The next use reconnects.
+                self._conn.close()
+                raise
 
     def run(self, query: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         for attempt in (1, 2):

@@ -133,6 +133,9 @@ class PostgresJournal:
                 with conn.transaction():
                     yield conn
             except LOST as exc:
+                # A server gone mid-pipeline can leave the writer in pipeline mode without
+                # marking it broken; closed, it is replaced at the next write.
+                conn.close()
                 raise StoreError(f"write to PostgreSQL failed: {exc}") from exc
             finally:
                 self._written = time.monotonic()
