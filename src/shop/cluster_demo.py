@@ -427,7 +427,12 @@ def print_cluster_figures(run: ClusterRun) -> None:
 
 async def run_cluster_demo(options: DemoOptions, console: Console) -> int:
     config = cluster_config(options)
-    too_few = await asyncio.to_thread(check_connections, options.db or "", options)
+    try:
+        too_few = await asyncio.to_thread(check_connections, options.db or "", options)
+    except psycopg.Error as exc:  # a wrong URL or a server that is not there: say so, once
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        console.print(f"[red]cannot reach PostgreSQL at {options.db}: {reason}[/red]")
+        return 2
     if too_few is not None:
         console.print(f"[red]{too_few}[/red]")
         return 2

@@ -107,6 +107,17 @@ def test_cluster_options_need_a_postgresql_db(tmp_path: Path) -> None:
         assert "--db" in done.stderr, extra
 
 
+def test_an_unreachable_database_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    with socket.socket() as sock:  # a port nothing listens on once the socket is closed
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    cmd = [sys.executable, "-m", "sagaway", "demo", "--workdir", str(tmp_path / "d"),
+           "--db", f"postgresql://postgres@127.0.0.1:{port}/shop", "--workers", "2"]  # fmt: skip
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert "cannot reach PostgreSQL" in done.stdout and "Traceback" not in done.stdout + done.stderr
+
+
 def test_a_server_with_too_few_connections_is_refused_up_front() -> None:
     url = postgres_url()
     try:
