@@ -4,6 +4,7 @@ target, JSON with ``--json``, exit 1 while some event is not accounted for."""
 from __future__ import annotations
 
 import asyncio
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,15 @@ def test_a_missing_bus_database_is_exit_2(tmp_path: Path) -> None:
     done = sagaway("events", "accounting", "--bus-db", f"sqlite:///{tmp_path / 'no.db'}")
     assert done.code == 2 and done.err.startswith("error: no bus database at")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_unreachable_postgresql_bus_is_one_line_and_exit_2() -> None:
+    with socket.socket() as sock:  # a port nothing listens on once the socket is closed
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    done = sagaway("events", "accounting", "--db", f"postgresql://postgres@127.0.0.1:{port}/x")
+    assert done.code == 2 and done.err.startswith("error: cannot read the bus at postgresql://")
+    assert "Traceback" not in done.err
 
 
 def test_accounting_reads_a_clusters_bus_on_postgresql() -> None:

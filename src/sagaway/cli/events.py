@@ -10,9 +10,11 @@ target's matched = delivered + dead-lettered (nothing pending once the system is
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 from typing import Annotated
 
+import psycopg
 import typer
 
 from sagaway.cli import app
@@ -20,6 +22,7 @@ from sagaway.messaging.ledger import BusAccounting
 from sagaway.messaging.put_events import bus_url_beside
 from sagaway.messaging.sqlite import path_from_url
 from sagaway.messaging.stores import is_postgres, open_ledger
+from sagaway.store.ports import StoreError
 
 events_app = typer.Typer(help="The event bus: account for the events it received.")
 app.add_typer(events_app, name="events")
@@ -54,15 +57,24 @@ def accounting(
     if not is_postgres(url) and not Path(path_from_url(url)).is_file():
         typer.echo(f"error: no bus database at {path_from_url(url)}", err=True)
         raise typer.Exit(2)
-    ledger = open_ledger(url)
     try:
-        accounts = [ledger.accounting(name) for name in (bus or ledger.buses())]
-    finally:
-        ledger.close()
+        accounts = _accounts(url, bus)
+    except (StoreError, sqlite3.Error, psycopg.Error, OSError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        typer.echo(f"error: cannot read the bus at {url}: {reason}", err=True)
+        raise typer.Exit(2) from exc
     for account in accounts:
         typer.echo(json.dumps(account.to_json()) if as_json else _text(account))
     if not all(account.balanced for account in accounts):
         raise typer.Exit(1)
+
+
+def _accounts(url: str, buses: list[str] | None) -> list[BusAccounting]:
+    ledger = open_ledger(url)
+    try:
+        return [ledger.accounting(name) for name in (buses or ledger.buses())]
+    finally:
+        ledger.close()
 
 
 def _text(account: BusAccounting) -> str:
