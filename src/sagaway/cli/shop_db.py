@@ -19,13 +19,13 @@ if TYPE_CHECKING:
     from shop.config import ShopConfig
 
 SHOP_DB_HELP = (
-    "A shop on PostgreSQL: the postgresql:// URL its workers got (ShopConfig.db); its "
-    "services are the schemas <base>_<name>, <base> the URL's search_path or 'shop'. "
-    "Instead of --workdir/--db."
+    "A shop on PostgreSQL instead of --workdir/--db: the postgresql:// URL its workers got "
+    "(ShopConfig.db). Its services are the schemas BASE_orders, BASE_incidents, ..., BASE "
+    "being the URL's search_path or 'shop'."
 )
 SHOP_SCHEMA_HELP = (
-    "With --shop-db: the shop's base schema (journal and bus), its services in "
-    "<schema>_<name>; 'shopdemo' for the shop of `sagaway demo --db URL`."
+    "With --shop-db: the shop's BASE schema (journal and bus; services in BASE_orders, ...). "
+    "The shop of 'sagaway demo --db URL' is --shop-db URL --shop-schema shopdemo."
 )
 
 
