@@ -94,9 +94,7 @@ def serve(
             "private or link-local address (repeatable; default: public addresses only)"
         ),
     ] = None,
-    access_log: Annotated[
-        bool, typer.Option(help="Print one line per request to stderr")
-    ] = False,
+    access_log: Annotated[bool, typer.Option(help="Print one line per request to stderr")] = False,
     isolation: Annotated[Isolation, typer.Option(help=ISOLATION_HELP)] = Isolation.THREAD,
     expression_cpu_seconds: options.CpuSeconds = options.DEFAULT_CPU_SECONDS,
     expression_max_depth: options.MaxDepth = options.DEFAULT_MAX_DEPTH,
