@@ -19,34 +19,17 @@ import threading
 import time
 from typing import Any
 
-from sagaway import make_event
-from sagaway.messaging.dlq import REDRIVE_SOURCE, REDRIVE_TYPE, DeadLetter
+from sagaway.messaging.dlq import SCHEMA as DEAD_LETTERS_SCHEMA
+from sagaway.messaging.dlq import DeadLetter, redrive_letter
+from sagaway.messaging.outbox import SCHEMA as OUTBOX_SCHEMA
 from sagaway.messaging.outbox import Publish, RelayLoop
 from sagaway.observability.context import stamp_event
 from shop.errors import ServiceUnavailable
 from shop.sql import SqlConnection, search_path
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS event_outbox (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    event_id TEXT NOT NULL UNIQUE,
-    body TEXT NOT NULL,
-    relayed INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS event_outbox_pending ON event_outbox (relayed, seq);
-CREATE TABLE IF NOT EXISTS dead_letters (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    queue TEXT NOT NULL,
-    message_id TEXT NOT NULL UNIQUE,
-    body TEXT NOT NULL,
-    error TEXT NOT NULL,
-    cause TEXT NOT NULL,
-    created REAL NOT NULL,
-    redriven REAL,
-    redrive_count INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS dead_letters_by_queue ON dead_letters (queue, redriven);
-"""
+# Sagaway's own tables (so `sagaway dlq` reads a SQLite orders file as before), written in
+# SQL that shop.sql.SqlConnection also runs on PostgreSQL.
+SCHEMA = OUTBOX_SCHEMA + DEAD_LETTERS_SCHEMA
 _LETTER = "id, queue, message_id, body, error, cause, created, redriven, redrive_count"
 
 
@@ -111,22 +94,8 @@ class DeadLetters:
             row = conn.execute(
                 f"SELECT {_LETTER} FROM dead_letters WHERE id = ? FOR UPDATE", (letter_id,)
             ).fetchone()
-            if row is None:
-                raise KeyError(letter_id)
-            letter = _letter(row)
-            if letter.redriven is not None:
-                raise ValueError(f"dead letter {letter_id} was already redriven")
-            count = letter.redrive_count + 1
-            message = letter.body if body is None else body
-            conn.execute(
-                "UPDATE dead_letters SET redriven = ?, redrive_count = ?, body = ? WHERE id = ?",
-                (time.time(), count, json.dumps(message), letter_id),
-            )
-            detail = {"queue": letter.queue, "messageId": letter.message_id,
-                      "redriveCount": count, "message": message}  # fmt: skip
-            event_id = f"{letter.message_id}-redrive-{count}"
-            write_event(conn, make_event(REDRIVE_SOURCE, REDRIVE_TYPE, detail, event_id=event_id))
-        return letter
+            return redrive_letter(conn, letter_id, None if row is None else _letter(row), body,
+                                  write_event)  # fmt: skip
 
     def close(self) -> None:
         self._conn.close()

@@ -13,6 +13,7 @@ import json
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -120,25 +121,39 @@ class DeadLetterQueue:
             row = conn.execute(
                 f"SELECT {_COLUMNS} FROM dead_letters WHERE id = ?", (letter_id,)
             ).fetchone()
-            if row is None:
-                raise KeyError(letter_id)
-            letter = _letter(row)
-            if letter.redriven is not None:
-                raise ValueError(f"dead letter {letter_id} was already redriven")
-            count = letter.redrive_count + 1
-            message = letter.body if body is None else body
-            conn.execute(
-                "UPDATE dead_letters SET redriven = ?, redrive_count = ?, body = ? WHERE id = ?",
-                (time.time(), count, json.dumps(message), letter_id),
-            )
-            detail = {"queue": letter.queue, "messageId": letter.message_id,
-                      "redriveCount": count, "message": message}  # fmt: skip
-            event_id = f"{letter.message_id}-redrive-{count}"
-            write_event(conn, make_event(REDRIVE_SOURCE, REDRIVE_TYPE, detail, event_id=event_id))
-        return letter
+            return redrive_letter(conn, letter_id, None if row is None else _letter(row), body,
+                                  write_event)  # fmt: skip
 
     def close(self) -> None:
         self._conn.close()
+
+
+def redrive_letter(
+    conn: Any,
+    letter_id: int,
+    letter: DeadLetter | None,
+    body: Any,
+    write: Callable[[Any, dict[str, Any]], None],
+) -> DeadLetter:
+    """Inside the caller's transaction on ``conn`` (a connection taking ``?`` placeholders,
+    holding the ``dead_letters`` table and an outbox that ``write`` adds to): mark ``letter``
+    redriven and announce it with a ``DeadLetterRedriven`` event. KeyError when there is no
+    such letter, ValueError when it was redriven already."""
+    if letter is None:
+        raise KeyError(letter_id)
+    if letter.redriven is not None:
+        raise ValueError(f"dead letter {letter_id} was already redriven")
+    count = letter.redrive_count + 1
+    message = letter.body if body is None else body
+    conn.execute(
+        "UPDATE dead_letters SET redriven = ?, redrive_count = ?, body = ? WHERE id = ?",
+        (time.time(), count, json.dumps(message), letter_id),
+    )
+    detail = {"queue": letter.queue, "messageId": letter.message_id,
+              "redriveCount": count, "message": message}  # fmt: skip
+    event_id = f"{letter.message_id}-redrive-{count}"
+    write(conn, make_event(REDRIVE_SOURCE, REDRIVE_TYPE, detail, event_id=event_id))
+    return letter
 
 
 def _letter(row: tuple[Any, ...]) -> DeadLetter:
