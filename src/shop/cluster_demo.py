@@ -39,6 +39,7 @@ from shop.demo import (
     demo_config,
     provide_third_party_keys,
     stock_the_shop,
+    stop_process,
     submit_all,
 )
 from shop.operator import redrive
@@ -92,13 +93,7 @@ class Process:
             time.sleep(0.05)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
 
 
 @dataclass(slots=True)

@@ -23,6 +23,14 @@ ExpressSeconds = Annotated[
 Tags = Annotated[
     int, typer.Option(help="Tags per state machine or activity (AWS: 50; 0: no limit)", min=0)
 ]
+# Not a quota, but declared here for the same reason: serve and worker take it alike.
+HttpAllowHosts = Annotated[
+    list[str] | None,
+    typer.Option(
+        help="A host http:invoke Tasks may call although it resolves to a loopback, "
+        "private or link-local address (repeatable; default: public addresses only)"
+    ),
+]
 
 DEFAULT_HISTORY_EVENTS = 25_000
 DEFAULT_PAYLOAD_BYTES = 262_144

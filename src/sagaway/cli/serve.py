@@ -87,13 +87,7 @@ def serve(
     anonymous_reads: Annotated[
         bool, typer.Option(help="With credentials: let unsigned Describe/List/Get requests in")
     ] = False,
-    http_allow_host: Annotated[
-        list[str] | None,
-        typer.Option(
-            help="A host http:invoke Tasks may call although it resolves to a loopback, "
-            "private or link-local address (repeatable; default: public addresses only)"
-        ),
-    ] = None,
+    http_allow_host: quota.HttpAllowHosts = None,
     access_log: Annotated[bool, typer.Option(help="Print one line per request to stderr")] = False,
     isolation: Annotated[Isolation, typer.Option(help=ISOLATION_HELP)] = Isolation.THREAD,
     expression_cpu_seconds: options.CpuSeconds = options.DEFAULT_CPU_SECONDS,

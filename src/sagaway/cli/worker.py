@@ -76,13 +76,7 @@ def worker(
     max_history_events: quota.HistoryEvents = quota.DEFAULT_HISTORY_EVENTS,
     max_payload_bytes: quota.PayloadBytes = quota.DEFAULT_PAYLOAD_BYTES,
     express_max_seconds: quota.ExpressSeconds = quota.DEFAULT_EXPRESS_SECONDS,
-    http_allow_host: Annotated[
-        list[str] | None,
-        typer.Option(
-            help="A host http:invoke Tasks may call although it resolves to a loopback, "
-            "private or link-local address (repeatable; default: public addresses only)"
-        ),
-    ] = None,
+    http_allow_host: quota.HttpAllowHosts = None,
 ) -> None:
     """Run executions from a PostgreSQL database shared with other workers.
 
