@@ -11,6 +11,7 @@ import asyncio
 import os
 import signal
 import sys
+import threading
 import time
 from typing import Any
 
@@ -19,8 +20,15 @@ from sagaway.messaging.put_events import ServerBus
 from sagaway.store.open import open_journal
 
 
+# The bus hands events to the target concurrently (threads): only the first reports and
+# kills, in one write, so two reports can't interleave into one garbled line.
+_FIRST = threading.Lock()
+
+
 def die(event: dict[str, Any]) -> None:
-    print("claimed", event["id"], flush=True)
+    if not _FIRST.acquire(blocking=False):
+        threading.Event().wait()  # the first caller is killing the process
+    os.write(sys.stdout.fileno(), f"claimed {event['id']}\n".encode())
     os.kill(os.getpid(), signal.SIGKILL)
 
 
