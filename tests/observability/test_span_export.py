@@ -132,3 +132,26 @@ def test_the_child_takes_the_resource_it_is_given() -> None:
         process.close()
         spans = collector.received()
     assert [(s.service, s.run) for s in spans] == [("given", "variable")]
+
+
+def niceness_after_lowering(env: dict[str, str]) -> int:
+    """This process's niceness plus what lower_priority adds, in a child process (a
+    process cannot raise its priority back)."""
+    code = (
+        "import json, os, sys\n"
+        "from sagaway.observability.span_export import lower_priority\n"
+        "lower_priority(json.loads(sys.argv[1]))\n"
+        "print(os.nice(0))\n"
+    )
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", code, json.dumps(env)],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    return int(done.stdout) - os.nice(0)
+
+
+def test_the_exporter_process_runs_below_the_engines_cpu_priority_unless_told() -> None:
+    assert niceness_after_lowering({}) == min(10, 19 - os.nice(0))
+    assert niceness_after_lowering({"SAGAWAY_TRACE_EXPORTER_NICE": "5"}) == 5
+    assert niceness_after_lowering({"SAGAWAY_TRACE_EXPORTER_NICE": "0"}) == 0

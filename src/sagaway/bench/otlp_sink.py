@@ -1,7 +1,15 @@
-"""A loopback OTLP/HTTP trace receiver for ``sagaway bench --tracing-cost``: it takes every
-POST, decodes it with opentelemetry-proto's classes (so what it counts was valid OTLP),
-counts the spans and discards them. ``GET /count`` answers ``{"spans": n, "requests": n,
-"bytes": n}``.
+"""A loopback OTLP/HTTP trace receiver for ``sagaway bench --tracing-cost``, as cheap as a
+collector's intake can be while still proving that what arrived was valid OTLP.
+
+It stands in for a collector, which in production runs on another machine: its work must
+not be counted against the engine it shares this machine with. So during a run it only
+reads each POST's body, keeps it as it came and answers 200; ``GET /count`` then decodes
+the bodies kept since the last count with opentelemetry-proto's classes (so what it
+counts was valid OTLP: a body that does not decode is counted as ``rejected``, its spans
+not at all), counts their spans, drops the bodies and answers ``{"spans": n, "requests":
+n, "bytes": n, "rejected": n}``. The bench asks after the exporter has drained, outside
+the measured time. The process also runs at a lower CPU priority (``os.nice``), as a
+machine of its own would leave the engine's cores alone.
 
 Run as a script, in its own process, so its work is not the engine's: it prints its URL on
 the first line of stdout and serves until its stdin closes.
@@ -10,6 +18,7 @@ the first line of stdout and serves until its stdin closes.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -18,34 +27,25 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 _COUNTS = {"spans": 0, "requests": 0, "bytes": 0, "rejected": 0}
+_BODIES: list[bytes] = []  # received, not yet decoded (GET /count decodes them)
 _LOCK = threading.Lock()
+_NICE = 10  # the receiver's CPU priority, below the engine's
 
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as a collector does
 
     def do_POST(self) -> None:
-        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-            ExportTraceServiceRequest,
-        )
-
         body = self.rfile.read(int(self.headers["Content-Length"]))
-        try:
-            request = ExportTraceServiceRequest.FromString(body)
-        except Exception:
-            with _LOCK:
-                _COUNTS["rejected"] += 1
-            self._answer(400, b"")
-            return
-        spans = sum(len(s.spans) for r in request.resource_spans for s in r.scope_spans)
         with _LOCK:
-            _COUNTS["spans"] += spans
-            _COUNTS["requests"] += 1
-            _COUNTS["bytes"] += len(body)
+            _BODIES.append(body)
         self._answer(200, b"", "application/x-protobuf")
 
     def do_GET(self) -> None:
         with _LOCK:
+            bodies = _BODIES[:]
+            _BODIES.clear()
+            _count(bodies)
             body = json.dumps(_COUNTS).encode()
         self._answer(200, body, "application/json")
 
@@ -58,6 +58,24 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, *args: Any) -> None:
         pass
+
+
+def _count(bodies: list[bytes]) -> None:
+    """Decode each kept request as an ExportTraceServiceRequest and count its spans."""
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest,
+    )
+
+    for body in bodies:
+        try:
+            request = ExportTraceServiceRequest.FromString(body)
+        except Exception:
+            _COUNTS["rejected"] += 1
+            continue
+        spans = sum(len(s.spans) for r in request.resource_spans for s in r.scope_spans)
+        _COUNTS["spans"] += spans
+        _COUNTS["requests"] += 1
+        _COUNTS["bytes"] += len(body)
 
 
 class OtlpSink:
@@ -73,8 +91,13 @@ class OtlpSink:
             raise RuntimeError("the OTLP sink did not start")
         return self
 
+    @property
+    def pid(self) -> int:
+        return self._proc.pid
+
     def counts(self) -> dict[str, int]:
-        with urllib.request.urlopen(f"{self.url}/count", timeout=10) as answer:
+        """Decodes what arrived since the last call (not free: call it outside a measurement)."""
+        with urllib.request.urlopen(f"{self.url}/count", timeout=60) as answer:
             counts: dict[str, int] = json.load(answer)
         return counts
 
@@ -82,9 +105,12 @@ class OtlpSink:
         assert self._proc.stdin is not None
         self._proc.stdin.close()
         self._proc.wait(10)
+        if self._proc.stdout is not None:
+            self._proc.stdout.close()
 
 
 def _main() -> None:
+    os.nice(_NICE)
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -55,7 +55,8 @@ class WorkloadRun:
     transitions: int = 0  # states entered, counted from the histories when kept
     transitions_counted: bool = False  # False: EXPRESS keeps no history, so derived
     wall_seconds: float = 0.0
-    cpu_seconds: float = 0.0
+    cpu_seconds: float = 0.0  # the engine's process and its SQLite writer process
+    writer_cpu_seconds: float = 0.0  # of which the writer process's
     engine_steps: int = 0  # interpreter steps applied by actors (Task results, timers)
     commit_batches: int = 0
     committed_steps: int = 0
@@ -135,10 +136,10 @@ def _journal(config: BenchConfig) -> Iterator[Any]:
             journal.close()
 
 
-def _cpu_seconds(engine: Engine) -> float:
+def _cpu_seconds(engine: Engine) -> tuple[float, float]:
     """This process's CPU, and that of the SQLite journal's writer process if it has one."""
     writer = getattr(engine.journal, "writer_cpu_seconds", None)
-    return time.process_time() + (writer() if writer is not None else 0.0)
+    return time.process_time(), (writer() if writer is not None else 0.0)
 
 
 async def _measure(
@@ -149,10 +150,12 @@ async def _measure(
     progress: Progress | None,
 ) -> list[str]:
     batches, steps = engine.committer.batches, engine.committer.steps
-    cpu, wall = _cpu_seconds(engine), time.perf_counter()
+    (cpu, writer), wall = _cpu_seconds(engine), time.perf_counter()
     arns = await _drive(engine, machine_arn, config, result, progress)
     result.wall_seconds = time.perf_counter() - wall
-    result.cpu_seconds = _cpu_seconds(engine) - cpu
+    cpu_after, writer_after = _cpu_seconds(engine)
+    result.writer_cpu_seconds = writer_after - writer
+    result.cpu_seconds = cpu_after - cpu + result.writer_cpu_seconds
     result.commit_batches = engine.committer.batches - batches
     result.committed_steps = engine.committer.steps - steps
     result.engine_steps = sum(t.steps for t in result.timings)

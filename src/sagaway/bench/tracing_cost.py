@@ -4,10 +4,12 @@ on a fresh SQLite journal, the spans exported over OTLP/HTTP to a loopback recei
 own process (:mod:`sagaway.bench.otlp_sink`) that decodes and counts them.
 
 Per run: sagas/s; CPU per transition of the engine (its process and the SQLite writer
-process, as the plain benchmark counts it); CPU of the exporter process per span; the
-spans the receiver got; and how long the exporter took, after the last execution ended, to
-send what it still held (the "drain": long when it cannot keep up). The summary is the
-median of each mode and the ratio of the medians.
+process, as the plain benchmark counts it), and of each process apart: the engine's, the
+writer's, the exporter's (its start and drain included) and the receiver's (its intake
+during the run and the drain; its decoding, at the count, after); CPU of the exporter
+process per span; the spans the receiver got; and how long the exporter took, after the
+last execution ended, to send what it still held (the "drain": long when it cannot keep
+up). The summary is the median of each mode and the ratio of the medians.
 
 The exporter process is configured from this process's OTEL_* variables (sampler, batch
 size, ``SAGAWAY_TRACE_EXPORT=sdk`` for the SDK's exporter), with the endpoint the receiver's.
@@ -45,6 +47,11 @@ class CostRun:
     spans_received: int = 0
     exporter_cpu_us_per_span: float = 0.0
     drain_seconds: float = 0.0
+    # CPU µs per transition of each process apart (the first two add up to the above)
+    engine_us: float = 0.0
+    writer_us: float = 0.0
+    exporter_us: float = 0.0
+    receiver_us: float = 0.0
 
 
 def order(rounds: int) -> list[bool]:
@@ -71,18 +78,38 @@ def _one(config: BenchConfig, workload: Workload, sink: OtlpSink | None) -> Cost
     if exporter is not None:  # the sampler is the SDK's, from OTEL_TRACES_SAMPLER(_ARG)
         observer = Tracing(TracerProvider(resource=default_resource()), sink=exporter)
     before = sink.counts()["spans"] if sink is not None else 0
+    receiver = process_cpu(sink.pid) if sink is not None else 0.0
     run, _ = asyncio.run(run_workload(config, workload, observer=observer))
     rate = run.executions / max(run.wall_seconds, 1e-9)
-    cpu = run.cpu_seconds * 1e6 / max(run.transitions, 1)
+    per = 1e6 / max(run.transitions, 1)
+    cpu, writer = run.cpu_seconds * per, run.writer_cpu_seconds * per
+    engine_us, writer_us = round(cpu - writer, 1), round(writer, 1)
     if exporter is None or sink is None:
-        return CostRun(False, round(rate, 1), round(cpu, 1), run.transitions)
+        return CostRun(False, round(rate, 1), round(cpu, 1), run.transitions,
+                       engine_us=engine_us, writer_us=writer_us)  # fmt: skip
+    # The SQLite writer process is reaped by now; the exporter process by close(), below.
     children, started = _children_cpu(), time.perf_counter()
     exporter.close(timeout=120)  # sends what is queued; the child exports it and exits
     drain = time.perf_counter() - started
-    child_cpu = _children_cpu() - children  # the exporter process, reaped by close()
-    received = sink.counts()["spans"] - before
+    child_cpu = _children_cpu() - children
+    receiver = process_cpu(sink.pid) - receiver
+    received = sink.counts()["spans"] - before  # decoded now, outside the measurement
     return CostRun(True, round(rate, 1), round(cpu, 1), run.transitions, received,
-                   round(child_cpu * 1e6 / max(received, 1), 1), round(drain, 2))  # fmt: skip
+                   round(child_cpu * 1e6 / max(received, 1), 1), round(drain, 2),
+                   engine_us, writer_us, round(child_cpu * per, 1),
+                   round(receiver * per, 1))  # fmt: skip
+
+
+def process_cpu(pid: int) -> float:
+    """The CPU seconds (user and system) process ``pid`` has used, from /proc (0 where
+    there is none)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            fields = stat.read().rpartition(b")")[2].split()
+    except OSError:
+        return 0.0
+    # after the name: state is field 3, utime and stime are 14 and 15 (clock ticks)
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _children_cpu() -> float:
@@ -106,12 +133,15 @@ def summary(runs: list[CostRun]) -> dict[str, Any]:
 
     rate_off, rate_on = median(off, "sagas_per_second"), median(on, "sagas_per_second")
     cpu_off, cpu_on = median(off, "cpu_us_per_transition"), median(on, "cpu_us_per_transition")
+    apart = ("engine_us", "writer_us", "exporter_us", "receiver_us")
     return {
         "runs": [asdict(r) for r in runs],
-        "off": {"sagas_per_second": rate_off, "cpu_us_per_transition": cpu_off},
+        "off": {"sagas_per_second": rate_off, "cpu_us_per_transition": cpu_off,
+                "processes_us_per_transition": {k: median(off, k) for k in apart[:2]}},
         "on": {
             "sagas_per_second": rate_on,
             "cpu_us_per_transition": cpu_on,
+            "processes_us_per_transition": {k: median(on, k) for k in apart},
             "exporter_cpu_us_per_span": median(on, "exporter_cpu_us_per_span"),
             "spans_received": sum(r.spans_received for r in on),
             "drain_seconds": round(statistics.median(r.drain_seconds for r in on), 2),

@@ -45,8 +45,8 @@ def run(config: BenchConfig, names: list[str], rounds: int, as_json: bool) -> No
 
 def _runs_table(body: dict[str, Any]) -> Table:
     table = Table(
-        "run", "tracing", "sagas/s", "CPU µs/transition", "spans received",
-        "exporter CPU µs/span", "drain s",
+        "run", "tracing", "sagas/s", "CPU µs/transition", "engine", "writer", "exporter",
+        "receiver", "spans received", "exporter CPU µs/span", "drain s",
         title=f"tracing cost: {body['workload']} (export path: {body['export_path']})",
     )  # fmt: skip
     for index, run in enumerate(body["runs"], 1):
@@ -54,6 +54,8 @@ def _runs_table(body: dict[str, Any]) -> Table:
         table.add_row(
             str(index), "on" if on else "off", f"{run['sagas_per_second']:,.0f}",
             f"{run['cpu_us_per_transition']:.0f}",
+            f"{run['engine_us']:.0f}", f"{run['writer_us']:.0f}",
+            f"{run['exporter_us']:.0f}" if on else "", f"{run['receiver_us']:.1f}" if on else "",
             f"{run['spans_received']:,}" if on else "",
             f"{run['exporter_cpu_us_per_span']:.1f}" if on else "",
             f"{run['drain_seconds']:.2f}" if on else "",
@@ -70,10 +72,19 @@ def _summary_line(body: dict[str, Any]) -> str:
         f"({body['cpu_per_transition_rise_percent']:+.1f}%); within each off/on pair of "
         f"neighbouring runs, median: {_fewer(pairs['sagas_per_second_drop_percent'])} "
         f"sagas/s, CPU per transition {pairs['cpu_per_transition_rise_percent']:+.1f}%; "
+        f"CPU µs per transition by process, off / on (medians): {_apart(off, on)}; "
         f"exporter process "
         f"{on['exporter_cpu_us_per_span']:.1f} µs CPU per span (its start included); the "
         f"engine's tracing hooks, replayed: {hooks['hooks_us_per_transition']:.1f} µs per "
         f"transition, {hooks['hooks_us_per_span']:.1f} µs per span"
+    )
+
+
+def _apart(off: dict[str, Any], on: dict[str, Any]) -> str:
+    before, after = off["processes_us_per_transition"], on["processes_us_per_transition"]
+    return ", ".join(
+        f"{name.removesuffix('_us')} {before.get(name, 0.0):.0f} / {value:.1f}"
+        for name, value in after.items()
     )
 
 

@@ -13,6 +13,11 @@ to a child process, this file run as a script, which exports them as the standar
   ``ReadableSpan`` of each record and hands them to the SDK's exporter (its
   ``OTLPSpanExporter`` or ``ConsoleSpanExporter``).
 
+The child is background work: it lowers its own CPU priority (``os.nice``, by
+``SAGAWAY_TRACE_EXPORTER_NICE``, default 10; 0 keeps the engine's), so that where the
+cores are busy the engine keeps its own and the export catches up when they are not. The
+spans wait in the pipe and the engine's queue meanwhile (see :class:`ExporterProcess`).
+
 The child exits when its pipe closes (the engine exits or dies): it exports what it has
 first, so the spans of a process killed mid-execution still reach the collector.
 
@@ -71,6 +76,8 @@ _SCRIPT = os.path.abspath(__file__)
 _FRAME = struct.Struct("<I")  # the length of each batch sent to the child
 _INTERVAL = 0.1  # seconds between batches sent to the child
 _MAX_PENDING = 65536  # spans waiting for the child; more are dropped, as the SDK's queue does
+_NICE_VARIABLE = "SAGAWAY_TRACE_EXPORTER_NICE"
+_NICE = 10  # the child's default niceness increment: below the engine's priority
 _log = logging.getLogger(__name__)
 
 
@@ -286,7 +293,18 @@ def serve(source: IO[bytes], export: Export, chunk: int) -> None:
                 _log.exception("span export failed: %d spans dropped", dropped)
 
 
+def lower_priority(env: Mapping[str, str]) -> None:
+    """Lower this process's CPU priority by ``SAGAWAY_TRACE_EXPORTER_NICE`` (default
+    ``_NICE``; 0 or less: unchanged); a value that is not a number is ignored."""
+    given = env.get(_NICE_VARIABLE, "").strip()
+    increment = int(given) if given.lstrip("-").isdigit() else _NICE
+    if increment > 0:
+        with contextlib.suppress(OSError):
+            os.nice(increment)
+
+
 def main(env: Mapping[str, str]) -> None:
+    lower_priority(env)
     chunk = max(int(env.get("OTEL_BSP_MAX_EXPORT_BATCH_SIZE") or 512), 1)
     if fast_path_wanted(env):
         given = env.get(RESOURCE_VARIABLE)
