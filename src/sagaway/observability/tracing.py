@@ -268,7 +268,9 @@ class Tracing(Observer):
     def _enter(self, run: Run, entered: int, name: str, kind: str, at: float, parent: int,
                resumed: bool = False) -> None:  # fmt: skip
         more = state_marks(kind, run.compensating, resumed)
-        run.open[entered] = Open(name, _span_id(), parent, _INTERNAL, _nanos(at), more)
+        # _span_id() and _nanos(at), inline: this runs for every state entered
+        run.open[entered] = Open(name, _ids.getrandbits(64) or 1, parent, _INTERNAL,
+                                 int(at * 1e9), more)  # fmt: skip
 
     def _exit(self, run: Run, entered: int, end: int, caught: str | None,
               aborted: str = "") -> None:  # fmt: skip
@@ -324,18 +326,18 @@ class Tracing(Observer):
             dispatch(actor.arn, command)
             return
         # A Task's token starts with its frame's id: the frame says which state span it is.
-        frame = actor.state.frames.get(command.token.partition("@")[0])
+        token = command.token
+        frame = actor.state.frames.get(token.partition("@")[0])
         state = run.open.get(frame.entered_id) if frame is not None else None
-        span = Open(
-            f"{command.state_name} attempt", _span_id(),
+        span_id = _ids.getrandbits(64) or 1
+        run.attempts[token] = Open(
+            _attempt_name(command.state_name), span_id,
             state.span_id if state is not None else run.span_id, _CLIENT, time.time_ns(),
-            (("sagaway.resource", command.resource),
-             ("sagaway.retry_count", _retry_count(command))),
+            _attempt_marks(command.resource, _retry_count(command)),
         )  # fmt: skip
-        run.attempts[command.token] = span
         # The handler's task (and the thread a plain function runs in) copy this context:
         # its own spans and the events it writes join the attempt.
-        attempt = AttemptSpan(run.trace_id, span.span_id, run.flags)
+        attempt = AttemptSpan(run.trace_id, span_id, run.flags)
         token = otel_context.attach(trace.set_span_in_context(attempt))
         try:
             dispatch(actor.arn, command)
@@ -346,7 +348,7 @@ class Tracing(Observer):
         run = self._runs.get(arn)
         span = run.attempts.pop(token, None) if run is not None else None
         if run is not None and span is not None:
-            span.more += (("sagaway.outcome", outcome),)
+            span.more = _with_outcome(span.more, outcome)
             self._end(run, span, time.time_ns(), "" if outcome == "TaskSucceeded" else outcome)
 
     def execution_ended(self, actor: ExecutionActor) -> None:
@@ -393,6 +395,45 @@ def _retry_count(command: InvokeTask) -> int:
     if isinstance(context, dict):
         return int(context.get("State", {}).get("RetryCount", 0))
     return 0
+
+
+# An attempt's name and own attributes, shared by every attempt of the same state (resource,
+# retry count, outcome): the states of the machines run are a bounded set, so these caches
+# are too, and a span adds no string or tuple of its own for them (marshal then writes each
+# once a batch).
+_ATTEMPT_NAMES: dict[str, str] = {}
+_ATTEMPT_MARKS: dict[tuple[str, int], tuple[tuple[str, Any], ...]] = {}
+_OUTCOME_MARKS: dict[tuple[tuple[tuple[str, Any], ...], str], tuple[tuple[str, Any], ...]] = {}
+_CACHED = 4096  # entries per cache, at most: past that, a span makes its own
+
+
+def _attempt_name(state: str) -> str:
+    name = _ATTEMPT_NAMES.get(state)
+    if name is None:
+        name = f"{state} attempt"
+        if len(_ATTEMPT_NAMES) < _CACHED:
+            _ATTEMPT_NAMES[state] = name
+    return name
+
+
+def _attempt_marks(resource: str, retry_count: int) -> tuple[tuple[str, Any], ...]:
+    key = (resource, retry_count)
+    marks = _ATTEMPT_MARKS.get(key)
+    if marks is None:
+        marks = (("sagaway.resource", resource), ("sagaway.retry_count", retry_count))
+        if len(_ATTEMPT_MARKS) < _CACHED:
+            _ATTEMPT_MARKS[key] = marks
+    return marks
+
+
+def _with_outcome(more: tuple[tuple[str, Any], ...], outcome: str) -> tuple[tuple[str, Any], ...]:
+    key = (more, outcome)
+    marks = _OUTCOME_MARKS.get(key)
+    if marks is None:
+        marks = (*more, ("sagaway.outcome", outcome))
+        if len(_OUTCOME_MARKS) < _CACHED:
+            _OUTCOME_MARKS[key] = marks
+    return marks
 
 
 def _span_id() -> int:
