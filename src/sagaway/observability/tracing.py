@@ -338,11 +338,11 @@ class Tracing(Observer):
         # The handler's task (and the thread a plain function runs in) copy this context:
         # its own spans and the events it writes join the attempt.
         attempt = AttemptSpan(run.trace_id, span_id, run.flags)
-        token = otel_context.attach(trace.set_span_in_context(attempt))
+        attached = otel_context.attach(trace.set_span_in_context(attempt))
         try:
             dispatch(actor.arn, command)
         finally:
-            otel_context.detach(token)
+            otel_context.detach(attached)
 
     def task_ended(self, arn: str, token: str, outcome: str) -> None:
         run = self._runs.get(arn)
