@@ -78,10 +78,12 @@ def bench_command(
             "--tracing-cost",
             help="Measure what tracing costs: the workload with tracing off and on, "
             "interleaved (--rounds of each, SQLite), spans exported over OTLP/HTTP to a "
-            "loopback receiver; prints each run, the medians, the drop in sagas/s and the "
+            "loopback receiver (which decodes them only when counted, after each run); "
+            "prints each run, the CPU per transition of each process (engine, SQLite "
+            "writer, exporter, receiver), the medians, the drop in sagas/s and the "
             "engine's tracing hooks' own CPU (replayed calls). "
-            "OTEL_TRACES_SAMPLER(_ARG) and SAGAWAY_TRACE_EXPORT=sdk apply. Use with "
-            "--workload happy.",
+            "OTEL_TRACES_SAMPLER(_ARG), SAGAWAY_TRACE_EXPORT=sdk and "
+            "SAGAWAY_TRACE_EXPORTER_NICE apply. Use with --workload happy.",
         ),
     ] = False,
     rounds: Annotated[
