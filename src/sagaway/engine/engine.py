@@ -61,8 +61,8 @@ TRANSITIONS_PER_STEP = 100
 
 
 class ExecutionAlreadyExists(Exception):
-    """StartExecution with a name already used by this state machine (different input or
-    the execution has ended)."""
+    """StartExecution of a STANDARD machine with a name already used by it (different input
+    or the execution has ended). EXPRESS starts are never refused for their name."""
 
 
 class StateMachineDoesNotExist(Exception):
@@ -288,11 +288,10 @@ class Engine:
         actor = ExecutionActor(
             self, arn, machine, step.state, 1, durable=not express, limits=limits
         )
-        if express:
-            taken = self.journal.find_execution(state_machine_arn, name)
-            if taken is not None:
-                return self._same_start(taken, input_text)
-        else:
+        # EXPRESS: no name check. AWS does not make Express starts idempotent: "Starting
+        # multiple workflows with the same name results in concurrent executions", each with
+        # its own ARN (the journal's key on names holds for STANDARD executions only).
+        if not express:
             assert first is not None
             first.create = record
             # From the commit on, others can read the execution before its actor is here:
