@@ -390,7 +390,10 @@ class Engine:
     def carry_out(self, actor: ExecutionActor, commands: list[Command]) -> None:
         for command in commands:
             if isinstance(command, InvokeTask):
-                self._dispatcher(actor)(command)
+                if self.observer is NO_OBSERVER:  # see _dispatcher, without its partial
+                    self.tasks.dispatch(actor.arn, command)
+                else:
+                    self._dispatcher(actor)(command)
             elif isinstance(command, StartTimer):
                 self.timers.add(actor.arn, command.token, command.fire_at)
             elif isinstance(command, CancelTask):
