@@ -11,6 +11,7 @@ from typing import Any
 
 from sagaway.store import sqlite_queries as Q
 from sagaway.store.migrations import latest, migrations
+from sagaway.store.ports import ExecutionRecord, StepRecord
 from sagaway.store.sqlite import SqliteJournal
 from tests.store.conftest import drop_schema, postgres_url
 
@@ -125,3 +126,22 @@ def test_postgresql_upgrade_keeps_executions_and_lets_express_names_repeat() -> 
             journal.close()
     finally:
         drop_schema(url)
+
+
+def outcome(arn: str, machine: str, name: str, machine_type: str) -> StepRecord:
+    """An ended execution's only step, as the engine commits an EXPRESS outcome."""
+    step = StepRecord(arn, 0, b"{}", "SUCCEEDED", [], output='"ok"', stop_date=2.0)
+    step.create = ExecutionRecord(arn, machine, name, "RUNNING", "{}", 1.0, "{}", machine_type)
+    return step
+
+
+def test_each_journal_takes_express_outcomes_of_one_name_and_refuses_a_standard_one(
+    journal: Any,
+) -> None:
+    express_arns = [express(n)[0] for n in (1, 2, 3)]
+    flags = journal.commit([outcome(arn, XSM, "same", "EXPRESS") for arn in express_arns])
+    assert flags == [True, True, True]
+    assert [journal.get_execution(arn).output for arn in express_arns] == ['"ok"'] * 3
+    first = outcome(STANDARD[0], SM, "o-1", "STANDARD")
+    again = outcome(f"{STANDARD[0]}-again", SM, "o-1", "STANDARD")
+    assert journal.commit([first, again]) == [True, False]
