@@ -172,6 +172,42 @@ def test_express_journals_the_outcome_and_no_history(node: Node) -> None:
     run(scenario())
 
 
+def test_express_starts_of_one_name_run_concurrently_and_each_outcome_is_journaled(
+    node: Node,
+) -> None:
+    # AWS: "Starting multiple workflows with the same name results in concurrent
+    # executions" (Express); each has its own ARN, ending with a generated id.
+    gate = Concurrency(2)
+    node.functions["held"] = gate.handler
+
+    async def scenario() -> None:
+        engine = await node.open()
+        machine = engine.create_state_machine(
+            "Again", definition({"T": task("held")}), type="EXPRESS"
+        )
+        first, second = [await engine.start_execution(machine.arn, "same", f"{i}") for i in (1, 2)]
+        # Both are in the handler at once: the second start did not wait for the first.
+        statuses = await asyncio.gather(*(engine.wait_status(r.arn) for r in (first, second)))
+        assert statuses == ["SUCCEEDED", "SUCCEEDED"] and gate.max == 2
+        journal = engine.journal
+        await until(lambda: all(journal.get_execution(r.arn) for r in (first, second)))
+        # Started once those ended and were journaled: a new execution again.
+        third = await engine.start_execution(machine.arn, "same", "3")
+        assert await engine.wait_status(third.arn) == "SUCCEEDED"
+        records = [first, second, third]
+        assert len({r.arn for r in records}) == 3
+        assert all(r.arn.startswith(f"{machine.arn.replace('stateMachine', 'express')}:same:")
+                   for r in records)  # fmt: skip
+        await until(lambda: journal.get_execution(third.arn) is not None)
+        outputs = [journal.get_execution(r.arn).output for r in records]  # type: ignore[union-attr]
+        assert outputs == ["1", "2", "3"]
+        found = journal.find_execution(machine.arn, "same")
+        assert found is not None and found.arn == third.arn  # the newest of that name
+        await node.close()
+
+    run(scenario())
+
+
 class Concurrency:
     """Counts handler calls in flight; the gate opens once ``expected`` are in flight at the
     same moment, so reaching it proves the overlap and the maximum shows any excess."""

@@ -77,3 +77,13 @@ def test_the_outcome_snapshot_keeps_every_other_field() -> None:
     execution = {k: v for k, v in state.execution.items() if k != "Input"}
     expected = replace(state, frames={}, output=None, execution=execution)
     assert snapshot == expected
+
+
+def test_an_outcome_the_journal_cannot_hold_is_recorded_failed() -> None:
+    state = new_execution(execution_arn="arn:e", name="e", state_machine_arn="arn:m",
+                          state_machine_name="m", express=True)  # fmt: skip
+    # A lone surrogate (from a handler's error message) is no UTF-8: no snapshot holds it.
+    state.status, state.error, state.cause = "FAILED", "Boom", "bad \ud800 text"
+    record = outcome_record("arn:e", state, 1.0)
+    assert (record.status, record.output, record.error) == ("FAILED", None, "States.Runtime")
+    assert "The execution failed while recording a step" in (record.cause or "")

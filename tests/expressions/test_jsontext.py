@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sagaway.expressions.jsontext import MAX_DEPTH, check_depth, loads, loads_document
+from sagaway.expressions.jsontext import MAX_DEPTH, check_depth, copy_json, loads, loads_document
 
 
 @pytest.mark.parametrize(
@@ -40,3 +40,21 @@ def test_nesting_is_bounded_without_recursion_errors() -> None:
     check_depth({"a": [1, {"b": 2}]}, 3)
     with pytest.raises(ValueError):
         check_depth({"a": [1, {"b": 2}]}, 2)
+
+
+def test_copy_json_makes_new_objects_and_arrays_and_shares_scalars() -> None:
+    from collections import OrderedDict
+
+    class Items(list):  # type: ignore[type-arg]
+        pass
+
+    text = "x" * 100
+    value = {"s": text, "n": 1, "f": 0.5, "b": True, "z": None, "a": [{"k": [1]}],
+             "o": OrderedDict(x=[2]), "l": Items([{"y": 3}])}  # fmt: skip
+    copy = copy_json(value)
+    assert copy == value and copy is not value
+    assert copy["s"] is text  # strings are shared, not copied per byte
+    copy["a"][0]["k"].append(9)
+    copy["o"]["x"].append(9)
+    copy["l"][0]["y"] = 9
+    assert value["a"] == [{"k": [1]}] and value["o"] == {"x": [2]} and value["l"] == [{"y": 3}]

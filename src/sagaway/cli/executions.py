@@ -74,7 +74,8 @@ def _one_line(exc: BaseException) -> str:
 
 
 def resolve_execution(journal: Journal, ref: str) -> ExecutionRecord:
-    """An execution by ARN, or by name when exactly one state machine has one of that name."""
+    """An execution by ARN, or by name when exactly one state machine has one of that name
+    (an EXPRESS name started several times: its newest execution)."""
     try:
         if ref.startswith("arn:"):
             found = journal.get_execution(ref)

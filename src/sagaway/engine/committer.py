@@ -10,6 +10,7 @@ without the GIL: see ``sagaway.store.sqlite_process``.)
 from __future__ import annotations
 
 import asyncio
+import logging
 import queue
 import threading
 import time
@@ -22,6 +23,7 @@ from sagaway.store.ports import Journal, StepRecord, StoreError
 if TYPE_CHECKING:
     from sagaway.engine.observer import Observer
 
+log = logging.getLogger("sagaway.engine")
 MAX_BATCH = 2000
 
 Outcome = tuple["asyncio.Future[list[bool]]", list[bool]]  # a step batch and its flags
@@ -30,8 +32,9 @@ Outcome = tuple["asyncio.Future[list[bool]]", list[bool]]  # a step batch and it
 @dataclass(slots=True)
 class _Pending:
     steps: list[StepRecord]
-    future: asyncio.Future[list[bool]]
-    loop: asyncio.AbstractEventLoop
+    # None: nobody awaits the outcome (see commit_unawaited); a failure is logged.
+    future: asyncio.Future[list[bool]] | None
+    loop: asyncio.AbstractEventLoop | None
 
 
 _STOP = None  # queued by close()
@@ -55,6 +58,11 @@ class GroupCommitter:
         future: asyncio.Future[list[bool]] = loop.create_future()
         self._queue.put(_Pending(list(steps), future, loop))
         return future
+
+    def commit_unawaited(self, steps: Sequence[StepRecord]) -> None:
+        """Queue ``steps`` that nothing waits for (an EXPRESS outcome): no future, no wake-up
+        of the event loop; a failure to write them is logged by the writer thread."""
+        self._queue.put(_Pending(list(steps), None, None))
 
     def close(self) -> None:
         self._queue.put(_STOP)
@@ -100,10 +108,23 @@ class GroupCommitter:
         for pending in batch:
             count = len(pending.steps)
             result = flags[position : position + count]
-            outcomes.setdefault(pending.loop, []).append((pending.future, result))
             position += count
+            if pending.future is None or pending.loop is None:
+                _log_unawaited(pending.steps, result, error)
+                continue
+            outcomes.setdefault(pending.loop, []).append((pending.future, result))
         for loop, pairs in outcomes.items():
             loop.call_soon_threadsafe(_resolve, pairs, error)
+
+
+def _log_unawaited(
+    steps: list[StepRecord], flags: list[bool], error: BaseException | None
+) -> None:
+    if error is not None:
+        log.error("journal write failed: %s", error)
+    elif not all(flags):
+        arns = [step.execution_arn for step, ok in zip(steps, flags, strict=True) if not ok]
+        log.error("journal refused the outcome of %s", ", ".join(arns))
 
 
 def _resolve(pairs: list[Outcome], error: BaseException | None) -> None:

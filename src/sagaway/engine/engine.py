@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import secrets
+import os
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
@@ -61,8 +61,8 @@ TRANSITIONS_PER_STEP = 100
 
 
 class ExecutionAlreadyExists(Exception):
-    """StartExecution with a name already used by this state machine (different input or
-    the execution has ended)."""
+    """StartExecution of a STANDARD machine with a name already used by it (different input
+    or the execution has ended). EXPRESS starts are never refused for their name."""
 
 
 class StateMachineDoesNotExist(Exception):
@@ -268,7 +268,9 @@ class Engine:
             role_arn=machine_record.role_arn,
             seed=stable_seed(arn),
             express=express,
-            token_key=secrets.token_hex(16),  # task tokens must be unguessable
+            # Task tokens must be unguessable: the OS's CSPRNG, as secrets.token_hex(16)
+            # uses, without its three calls per start.
+            token_key=os.urandom(16).hex(),
             trace=self.observer.execution_trace(arn, trace_parent),
         )
         limits = self.express_limits if express else self.limits
@@ -288,11 +290,10 @@ class Engine:
         actor = ExecutionActor(
             self, arn, machine, step.state, 1, durable=not express, limits=limits
         )
-        if express:
-            taken = self.journal.find_execution(state_machine_arn, name)
-            if taken is not None:
-                return self._same_start(taken, input_text)
-        else:
+        # EXPRESS: no name check. AWS does not make Express starts idempotent: "Starting
+        # multiple workflows with the same name results in concurrent executions", each with
+        # its own ARN (the journal's key on names holds for STANDARD executions only).
+        if not express:
             assert first is not None
             first.create = record
             # From the commit on, others can read the execution before its actor is here:
@@ -389,7 +390,10 @@ class Engine:
     def carry_out(self, actor: ExecutionActor, commands: list[Command]) -> None:
         for command in commands:
             if isinstance(command, InvokeTask):
-                self._dispatcher(actor)(command)
+                if self.observer is NO_OBSERVER:  # see _dispatcher, without its partial
+                    self.tasks.dispatch(actor.arn, command)
+                else:
+                    self._dispatcher(actor)(command)
             elif isinstance(command, StartTimer):
                 self.timers.add(actor.arn, command.token, command.fire_at)
             elif isinstance(command, CancelTask):
@@ -423,8 +427,7 @@ class Engine:
         final.events = []  # EXPRESS: the outcome only, no history
         final.create = record
         final.outbox = actor.express_outbox
-        future = self.committer.commit([final])
-        future.add_done_callback(_log_failure)
+        self.committer.commit_unawaited([final])  # nothing waits for it: no future
 
     def _route(self, arn: str, command: InvokeTask) -> None:
         self.integrations.route(arn, command)
@@ -447,8 +450,3 @@ class Engine:
         if record is None:
             return None
         return {"executionArn": record.arn, "status": record.status, "output": record.output}
-
-
-def _log_failure(future: asyncio.Future[list[bool]]) -> None:
-    if future.exception() is not None:
-        log.error("journal write failed: %s", future.exception())

@@ -12,8 +12,10 @@ import logging
 from dataclasses import replace
 from typing import Any
 
+import orjson
+
 from sagaway.asl.model import Machine
-from sagaway.engine.journal_steps import step_record
+from sagaway.engine.journal_steps import record_end, step_record
 from sagaway.interpreter import Start, Step, advance
 from sagaway.interpreter.execution import FAILED, ExecutionState
 from sagaway.interpreter.limits import Limits
@@ -79,7 +81,12 @@ def outcome_record(arn: str, state: ExecutionState, now: float) -> StepRecord:
     execution = {k: v for k, v in state.execution.items() if k != "Input"}
     snapshot = _without_data(state, execution)
     try:
-        return step_record(arn, 0, Start(None), Step(state, [], []), now, snapshot)
+        # What step_record(..., snapshot) makes, built directly (once per EXPRESS
+        # execution): a snapshot without frames, input or output leaves nothing out for the
+        # payload store, so it is the snapshot's JSON as it is.
+        record = StepRecord(arn, 0, orjson.dumps(snapshot), state.status, [])
+        record_end(record, state, now)
+        return record
     except Exception as exc:
         failed = state.clone()
         failed.status, failed.output = FAILED, None

@@ -44,12 +44,17 @@ def step_record(
         state_texts=left_out,
     )
     if state.status != RUNNING:
-        record.stop_date = now
-        record.output = (
-            None if state.output is None and state.status != "SUCCEEDED" else text_of(state.output)
-        )
-        record.error, record.cause = state.error, state.cause
+        record_end(record, state, now)
     return record
+
+
+def record_end(record: StepRecord, state: ExecutionState, now: float) -> None:
+    """The columns of an ended execution: stop date, output text, error and cause."""
+    record.stop_date = now
+    record.output = (
+        None if state.output is None and state.status != "SUCCEEDED" else text_of(state.output)
+    )
+    record.error, record.cause = state.error, state.cause
 
 
 def read_state(journal: PayloadReader, record: ExecutionRecord) -> ExecutionState:

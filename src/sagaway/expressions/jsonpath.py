@@ -152,7 +152,7 @@ def _assign(node: Any, segments: tuple[Segment, ...], value: Any) -> Any:
         if not isinstance(node, dict):
             raise _match_failure(head.name, node)
         copy = dict(node)
-        copy[head.name] = _assign(node.get(head.name, {}) if rest else None, rest, value)
+        copy[head.name] = _assign(node.get(head.name, {}), rest, value) if rest else value
         return copy
     assert isinstance(head, Index)
     position = head.index + len(node) if isinstance(node, list) and head.index < 0 else head.index

@@ -43,11 +43,17 @@ def copy_json(value: Any) -> Any:
     """A copy of a JSON value whose objects and arrays are new and whose strings and numbers
     (immutable) are shared: changing the copy cannot change ``value``, and copying a large
     document costs one step per object and array, not per byte."""
+    # JSON's scalars are shared after one set lookup of their type (cheaper than isinstance
+    # against a union, and this runs for every Task's input); anything else goes through
+    # copy_json, which returns what is neither an object nor an array as it is.
     if isinstance(value, dict):
-        return {k: copy_json(v) if isinstance(v, dict | list) else v for k, v in value.items()}
+        return {k: v if type(v) in _SCALARS else copy_json(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [copy_json(v) if isinstance(v, dict | list) else v for v in value]
+        return [v if type(v) in _SCALARS else copy_json(v) for v in value]
     return value
+
+
+_SCALARS: Final = frozenset({str, int, float, bool, type(None)})
 
 
 def loads(text: str | bytes) -> Any:

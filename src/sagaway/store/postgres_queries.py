@@ -23,8 +23,10 @@ INSERT_EXECUTION = (
     " ON CONFLICT DO NOTHING"
 )
 GET_EXECUTION = f"SELECT {EXECUTION_COLUMNS} FROM executions WHERE arn = %s"
+# EXPRESS executions may share a name (AWS runs them concurrently): the newest one.
 FIND_EXECUTION = (
     f"SELECT {EXECUTION_COLUMNS} FROM executions WHERE state_machine_arn = %s AND name = %s"
+    " ORDER BY start_date DESC LIMIT 1"
 )
 LIST_EXECUTIONS = (
     f"SELECT {EXECUTION_COLUMNS} FROM executions"

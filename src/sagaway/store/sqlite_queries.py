@@ -24,8 +24,10 @@ INSERT_EXECUTION = (
     f"INSERT INTO executions ({_EXECUTION_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 )
 GET_EXECUTION = f"SELECT {_EXECUTION_COLUMNS} FROM executions WHERE arn = ?"
+# EXPRESS executions may share a name (AWS runs them concurrently): the newest one.
 FIND_EXECUTION = (
     f"SELECT {_EXECUTION_COLUMNS} FROM executions WHERE state_machine_arn = ? AND name = ?"
+    " ORDER BY start_date DESC LIMIT 1"
 )
 LIST_EXECUTIONS = (
     f"SELECT {_EXECUTION_COLUMNS} FROM executions"

@@ -31,7 +31,7 @@ def execute(run: Run, frame: Frame, state: State) -> None:
     """Schedule one attempt (the first, or a retry after its interval)."""
     ref = parse_resource(state.spec.resource)
     token = f"{frame.id}@{frame.entered_count}#{frame.retry_count}"
-    if ref.waits_for_token or ref.runs_sync:
+    if ref.family != LAMBDA and (ref.waits_for_token or ref.runs_sync):  # never a function ARN
         # $$.Task.Token exists while the Task runs, so Parameters can hand it on (a .sync
         # Task's too: AWS lets SendTaskSuccess on it end the Task before the job does).
         frame.context_extra["Task"] = {"Token": task_token(run.state, token)}
@@ -117,12 +117,15 @@ _SCHEDULED: dict[str, tuple[str, str | None]] = {
 }
 
 
+# The outcome events' prefix, by resource family (the rest: Task*).
+_PREFIXES: dict[str, str] = {LAMBDA: "LambdaFunction", ACTIVITY: "Activity"}
+
+
 def _emit_outcome(
     run: Run, frame: Frame, ref: ResourceRef, outcome: str, details: dict[str, Any] | None
 ) -> None:
     if details is None:  # no history is kept: count the event only
-        prefix = {LAMBDA: "LambdaFunction", ACTIVITY: "Activity"}.get(ref.family, "Task")
-        run.emit(frame, prefix + outcome)
+        run.emit(frame, _PREFIXES.get(ref.family, "Task") + outcome)
         return
     if ref.family == LAMBDA:
         run.emit(frame, f"LambdaFunction{outcome}", details)

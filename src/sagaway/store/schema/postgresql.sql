@@ -29,9 +29,10 @@ CREATE TABLE executions (
     state BYTEA,
     redrive_count INTEGER NOT NULL DEFAULT 0,
     owner TEXT,
-    lease_until DOUBLE PRECISION,
-    UNIQUE (state_machine_arn, name)
+    lease_until DOUBLE PRECISION
 );
+CREATE UNIQUE INDEX executions_names ON executions
+    (state_machine_arn, name, (CASE WHEN machine_type = 'EXPRESS' THEN arn ELSE '' END));
 CREATE INDEX executions_running ON executions (lease_until) WHERE status = 'RUNNING';
 CREATE INDEX executions_listing ON executions (state_machine_arn, start_date DESC, arn);
 CREATE TABLE history (

@@ -27,9 +27,10 @@ CREATE TABLE executions (
     cause TEXT,
     version INTEGER NOT NULL,
     state BLOB,
-    redrive_count INTEGER NOT NULL DEFAULT 0,
-    UNIQUE (state_machine_arn, name)
+    redrive_count INTEGER NOT NULL DEFAULT 0
 );
+CREATE UNIQUE INDEX executions_names ON executions
+    (state_machine_arn, name, (CASE WHEN machine_type = 'EXPRESS' THEN arn ELSE '' END));
 CREATE INDEX executions_by_status ON executions (status);
 CREATE INDEX executions_listing ON executions (state_machine_arn, start_date DESC, arn);
 CREATE TABLE history (

@@ -1,0 +1,21 @@
+"""EXPRESS execution ARNs end with a generated id, formatted as a version 4 UUID."""
+
+from __future__ import annotations
+
+import uuid
+
+from sagaway.engine import arns
+
+
+def test_express_arns_end_with_a_fresh_version_4_uuid() -> None:
+    made = [arns.execution("m", "n", express=True) for _ in range(1000)]
+    ids = [arn.removeprefix(f"arn:aws:states:{arns.REGION}:{arns.ACCOUNT}:express:m:n:")
+           for arn in made]  # fmt: skip
+    for text in ids:
+        parsed = uuid.UUID(text)
+        assert (parsed.version, parsed.variant, str(parsed)) == (4, uuid.RFC_4122, text)
+    assert len(set(ids)) == len(ids)
+
+
+def test_standard_arns_have_no_generated_part() -> None:
+    assert arns.execution("m", "n") == f"arn:aws:states:{arns.REGION}:{arns.ACCOUNT}:execution:m:n"
