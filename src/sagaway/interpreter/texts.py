@@ -41,8 +41,12 @@ import orjson
 from sagaway.expressions.jsontext import dumps
 
 # Texts at least this long are kept (the payload store's inline limit: the texts that are
-# also hashed and compressed once per execution, see store/payloads.py).
-MIN_KEPT: Final = 4096
+# also stored and hashed once per execution, see store/payloads.py).
+MIN_KEPT: Final = 1024
+# A value is rendered around its members only where one of them has a text at least this
+# long: below it orjson renders the whole value in about a microsecond, less than the
+# skeleton costs, and the payload store keeps such a document as one row anyway.
+MIN_MEMBER: Final = 4096
 # Characters of text kept at most: 100 sagas in flight with 64 KiB payloads keep ~13 MiB.
 BUDGET: Final = 48 * 1024 * 1024
 # The values whose text may be kept (the interpreter's JSON values are of these exact types).
@@ -88,9 +92,12 @@ def _render(value: Any) -> tuple[str, bool]:
 class TextMemo:
     """Texts of large JSON values, by the identity of the value."""
 
-    def __init__(self, budget: int = BUDGET, min_kept: int = MIN_KEPT) -> None:
+    def __init__(
+        self, budget: int = BUDGET, min_kept: int = MIN_KEPT, min_member: int = MIN_MEMBER
+    ) -> None:
         self.budget = budget
         self.min_kept = min_kept
+        self.min_member = max(min_member, min_kept)
         # Least recently used first (OrderedDict: a plain dict emptied from the front slows
         # down finding its first key until it is resized).
         self._entries: OrderedDict[int, _Entry] = OrderedDict()
@@ -129,12 +136,12 @@ class TextMemo:
         large: dict[str, str] = {}
         for key, member in value.items():
             kind = type(member)
-            if kind is str and len(member) >= self.min_kept:
+            if kind is str and len(member) >= self.min_member:
                 self.text(member)  # kept from now on (a string is rendered once)
             elif kind is not dict and kind is not list:
                 continue
             hit = self._entries.get(id(member))
-            if hit is not None and hit[0] is member and hit[3]:
+            if hit is not None and hit[0] is member and hit[3] and len(hit[1]) >= self.min_member:
                 large[key] = hit[1]
         if not large:
             return None

@@ -48,7 +48,10 @@ from typing import Any, Final
 import orjson
 import zstandard
 
-INLINE_LIMIT = 4096
+INLINE_LIMIT = 1024
+# Payload rows, parts rows, snapshots and (on SQLite) an execution's large columns are
+# compressed from this size; a smaller payload row holds its UTF-8 text as it is.
+COMPRESS_LIMIT = 4096
 # History details keys whose values are JSON texts (see interpreter.run.event_payload).
 _KEYS = ("input", "output")
 # A reference replaces the text: a JSON object where the event has a string, so a stored
@@ -91,12 +94,12 @@ def decompress(blob: bytes) -> bytes:
 
 def maybe_compress(data: bytes) -> bytes:
     """``data`` compressed when it is large enough to gain from it (state snapshots)."""
-    return compress(data) if len(data) >= INLINE_LIMIT else data
+    return compress(data) if len(data) >= COMPRESS_LIMIT else data
 
 
 def digest(text: str) -> str:
     """The key ``text`` is stored under: the digest of its compressed bytes (see above)."""
-    return _digest(compress(text.encode("utf-8", "surrogatepass")))
+    return _digest(maybe_compress(text.encode("utf-8", "surrogatepass")))
 
 
 def _digest(body: bytes) -> str:
@@ -110,8 +113,9 @@ MEMO_BUDGET: Final = 32 * 1024 * 1024
 class PackedMemo:
     """Digest and compressed bytes of large texts, by the identity of the text object."""
 
-    def __init__(self, budget: int = MEMO_BUDGET) -> None:
+    def __init__(self, budget: int = MEMO_BUDGET, compress_from: int = COMPRESS_LIMIT) -> None:
         self.budget = budget
+        self.compress_from = compress_from  # shorter texts are kept as plain UTF-8
         self._entries: OrderedDict[int, tuple[str, str, bytes]] = OrderedDict()
         self._size = 0
         self._lock = threading.Lock()
@@ -128,7 +132,8 @@ class PackedMemo:
             except KeyError:  # dropped meanwhile by another thread
                 pass
             return hit[1], hit[2]
-        body = compress(text.encode("utf-8", "surrogatepass"))
+        data = text.encode("utf-8", "surrogatepass")
+        body = compress(data) if len(data) >= self.compress_from else data
         ref = _digest(body)
         self.packed += 1
         with self._lock:
@@ -141,6 +146,11 @@ class PackedMemo:
 
 
 MEMO = PackedMemo()
+# SQLite's execution columns (``rows._packed``) compressed from COLUMN_LIMIT: a row is
+# rewritten whole at every step, and the definition (the same text for each execution of a
+# machine) is compressed once per process.
+COLUMN_LIMIT: Final = 1024
+COLUMNS = PackedMemo(budget=8 * 1024 * 1024, compress_from=0)
 
 
 StoredRows = tuple[str, list[tuple[str, bytes]]]  # (digest, rows (digest, body) holding it)
