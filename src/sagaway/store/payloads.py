@@ -10,16 +10,22 @@ history reader sees the events exactly as the interpreter emitted them.
 The text is stored as it was emitted, never parsed or re-serialized. One value's text is a
 single string object however many events carry it (``interpreter.texts``), so its digest
 and compressed form are computed once too: they are kept by the identity of the text
-(:class:`PackedMemo`). The digest is SHA-256 (cut to 128 bits) of the compressed bytes:
-compression is lossless, so distinct texts never share them, and is deterministic, so a
-text stored again gets the same key; hashing the compressed form hashes several times less
-data. (A later zstd that compressed the same text differently would only store it once
-more.) References written by earlier versions (BLAKE2b of the text) stay valid: a digest
-is only a key. Compression is zstd
-at level 1: on 64 KiB of order-like JSON it kept 5.4x at about the speed of lz4 (3.1x),
-where zlib took twice the time for less (see docs/benchmarks.md). Small texts stay inline
-and uncompressed: below a database page (``INLINE_LIMIT``) the digest, the extra row and
-the codec cost more time than the bytes they save.
+(:class:`PackedMemo`). The digest is SHA-256 (cut to 128 bits) of the row's body, the
+compressed bytes (or, below ``COMPRESS_LIMIT``, the UTF-8 text itself): compression is
+lossless, so distinct texts never share them, and is deterministic, so a text stored again
+gets the same key; hashing the compressed form hashes several times less data. (A later
+zstd that compressed the same text differently would only store it once more.) References
+written by earlier versions (BLAKE2b of the text) stay valid: a digest is only a key.
+Compression is zstd at level 1: on 64 KiB of order-like JSON it kept 5.4x at about the
+speed of lz4 (3.1x), where zlib took twice the time for less (see docs/benchmarks.md).
+
+Sizes. Texts under ``INLINE_LIMIT`` (1 KiB) stay inline: there a reference and a row cost
+about what they save. From 1 KiB a text is a payload row; under ``COMPRESS_LIMIT`` (4 KiB)
+that row is the plain UTF-8 text (zstd takes 8-20 µs on 1 KiB, more than writing the bytes
+costs; readers tell a zstd frame by its magic number, and JSON never starts with it). A
+1 KiB document carried by three or four events per step and by every snapshot was most of
+a 1 KiB saga's journal (see docs/benchmarks.md). Journals written while the inline limit was
+4 KiB hold such texts inline, and read as they always did.
 
 Large members are stored once per execution. Each state's output is mostly the previous
 document (the same 64 KiB string, the same order object) with a small field added, so
@@ -157,9 +163,8 @@ StoredRows = tuple[str, list[tuple[str, bytes]]]  # (digest, rows (digest, body)
 
 
 class StoredMemo:
-    """:func:`stored`'s answer for texts with parts, by the identity of the text: a document
-    is stored by three or more events and snapshots, and its parts row need be built and
-    hashed once (whole texts are kept by :data:`MEMO` already)."""
+    """:func:`stored`'s answer by the identity of the text: a document is stored by three
+    or more events and snapshots, and its parts row need be built and hashed once."""
 
     def __init__(self, budget: int = MEMO_BUDGET) -> None:
         self.budget = budget  # characters of the texts it keeps alive
@@ -192,7 +197,11 @@ def stored(text: str) -> StoredRows:
     parts = PARTS_OF(text)
     if parts is None:
         ref, body = MEMO.pack(text)
-        return ref, [(ref, body)]
+        answer: StoredRows = (ref, [(ref, body)])
+        # Kept too: a document is stored by three or four events and by every snapshot,
+        # and one lookup here costs less than the parts and packed lookups.
+        STORED.put(text, answer)
+        return answer
     skeleton, members = parts
     rows: list[tuple[str, bytes]] = []
     spec: list[tuple[int, str]] = []
