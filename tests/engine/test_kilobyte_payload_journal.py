@@ -138,10 +138,11 @@ def test_payload_rows_already_written_are_not_sent_again() -> None:
     assert [row[1] for row in again[1].payloads] == ["d1"]  # per execution, as keyed
 
 
-def test_written_payloads_forget_the_oldest_beyond_their_limit() -> None:
+def test_written_payloads_forget_everything_beyond_their_limit() -> None:
     written = WrittenPayloads(limit=2)
-    steps = [step("a", "d1"), step("a", "d2"), step("a", "d3")]
-    written.note(steps, [True, True, True])
-    # The oldest is forgotten, so sent again: a no-op INSERT OR IGNORE, never a missing row.
+    written.note([step("a", "d1", "d2", "d3")], [True])
+    assert written.unwritten(step("a", "d1")).payloads == []
+    written.note([step("a", "d4")], [True])  # over the limit: all forgotten first
+    # So sent again: a no-op INSERT OR IGNORE, never a missing row.
     assert written.unwritten(step("a", "d1")).payloads == [("a", "d1", b"{}")]
-    assert written.unwritten(step("a", "d3")).payloads == []
+    assert written.unwritten(step("a", "d4")).payloads == []

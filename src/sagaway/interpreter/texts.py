@@ -51,6 +51,11 @@ MIN_KEPT: Final = 1024
 MIN_MEMBER: Final = 4096
 # Characters of text kept at most: 100 sagas in flight with 64 KiB payloads keep ~13 MiB.
 BUDGET: Final = 48 * 1024 * 1024
+# Values kept at most, whatever their size. A kept value is held alive, and a JSON object
+# is several containers the garbage collector walks at every full collection: 48 MiB of
+# 1 KiB texts would be ~50,000 documents, which more than quadrupled the time a saga with
+# 1 KiB payloads spent in the collector. 100 sagas in flight use a few hundred at a time.
+MAX_VALUES: Final = 2048
 # The values whose text may be kept (the interpreter's JSON values are of these exact types).
 _KEEPABLE: Final = frozenset({dict, list, str})
 # Stands for a large member while the rest of its object is rendered (see the docstring).
@@ -106,6 +111,8 @@ class TextMemo:
         # id(text) -> id(value): the payload store asks for a text's parts by the text.
         self._by_text: dict[int, int] = {}
         self._size = 0
+        # Kept texts of member size: while there is none, no value has a kept member.
+        self._members_kept = 0
         self._lock = threading.Lock()
         self.rendered = 0  # large texts rendered (a hit renders nothing): what tests count
         self.members = True  # render around large members (tests compare with and without)
@@ -117,8 +124,22 @@ class TextMemo:
         hit = self._entries.get(id(value))
         if hit is not None and hit[0] is value:
             return hit[1]  # (kept in use by ``known``, which each step's snapshot asks)
-        parts = self._parts(value) if self.members and type(value) is dict else None
-        text, plain = _render(value) if parts is None else (parts.text(), True)
+        parts = None
+        if self.members and type(value) is dict:
+            if self._members_kept:
+                parts = self._parts(value)
+                text, plain = _render(value) if parts is None else (parts.text(), True)
+            else:
+                # No kept text is large enough to be a member, so only a large string of
+                # its own could make this value one with parts, and then its text is large
+                # too: render whole first (most values, of any saga with small payloads,
+                # end here without a walk of their members).
+                text, plain = _render(value)
+                if len(text) >= self.min_member:
+                    parts = self._parts(value)
+                    text, plain = (text, plain) if parts is None else (parts.text(), True)
+        else:
+            text, plain = _render(value)
         if len(text) >= self.min_kept:
             self.rendered += 1
             self._keep(value, text, parts, plain)
@@ -212,11 +233,13 @@ class TextMemo:
             self._entries[id(value)] = (value, text, parts, plain)
             self._by_text[id(text)] = id(value)
             self._size += len(text)
-            while self._size > self.budget and self._entries:
+            self._members_kept += len(text) >= self.min_member
+            while (self._size > self.budget or len(self._entries) > MAX_VALUES) and self._entries:
                 self._drop(self._entries.popitem(last=False)[1])
 
     def _drop(self, entry: _Entry) -> None:
         self._size -= len(entry[1])
+        self._members_kept -= len(entry[1]) >= self.min_member
         if self._by_text.get(id(entry[1])) == id(entry[0]):
             del self._by_text[id(entry[1])]
 
@@ -225,6 +248,7 @@ class TextMemo:
             self._entries.clear()
             self._by_text.clear()
             self._size = 0
+            self._members_kept = 0
 
 
 # One memo for the process: values are shared between the executions that run in it only

@@ -159,7 +159,9 @@ COLUMN_LIMIT: Final = 1024
 COLUMNS = PackedMemo(budget=8 * 1024 * 1024, compress_from=0)
 
 
-StoredRows = tuple[str, list[tuple[str, bytes]]]  # (digest, rows (digest, body) holding it)
+# (digest, rows (digest, body) holding it). Tuples of strings and bytes only: the garbage
+# collector stops walking such tuples, and the memo keeps tens of thousands of them.
+StoredRows = tuple[str, tuple[tuple[str, bytes], ...]]
 
 
 class StoredMemo:
@@ -197,7 +199,7 @@ def stored(text: str) -> StoredRows:
     parts = PARTS_OF(text)
     if parts is None:
         ref, body = MEMO.pack(text)
-        answer: StoredRows = (ref, [(ref, body)])
+        answer: StoredRows = (ref, ((ref, body),))
         # Kept too: a document is stored by three or four events and by every snapshot,
         # and one lookup here costs less than the parts and packed lookups.
         STORED.put(text, answer)
@@ -212,8 +214,9 @@ def stored(text: str) -> StoredRows:
     body = PARTS_MAGIC + maybe_compress(orjson.dumps([skeleton, spec]))
     key = _digest(body)
     rows.append((key, body))
-    STORED.put(text, (key, rows))
-    return key, rows
+    answer = (key, tuple(rows))
+    STORED.put(text, answer)
+    return answer
 
 
 def externalize(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any
 
@@ -122,13 +121,13 @@ class WrittenPayloads:
     input and its current document, and each step used to carry their rows again (a no-op
     ``INSERT OR IGNORE`` in the database, after being built, pickled and piped to the
     writer process). Only rows of steps the database accepted are noted, and payload rows
-    are never deleted, so a row left out is always there already. Bounded: a row that fell
-    out is sent again, which is harmless."""
+    are never deleted, so a row left out is always there already. Bounded: past ``limit``
+    keys all are forgotten at once, and a row forgotten is sent again (harmless). The
+    commit thread alone uses it, one batch at a time."""
 
     def __init__(self, limit: int = 200_000) -> None:
         self.limit = limit
-        self._keys: OrderedDict[tuple[str, str], None] = OrderedDict()
-        # The commit thread alone calls ``unwritten`` and ``note``; one batch at a time.
+        self._keys: set[tuple[str, str]] = set()
 
     def unwritten(self, step: StepRows) -> StepRows:
         if not step.payloads:
@@ -140,13 +139,13 @@ class WrittenPayloads:
         return step._replace(payloads=fresh)
 
     def note(self, steps: list[StepRows], flags: list[bool]) -> None:
-        keys = self._keys
+        if len(self._keys) > self.limit:
+            self._keys.clear()
+        add = self._keys.add
         for step, ok in zip(steps, flags, strict=True):
             if ok:
                 for row in step.payloads:
-                    keys[(row[0], row[1])] = None
-        while len(keys) > self.limit:
-            keys.popitem(last=False)
+                    add((row[0], row[1]))
 
 
 def _distinct(rows: list[P.PayloadRow]) -> list[P.PayloadRow]:
