@@ -28,7 +28,7 @@ with those members cut out, and where each member's text goes) are kept with it,
 payload store can keep each member once per execution and only the skeleton per document
 (``store/payloads.py``). A skeleton in which a sentinel does not appear exactly once (user
 data holding one) is not used: that value is rendered whole, as before. Only members of
-``MIN_MEMBER`` (4 KiB) of text or more count: texts are kept from ``MIN_KEPT`` (1 KiB), but
+``MIN_MEMBER`` of text or more count, even where texts are kept from a lower ``MIN_KEPT``:
 a document of a few KiB renders whole in a microsecond or two, less than its skeleton.
 """
 
@@ -44,7 +44,7 @@ from sagaway.expressions.jsontext import dumps
 
 # Texts at least this long are kept (the payload store's inline limit: the texts that are
 # also stored and hashed once per execution, see store/payloads.py).
-MIN_KEPT: Final = 1024
+MIN_KEPT: Final = 4096
 # A value is rendered around its members only where one of them has a text at least this
 # long: below it orjson renders the whole value in about a microsecond, less than the
 # skeleton costs, and the payload store keeps such a document as one row anyway.

@@ -19,13 +19,13 @@ written by earlier versions (BLAKE2b of the text) stay valid: a digest is only a
 Compression is zstd at level 1: on 64 KiB of order-like JSON it kept 5.4x at about the
 speed of lz4 (3.1x), where zlib took twice the time for less (see docs/benchmarks.md).
 
-Sizes. Texts under ``INLINE_LIMIT`` (1 KiB) stay inline: there a reference and a row cost
-about what they save. From 1 KiB a text is a payload row; under ``COMPRESS_LIMIT`` (4 KiB)
-that row is the plain UTF-8 text (zstd takes 8-20 µs on 1 KiB, more than writing the bytes
-costs; readers tell a zstd frame by its magic number, and JSON never starts with it). A
-1 KiB document carried by three or four events per step and by every snapshot was most of
-a 1 KiB saga's journal (see docs/benchmarks.md). Journals written while the inline limit was
-4 KiB hold such texts inline, and read as they always did.
+Sizes. Texts under ``INLINE_LIMIT`` stay inline. A payload row under ``COMPRESS_LIMIT``
+would hold the plain UTF-8 text (zstd takes 8-20 µs on 1 KiB; readers tell a zstd frame by
+its magic number, and JSON never starts with it), and the digest is then that of the text.
+Both limits are 4 KiB: an inline limit of 1 KiB (with the text memo's ``MIN_KEPT``) cut a
+1 KiB saga's journal by 39% but cost 25-30% more engine CPU per transition (the texts
+kept, hashed and referred to at every step), and was slower (docs/benchmarks.md). Rows of
+either kind, and inline texts, read the same whatever the limits were when written.
 
 Large members are stored once per execution. Each state's output is mostly the previous
 document (the same 64 KiB string, the same order object) with a small field added, so
@@ -54,7 +54,7 @@ from typing import Any, Final
 import orjson
 import zstandard
 
-INLINE_LIMIT = 1024
+INLINE_LIMIT = 4096
 # Payload rows, parts rows, snapshots and (on SQLite) an execution's large columns are
 # compressed from this size; a smaller payload row holds its UTF-8 text as it is.
 COMPRESS_LIMIT = 4096
