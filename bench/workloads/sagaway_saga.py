@@ -60,8 +60,14 @@ def registry() -> Any:
 
 
 async def run(args: Any, url: str) -> None:
+    import sagaway
     from sagaway.engine.engine import Engine
     from sagaway.store.open import open_journal
+
+    # The garbage-collector setting every `sagaway` command (serve, worker, bench) applies
+    # at start, and that an embedding application is told to apply: without it this
+    # driver measured the engine as no deployment of it runs.
+    sagaway.tune_gc()
 
     owner = f"bench-{socket.gethostname()}-{os.getpid()}"
     journal = open_journal(url, owner=owner)

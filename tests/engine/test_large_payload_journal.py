@@ -89,7 +89,7 @@ def test_each_distinct_value_is_rendered_hashed_and_stored_once(tmp_path: Path) 
         # The document's large member once, and a small parts row for the input and for each
         # step's output (each the member's text plus a few fields around it).
         assert stored == 1 + 1 + len(STEPS)
-        assert b"payloadRefs" in state and len(state) < P.INLINE_LIMIT
+        assert b"payloadRefs" in state and len(state) < P.COMPRESS_LIMIT
         return arn
 
     run(scenario())

@@ -83,3 +83,26 @@ def test_without_members_the_text_is_the_same() -> None:
     for value in values:
         assert on.text(value) == off.text(value) == dumps(value)
         assert off.parts_of(off.text(value)) is None
+
+
+def test_kilobyte_values_are_kept_whole_and_the_number_kept_is_bounded() -> None:
+    from sagaway.interpreter.texts import MAX_VALUES
+
+    memo = TextMemo(min_kept=1024)  # as measured with kilobyte payloads (docs/benchmarks.md)
+    values = [{"i": i, "blob": "k" * 1500} for i in range(MAX_VALUES + 10)]
+    texts = [memo.text(v) for v in values]
+    assert texts == [dumps(v) for v in values]
+    # Kept whole: a 1.5 KiB member is below the member size, so no parts.
+    assert memo.parts_of(texts[-1]) is None and memo.known(values[-1]) is texts[-1]
+    # The oldest fell out (their containers are no longer held for the collector to walk).
+    assert memo.known(values[0]) is None
+    assert sum(memo.known(v) is not None for v in values) == MAX_VALUES
+
+
+def test_a_value_with_a_large_string_has_parts_from_the_first_rendering() -> None:
+    memo = TextMemo()  # nothing kept yet: the value is rendered whole first, then in parts
+    value = {"orderId": "o-1", "blob": "ab" * 4096}
+    text = memo.text(value)
+    parts = memo.parts_of(text)
+    assert text == dumps(value) and parts is not None and parts.text() == text
+    assert [member for _, member in parts.members] == [dumps(value["blob"])]

@@ -27,7 +27,9 @@ the result is exactly ``dumps(value)``. The text's :class:`Parts` (the skeleton:
 with those members cut out, and where each member's text goes) are kept with it, so the
 payload store can keep each member once per execution and only the skeleton per document
 (``store/payloads.py``). A skeleton in which a sentinel does not appear exactly once (user
-data holding one) is not used: that value is rendered whole, as before.
+data holding one) is not used: that value is rendered whole, as before. Only members of
+``MIN_MEMBER`` of text or more count, even where texts are kept from a lower ``MIN_KEPT``:
+a document of a few KiB renders whole in a microsecond or two, less than its skeleton.
 """
 
 from __future__ import annotations
@@ -41,10 +43,19 @@ import orjson
 from sagaway.expressions.jsontext import dumps
 
 # Texts at least this long are kept (the payload store's inline limit: the texts that are
-# also hashed and compressed once per execution, see store/payloads.py).
+# also stored and hashed once per execution, see store/payloads.py).
 MIN_KEPT: Final = 4096
+# A value is rendered around its members only where one of them has a text at least this
+# long: below it orjson renders the whole value in about a microsecond, less than the
+# skeleton costs, and the payload store keeps such a document as one row anyway.
+MIN_MEMBER: Final = 4096
 # Characters of text kept at most: 100 sagas in flight with 64 KiB payloads keep ~13 MiB.
 BUDGET: Final = 48 * 1024 * 1024
+# Values kept at most, whatever their size. A kept value is held alive, and a JSON object
+# is several containers the garbage collector walks at every full collection: 48 MiB of
+# 1 KiB texts would be ~50,000 documents, which more than quadrupled the time a saga with
+# 1 KiB payloads spent in the collector. 100 sagas in flight use a few hundred at a time.
+MAX_VALUES: Final = 2048
 # The values whose text may be kept (the interpreter's JSON values are of these exact types).
 _KEEPABLE: Final = frozenset({dict, list, str})
 # Stands for a large member while the rest of its object is rendered (see the docstring).
@@ -88,15 +99,20 @@ def _render(value: Any) -> tuple[str, bool]:
 class TextMemo:
     """Texts of large JSON values, by the identity of the value."""
 
-    def __init__(self, budget: int = BUDGET, min_kept: int = MIN_KEPT) -> None:
+    def __init__(
+        self, budget: int = BUDGET, min_kept: int = MIN_KEPT, min_member: int = MIN_MEMBER
+    ) -> None:
         self.budget = budget
         self.min_kept = min_kept
+        self.min_member = max(min_member, min_kept)
         # Least recently used first (OrderedDict: a plain dict emptied from the front slows
         # down finding its first key until it is resized).
         self._entries: OrderedDict[int, _Entry] = OrderedDict()
         # id(text) -> id(value): the payload store asks for a text's parts by the text.
         self._by_text: dict[int, int] = {}
         self._size = 0
+        # Kept texts of member size: while there is none, no value has a kept member.
+        self._members_kept = 0
         self._lock = threading.Lock()
         self.rendered = 0  # large texts rendered (a hit renders nothing): what tests count
         self.members = True  # render around large members (tests compare with and without)
@@ -108,8 +124,22 @@ class TextMemo:
         hit = self._entries.get(id(value))
         if hit is not None and hit[0] is value:
             return hit[1]  # (kept in use by ``known``, which each step's snapshot asks)
-        parts = self._parts(value) if self.members and type(value) is dict else None
-        text, plain = _render(value) if parts is None else (parts.text(), True)
+        parts = None
+        if self.members and type(value) is dict:
+            if self._members_kept:
+                parts = self._parts(value)
+                text, plain = _render(value) if parts is None else (parts.text(), True)
+            else:
+                # No kept text is large enough to be a member, so only a large string of
+                # its own could make this value one with parts, and then its text is large
+                # too: render whole first (most values, of any saga with small payloads,
+                # end here without a walk of their members).
+                text, plain = _render(value)
+                if len(text) >= self.min_member:
+                    parts = self._parts(value)
+                    text, plain = (text, plain) if parts is None else (parts.text(), True)
+        else:
+            text, plain = _render(value)
         if len(text) >= self.min_kept:
             self.rendered += 1
             self._keep(value, text, parts, plain)
@@ -129,12 +159,12 @@ class TextMemo:
         large: dict[str, str] = {}
         for key, member in value.items():
             kind = type(member)
-            if kind is str and len(member) >= self.min_kept:
+            if kind is str and len(member) >= self.min_member:
                 self.text(member)  # kept from now on (a string is rendered once)
             elif kind is not dict and kind is not list:
                 continue
             hit = self._entries.get(id(member))
-            if hit is not None and hit[0] is member and hit[3]:
+            if hit is not None and hit[0] is member and hit[3] and len(hit[1]) >= self.min_member:
                 large[key] = hit[1]
         if not large:
             return None
@@ -203,11 +233,13 @@ class TextMemo:
             self._entries[id(value)] = (value, text, parts, plain)
             self._by_text[id(text)] = id(value)
             self._size += len(text)
-            while self._size > self.budget and self._entries:
+            self._members_kept += len(text) >= self.min_member
+            while (self._size > self.budget or len(self._entries) > MAX_VALUES) and self._entries:
                 self._drop(self._entries.popitem(last=False)[1])
 
     def _drop(self, entry: _Entry) -> None:
         self._size -= len(entry[1])
+        self._members_kept -= len(entry[1]) >= self.min_member
         if self._by_text.get(id(entry[1])) == id(entry[0]):
             del self._by_text[id(entry[1])]
 
@@ -216,6 +248,7 @@ class TextMemo:
             self._entries.clear()
             self._by_text.clear()
             self._size = 0
+            self._members_kept = 0
 
 
 # One memo for the process: values are shared between the executions that run in it only

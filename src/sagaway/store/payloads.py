@@ -10,16 +10,22 @@ history reader sees the events exactly as the interpreter emitted them.
 The text is stored as it was emitted, never parsed or re-serialized. One value's text is a
 single string object however many events carry it (``interpreter.texts``), so its digest
 and compressed form are computed once too: they are kept by the identity of the text
-(:class:`PackedMemo`). The digest is SHA-256 (cut to 128 bits) of the compressed bytes:
-compression is lossless, so distinct texts never share them, and is deterministic, so a
-text stored again gets the same key; hashing the compressed form hashes several times less
-data. (A later zstd that compressed the same text differently would only store it once
-more.) References written by earlier versions (BLAKE2b of the text) stay valid: a digest
-is only a key. Compression is zstd
-at level 1: on 64 KiB of order-like JSON it kept 5.4x at about the speed of lz4 (3.1x),
-where zlib took twice the time for less (see docs/benchmarks.md). Small texts stay inline
-and uncompressed: below a database page (``INLINE_LIMIT``) the digest, the extra row and
-the codec cost more time than the bytes they save.
+(:class:`PackedMemo`). The digest is SHA-256 (cut to 128 bits) of the row's body, the
+compressed bytes (or, below ``COMPRESS_LIMIT``, the UTF-8 text itself): compression is
+lossless, so distinct texts never share them, and is deterministic, so a text stored again
+gets the same key; hashing the compressed form hashes several times less data. (A later
+zstd that compressed the same text differently would only store it once more.) References
+written by earlier versions (BLAKE2b of the text) stay valid: a digest is only a key.
+Compression is zstd at level 1: on 64 KiB of order-like JSON it kept 5.4x at about the
+speed of lz4 (3.1x), where zlib took twice the time for less (see docs/benchmarks.md).
+
+Sizes. Texts under ``INLINE_LIMIT`` stay inline. A payload row under ``COMPRESS_LIMIT``
+would hold the plain UTF-8 text (zstd takes 8-20 µs on 1 KiB; readers tell a zstd frame by
+its magic number, and JSON never starts with it), and the digest is then that of the text.
+Both limits are 4 KiB: an inline limit of 1 KiB (with the text memo's ``MIN_KEPT``) cut a
+1 KiB saga's journal by 39% but cost 25-30% more engine CPU per transition (the texts
+kept, hashed and referred to at every step), and was slower (docs/benchmarks.md). Rows of
+either kind, and inline texts, read the same whatever the limits were when written.
 
 Large members are stored once per execution. Each state's output is mostly the previous
 document (the same 64 KiB string, the same order object) with a small field added, so
@@ -49,6 +55,9 @@ import orjson
 import zstandard
 
 INLINE_LIMIT = 4096
+# Payload rows, parts rows, snapshots and (on SQLite) an execution's large columns are
+# compressed from this size; a smaller payload row holds its UTF-8 text as it is.
+COMPRESS_LIMIT = 4096
 # History details keys whose values are JSON texts (see interpreter.run.event_payload).
 _KEYS = ("input", "output")
 # A reference replaces the text: a JSON object where the event has a string, so a stored
@@ -91,12 +100,12 @@ def decompress(blob: bytes) -> bytes:
 
 def maybe_compress(data: bytes) -> bytes:
     """``data`` compressed when it is large enough to gain from it (state snapshots)."""
-    return compress(data) if len(data) >= INLINE_LIMIT else data
+    return compress(data) if len(data) >= COMPRESS_LIMIT else data
 
 
 def digest(text: str) -> str:
     """The key ``text`` is stored under: the digest of its compressed bytes (see above)."""
-    return _digest(compress(text.encode("utf-8", "surrogatepass")))
+    return _digest(maybe_compress(text.encode("utf-8", "surrogatepass")))
 
 
 def _digest(body: bytes) -> str:
@@ -110,8 +119,9 @@ MEMO_BUDGET: Final = 32 * 1024 * 1024
 class PackedMemo:
     """Digest and compressed bytes of large texts, by the identity of the text object."""
 
-    def __init__(self, budget: int = MEMO_BUDGET) -> None:
+    def __init__(self, budget: int = MEMO_BUDGET, compress_from: int = COMPRESS_LIMIT) -> None:
         self.budget = budget
+        self.compress_from = compress_from  # shorter texts are kept as plain UTF-8
         self._entries: OrderedDict[int, tuple[str, str, bytes]] = OrderedDict()
         self._size = 0
         self._lock = threading.Lock()
@@ -128,7 +138,8 @@ class PackedMemo:
             except KeyError:  # dropped meanwhile by another thread
                 pass
             return hit[1], hit[2]
-        body = compress(text.encode("utf-8", "surrogatepass"))
+        data = text.encode("utf-8", "surrogatepass")
+        body = compress(data) if len(data) >= self.compress_from else data
         ref = _digest(body)
         self.packed += 1
         with self._lock:
@@ -141,15 +152,21 @@ class PackedMemo:
 
 
 MEMO = PackedMemo()
+# SQLite's execution columns (``rows._packed``) compressed from COLUMN_LIMIT: a row is
+# rewritten whole at every step, and the definition (the same text for each execution of a
+# machine) is compressed once per process.
+COLUMN_LIMIT: Final = 1024
+COLUMNS = PackedMemo(budget=8 * 1024 * 1024, compress_from=0)
 
 
-StoredRows = tuple[str, list[tuple[str, bytes]]]  # (digest, rows (digest, body) holding it)
+# (digest, rows (digest, body) holding it). Tuples of strings and bytes only: the garbage
+# collector stops walking such tuples, and the memo keeps tens of thousands of them.
+StoredRows = tuple[str, tuple[tuple[str, bytes], ...]]
 
 
 class StoredMemo:
-    """:func:`stored`'s answer for texts with parts, by the identity of the text: a document
-    is stored by three or more events and snapshots, and its parts row need be built and
-    hashed once (whole texts are kept by :data:`MEMO` already)."""
+    """:func:`stored`'s answer by the identity of the text: a document is stored by three
+    or more events and snapshots, and its parts row need be built and hashed once."""
 
     def __init__(self, budget: int = MEMO_BUDGET) -> None:
         self.budget = budget  # characters of the texts it keeps alive
@@ -182,7 +199,11 @@ def stored(text: str) -> StoredRows:
     parts = PARTS_OF(text)
     if parts is None:
         ref, body = MEMO.pack(text)
-        return ref, [(ref, body)]
+        answer: StoredRows = (ref, ((ref, body),))
+        # Kept too: a document is stored by three or four events and by every snapshot,
+        # and one lookup here costs less than the parts and packed lookups.
+        STORED.put(text, answer)
+        return answer
     skeleton, members = parts
     rows: list[tuple[str, bytes]] = []
     spec: list[tuple[int, str]] = []
@@ -193,8 +214,9 @@ def stored(text: str) -> StoredRows:
     body = PARTS_MAGIC + maybe_compress(orjson.dumps([skeleton, spec]))
     key = _digest(body)
     rows.append((key, body))
-    STORED.put(text, (key, rows))
-    return key, rows
+    answer = (key, tuple(rows))
+    STORED.put(text, answer)
+    return answer
 
 
 def externalize(

@@ -115,6 +115,39 @@ def step_rows(step: StepRecord) -> StepRows:
     return StepRows(create, update, history, step.outbox, _distinct(payloads + linked))
 
 
+class WrittenPayloads:
+    """The payload rows this journal has committed lately, by ``(execution arn, digest)``,
+    so that a step does not send them again. Every snapshot refers to the execution's
+    input and its current document, and each step used to carry their rows again (a no-op
+    ``INSERT OR IGNORE`` in the database, after being built, pickled and piped to the
+    writer process). Only rows of steps the database accepted are noted, and payload rows
+    are never deleted, so a row left out is always there already. Bounded: past ``limit``
+    keys all are forgotten at once, and a row forgotten is sent again (harmless). The
+    commit thread alone uses it, one batch at a time."""
+
+    def __init__(self, limit: int = 200_000) -> None:
+        self.limit = limit
+        self._keys: set[tuple[str, str]] = set()
+
+    def unwritten(self, step: StepRows) -> StepRows:
+        if not step.payloads:
+            return step
+        keys = self._keys
+        fresh = [row for row in step.payloads if (row[0], row[1]) not in keys]
+        if len(fresh) == len(step.payloads):
+            return step
+        return step._replace(payloads=fresh)
+
+    def note(self, steps: list[StepRows], flags: list[bool]) -> None:
+        if len(self._keys) > self.limit:
+            self._keys.clear()
+        add = self._keys.add
+        for step, ok in zip(steps, flags, strict=True):
+            if ok:
+                for row in step.payloads:
+                    add((row[0], row[1]))
+
+
 def _distinct(rows: list[P.PayloadRow]) -> list[P.PayloadRow]:
     """One row per digest: a snapshot refers to texts its events carry too."""
     if len(rows) < 2:
@@ -129,6 +162,10 @@ def _packed(row: tuple[Any, ...], texts: tuple[int, ...]) -> tuple[Any, ...]:
     values = list(row)
     for i in texts:
         text = values[i]
-        if isinstance(text, str) and len(text) >= P.INLINE_LIMIT:
+        if not isinstance(text, str) or len(text) < P.COLUMN_LIMIT:
+            continue
+        if len(text) >= P.COMPRESS_LIMIT:
             values[i] = P.MEMO.pack(text)[1]  # the output's text was stored with its event
+        else:
+            values[i] = P.COLUMNS.pack(text)[1]
     return tuple(values)

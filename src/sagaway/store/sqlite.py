@@ -83,6 +83,7 @@ class SqliteJournal:
         self._writer = self._connect()
         if migrate:
             self._migrate()
+        self._written = R.WrittenPayloads()
         self._use_process = sqlite_process.wanted(self.path, writer_process)
         self._process: sqlite_process.WriterProcess | None = None
         if self._use_process:
@@ -276,16 +277,19 @@ class SqliteJournal:
     def commit(self, steps: Sequence[StepRecord]) -> list[bool]:
         """All steps in one transaction (group commit): one fsync for the whole batch; per
         step, False on a version conflict (see :func:`sqlite_writer.commit`)."""
-        rows = [R.step_rows(step) for step in steps]
+        rows = [self._written.unwritten(R.step_rows(step)) for step in steps]
         if self._use_process:
             with self._write_lock:  # one batch at a time through the pipe; starts the child
                 process = self._writer_process()
-            return process.commit(rows)
-        with self._write_lock:
-            try:
-                return W.commit(self._writer, self.path, _STATEMENTS, rows)
-            except W.WriteFailed as exc:
-                raise StoreError(str(exc)) from exc
+            flags = process.commit(rows)
+        else:
+            with self._write_lock:
+                try:
+                    flags = W.commit(self._writer, self.path, _STATEMENTS, rows)
+                except W.WriteFailed as exc:
+                    raise StoreError(str(exc)) from exc
+        self._written.note(rows, flags)
+        return flags
 
     def history(self, arn: str) -> list[dict[str, Any]]:
         events: list[dict[str, Any]] = []
