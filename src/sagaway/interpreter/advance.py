@@ -119,7 +119,7 @@ def _resume(run: Run, event: Event) -> None:
     if event.token == EXECUTION_TIMEOUT_TOKEN:
         _timed_out(run)
         return
-    frame = run.frame(fid)
+    frame = run.state.frames[fid]
     frame.token = None
     state = run.current(frame)
     if isinstance(event, TimerFired):

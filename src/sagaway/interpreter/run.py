@@ -72,7 +72,7 @@ class Run:
         self.history: list[dict[str, Any]] = []
         self.commands: list[Command] = []
         self.ready: deque[str] = deque(
-            fid for fid, frame in state.frames.items() if frame.phase == READY
+            [fid for fid, frame in state.frames.items() if frame.phase == READY]
         )
         # Whether events are built (EXPRESS: no). When not, callers emit without details:
         # the event ids are still counted, but no input or output is rendered as JSON text
@@ -135,7 +135,8 @@ class Run:
         return self.state.frames[fid]
 
     def current(self, frame: Frame) -> State:
-        return self.machine.state(frame.program, frame.state)
+        # Machine.state's lookups, written out: this runs several times per transition.
+        return self.machine.programs[frame.program].states[frame.state]
 
     # -- what expressions see --------------------------------------------------------------
     def variables(self, frame: Frame) -> Mapping[str, Any]:
