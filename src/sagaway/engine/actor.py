@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("sagaway.engine")
 # How long one actor cycle may interpret before it lets the event loop run other work.
 SLICE_SECONDS = 0.02
+_NOTES = (Note, MapRunUpdate)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +147,7 @@ class ExecutionActor:
         execution journals its outcome only, so its state is never serialized per step)."""
         now = self.engine.clock.now()
         outbox = outbox_rows(event)  # a Note's events as well as a Task's
-        if isinstance(event, Note | MapRunUpdate):
+        if isinstance(event, _NOTES):  # a tuple: a union would be built at each call
             step = note_step(self.machine, self.state, event, now, self.limits)
             event = Stop()  # step_record only reads the step; the event is not used
         else:

@@ -53,8 +53,13 @@ class PublishedFailure(TaskFailed):
     outbox: Outbox = ()
 
 
+# A tuple, not ``Note | Published | PublishedFailure``: that union would be built anew at
+# every call, and this runs for every event an execution takes.
+_CARRY_OUTBOX = (Note, Published, PublishedFailure)
+
+
 def outbox_rows(event: object) -> list[tuple[str, bytes]]:
-    if isinstance(event, Note | Published | PublishedFailure):
+    if isinstance(event, _CARRY_OUTBOX):
         return list(event.outbox)
     return []
 

@@ -43,6 +43,9 @@ EXECUTION_TIMEOUT_TOKEN = "execution.timeout"
 # No attempt waits on this token: advancing with it only enters the frames a step that ran
 # out of its transition budget left READY.
 CONTINUE = TimerFired("sagaway.continue")
+# What answers an awaited token. A tuple: ``A | B | ...`` in the call would build a union
+# object at every step.
+_ANSWERS = (TaskSucceeded, TaskFailed, TaskTimedOut, TimerFired)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +111,7 @@ def _start(run: Run, event: Start) -> None:
 
 
 def _resume(run: Run, event: Event) -> None:
-    assert isinstance(event, TaskSucceeded | TaskFailed | TaskTimedOut | TimerFired)
+    assert isinstance(event, _ANSWERS)
     fid = run.state.tokens.pop(event.token, None)
     run.state.timers.pop(event.token, None)
     if fid is None:
@@ -116,7 +119,7 @@ def _resume(run: Run, event: Event) -> None:
     if event.token == EXECUTION_TIMEOUT_TOKEN:
         _timed_out(run)
         return
-    frame = run.frame(fid)
+    frame = run.state.frames[fid]
     frame.token = None
     state = run.current(frame)
     if isinstance(event, TimerFired):

@@ -56,7 +56,8 @@ def effective_input(run: Run, frame: Frame, state: State) -> Any:
             evaluate(state.parameters, run.scope(frame, frame.input), "Arguments", states)
         )
         return _within_limit(run, state, value)
-    selected = select_path(run, frame, state.input_path, frame.input)
+    path = state.input_path  # "$" (the default) selects the whole input: no call
+    selected = frame.input if path == "$" else select_path(run, frame, path, frame.input)
     if state.parameters is None:
         return selected  # a part of the input, which was within the limit
     value = evaluate(state.parameters, run.scope(frame, selected), "Parameters")
@@ -81,7 +82,8 @@ def state_output(run: Run, frame: Frame, state: State, result: Any) -> Any:
     if state.result_selector is not None:
         result = evaluate(state.result_selector, run.scope(frame, result), "ResultSelector")
     combined = set_result_path(frame.input, state.result_path, result)
-    return select_path(run, frame, state.output_path, combined)
+    path = state.output_path  # "$" (the default) keeps it whole: no call
+    return combined if path == "$" else select_path(run, frame, path, combined)
 
 
 def passthrough_output(run: Run, frame: Frame, state: State) -> Any:

@@ -68,14 +68,16 @@ def succeed_state(
     """The state produced ``result``: compute output and Assign, exit, go to Next/End."""
     try:
         output = state_output(run, frame, state, result)
-        assigned = evaluate_assign(
-            run,
-            frame,
-            state.assign,
-            result if assign_value is None else assign_value,
-            input=frame.input,
-            result=result,
-        )
+        assigned = None  # most states have no Assign: no call
+        if state.assign is not None:
+            assigned = evaluate_assign(
+                run,
+                frame,
+                state.assign,
+                result if assign_value is None else assign_value,
+                input=frame.input,
+                result=result,
+            )
     except StatesError as err:
         fail_state(run, frame, state, evaluation_failure(run, frame, state, err))
         return

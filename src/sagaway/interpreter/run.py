@@ -72,16 +72,14 @@ class Run:
         self.history: list[dict[str, Any]] = []
         self.commands: list[Command] = []
         self.ready: deque[str] = deque(
-            fid for fid, frame in state.frames.items() if frame.phase == READY
+            [fid for fid, frame in state.frames.items() if frame.phase == READY]
         )
+        # Whether events are built (EXPRESS: no). When not, callers emit without details:
+        # the event ids are still counted, but no input or output is rendered as JSON text
+        # only to be thrown away. An attribute: it is read several times per transition.
+        self.keeps_history = limits.history
 
     # -- history ---------------------------------------------------------------------------
-    @property
-    def keeps_history(self) -> bool:
-        """Whether events are built (EXPRESS: no). When not, callers emit without details:
-        the event ids are still counted, but no input or output is rendered as JSON text
-        only to be thrown away."""
-        return self.limits.history
 
     def emit(
         self,
@@ -98,7 +96,7 @@ class Run:
         if cap is not None and event_id >= cap and event_type not in _FINAL_EVENTS:
             raise HistoryLimitReached(event_type)
         self.state.next_id += 1
-        if not self.limits.history:
+        if not self.keeps_history:
             if frame is not None:
                 frame.last_id = event_id
             return event_id
@@ -137,7 +135,8 @@ class Run:
         return self.state.frames[fid]
 
     def current(self, frame: Frame) -> State:
-        return self.machine.state(frame.program, frame.state)
+        # Machine.state's lookups, written out: this runs several times per transition.
+        return self.machine.programs[frame.program].states[frame.state]
 
     # -- what expressions see --------------------------------------------------------------
     def variables(self, frame: Frame) -> Mapping[str, Any]:

@@ -291,11 +291,14 @@ def _invoke_payload(payload: Any) -> Any:
     return {}
 
 
+_BYTES = (bytes, bytearray)
+
+
 def _normalise(result: Any) -> tuple[Any, int, bool]:
     """Lambda serialises the handler's return value to JSON; bytes are taken as JSON text.
     The value the Task gets, the UTF-8 size of its JSON text (from the one encoding), and
     whether that encoding alone shows the value is JSON as AWS accepts it (``plain``)."""
-    if isinstance(result, bytes | bytearray):
+    if isinstance(result, _BYTES):  # a tuple: a union would be built at each call
         try:
             value = loads(bytes(result))
         except ValueError:

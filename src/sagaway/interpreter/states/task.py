@@ -18,11 +18,13 @@ from sagaway.interpreter.run import Run, event_payload
 
 
 def enter(run: Run, frame: Frame, state: State) -> None:
-    frame.data["timeout"] = _seconds(
-        run, frame, state, state.spec.timeout_seconds, "TimeoutSeconds"
+    # Most Tasks have neither field: no call to evaluate nothing.
+    timeout, heartbeat = state.spec.timeout_seconds, state.spec.heartbeat_seconds
+    frame.data["timeout"] = (
+        None if timeout is None else _seconds(run, frame, state, timeout, "TimeoutSeconds")
     )
-    frame.data["heartbeat"] = _seconds(
-        run, frame, state, state.spec.heartbeat_seconds, "HeartbeatSeconds"
+    frame.data["heartbeat"] = (
+        None if heartbeat is None else _seconds(run, frame, state, heartbeat, "HeartbeatSeconds")
     )
     execute(run, frame, state)
 
