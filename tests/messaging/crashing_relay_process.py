@@ -19,7 +19,6 @@ from sagaway.messaging import CallableTarget, Rule
 from sagaway.messaging.put_events import ServerBus
 from sagaway.store.open import open_journal
 
-
 # The bus hands events to the target concurrently (threads): only the first reports and
 # kills, in one write, so two reports can't interleave into one garbled line.
 _FIRST = threading.Lock()

@@ -53,7 +53,10 @@ def security_for(host: str, credentials: Path | None, anonymous_reads: bool) -> 
 def bind(host: str, port: int) -> socket.socket:
     """The listening socket, bound here so that a taken port is one line and exit 2."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP by name: asyncio switches Nagle off (TCP_NODELAY) only on accepted sockets
+    # whose protocol says TCP, and 0 would leave it on: every response, written as head then
+    # body, would then wait for the client's delayed ACK (40 ms on Linux).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
