@@ -27,11 +27,14 @@ def test_startup_line_says_where_what_and_how_to_reach_it(tmp_path: Path) -> Non
 
 
 def test_access_log_prints_one_line_per_request(tmp_path: Path) -> None:
+    line = '"GET /healthz HTTP/1.1" 200'
     with Serve(tmp_path, "--access-log") as running:
         httpx.get(running.url + "/healthz")
-        time.sleep(0.2)  # the line is written after the answer is sent
+        deadline = time.monotonic() + 10  # the line is written after the answer is sent
+        while line not in running.stderr() and time.monotonic() < deadline:
+            time.sleep(0.01)
         log = running.stderr()
-    assert '"GET /healthz HTTP/1.1" 200' in log
+    assert line in log
 
 
 def test_a_taken_port_is_one_line_and_exit_2(tmp_path: Path) -> None:
