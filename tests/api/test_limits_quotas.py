@@ -8,8 +8,11 @@ import json
 import socket
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from botocore.exceptions import ClientError
 
@@ -103,16 +106,45 @@ SLEEPS = json.dumps({"StartAt": "S", "States": {"S": {
     "Type": "Task", "Resource": ACCOUNT + "sleeps", "End": True}}})  # fmt: skip
 
 
-def _abandoned_sync_call(port: int, arn: str) -> None:
+def _abandoned_sync_call(http: httpx.Client, sfn: Any, arn: str, nth: int) -> None:
     body = json.dumps({"stateMachineArn": arn, "input": "{}"}).encode()
+    port = http.base_url.port
+    assert port is not None
     with socket.create_connection(("127.0.0.1", port)) as sock:
         sock.sendall(
-            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-amz-json-1.0\r\n"
+            f"POST / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n".encode()
+            + b"Content-Type: application/x-amz-json-1.0\r\n"
             b"X-Amz-Target: AWSStepFunctions.StartSyncExecution\r\n"
             + f"Content-Length: {len(body)}\r\n\r\n".encode()
             + body
         )
-        time.sleep(0.05)  # the call has started; the client goes away
+        # The call has started its execution (the machine's nth); then the client goes away.
+        _until(lambda: _started(http, sfn, arn) >= nth)
+
+
+def _started(http: httpx.Client, sfn: Any, arn: str) -> int:
+    """How many executions of ``arn`` have started: those ended (listed), then those still
+    running (the open gauge), read in that order so that one ending in between is missed
+    rather than counted twice. EXPRESS executions are listed once they end."""
+    ended = len(sfn.list_executions(stateMachineArn=arn, maxResults=1000)["executions"])
+    metrics = http.get("/metrics").text
+    gauge = f'sagaway_executions_open{{state_machine="{arn.rsplit(":", 1)[1]}"}} '
+    running = [float(line[len(gauge) :]) for line in metrics.splitlines() if gauge in line]
+    return ended + int(sum(running))
+
+
+def _executions(sfn: Any, arn: str) -> list[dict[str, Any]]:
+    listed: list[dict[str, Any]] = sfn.list_executions(stateMachineArn=arn, maxResults=1000)[
+        "executions"
+    ]
+    return listed
+
+
+def _until(condition: Callable[[], bool], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.01)
 
 
 def _quietly(server: ServeProcess, machine_arn: str | None, activity: str | None) -> None:
@@ -136,11 +168,14 @@ def test_express_time_limit_gone_clients_and_sigterm(tmp_path: Path) -> None:
         assert 1.5 < time.monotonic() - began < 5
 
         before = server.rss_mib()
-        for _ in range(200):
-            _abandoned_sync_call(server.port, waits)
-        time.sleep(2.5)  # every abandoned execution has reached its time limit
-        listed = sfn.list_executions(stateMachineArn=waits)["executions"]
-        assert {e["status"] for e in listed} == {"TIMED_OUT"}
+        with httpx.Client(base_url=f"http://127.0.0.1:{server.port}") as http:
+            for n in range(200):  # each one's execution is the machine's (n + 2)th
+                _abandoned_sync_call(http, sfn, waits, n + 2)
+        # Every abandoned execution reaches its time limit (2 s after its start); EXPRESS
+        # executions are listed once they have ended.
+        _until(lambda: len(_executions(sfn, waits)) >= 201)
+        listed = _executions(sfn, waits)
+        assert len(listed) == 201 and {e["status"] for e in listed} == {"TIMED_OUT"}
         after = server.rss_mib()
         sleeps = machine(sfn, "sleeps", SLEEPS)  # STANDARD: its handler blocks a thread
         sfn.start_execution(stateMachineArn=sleeps, input='{"seconds": 600}')

@@ -39,9 +39,13 @@ def serve(db: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
         return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=db.parent)
 
 
-def probe(port: int, path: str) -> tuple[int, dict[str, Any]] | None:
+Answer = tuple[int, dict[str, Any]]
+
+
+def probe(port: int, path: str, http: httpx.Client | None = None) -> Answer | None:
+    url = f"http://127.0.0.1:{port}{path}"
     try:
-        answer = httpx.get(f"http://127.0.0.1:{port}{path}", timeout=5)
+        answer = http.get(url, timeout=30) if http else httpx.get(url, timeout=30)
     except httpx.TransportError:
         return None
     return answer.status_code, answer.json()
@@ -85,14 +89,18 @@ def test_a_killed_server_answers_at_once_and_resumes_in_the_background(tmp_path:
     second = serve(db, port, log)
     try:
         launched = time.monotonic()
-        answers: list[tuple[int, dict[str, Any]]] = []
-        while not answers or answers[-1][0] != 200:
-            assert time.monotonic() - launched < 60, (answers[-3:], log.read_text()[-3000:])
-            answer = probe(port, "/readyz")
-            if answer is not None:
-                answers.append(answer)
-                assert probe(port, "/healthz") == (200, {"status": "alive"})
-            time.sleep(0.001)  # the first answer must come before recovery ends: probe often
+        answers: list[Answer] = []
+        # The port listens from before the journal is opened: a probe that connects then
+        # waits (30 s at most) and is answered as soon as the server serves, while it still
+        # resumes the open executions. Refused until then: probe again at once.
+        with httpx.Client() as http:
+            while not answers or answers[-1][0] != 200:
+                assert time.monotonic() - launched < 60, (answers[-3:], log.read_text()[-3000:])
+                answer = probe(port, "/readyz", http)
+                if answer is not None:
+                    answers.append(answer)
+                    assert probe(port, "/healthz", http) == (200, {"status": "alive"})
+                time.sleep(0.001)
         statuses = [status for status, _ in answers]
         assert statuses[0] == 503 and "recovering" in answers[0][1]["reason"], answers[:3]
         assert set(statuses) == {503, 200}

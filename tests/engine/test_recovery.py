@@ -56,22 +56,40 @@ class Run:
     def effects(self) -> str:
         return str(self.path / "effects.db")
 
+    @property
+    def out(self) -> Path:
+        return self.path / "worker.out"
+
+    @property
+    def err(self) -> Path:
+        return self.path / "worker.err"
+
 
 def _spawn(run: Run) -> subprocess.Popen[str]:
+    """A life of the worker; its output goes to files (``run.out``, ``run.err``), which
+    the test reads while it runs without a pipe that could fill up."""
     run.lives += 1
+    run.path.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "tests.engine.crash_worker", run.journal, run.effects]
-    return subprocess.Popen(
-        [*command, str(run.count), str(PAYLOAD)],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    with run.out.open("w") as out, run.err.open("w") as err:
+        return subprocess.Popen(
+            [*command, str(run.count), str(PAYLOAD)], cwd=REPO, stdout=out, stderr=err, text=True
+        )
+
+
+def _has_started(run: Run, proc: subprocess.Popen[str]) -> None:
+    """Wait until this life has started the whole run (its ``started`` line) or has ended:
+    from then on its executions are in flight, many of them waiting on a timer."""
+    deadline = time.monotonic() + HANG_GUARD
+    while "started" not in run.out.read_text().splitlines() and proc.poll() is None:
+        assert time.monotonic() < deadline, f"worker did not start the run:\n{run.err.read_text()}"
+        time.sleep(0.01)
 
 
 def _finish(run: Run, proc: subprocess.Popen[str]) -> bool:
     """Collect a life's output; True when it ran the whole run to the end."""
-    out, err = proc.communicate(timeout=HANG_GUARD)
+    proc.wait(timeout=HANG_GUARD)
+    out, err = run.out.read_text(), run.err.read_text()
     for line in out.splitlines():
         if line.startswith("resumed"):
             run.resumed.append(int(line.split()[1]))
@@ -89,9 +107,15 @@ def run_with_kills(run: Run, rng: random.Random) -> None:
         if run.kills < KILLS:
             # From just after start-up to well into the work: a kill can land in the
             # imports, in recovery, mid-commit, mid-Task or while timers are armed.
-            # The first life runs longest, so that later kills find executions everywhere
-            # in the saga (in the Wait, in the Parallel), not only at its start.
-            delay = rng.uniform(2.0, 3.5) if run.lives == 1 else rng.uniform(0.25, 1.6)
+            # The first life is killed a while after it has started every execution, so
+            # that later kills find executions everywhere in the saga (in the Wait, in the
+            # Parallel), not only at its start; counted from its ``started`` line, not from
+            # its launch, since start-up alone can take seconds on a loaded machine.
+            if run.lives == 1:
+                _has_started(run, proc)
+                delay = rng.uniform(0.5, 2.0)
+            else:
+                delay = rng.uniform(0.25, 1.6)
             delay *= STRETCH
             try:
                 proc.wait(timeout=delay)

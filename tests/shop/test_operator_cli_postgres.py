@@ -18,7 +18,7 @@ from shop.config import ShopConfig
 from shop.incidents import Incidents
 from shop.services.orders import OrdersService
 from shop.sql import search_path
-from shop.system import ShopRuntime
+from shop.system import Shop, ShopRuntime
 from tests.cli.cli_kit import sagaway
 from tests.shop.conftest import drop_shop_schemas
 from tests.shop.kit import order
@@ -130,7 +130,7 @@ def test_redrive_waits_for_the_resumed_saga_with_a_member_running(config: ShopCo
 
 
 def test_incidents_are_listed_from_postgres(config: ShopConfig) -> None:
-    asyncio.run(_park(config, "o-3"))  # a shop exists in the schema
+    Shop(config).close()  # a shop exists in the schema: its stores are made
     empty = sagaway("incidents", "--shop-db", config.db)
     assert (empty.code, empty.out.strip()) == (0, "0 incident(s)")
     store = Incidents(config.url("incidents"))

@@ -7,8 +7,10 @@ and the invariants of DESIGN.md section 6 are checked from the databases."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -54,6 +56,34 @@ def park(workdir: Path, step: str) -> None:
     assert dead_letters(workdir) == [(1, f"{step}-dlq", False)]
 
 
+@pytest.fixture(scope="module")
+def parked_at_payment(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A shop with o-1 parked at AuthorizePayment, made once for the tests that start from
+    there (parking takes its retries' intervals, seconds of real time); each test works on
+    a copy of its databases (``start_parked``), this folder is never changed."""
+    folder = tmp_path_factory.mktemp("parked-AuthorizePayment")
+    with pytest.MonkeyPatch.context() as env:  # the autouse keys come later, per test
+        env.setenv("SHOP_GATEWAY_API_KEY", "test-gateway-key")
+        env.setenv("SHOP_COURIER_API_KEY", "test-courier-key")
+        park(folder, "AuthorizePayment")
+    return folder
+
+
+def start_parked(request: pytest.FixtureRequest, workdir: Path, step: str) -> None:
+    """o-1 parked at ``step`` in ``workdir``: a copy of the shared shop for AuthorizePayment,
+    else a shop parked here. Copied with SQLite's backup (a consistent snapshot of each
+    database, whatever connections of the parking runtime are still open on it)."""
+    if step != "AuthorizePayment":
+        park(workdir, step)
+        return
+    template: Path = request.getfixturevalue("parked_at_payment")
+    for path in template.glob("*.db"):
+        with closing(sqlite3.connect(path)) as source, \
+                closing(sqlite3.connect(workdir / path.name)) as copy:  # fmt: skip
+            source.backup(copy)
+    assert dead_letters(workdir) == [(1, f"{step}-dlq", False)]
+
+
 def cli(*args: str) -> list[str]:
     cmd = [sys.executable, "-m", "sagaway", "dlq", *args]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
@@ -68,8 +98,10 @@ def final_status(workdir: Path, order_id: str) -> str:
 
 
 @pytest.mark.parametrize("step", ["AuthorizePayment", "SendConfirmation"])
-def test_redrive_with_no_engine_running_confirms_the_order(tmp_path: Path, step: str) -> None:
-    park(tmp_path, step)
+def test_redrive_with_no_engine_running_confirms_the_order(
+    request: pytest.FixtureRequest, tmp_path: Path, step: str
+) -> None:
+    start_parked(request, tmp_path, step)
     lines = cli("redrive", "1", "--workdir", str(tmp_path))
     assert lines == [f"1\t{step}-dlq\to-1\to-1-redrive-1\tSUCCEEDED\tCONFIRMED"]
     assert final_status(tmp_path, "o-1") == "CONFIRMED"
@@ -121,7 +153,9 @@ def test_a_saga_parked_again_gets_a_new_dead_letter_and_a_new_name(tmp_path: Pat
     assert audit.counts == {"CONFIRMED": 1}
 
 
-def test_intake_metrics_show_per_step_latency_and_errors(tmp_path: Path) -> None:
+def test_intake_metrics_show_per_step_latency_and_errors(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
     """After a parked-then-redriven order, scrape the intake's /metrics over real HTTP."""
     import threading
 
@@ -132,7 +166,7 @@ def test_intake_metrics_show_per_step_latency_and_errors(tmp_path: Path) -> None
     from shop.services.orders import OrdersService
     from shop.system import Shop
 
-    park(tmp_path, "AuthorizePayment")
+    start_parked(request, tmp_path, "AuthorizePayment")
     cli("redrive", "--all", "--workdir", str(tmp_path))
     config = ShopConfig(workdir=tmp_path)
     app = create_app(OrdersService(config.url("orders")), config.journal_url,
@@ -158,12 +192,12 @@ def test_intake_metrics_show_per_step_latency_and_errors(tmp_path: Path) -> None
     assert 'shop_orders{status="CONFIRMED"} 1.0' in lines
 
 
-def test_dlq_show_never_shows_the_card_number(tmp_path: Path) -> None:
+def test_dlq_show_never_shows_the_card_number(parked_at_payment: Path) -> None:
     # The order was started directly with a card number in its input (tests/shop/kit.py);
     # the dead letter and the order record keep only the gateway's token and last four.
-    park(tmp_path, "AuthorizePayment")
-    shown = "\n".join(cli("show", "1", "--workdir", str(tmp_path)))
+    # The files checked are the ones the parking runtime wrote (``dlq show`` only reads).
+    shown = "\n".join(cli("show", "1", "--workdir", str(parked_at_payment)))
     assert CARD not in shown and "4242" in shown and "tok_" in shown
     for name in ("orders.db", "orders.db-wal"):
-        path = tmp_path / name
+        path = parked_at_payment / name
         assert not path.exists() or CARD.encode() not in path.read_bytes()

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
+import sys
+from collections.abc import Sequence
+
 import typer
 
 from sagaway.engine.gc_tuning import tune_gc
@@ -16,29 +20,47 @@ app = typer.Typer(
 )
 
 
-def _register() -> None:
-    # Imported for their side effect of adding commands to ``app``; kept in a function so
-    # importing ``sagaway.cli`` stays cheap and free of import cycles.
-    from sagaway.cli import (  # noqa: F401
-        bench,
-        bench_console,
-        conformance,
-        demo,
-        dlq,
-        events,
-        executions,
-        export,
-        incidents,
-        migrate,
-        run,
-        serve,
-        validate,
-        worker,
-    )
+# The module that declares each command. A command line imports only the module of the
+# command it names (``sagaway run`` need not load the benchmarks, the console, the API
+# server or boto3: that halves its start-up); ``--help``, no command or an unknown one
+# import them all, so that every command is listed.
+COMMANDS = {
+    "bench": "bench",
+    "bench-console": "bench_console",
+    "conformance": "conformance",
+    "demo": "demo",
+    "dlq": "dlq",
+    "events": "events",
+    "executions": "executions",
+    "export": "export",
+    "incidents": "incidents",
+    "migrate": "migrate",
+    "run": "run",
+    "serve": "serve",
+    "validate": "validate",
+    "worker": "worker",
+}
+
+
+def _register(args: Sequence[str] = ()) -> None:
+    """Import the command modules (they add their commands to ``app``): the one that
+    ``args`` (the command line after the program name) names, else all, in the order of
+    ``COMMANDS``. Kept in a function so importing ``sagaway.cli`` stays cheap and free of
+    import cycles."""
+    named = COMMANDS.get(args[0]) if args else None
+    for module in [named] if named else dict.fromkeys(COMMANDS.values()):
+        importlib.import_module(f"sagaway.cli.{module}")
+
+
+@app.callback()
+def _root() -> None:
+    # A group even when only one command is registered: without a callback Typer would
+    # run that one command as the whole program (``sagaway run X`` would read "run" as X).
+    pass
 
 
 def main() -> None:
     """Console-script entry point."""
     tune_gc()
-    _register()
+    _register(sys.argv[1:])
     app()
