@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
 from sagaway.engine.engine import Engine
@@ -55,6 +56,7 @@ class Members:
     """A client that starts executions and members that claim them, on one database."""
 
     def __init__(self, url: str, lease: float) -> None:
+        self.url = url
         self.client = PostgresJournal(url)
         self.a = PostgresJournal(url, migrate=False, owner="a", lease_seconds=lease)
         self.b = PostgresJournal(url, migrate=False, owner="b", lease_seconds=lease)
@@ -183,6 +185,23 @@ def test_a_delivery_is_settled_once_its_effect_is_journaled(members: Members) ->
     members.a.commit([step(x, 1, 3)])
     assert members.a.settle_deliveries(applied) == {answer}
     assert members.a.pending_deliveries() == []
+    # Settled, the answer still refuses a second one while the execution runs: another
+    # server may have read the task as waiting just before the first was journaled.
+    assert members.c.deliver(x, "SendTaskSuccess", "t1", OK) is False
+    assert members.c.deliver(x, "SendTaskFailure", "t1", b"{}") is False
+    assert members.a.settle_deliveries(applied) == set()  # settled once
+
+
+def test_a_settled_stop_or_heartbeat_is_deleted(members: Members) -> None:
+    x = start(members.client, "x")
+    members.a.claim()
+    members.b.deliver(x, "SendTaskHeartbeat", "t1", b"{}")
+    members.b.deliver(x, "StopExecution", None, b'{"error":"E"}')
+    applied = {delivery_id: 1 for delivery_id, *_ in members.a.pending_deliveries()}
+    members.a.commit([step(x, 1, 3)])
+    assert members.a.settle_deliveries(applied) == set(applied)
+    assert members.a.pending_deliveries() == []
+    assert _rows(members, x) == 0
 
 
 def test_deliveries_of_an_ended_execution_are_dropped(members: Members) -> None:
@@ -194,6 +213,14 @@ def test_deliveries_of_an_ended_execution_are_dropped(members: Members) -> None:
     assert members.a.settle_deliveries({}) == set()
     # The row is gone: the unique answer per task no longer refuses another.
     assert members.b.deliver(x, "SendTaskSuccess", "t1", OK) is True
+
+
+def _rows(members: Members, arn: str) -> int:
+    """The delivery rows (pending or settled) of ``arn``."""
+    with psycopg.connect(members.url) as conn:
+        row = conn.execute("SELECT count(*) FROM deliveries WHERE execution_arn = %s", (arn,))
+        (count,) = row.fetchone() or (0,)
+    return int(count)
 
 
 def _until(condition: Any, timeout: float = 10.0) -> None:

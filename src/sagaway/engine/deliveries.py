@@ -2,8 +2,11 @@
 
 A server that receives SendTaskSuccess / SendTaskFailure / SendTaskHeartbeat or
 StopExecution for an execution it does not run records the call (``deliver``) and NOTIFYs;
-the execution's owner applies it to its actor exactly as a local call would, and deletes it
-once the effect is journaled. Until then the row stays: an owner that dies in between
+the execution's owner applies it to its actor exactly as a local call would, and settles it
+once the effect is journaled: a stop or heartbeat is deleted, a task's answer is kept (no
+longer pending) until the execution ends, so that a second answer for the same attempt is
+refused even by a server that read the task as still waiting just before the first answer
+was journaled. Until then the row stays pending: an owner that dies in between
 leaves it for the member that takes the execution over, which applies it again (a task
 answered twice, or a stop of an ended execution, changes nothing: the interpreter ignores
 stale tokens).

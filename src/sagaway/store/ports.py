@@ -282,7 +282,9 @@ class ClusterOperations(Protocol):
         ...
 
     def settle_deliveries(self, applied: dict[int, int]) -> set[int]:
-        """Delete applied deliveries (id -> the owner's version when applied) whose effect
-        is journaled (the execution's version passed it, or it ended), and every delivery
-        of an ended execution; the ids of ``applied`` deleted."""
+        """Settle applied deliveries (id -> the owner's version when applied) whose effect
+        is journaled (the execution's version passed it, or it ended): a task's answer is
+        kept, marked settled (no longer pending, still refusing a second answer), until its
+        execution ends; a stop or heartbeat is deleted. Deletes every delivery of an ended
+        execution. Returns the ids of ``applied`` settled."""
         ...

@@ -97,15 +97,28 @@ INSERT_DELIVERY = (
 PENDING_DELIVERIES = (
     "SELECT d.id, d.execution_arn, d.kind, d.token, d.payload FROM deliveries d"
     " JOIN executions e ON e.arn = d.execution_arn"
-    " WHERE e.owner = %(owner)s AND e.status = 'RUNNING' ORDER BY d.id"
+    " WHERE e.owner = %(owner)s AND e.status = 'RUNNING' AND NOT d.settled ORDER BY d.id"
 )
-# An applied delivery is deleted once its effect is journaled: the owner's journaled version
+# An applied delivery is settled once its effect is journaled: the owner's journaled version
 # passed the actor's version when the delivery was posted (or the execution ended). Only by
-# the owner: a delivery whose owner lost the lease waits for the one that took over.
+# the owner: a delivery whose owner lost the lease waits for the one that took over. A task's
+# answer is kept, marked settled, until its execution ends, so that the unique index goes on
+# refusing a second answer (a server may have read the task as waiting before the first was
+# journaled); a stop or a heartbeat is deleted.
+_SETTLED = (
+    "SELECT d.id, d.kind FROM deliveries d, executions e,"
+    " unnest(%b::bigint[], %b::bigint[]) AS v(id, version)"
+    " WHERE d.id = v.id AND e.arn = d.execution_arn AND e.owner = %s AND NOT d.settled"
+    " AND (e.status <> 'RUNNING' OR e.version > v.version)"
+)
+_ANSWER_KINDS = "('SendTaskSuccess', 'SendTaskFailure')"
 SETTLE_DELIVERIES = (
-    "DELETE FROM deliveries d USING executions e, unnest(%b::bigint[], %b::bigint[])"
-    " AS v(id, version) WHERE d.id = v.id AND e.arn = d.execution_arn"
-    " AND e.owner = %s AND (e.status <> 'RUNNING' OR e.version > v.version) RETURNING d.id"
+    f"WITH done AS ({_SETTLED}),"
+    " kept AS (UPDATE deliveries SET settled = true"
+    f" WHERE id IN (SELECT id FROM done WHERE kind IN {_ANSWER_KINDS}) RETURNING id),"
+    " gone AS (DELETE FROM deliveries"
+    f" WHERE id IN (SELECT id FROM done WHERE kind NOT IN {_ANSWER_KINDS}) RETURNING id)"
+    " SELECT id FROM kept UNION ALL SELECT id FROM gone"
 )
 # Deliveries for executions that ended (a stop or an answer that came too late) do nothing.
 DROP_ENDED_DELIVERIES = (

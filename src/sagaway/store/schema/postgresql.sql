@@ -69,11 +69,13 @@ CREATE TABLE deliveries (
     kind TEXT NOT NULL,
     token TEXT,
     payload BYTEA NOT NULL,
-    created DOUBLE PRECISION NOT NULL
+    created DOUBLE PRECISION NOT NULL,
+    settled BOOLEAN NOT NULL DEFAULT false
 );
 CREATE INDEX deliveries_by_execution ON deliveries (execution_arn);
 -- A task is answered once: a second SendTaskSuccess / SendTaskFailure for an attempt whose
--- answer is still waiting to be applied is refused, as AWS refuses an answered token.
+-- answer is waiting to be applied, or was applied (settled) while the execution runs, is
+-- refused, as AWS refuses an answered token.
 CREATE UNIQUE INDEX deliveries_one_answer ON deliveries (execution_arn, token)
     WHERE kind IN ('SendTaskSuccess', 'SendTaskFailure');
 CREATE INDEX executions_by_start ON executions (start_date, arn);
