@@ -8,6 +8,7 @@ fail under ``CI=true`` and skip, with the reason, elsewhere.
 from __future__ import annotations
 
 import os
+import sqlite3
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,9 @@ from typing import Any
 
 import pytest
 
+from sagaway.store import postgres_queries as PQ
+from sagaway.store import sqlite_queries as SQ
+from sagaway.store.migrations import Migration, migrations
 from sagaway.store.sqlite import SqliteJournal
 
 PG_URL = os.environ.get("SAGAWAY_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
@@ -58,3 +62,29 @@ def journal(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
     yield store
     store.close()
     drop_schema(url)
+
+
+def migrations_before(dialect: str, name: str) -> list[Migration]:
+    """The migrations a journal had before the one called ``name`` (an upgrade test's start)."""
+    found = migrations(dialect)
+    (target,) = [m for m in found if m.name == name]
+    return [m for m in found if m.version < target.version]
+
+
+def sqlite_at(path: Path, applied: list[Migration]) -> sqlite3.Connection:
+    """A SQLite journal file with just ``applied`` run and recorded, as an older Sagaway
+    left it (the caller adds its rows, commits and closes)."""
+    old = sqlite3.connect(path)
+    old.execute(SQ.MIGRATIONS_TABLE)
+    for migration in applied:
+        old.executescript(migration.sql)
+        old.execute(SQ.RECORD_MIGRATION, (migration.version, migration.name, 0.0))
+    return old
+
+
+def postgres_at(conn: Any, applied: list[Migration]) -> None:
+    """The same on a PostgreSQL connection (to an empty schema)."""
+    conn.execute(PQ.MIGRATIONS_TABLE)
+    for migration in applied:
+        conn.execute(migration.sql.encode())
+        conn.execute(PQ.RECORD_MIGRATION, (migration.version, migration.name))

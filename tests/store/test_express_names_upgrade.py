@@ -9,11 +9,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sagaway.store import sqlite_queries as Q
-from sagaway.store.migrations import latest, migrations
+from sagaway.store.migrations import latest
 from sagaway.store.ports import ExecutionRecord, StepRecord
 from sagaway.store.sqlite import SqliteJournal
-from tests.store.conftest import drop_schema, postgres_url
+from tests.store.conftest import (
+    drop_schema,
+    migrations_before,
+    postgres_at,
+    postgres_url,
+    sqlite_at,
+)
 
 SM = "arn:aws:states:us-east-1:111111111111:stateMachine:orders"
 XSM = "arn:aws:states:us-east-1:111111111111:stateMachine:quick"
@@ -33,13 +38,6 @@ STANDARD = row(f"{SM.replace('stateMachine', 'execution')}:o-1", SM, "o-1", "STA
 
 def express(n: int) -> tuple[Any, ...]:
     return row(f"{XSM.replace('stateMachine', 'express')}:same:{n}", XSM, "same", "EXPRESS")
-
-
-def before_express_names(dialect: str) -> list[Any]:
-    """The migrations a journal had before this one."""
-    found = migrations(dialect)
-    (names,) = [m for m in found if m.name == "express_names"]
-    return [m for m in found if m.version < names.version]
 
 
 def check_upgraded(insert: Callable[[tuple[Any, ...]], bool], journal: Any) -> None:
@@ -64,11 +62,7 @@ def check_upgraded(insert: Callable[[tuple[Any, ...]], bool], journal: Any) -> N
 
 def test_sqlite_upgrade_keeps_executions_and_lets_express_names_repeat(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
-    old = sqlite3.connect(path)
-    old.execute(Q.MIGRATIONS_TABLE)
-    for migration in before_express_names("sqlite"):
-        old.executescript(migration.sql)
-        old.execute(Q.RECORD_MIGRATION, (migration.version, migration.name, 0.0))
+    old = sqlite_at(path, migrations_before("sqlite", "express_names"))
     old.execute(f"INSERT INTO executions ({COLUMNS}) VALUES ({', '.join('?' * 15)})", STANDARD)
     old.commit()
     old.close()
@@ -97,17 +91,13 @@ def test_sqlite_upgrade_keeps_executions_and_lets_express_names_repeat(tmp_path:
 def test_postgresql_upgrade_keeps_executions_and_lets_express_names_repeat() -> None:
     import psycopg
 
-    from sagaway.store import postgres_queries as PQ
     from sagaway.store.postgres import PostgresJournal
 
     url = postgres_url()
     marks = ", ".join(["%s"] * 15)
     try:
         with psycopg.connect(url) as conn:
-            conn.execute(PQ.MIGRATIONS_TABLE)
-            for migration in before_express_names("postgresql"):
-                conn.execute(migration.sql.encode())
-                conn.execute(PQ.RECORD_MIGRATION, (migration.version, migration.name))
+            postgres_at(conn, migrations_before("postgresql", "express_names"))
             conn.execute(f"INSERT INTO executions ({COLUMNS}) VALUES ({marks})", STANDARD)
         journal = PostgresJournal(url)
         try:

@@ -3,26 +3,22 @@ it was written, its large texts now stored once per execution and compressed."""
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from sagaway.store import sqlite_queries as Q
-from sagaway.store.migrations import migrations
 from sagaway.store.sqlite import SqliteJournal
-from tests.store.conftest import drop_schema, postgres_url
+from tests.store.conftest import (
+    drop_schema,
+    migrations_before,
+    postgres_at,
+    postgres_url,
+    sqlite_at,
+)
 
 ARN = "arn:aws:states:us-east-1:111111111111:execution:orders:big"
 SM = "arn:aws:states:us-east-1:111111111111:stateMachine:orders"
-
-
-def before_payloads(dialect: str) -> list[Any]:
-    """The migrations a journal had before the payload store's."""
-    found = migrations(dialect)
-    (payloads,) = [m for m in found if m.name == "payloads"]
-    return [m for m in found if m.version < payloads.version]
 
 
 def old_rows() -> tuple[tuple[Any, ...], list[tuple[str, int, bytes]], list[list[dict[str, Any]]]]:
@@ -49,11 +45,7 @@ def old_rows() -> tuple[tuple[Any, ...], list[tuple[str, int, bytes]], list[list
 def test_sqlite_upgrade_moves_payloads_and_keeps_histories(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     execution, history, steps = old_rows()
-    old = sqlite3.connect(path)
-    old.execute(Q.MIGRATIONS_TABLE)
-    for migration in before_payloads("sqlite"):
-        old.executescript(migration.sql)
-        old.execute(Q.RECORD_MIGRATION, (migration.version, migration.name, 0.0))
+    old = sqlite_at(path, migrations_before("sqlite", "payloads"))
     old.execute(f"INSERT INTO executions VALUES ({', '.join('?' * 15)})", execution)
     old.executemany("INSERT INTO history VALUES (?, ?, ?)", history)
     old.commit()
@@ -73,17 +65,13 @@ def test_sqlite_upgrade_moves_payloads_and_keeps_histories(tmp_path: Path) -> No
 def test_postgresql_upgrade_moves_payloads_and_keeps_histories() -> None:
     import psycopg
 
-    from sagaway.store import postgres_queries as PQ
     from sagaway.store.postgres import PostgresJournal
 
     execution, history, steps = old_rows()
     url = postgres_url()
     try:
         with psycopg.connect(url) as conn:
-            conn.execute(PQ.MIGRATIONS_TABLE)
-            for migration in before_payloads("postgresql"):
-                conn.execute(migration.sql.encode())
-                conn.execute(PQ.RECORD_MIGRATION, (migration.version, migration.name))
+            postgres_at(conn, migrations_before("postgresql", "payloads"))
             conn.execute(
                 "INSERT INTO executions (arn, state_machine_arn, name, status, input, start_date,"
                 " definition, machine_type, stop_date, output, error, cause, version, state,"
