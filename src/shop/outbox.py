@@ -20,7 +20,13 @@ import time
 from typing import Any
 
 from sagaway.messaging.dlq import SCHEMA as DEAD_LETTERS_SCHEMA
-from sagaway.messaging.dlq import DeadLetter, redrive_letter
+from sagaway.messaging.dlq import (
+    DeadLetter,
+    read_depths,
+    read_letter,
+    read_letters,
+    redrive_letter,
+)
 from sagaway.messaging.outbox import SCHEMA as OUTBOX_SCHEMA
 from sagaway.messaging.outbox import Publish, RelayLoop
 from sagaway.observability.context import stamp_event
@@ -30,7 +36,6 @@ from shop.sql import SqlConnection, search_path
 # Sagaway's own tables (so `sagaway dlq` reads a SQLite orders file as before), written in
 # SQL that shop.sql.SqlConnection also runs on PostgreSQL.
 SCHEMA = OUTBOX_SCHEMA + DEAD_LETTERS_SCHEMA
-_LETTER = "id, queue, message_id, body, error, cause, created, redriven, redrive_count"
 
 
 def write_event(conn: SqlConnection, event: dict[str, Any]) -> None:
@@ -63,49 +68,26 @@ class DeadLetters:
         self._conn.script(SCHEMA)
 
     def list(self, queue: str | None = None, *, include_redriven: bool = False) -> list[DeadLetter]:
-        sql = f"SELECT {_LETTER} FROM dead_letters WHERE 1 = 1"
-        args: tuple[Any, ...] = ()
-        if queue is not None:
-            sql, args = sql + " AND queue = ?", (queue,)
-        if not include_redriven:
-            sql += " AND redriven IS NULL"
         with self._lock:
-            rows = self._conn.execute(sql + " ORDER BY id", args).fetchall()
-        return [_letter(row) for row in rows]
+            return read_letters(self._conn, queue, include_redriven=include_redriven)
 
     def get(self, letter_id: int) -> DeadLetter | None:
         with self._lock:
-            row = self._conn.execute(
-                f"SELECT {_LETTER} FROM dead_letters WHERE id = ?", (letter_id,)
-            ).fetchone()
-        return None if row is None else _letter(row)
+            return read_letter(self._conn, letter_id)
 
     def depth(self) -> dict[str, int]:
         with self._lock:
-            rows = self._conn.execute(
-                "SELECT queue, count(*) FROM dead_letters WHERE redriven IS NULL GROUP BY queue"
-            ).fetchall()
-        return {queue: int(n) for queue, n in rows}
+            return read_depths(self._conn)
 
     def redrive(self, letter_id: int, body: Any = None) -> DeadLetter:
         """Mark the message redriven and write ``DeadLetterRedriven`` to the outbox, in one
         transaction (optionally with an edited body)."""
         with self._lock, self._conn.transaction() as conn:
-            row = conn.execute(
-                f"SELECT {_LETTER} FROM dead_letters WHERE id = ? FOR UPDATE", (letter_id,)
-            ).fetchone()
-            return redrive_letter(conn, letter_id, None if row is None else _letter(row), body,
-                                  write_event)  # fmt: skip
+            letter = read_letter(conn, letter_id, for_update=True)
+            return redrive_letter(conn, letter_id, letter, body, write_event)
 
     def close(self) -> None:
         self._conn.close()
-
-
-def _letter(row: Any) -> DeadLetter:
-    values = list(row)
-    values[3] = json.loads(values[3])
-    values[0], values[8] = int(values[0]), int(values[8])
-    return DeadLetter(*values)
 
 
 class ShopOutboxRelay(RelayLoop):

@@ -93,36 +93,22 @@ class DeadLetterQueue:
 
     def list(self, queue: str | None = None, *, include_redriven: bool = False) -> list[DeadLetter]:
         with self._lock:
-            rows = self._conn.execute(
-                f"SELECT {_COLUMNS} FROM dead_letters WHERE (? IS NULL OR queue = ?)"
-                " AND (? OR redriven IS NULL) ORDER BY id",
-                (queue, queue, include_redriven),
-            ).fetchall()
-        return [_letter(row) for row in rows]
+            return read_letters(self._conn, queue, include_redriven=include_redriven)
 
     def get(self, letter_id: int) -> DeadLetter | None:
         with self._lock:
-            row = self._conn.execute(
-                f"SELECT {_COLUMNS} FROM dead_letters WHERE id = ?", (letter_id,)
-            ).fetchone()
-        return None if row is None else _letter(row)
+            return read_letter(self._conn, letter_id)
 
     def depth(self) -> dict[str, int]:
         with self._lock:
-            rows = self._conn.execute(
-                "SELECT queue, count(*) FROM dead_letters WHERE redriven IS NULL GROUP BY queue"
-            ).fetchall()
-        return {queue: int(n) for queue, n in rows}
+            return read_depths(self._conn)
 
     def redrive(self, letter_id: int, body: Any = None) -> DeadLetter:
         """Mark the message redriven and announce it on the outbox (optionally with an edited
         body: an operator may fix the input before resuming)."""
         with self._lock, transaction(self._conn) as conn:
-            row = conn.execute(
-                f"SELECT {_COLUMNS} FROM dead_letters WHERE id = ?", (letter_id,)
-            ).fetchone()
-            return redrive_letter(conn, letter_id, None if row is None else _letter(row), body,
-                                  write_event)  # fmt: skip
+            letter = read_letter(conn, letter_id)
+            return redrive_letter(conn, letter_id, letter, body, write_event)
 
     def close(self) -> None:
         self._conn.close()
@@ -156,7 +142,44 @@ def redrive_letter(
     return letter
 
 
-def _letter(row: tuple[Any, ...]) -> DeadLetter:
+# The readers below take any connection whose ``execute`` takes ``?`` placeholders and
+# returns a cursor: sqlite3's, and the shop's SQL adapter (which runs them on PostgreSQL).
+
+
+def read_letters(
+    conn: Any, queue: str | None = None, *, include_redriven: bool = False
+) -> list[DeadLetter]:
+    """The letters of ``queue`` (all queues when None), oldest first; redriven ones only
+    with ``include_redriven``."""
+    # Built, not ``? IS NULL OR …``: PostgreSQL cannot type a parameter compared with NULL.
+    sql = f"SELECT {_COLUMNS} FROM dead_letters WHERE 1 = 1"
+    args: tuple[str, ...] = ()
+    if queue is not None:
+        sql, args = sql + " AND queue = ?", (queue,)
+    if not include_redriven:
+        sql += " AND redriven IS NULL"
+    return [_letter(row) for row in conn.execute(sql + " ORDER BY id", args).fetchall()]
+
+
+def read_letter(conn: Any, letter_id: int, *, for_update: bool = False) -> DeadLetter | None:
+    """One letter; ``for_update`` locks its row (PostgreSQL, inside a transaction)."""
+    lock = " FOR UPDATE" if for_update else ""
+    row = conn.execute(
+        f"SELECT {_COLUMNS} FROM dead_letters WHERE id = ?{lock}", (letter_id,)
+    ).fetchone()
+    return None if row is None else _letter(row)
+
+
+def read_depths(conn: Any) -> dict[str, int]:
+    """Letters not yet redriven, per queue."""
+    rows = conn.execute(
+        "SELECT queue, count(*) FROM dead_letters WHERE redriven IS NULL GROUP BY queue"
+    ).fetchall()
+    return {queue: int(n) for queue, n in rows}
+
+
+def _letter(row: Any) -> DeadLetter:
     values = list(row)
     values[3] = json.loads(values[3])
+    values[0], values[8] = int(values[0]), int(values[8])
     return DeadLetter(*values)
