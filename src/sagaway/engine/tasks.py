@@ -193,9 +193,8 @@ class TaskRunner:
             self._running.pop((arn, command.token), None)
             self.on_result(arn, invocation.throttled())
             return
-        unbounded = (command.timeout_seconds or self.default_timeout) is None
         try:
-            if unbounded and command.heartbeat_seconds is None:
+            if self._unsupervised(command):
                 # Nothing to supervise: a heartbeat the handler sends is not awaited either
                 # (the context's default heartbeat does nothing).
                 event: Event = await self._call(invocation, slot, sandboxed)

@@ -34,7 +34,7 @@ import random
 import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -405,35 +405,33 @@ _ATTEMPT_NAMES: dict[str, str] = {}
 _ATTEMPT_MARKS: dict[tuple[str, int], tuple[tuple[str, Any], ...]] = {}
 _OUTCOME_MARKS: dict[tuple[tuple[tuple[str, Any], ...], str], tuple[tuple[str, Any], ...]] = {}
 _CACHED = 4096  # entries per cache, at most: past that, a span makes its own
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 
 
 def _attempt_name(state: str) -> str:
-    name = _ATTEMPT_NAMES.get(state)
-    if name is None:
-        name = f"{state} attempt"
-        if len(_ATTEMPT_NAMES) < _CACHED:
-            _ATTEMPT_NAMES[state] = name
-    return name
+    return _ATTEMPT_NAMES.get(state) or _remember(_ATTEMPT_NAMES, state, f"{state} attempt")
 
 
 def _attempt_marks(resource: str, retry_count: int) -> tuple[tuple[str, Any], ...]:
     key = (resource, retry_count)
-    marks = _ATTEMPT_MARKS.get(key)
-    if marks is None:
-        marks = (("sagaway.resource", resource), ("sagaway.retry_count", retry_count))
-        if len(_ATTEMPT_MARKS) < _CACHED:
-            _ATTEMPT_MARKS[key] = marks
-    return marks
+    return _ATTEMPT_MARKS.get(key) or _remember(
+        _ATTEMPT_MARKS, key, (("sagaway.resource", resource), ("sagaway.retry_count", retry_count))
+    )
 
 
 def _with_outcome(more: tuple[tuple[str, Any], ...], outcome: str) -> tuple[tuple[str, Any], ...]:
     key = (more, outcome)
-    marks = _OUTCOME_MARKS.get(key)
-    if marks is None:
-        marks = (*more, ("sagaway.outcome", outcome))
-        if len(_OUTCOME_MARKS) < _CACHED:
-            _OUTCOME_MARKS[key] = marks
-    return marks
+    return _OUTCOME_MARKS.get(key) or _remember(
+        _OUTCOME_MARKS, key, (*more, ("sagaway.outcome", outcome))
+    )
+
+
+def _remember(cache: dict[_K, _V], key: _K, value: _V) -> _V:
+    """``value``, kept in ``cache`` under ``key`` while the cache is under its bound."""
+    if len(cache) < _CACHED:
+        cache[key] = value
+    return value
 
 
 def _span_id() -> int:
