@@ -38,6 +38,7 @@ from shop.demo import (
     config_json,
     demo_config,
     provide_third_party_keys,
+    start_process,
     stock_the_shop,
     stop_process,
     submit_all,
@@ -83,14 +84,8 @@ class Process:
     def start(self) -> None:
         ready = self.log.with_suffix(".ready")
         ready.unlink(missing_ok=True)
-        with self.log.open("ab") as out:
-            args = [*self.args, "--ready-file", str(ready)]
-            self.proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while not ready.exists():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{self.name} did not start; see {self.log}")
-            time.sleep(0.05)
+        args = [*self.args, "--ready-file", str(ready)]
+        self.proc = start_process(args, self.log, ready, self.name, 60)
 
     def stop(self) -> None:
         stop_process(self.proc)

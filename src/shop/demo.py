@@ -179,13 +179,7 @@ class Worker:
             # In the environment, not the arguments: other users can read a process's argv.
             key = self.api_credential
             env[CREDENTIALS_ENV] = f"{key.access_key_id} {key.secret_access_key} full"
-        with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env)
-        deadline = time.monotonic() + 30
-        while not ready.exists():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the engine process did not start; see {self.log}")
-            time.sleep(0.05)
+        self.proc = start_process(args, self.log, ready, "the engine process", 30, env)
 
     def kill(self) -> None:
         assert self.proc is not None
@@ -194,6 +188,21 @@ class Worker:
 
     def stop(self) -> None:
         stop_process(self.proc)
+
+
+def start_process(args: list[str], log: Path, ready: Path, name: str, timeout: float,
+                  env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:  # fmt: skip
+    """Start ``args`` with its output appended to ``log`` and wait until it creates
+    ``ready`` (it was started with ``--ready-file``); RuntimeError if it exits first or
+    takes longer than ``timeout`` seconds."""
+    with log.open("ab") as out:
+        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env)
+    deadline = time.monotonic() + timeout
+    while not ready.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"{name} did not start; see {log}")
+        time.sleep(0.05)
+    return proc
 
 
 def stop_process(proc: subprocess.Popen[bytes] | None) -> None:
