@@ -8,7 +8,7 @@ the bodies kept since the last count with opentelemetry-proto's classes (so what
 counts was valid OTLP: a body that does not decode is counted as ``rejected``, its spans
 not at all), counts their spans, drops the bodies and answers ``{"spans": n, "requests":
 n, "bytes": n, "rejected": n}``. The bench asks after the exporter has drained, outside
-the measured time. The process also runs at a lower CPU priority (``os.nice``), as a
+the measured time. The process also runs only when no other wants a core (SCHED_IDLE), as a
 machine of its own would leave the engine's cores alone.
 
 Run as a script, in its own process, so its work is not the engine's: it prints its URL on
@@ -110,7 +110,11 @@ class OtlpSink:
 
 
 def _main() -> None:
-    os.nice(_NICE)
+    # Only when no other process wants a core, as the exporter (SCHED_IDLE; nice elsewhere).
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except (AttributeError, OSError):
+        os.nice(_NICE)
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()

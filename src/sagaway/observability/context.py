@@ -17,6 +17,8 @@ from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
+from sagaway.observability.span_runs import attempt_span_id
+
 _TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
 _XRAY_ROOT = re.compile(r"^1-([0-9a-f]{8})-([0-9a-f]{24})$")
 EVENT_FIELD = "traceparent"
@@ -92,15 +94,22 @@ def stamp_event(event: dict[str, Any]) -> dict[str, Any]:
 class AttemptSpan(NonRecordingSpan):
     """A Task attempt's span in the handler's context: its SpanContext is built when
     something asks for it (a handler's own span, an outgoing traceparent), not at every
-    dispatch, since most handlers never do (it was a fifth of the hooks' CPU)."""
+    dispatch, since most handlers never do (it was a fifth of the hooks' CPU). With
+    ``attempt`` (the state's entered event id, the retry count), ``span_id`` is the
+    execution span's and the attempt's is derived from the three (as the span builder
+    derives it: span_runs.attempt_span_id)."""
 
-    def __init__(self, trace_id: int, span_id: int, flags: TraceFlags) -> None:
-        self._ids = (trace_id, span_id, flags)
+    def __init__(
+        self, trace_id: int, span_id: int, flags: TraceFlags, attempt: tuple[int, int] | None = None
+    ) -> None:
+        self._ids = (trace_id, span_id, flags, attempt)
         self._context: SpanContext | None = None  # type: ignore[assignment]
 
     def get_span_context(self) -> SpanContext:
         if self._context is None:
-            trace_id, span_id, flags = self._ids
+            trace_id, span_id, flags, attempt = self._ids
+            if attempt is not None:
+                span_id = attempt_span_id(span_id, *attempt)
             self._context = SpanContext(trace_id, span_id, False, flags)
         return self._context
 

@@ -1,9 +1,11 @@
-"""Finished spans as plain tuples, and the process that exports them.
+"""Spans as plain tuples, and the process that builds and exports them.
 
-The engine records a span as a :data:`SpanRecord` (a few µs) instead of an SDK span (tens of
-µs to create, as much again to encode as OTLP). :class:`ExporterProcess` batches the records
-to a child process, this file run as a script, which exports them as the standard
-``OTEL_*`` variables say, under its own GIL, not the engine's:
+The engine's tracing hooks (:mod:`sagaway.observability.tracing`) send messages (span_runs:
+a finished span, an execution starting or ending, a committed step's history events) to a
+:class:`SpanSink`. :class:`ExporterProcess` batches them to a child process, this file run
+as a script, which builds the spans of states, branches and iterations from them
+(:class:`~sagaway.observability.span_builder.SpanBuilder`) and exports every span as the
+standard ``OTEL_*`` variables say, under its own GIL, not the engine's:
 
 - OTLP over HTTP/protobuf (the default exporter and protocol): the fast path. The records
   are encoded straight into OTLP protobuf (:mod:`sagaway.observability.otlp_wire`, the
@@ -13,15 +15,18 @@ to a child process, this file run as a script, which exports them as the standar
   ``ReadableSpan`` of each record and hands them to the SDK's exporter (its
   ``OTLPSpanExporter`` or ``ConsoleSpanExporter``).
 
+:class:`ProviderSink` builds the spans in-process instead, for an SDK tracer provider's own
+span processors (the in-memory exporter of the tests).
+
 The child is background work: it lowers its own CPU priority (``os.nice``, by
 ``SAGAWAY_TRACE_EXPORTER_NICE``, default 10; 0 keeps the engine's), so that where the
 cores are busy the engine keeps its own and the export catches up when they are not. The
-spans wait in the pipe and the engine's queue meanwhile (see :class:`ExporterProcess`).
+messages wait in the pipe and the engine's queue meanwhile (see :class:`ExporterProcess`).
 
 The child exits when its pipe closes (the engine exits or dies): it exports what it has
 first, so the spans of a process killed mid-execution still reach the collector.
 
-This file and the two it imports as a script use only the standard library and
+This file and the ones it imports as a script use only the standard library, orjson and
 OpenTelemetry: the child does not import the engine.
 """
 
@@ -50,18 +55,16 @@ if TYPE_CHECKING:  # the SDK is imported where it is used: the fast path's child
 if __package__:
     from sagaway.observability.otlp_http import OtlpHttpSender
     from sagaway.observability.otlp_wire import SpanEncoder, scope_message
+    from sagaway.observability.span_builder import SpanBuilder
+    from sagaway.observability.span_runs import SPAN
+    from sagaway.observability.span_runs import SpanRecord as SpanRecord  # re-exported
 else:  # the exporter process runs this file as a script: its siblings, not the sagaway package
     from otlp_http import OtlpHttpSender  # type: ignore[import-not-found,no-redef]
     from otlp_wire import SpanEncoder, scope_message  # type: ignore[import-not-found,no-redef]
+    from span_builder import SpanBuilder  # type: ignore[import-not-found,no-redef]
+    from span_runs import SPAN, SpanRecord  # type: ignore[import-not-found,no-redef]
 
-# (name, trace_id, span_id, parent span id (0: a root), parent is remote, SpanKind value,
-#  start ns, end ns, attributes, more attributes, status: 0 unset / 2 error, description).
-# The attributes dict is shared by every span of an execution and never changed once
-# recorded (marshal then writes it once a batch, the encoder encodes it once a request);
-# a span's own attributes come after it as (key, value) pairs, often shared constants.
-SpanRecord = tuple[
-    str, int, int, int, bool, int, int, int, dict[str, Any], tuple[tuple[str, Any], ...], int, str
-]
+Message = tuple[Any, ...]  # see span_runs: (SPAN, record), (START, ...), (EVENTS, ...), ...
 
 SCOPE_NAME = "sagaway"  # the instrumentation scope's
 # The resource's attributes as JSON, worked out by the engine (it has the SDK loaded): the
@@ -77,7 +80,8 @@ _FRAME = struct.Struct("<I")  # the length of each batch sent to the child
 _INTERVAL = 0.1  # seconds between batches sent to the child
 _MAX_PENDING = 65536  # spans waiting for the child; more are dropped, as the SDK's queue does
 _NICE_VARIABLE = "SAGAWAY_TRACE_EXPORTER_NICE"
-_NICE = 10  # the child's default niceness increment: below the engine's priority
+_IDLE = "idle"  # the child's default: Linux's SCHED_IDLE policy (see lower_priority)
+_NICE = 10  # its niceness increment where SCHED_IDLE is missing: below the engine's priority
 _log = logging.getLogger(__name__)
 
 
@@ -99,19 +103,23 @@ def readable(record: SpanRecord, resource: Resource) -> ReadableSpan:
 
 
 class SpanSink(Protocol):
-    """Where :class:`sagaway.observability.tracing.Tracing` hands finished spans."""
+    """Where :class:`sagaway.observability.tracing.Tracing` sends its messages."""
 
-    def record(self, span: SpanRecord) -> None: ...
+    def send(self, message: Message) -> None: ...
 
 
 class ProviderSink:
-    """Spans handed to the span processors of an in-process tracer provider (the SDK's
-    in-memory exporter, or a process that wants no exporter process)."""
+    """Spans built here and handed to the span processors of an in-process tracer provider
+    (the SDK's in-memory exporter, or a process that wants no exporter process)."""
 
     def __init__(self, provider: TracerProvider) -> None:
         # The provider's composite processor: what its own spans go through when they end.
         self._processor = provider._active_span_processor
         self._resource = provider.resource
+        self._builder = SpanBuilder(self.record)
+
+    def send(self, message: Message) -> None:
+        self._builder.handle(message)
 
     def record(self, span: SpanRecord) -> None:
         self._processor.on_end(readable(span, self._resource))
@@ -142,10 +150,11 @@ def span_exporter(env: Mapping[str, str]) -> SpanExporter:
 
 
 class ExporterProcess:
-    """The engine's side: :meth:`record` queues a span; a thread sends the queue to the
-    child every ``_INTERVAL`` as one list in ``marshal``'s format, after its length: one
-    write per batch (records are only tuples, dicts, strings and numbers; the child runs
-    the same interpreter, and marshal writes them about twice as fast as pickle).
+    """The engine's side: :meth:`send` queues a message (:meth:`record`, a finished span); a
+    thread sends the queue to the child every ``_INTERVAL`` as one list in ``marshal``'s
+    format, after its length: one write per batch (messages are only tuples, lists, dicts,
+    bytes, strings and numbers; the child runs the same interpreter, and marshal writes them
+    about twice as fast as pickle).
     The child starts with the first span, with ``env`` (default: this process's). If it
     dies, later spans are dropped: tracing never stops the engine.
 
@@ -161,18 +170,21 @@ class ExporterProcess:
         self._interval = max(int(delay), 1) / 1000 if delay.isdigit() else _INTERVAL
         size = settings.get("OTEL_BSP_MAX_QUEUE_SIZE", "").strip()
         self._max_pending = int(size) if size.isdigit() else _MAX_PENDING
-        self._queue: collections.deque[SpanRecord] = collections.deque()
+        self._queue: collections.deque[Message] = collections.deque()
         self._wake = threading.Event()
         self._stopping = False
         self._proc: subprocess.Popen[bytes] | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()  # one writer on the pipe: the thread, or close()
 
-    def record(self, span: SpanRecord) -> None:
+    def send(self, message: Message) -> None:
         if self._thread is None:
             self._start()
         if len(self._queue) < self._max_pending:
-            self._queue.append(span)
+            self._queue.append(message)
+
+    def record(self, span: SpanRecord) -> None:
+        self.send((SPAN, span))
 
     def _start(self) -> None:
         env = dict(os.environ if self._env is None else self._env)
@@ -198,6 +210,10 @@ class ExporterProcess:
             batch = [self._queue.popleft() for _ in range(count)]
             try:
                 data = marshal.dumps(batch)
+            except ValueError as exc:  # a value marshal cannot write: this batch only is lost
+                _log.warning("span messages not sent (%s): %d dropped", exc, count)
+                return
+            try:
                 pipe.write(_FRAME.pack(len(data)) + data)
                 pipe.flush()
             except (OSError, ValueError) as exc:
@@ -271,10 +287,12 @@ def sdk_export(exporter: SpanExporter, resource: Resource) -> tuple[Export, Call
 
 
 def serve(source: IO[bytes], export: Export, chunk: int) -> None:
-    """The child: read batches until the pipe closes, exporting each as it comes, ``chunk``
-    spans per export call. Exporting before reading on is the backpressure: while the
-    collector is slow, the batches wait in the pipe and the engine's queue, not in a
-    second queue here that would drop them."""
+    """The child: read batches of messages until the pipe closes, build their spans and
+    export them as they come, ``chunk`` spans per export call. Exporting before reading on
+    is the backpressure: while the collector is slow, the batches wait in the pipe and the
+    engine's queue, not in a second queue here that would drop them."""
+    spans: list[SpanRecord] = []
+    builder = SpanBuilder(spans.append)
     while True:
         header = source.read(_FRAME.size)
         if len(header) < _FRAME.size:
@@ -282,9 +300,15 @@ def serve(source: IO[bytes], export: Export, chunk: int) -> None:
         data = source.read(_FRAME.unpack(header)[0])
         try:
             # From bytes: marshal.load on a pipe would call read() for every few bytes.
-            batch: list[SpanRecord] = marshal.loads(data)
+            messages: list[Message] = marshal.loads(data)
         except (EOFError, ValueError, TypeError):
             return
+        for message in messages:
+            try:
+                builder.handle(message)
+            except Exception:  # a message it cannot read costs its spans, not the exporter
+                _log.exception("span message %r not understood", message[:2])
+        batch, spans[:] = spans[:], []
         for start in range(0, len(batch), chunk):
             try:
                 export(batch[start : start + chunk])
@@ -294,10 +318,20 @@ def serve(source: IO[bytes], export: Export, chunk: int) -> None:
 
 
 def lower_priority(env: Mapping[str, str]) -> None:
-    """Lower this process's CPU priority by ``SAGAWAY_TRACE_EXPORTER_NICE`` (default
-    ``_NICE``; 0 or less: unchanged); a value that is not a number is ignored."""
-    given = env.get(_NICE_VARIABLE, "").strip()
-    increment = int(given) if given.lstrip("-").isdigit() else _NICE
+    """Make this process background work, as ``SAGAWAY_TRACE_EXPORTER_NICE`` says: ``idle``
+    (the default) runs it under Linux's SCHED_IDLE policy, so it gets a core only when no
+    other process wants one and yields at once when one does (the engine, the SQLite writer);
+    a number lowers its priority by that nice increment instead (0 or less: unchanged); any
+    other value is ignored. Where SCHED_IDLE is missing, it falls back to ``_NICE``."""
+    given = env.get(_NICE_VARIABLE, "").strip().lower() or _IDLE
+    if given == _IDLE:
+        policy = getattr(os, "SCHED_IDLE", None)
+        if policy is not None:
+            with contextlib.suppress(OSError):
+                os.sched_setscheduler(0, policy, os.sched_param(0))
+                return
+        given = str(_NICE)
+    increment = int(given) if given.lstrip("-").isdigit() else 0
     if increment > 0:
         with contextlib.suppress(OSError):
             os.nice(increment)

@@ -95,6 +95,9 @@ class StepRecord:
     # Large values ``state`` leaves out, as (owner, field, JSON text) (interpreter.codec):
     # the journal stores each text once in the payload store and links the snapshot to it.
     state_texts: list[tuple[str, str, str]] = field(default_factory=list)
+    # ``events`` as the journal encoded them for its history row (store.rows.history_rows):
+    # set when it does, so that tracing forwards them without encoding them again.
+    encoded_events: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -72,9 +72,11 @@ def update_row(step: StepRecord, state: bytes | None = None) -> tuple[Any, ...]:
 
 def history_rows(step: StepRecord) -> tuple[tuple[str, int, bytes], list[P.PayloadRow]]:
     """The step's history row, its large texts replaced by references, and the payload
-    rows those refer to (see store/payloads.py)."""
+    rows those refer to (see store/payloads.py). The row's JSON is kept on the step too
+    (``encoded_events``)."""
     events, payloads = P.externalize(step.execution_arn, step.events)
-    return (step.execution_arn, step.events[0]["id"], orjson.dumps(events)), payloads
+    step.encoded_events = encoded = orjson.dumps(events)
+    return (step.execution_arn, step.events[0]["id"], encoded), payloads
 
 
 # Event ids start at 1; a reverse page without a cursor starts below this bound.
