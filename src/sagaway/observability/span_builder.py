@@ -15,7 +15,8 @@ Marks: ``sagaway.caught`` (the error a Catch handled) on the state that failed,
 ``sagaway.compensation`` on the states run after a caught failure (the unwinding path),
 ``sagaway.resumed`` on spans of states entered before a restart.
 
-Only the standard library and orjson are imported here (see span_export.py).
+Only the standard library, orjson and span_runs are imported here: the exporter process
+imports this module without the rest of the package (see span_export.py).
 """
 
 from __future__ import annotations
@@ -26,62 +27,33 @@ from typing import Any, TypeVar
 
 import orjson
 
-if __package__:
-    from sagaway.observability.span_runs import (  # fmt: skip
-        ABORT,
-        ACTIONS,
-        DONE,
-        END,
-        ENTER,
-        EVENTS,
-        EXIT,
-        FAIL,
-        FORK,
-        ITERATION,
-        ITERATION_END,
-        OTHER,
-        REDRIVE,
-        SCHEDULED,
-        SPAN,
-        START,
-        Open,
-        Resumed,
-        Run,
-        SpanRecord,
-        attempt_span_id,
-        classify,
-        state_marks,
-        state_span_id,
-        up,
-    )  # fmt: skip
-else:  # the exporter process runs span_export.py as a script: its siblings, not the package
-    from span_runs import (  # type: ignore[import-not-found,no-redef]  # fmt: skip
-        ABORT,
-        ACTIONS,
-        DONE,
-        END,
-        ENTER,
-        EVENTS,
-        EXIT,
-        FAIL,
-        FORK,
-        ITERATION,
-        ITERATION_END,
-        OTHER,
-        REDRIVE,
-        SCHEDULED,
-        SPAN,
-        START,
-        Open,
-        Resumed,
-        Run,
-        SpanRecord,
-        attempt_span_id,
-        classify,
-        state_marks,
-        state_span_id,
-        up,
-    )  # fmt: skip
+from sagaway.observability.span_runs import (  # fmt: skip
+    ABORT,
+    ACTIONS,
+    DONE,
+    END,
+    ENTER,
+    EVENTS,
+    EXIT,
+    FAIL,
+    FORK,
+    ITERATION,
+    ITERATION_END,
+    OTHER,
+    REDRIVE,
+    SCHEDULED,
+    SPAN,
+    START,
+    Open,
+    Resumed,
+    Run,
+    SpanRecord,
+    attempt_span_id,
+    classify,
+    state_marks,
+    state_span_id,
+    up,
+)  # fmt: skip
 
 _INTERNAL, _CLIENT = 0, 2  # SpanKind.INTERNAL's and SpanKind.CLIENT's values
 _ERROR = 2  # StatusCode.ERROR's value
@@ -262,14 +234,14 @@ class SpanBuilder:
         retry = run.retries.get(owner, 0)
         run.retries[owner] = retry + 1
         span_id = attempt_span_id(run.span_id, owner, retry)
-        marks = _attempt_marks(_resource(event), retry)
-        run.attempts[owner] = Open(_attempt_name(state.name), span_id, state.span_id, _CLIENT,
+        marks = attempt_marks(_resource(event), retry)
+        run.attempts[owner] = Open(attempt_name(state.name), span_id, state.span_id, _CLIENT,
                                    _nanos(event["timestamp"]), marks)  # fmt: skip
 
     def _attempt_end(self, run: Run, owner: int, end: int, outcome: str) -> None:
         span = run.attempts.pop(owner, None)
         if span is not None:
-            span.more = _with_outcome(span.more, outcome)
+            span.more = with_outcome(span.more, outcome)
             self._end(run, span, end, "" if outcome == "TaskSucceeded" else outcome)
 
     def _branch(self, run: Run, parallel: int, at: float) -> int:
@@ -327,18 +299,18 @@ _K = TypeVar("_K")
 _V = TypeVar("_V")
 
 
-def _attempt_name(state: str) -> str:
+def attempt_name(state: str) -> str:
     return _ATTEMPT_NAMES.get(state) or _remember(_ATTEMPT_NAMES, state, f"{state} attempt")
 
 
-def _attempt_marks(resource: str, retry_count: int) -> tuple[tuple[str, Any], ...]:
+def attempt_marks(resource: str, retry_count: int) -> tuple[tuple[str, Any], ...]:
     key = (resource, retry_count)
     return _ATTEMPT_MARKS.get(key) or _remember(
         _ATTEMPT_MARKS, key, (("sagaway.resource", resource), ("sagaway.retry_count", retry_count))
     )
 
 
-def _with_outcome(more: tuple[tuple[str, Any], ...], outcome: str) -> tuple[tuple[str, Any], ...]:
+def with_outcome(more: tuple[tuple[str, Any], ...], outcome: str) -> tuple[tuple[str, Any], ...]:
     key = (more, outcome)
     return _OUTCOME_MARKS.get(key) or _remember(
         _OUTCOME_MARKS, key, (*more, ("sagaway.outcome", outcome))

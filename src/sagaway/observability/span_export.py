@@ -44,6 +44,7 @@ import struct
 import subprocess
 import sys
 import threading
+import types
 from collections.abc import Callable, Mapping
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
@@ -52,17 +53,20 @@ if TYPE_CHECKING:  # the SDK is imported where it is used: the fast path's child
     from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
     from opentelemetry.sdk.trace.export import SpanExporter
 
-if __package__:
-    from sagaway.observability.otlp_http import OtlpHttpSender
-    from sagaway.observability.otlp_wire import SpanEncoder, scope_message
-    from sagaway.observability.span_builder import SpanBuilder
-    from sagaway.observability.span_runs import SPAN
-    from sagaway.observability.span_runs import SpanRecord as SpanRecord  # re-exported
-else:  # the exporter process runs this file as a script: its siblings, not the sagaway package
-    from otlp_http import OtlpHttpSender  # type: ignore[import-not-found,no-redef]
-    from otlp_wire import SpanEncoder, scope_message  # type: ignore[import-not-found,no-redef]
-    from span_builder import SpanBuilder  # type: ignore[import-not-found,no-redef]
-    from span_runs import SPAN, SpanRecord  # type: ignore[import-not-found,no-redef]
+if not __package__:
+    # Run as a script (the exporter process): its sibling modules are imported under their
+    # package names, without running the packages' __init__ (which would load the engine).
+    _HERE = os.path.dirname(os.path.abspath(__file__))
+    for _name, _path in (("sagaway", os.path.dirname(_HERE)), ("sagaway.observability", _HERE)):
+        _stub = types.ModuleType(_name)
+        _stub.__path__ = [_path]
+        sys.modules.setdefault(_name, _stub)
+
+from sagaway.observability.otlp_http import OtlpHttpSender
+from sagaway.observability.otlp_wire import SpanEncoder, scope_message
+from sagaway.observability.span_builder import SpanBuilder
+from sagaway.observability.span_runs import SPAN
+from sagaway.observability.span_runs import SpanRecord as SpanRecord  # re-exported
 
 Message = tuple[Any, ...]  # see span_runs: (SPAN, record), (START, ...), (EVENTS, ...), ...
 

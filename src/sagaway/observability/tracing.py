@@ -34,7 +34,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -49,6 +49,7 @@ from sagaway.expressions.jsontext import loads
 from sagaway.interpreter.execution import CHILDREN, TASK, TIMER, Frame
 from sagaway.interpreter.messages import InvokeTask
 from sagaway.observability.context import AttemptSpan, format_traceparent, parse_traceparent
+from sagaway.observability.span_builder import attempt_marks, attempt_name, with_outcome
 from sagaway.observability.span_export import ProviderSink, SpanSink
 from sagaway.observability.span_runs import (  # fmt: skip
     END,
@@ -229,8 +230,8 @@ class Tracing(Observer):
             span_id = attempt_span_id(run.span_id, frame.entered_id, retry)
             run.resumed.discard(command.token)
         run.attempts[command.token] = Open(
-            _attempt_name(command.state_name), span_id, parent, _CLIENT, time.time_ns(),
-            _attempt_marks(command.resource, retry),
+            attempt_name(command.state_name), span_id, parent, _CLIENT, time.time_ns(),
+            attempt_marks(command.resource, retry),
         )  # fmt: skip
         return AttemptSpan(run.trace_id, span_id, run.flags)
 
@@ -240,7 +241,7 @@ class Tracing(Observer):
             return
         span = run.attempts.pop(token, None)
         if span is not None:
-            span.more = _with_outcome(span.more, outcome)
+            span.more = with_outcome(span.more, outcome)
             self._end(run, span, time.time_ns(), "" if outcome == "TaskSucceeded" else outcome)
 
     def execution_ended(self, actor: ExecutionActor) -> None:
@@ -279,43 +280,6 @@ def _retry_count(command: InvokeTask) -> int:
     if isinstance(context, dict):
         return int(context.get("State", {}).get("RetryCount", 0))
     return 0
-
-
-# An attempt's name and own attributes, shared by every attempt of the same state (resource,
-# retry count, outcome): the states of the machines run are a bounded set, so these caches
-# are too, and a span adds no string or tuple of its own for them (marshal then writes each
-# once a batch).
-_ATTEMPT_NAMES: dict[str, str] = {}
-_ATTEMPT_MARKS: dict[tuple[str, int], tuple[tuple[str, Any], ...]] = {}
-_OUTCOME_MARKS: dict[tuple[tuple[tuple[str, Any], ...], str], tuple[tuple[str, Any], ...]] = {}
-_CACHED = 4096  # entries per cache, at most: past that, a span makes its own
-_K = TypeVar("_K")
-_V = TypeVar("_V")
-
-
-def _attempt_name(state: str) -> str:
-    return _ATTEMPT_NAMES.get(state) or _remember(_ATTEMPT_NAMES, state, f"{state} attempt")
-
-
-def _attempt_marks(resource: str, retry_count: int) -> tuple[tuple[str, Any], ...]:
-    key = (resource, retry_count)
-    return _ATTEMPT_MARKS.get(key) or _remember(
-        _ATTEMPT_MARKS, key, (("sagaway.resource", resource), ("sagaway.retry_count", retry_count))
-    )
-
-
-def _with_outcome(more: tuple[tuple[str, Any], ...], outcome: str) -> tuple[tuple[str, Any], ...]:
-    key = (more, outcome)
-    return _OUTCOME_MARKS.get(key) or _remember(
-        _OUTCOME_MARKS, key, (*more, ("sagaway.outcome", outcome))
-    )
-
-
-def _remember(cache: dict[_K, _V], key: _K, value: _V) -> _V:
-    """``value``, kept in ``cache`` under ``key`` while the cache is under its bound."""
-    if len(cache) < _CACHED:
-        cache[key] = value
-    return value
 
 
 def _resumed(actor: ExecutionActor) -> list[Resumed]:
