@@ -56,7 +56,7 @@ class WriterProcess:
             )
         except OSError as exc:
             raise StoreError(f"cannot start the journal writer process of {path}: {exc}") from exc
-        _widen(self._stdin)
+        widen_pipe(self._stdin)
         self._lock = threading.Lock()
         self._failed: str | None = None
         self._exchange(_STATEMENTS, answer=False)
@@ -116,7 +116,9 @@ class WriterProcess:
 PIPE_BYTES = 1024 * 1024
 
 
-def _widen(stream: IO[bytes]) -> None:
+def widen_pipe(stream: IO[bytes]) -> None:
+    """Let the pipe under ``stream`` hold PIPE_BYTES (Linux; elsewhere, or above the
+    system's limit, it keeps its size)."""
     setting = getattr(fcntl, "F_SETPIPE_SZ", None)  # Linux only
     if setting is None:
         return
