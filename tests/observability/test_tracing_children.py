@@ -160,3 +160,41 @@ async def _express(tmp_path: Path) -> None:
         machine = engine.create_state_machine("quick", quick, type="EXPRESS")
         record = await engine.start_execution(machine.arn, "q", "{}")
         assert await engine.wait_status(record.arn, 30) == "SUCCEEDED"
+
+
+DISTRIBUTED = definition({
+    "Fan": {"Type": "Map", "ItemsPath": "$.items", "End": True,
+            "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED",
+                                                  "ExecutionType": "STANDARD"},
+                              "StartAt": "Work", "States": {"Work": task("seen")}}},
+})  # fmt: skip
+
+
+def test_a_distributed_maps_attempts_are_traced_though_their_events_are_elsewhere(
+    tmp_path: Path, spans: InMemorySpanExporter
+) -> None:
+    seen = asyncio.run(_distributed(tmp_path))
+    attempts = by_name(spans.get_finished_spans(), "Work attempt")
+    # The iterations' events are not in this history: the engine traces their attempts, and
+    # each handler ran in its own attempt's context.
+    assert len(attempts) == 3 and all(a.status.status_code is StatusCode.UNSET for a in attempts)
+    assert sorted(seen) == sorted(a.context.span_id for a in attempts)
+
+
+async def _distributed(tmp_path: Path) -> list[int]:
+    from opentelemetry import trace
+
+    seen: list[int] = []
+
+    def work(event: Any, context: Any) -> Any:
+        seen.append(trace.get_current_span().get_span_context().span_id)
+        return event
+
+    functions = FunctionRegistry()
+    functions.register("seen", work)
+    journal = SqliteJournal(f"sqlite:///{tmp_path / 'j.db'}")
+    async with Engine(journal, functions, observer=Tracing(PROVIDER)) as engine:
+        machine = engine.create_state_machine("spread", DISTRIBUTED)
+        record = await engine.start_execution(machine.arn, "d", json.dumps({"items": [1, 2, 3]}))
+        assert await engine.wait_status(record.arn, 30) == "SUCCEEDED"
+    return seen

@@ -204,13 +204,14 @@ class Tracing(Observer):
         token = command.token
         frame = actor.state.frames.get(token.partition("@")[0])
         attempt: AttemptSpan
-        if frame is not None and run.history and token not in run.resumed:
+        if frame is not None and run.history and not frame.quiet and token not in run.resumed:
             # The span builder makes this attempt's span from its Scheduled event and its
             # outcome's, with the id derived from the state's entered event and the retry
             # count: nothing is kept here.
             attempt = AttemptSpan(run.trace_id, run.span_id, run.flags,
                                   (frame.entered_id, frame.retry_count))  # fmt: skip
-        else:  # no history (EXPRESS), or re-issued after a resume: traced here
+        else:  # no history (EXPRESS, a Distributed Map's iteration), or re-issued after a
+            # resume: no Scheduled event for the builder, so traced here
             attempt = self._attempt(run, command, frame)
         # The handler's task (and the thread a plain function runs in) copy this context:
         # its own spans and the events it writes join the attempt.
@@ -225,7 +226,7 @@ class Tracing(Observer):
         event in the history to build it from."""
         parent, span_id = run.span_id, _ids.getrandbits(64) or 1
         retry = frame.retry_count if frame is not None else _retry_count(command)
-        if frame is not None and run.history:  # the ids the builder would have derived
+        if frame is not None and run.history and not frame.quiet:  # as the builder derives
             parent = state_span_id(run.span_id, frame.entered_id)
             span_id = attempt_span_id(run.span_id, frame.entered_id, retry)
             run.resumed.discard(command.token)
