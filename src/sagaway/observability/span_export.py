@@ -18,10 +18,11 @@ standard ``OTEL_*`` variables say, under its own GIL, not the engine's:
 :class:`ProviderSink` builds the spans in-process instead, for an SDK tracer provider's own
 span processors (the in-memory exporter of the tests).
 
-The child is background work: it lowers its own CPU priority (``os.nice``, by
-``SAGAWAY_TRACE_EXPORTER_NICE``, default 10; 0 keeps the engine's), so that where the
-cores are busy the engine keeps its own and the export catches up when they are not. The
-messages wait in the pipe and the engine's queue meanwhile (see :class:`ExporterProcess`).
+The child is background work: by default it runs under Linux's SCHED_IDLE policy, or lowers
+its priority by a nice increment (``SAGAWAY_TRACE_EXPORTER_NICE``: ``idle``, or a number; 0
+keeps the engine's; see :func:`lower_priority`), so that where the cores are busy the engine
+keeps its own and the export catches up when they are not. The messages wait in the pipe
+and the engine's queue meanwhile (see :class:`ExporterProcess`).
 
 The child exits when its pipe closes (the engine exits or dies): it exports what it has
 first, so the spans of a process killed mid-execution still reach the collector.
