@@ -198,3 +198,24 @@ async def _distributed(tmp_path: Path) -> list[int]:
         record = await engine.start_execution(machine.arn, "d", json.dumps({"items": [1, 2, 3]}))
         assert await engine.wait_status(record.arn, 30) == "SUCCEEDED"
     return seen
+
+
+def test_an_execution_that_leaves_this_engine_unfinished_is_forgotten(
+    tmp_path: Path, spans: InMemorySpanExporter
+) -> None:
+    tracing = Tracing(PROVIDER)
+    asyncio.run(_detached(tmp_path, tracing))
+    # Nothing kept of it, here or in the span builder, and none of its spans ended here:
+    # the worker that takes it over traces it from where it is (as after a crash).
+    assert not tracing._runs and not tracing.sink._builder._runs  # type: ignore[attr-defined]
+    assert spans.get_finished_spans() == ()
+
+
+async def _detached(tmp_path: Path, tracing: Tracing) -> None:
+    journal = SqliteJournal(f"sqlite:///{tmp_path / 'j.db'}")
+    waiting = definition({"Hold": {"Type": "Wait", "Seconds": 3600, "End": True}})
+    async with Engine(journal, FunctionRegistry(), observer=tracing) as engine:
+        machine = engine.create_state_machine("held", waiting)
+        record = await engine.start_execution(machine.arn, "h", "{}")
+        assert tracing._runs  # traced while it runs here
+        engine.detach(engine.actors[record.arn])

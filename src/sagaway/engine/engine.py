@@ -415,6 +415,7 @@ class Engine:
 
     def detach(self, actor: ExecutionActor, error: BaseException | None = None) -> None:
         self.actors.pop(actor.arn, None)
+        self.observer.execution_detached(actor)
         if error is not None:
             self.store_error = error
             self.recovery.orphaned(actor.arn)  # resumed from the journal once it answers

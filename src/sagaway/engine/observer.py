@@ -45,6 +45,10 @@ class Observer:
     def execution_ended(self, actor: ExecutionActor) -> None:
         """``actor``'s execution reached a final status here."""
 
+    def execution_detached(self, actor: ExecutionActor) -> None:
+        """``actor``'s execution no longer runs here, unfinished (another worker took it
+        over, or the journal failed and it is resumed later): what was kept of it can go."""
+
     def dispatch_task(self, actor: ExecutionActor, command: InvokeTask, dispatch: Dispatch) -> None:
         """Start one task attempt by calling ``dispatch``; a tracer makes the attempt's span
         current around the call so the handler's own calls join the trace."""
@@ -89,6 +93,10 @@ class Observers(Observer):
     def execution_ended(self, actor: ExecutionActor) -> None:
         for observer in self.observers:
             observer.execution_ended(actor)
+
+    def execution_detached(self, actor: ExecutionActor) -> None:
+        for observer in self.observers:
+            observer.execution_detached(actor)
 
     def dispatch_task(self, actor: ExecutionActor, command: InvokeTask, dispatch: Dispatch) -> None:
         def chain(index: int) -> Dispatch:

@@ -36,6 +36,7 @@ from sagaway.observability.span_runs import (  # fmt: skip
     EVENTS,
     EXIT,
     FAIL,
+    FORGET,
     FORK,
     ITERATION,
     ITERATION_END,
@@ -82,6 +83,8 @@ class SpanBuilder:
             self._start(*message[1:])
         elif kind == END:
             self._end_run(message[1], message[2])
+        elif kind == FORGET:
+            self._runs.pop(message[1], None)
 
     def _start(
         self,

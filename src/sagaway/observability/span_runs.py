@@ -35,8 +35,10 @@ SpanRecord = tuple[
 #  events): an execution runs here from now on (events: its first step's, if new);
 # (EVENTS, arn, events): a committed step's history events, as a list or as the JSON the
 #  journal wrote (store.rows.history_rows);
-# (END, arn, end ns): the execution ended here; its states' spans end with it.
-SPAN, START, EVENTS, END = range(4)
+# (END, arn, end ns): the execution ended here; its states' spans end with it;
+# (FORGET, arn): it no longer runs here, unfinished: its open spans are dropped (the process
+#  that goes on with it makes its own, as after a crash).
+SPAN, START, EVENTS, END, FORGET = range(5)
 # A frame an execution was in when it was resumed here, oldest frames first: (its state's
 # entered event id, state name, entered at (epoch s), the frame's last event id, the entered
 # event id of the Map or Parallel state it runs in (0: none), "iteration" or "branch", its

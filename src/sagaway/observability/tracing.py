@@ -54,6 +54,7 @@ from sagaway.observability.span_export import ProviderSink, SpanSink
 from sagaway.observability.span_runs import (  # fmt: skip
     END,
     EVENTS,
+    FORGET,
     SPAN,
     START,
     Open,
@@ -244,6 +245,10 @@ class Tracing(Observer):
         if span is not None:
             span.more = with_outcome(span.more, outcome)
             self._end(run, span, time.time_ns(), "" if outcome == "TaskSucceeded" else outcome)
+
+    def execution_detached(self, actor: ExecutionActor) -> None:
+        if self._runs.pop(actor.arn, None) is not None:
+            self.sink.send((FORGET, actor.arn))
 
     def execution_ended(self, actor: ExecutionActor) -> None:
         run = self._runs.pop(actor.arn, None)
