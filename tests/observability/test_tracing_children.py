@@ -91,11 +91,19 @@ async def _run(tmp_path: Path) -> None:
         return event
 
     functions.register("work", work)
+    await run_to("FAILED", tmp_path, functions, "fan", MACHINE, {"items": [1, 2, 3]})
+
+
+async def run_to(
+    status: str, tmp_path: Path, functions: FunctionRegistry, name: str, machine: str,
+    given: Any, type: str = "STANDARD",
+) -> None:  # fmt: skip
+    """Runs one execution of ``machine``, traced into the tests' provider, to ``status``."""
     journal = SqliteJournal(f"sqlite:///{tmp_path / 'j.db'}")
     async with Engine(journal, functions, observer=Tracing(PROVIDER)) as engine:
-        machine = engine.create_state_machine("fan", MACHINE)
-        record = await engine.start_execution(machine.arn, "f", json.dumps({"items": [1, 2, 3]}))
-        assert await engine.wait_status(record.arn, 30) == "FAILED"
+        created = engine.create_state_machine(name, machine, type=type)
+        record = await engine.start_execution(created.arn, name[0], json.dumps(given))
+        assert await engine.wait_status(record.arn, 30) == status
 
 
 CAUGHT = definition({
@@ -132,11 +140,7 @@ async def _caught(tmp_path: Path) -> None:
         raise ValueError("this branch always fails")
 
     functions.register("broken", broken)
-    journal = SqliteJournal(f"sqlite:///{tmp_path / 'j.db'}")
-    async with Engine(journal, functions, observer=Tracing(PROVIDER)) as engine:
-        machine = engine.create_state_machine("caught", CAUGHT)
-        record = await engine.start_execution(machine.arn, "c", "{}")
-        assert await engine.wait_status(record.arn, 30) == "SUCCEEDED"
+    await run_to("SUCCEEDED", tmp_path, functions, "caught", CAUGHT, {})
 
 
 def test_an_express_execution_has_its_span_and_its_attempts_only(
@@ -154,12 +158,8 @@ def test_an_express_execution_has_its_span_and_its_attempts_only(
 async def _express(tmp_path: Path) -> None:
     functions = FunctionRegistry()
     functions.register("echo", lambda event, context: event)
-    journal = SqliteJournal(f"sqlite:///{tmp_path / 'j.db'}")
     quick = definition({"First": task("echo", Next="Second"), "Second": task("echo")})
-    async with Engine(journal, functions, observer=Tracing(PROVIDER)) as engine:
-        machine = engine.create_state_machine("quick", quick, type="EXPRESS")
-        record = await engine.start_execution(machine.arn, "q", "{}")
-        assert await engine.wait_status(record.arn, 30) == "SUCCEEDED"
+    await run_to("SUCCEEDED", tmp_path, functions, "quick", quick, {}, type="EXPRESS")
 
 
 DISTRIBUTED = definition({
@@ -192,11 +192,7 @@ async def _distributed(tmp_path: Path) -> list[int]:
 
     functions = FunctionRegistry()
     functions.register("seen", work)
-    journal = SqliteJournal(f"sqlite:///{tmp_path / 'j.db'}")
-    async with Engine(journal, functions, observer=Tracing(PROVIDER)) as engine:
-        machine = engine.create_state_machine("spread", DISTRIBUTED)
-        record = await engine.start_execution(machine.arn, "d", json.dumps({"items": [1, 2, 3]}))
-        assert await engine.wait_status(record.arn, 30) == "SUCCEEDED"
+    await run_to("SUCCEEDED", tmp_path, functions, "spread", DISTRIBUTED, {"items": [1, 2, 3]})
     return seen
 
 
