@@ -390,10 +390,10 @@ class Engine:
     def carry_out(self, actor: ExecutionActor, commands: list[Command]) -> None:
         for command in commands:
             if isinstance(command, InvokeTask):
-                if self.observer is NO_OBSERVER:  # see _dispatcher, without its partial
+                if self.observer is NO_OBSERVER:  # nothing to wrap around the attempt
                     self.tasks.dispatch(actor.arn, command)
                 else:
-                    self._dispatcher(actor)(command)
+                    self.observer.dispatch_task(actor, command, self.tasks.dispatch)
             elif isinstance(command, StartTimer):
                 self.timers.add(actor.arn, command.token, command.fire_at)
             elif isinstance(command, CancelTask):

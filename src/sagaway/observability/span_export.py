@@ -68,6 +68,7 @@ from sagaway.observability.otlp_wire import SpanEncoder, scope_message
 from sagaway.observability.span_builder import SpanBuilder
 from sagaway.observability.span_runs import SPAN
 from sagaway.observability.span_runs import SpanRecord as SpanRecord  # re-exported
+from sagaway.pipes import widen_pipe
 
 Message = tuple[Any, ...]  # see span_runs: (SPAN, record), (START, ...), (EVENTS, ...), ...
 
@@ -197,12 +198,8 @@ class ExporterProcess:
             # The resource this process would make is the child's: worked out here.
             env.setdefault(RESOURCE_VARIABLE, json.dumps(dict(default_resource().attributes)))
         self._proc = subprocess.Popen([sys.executable, _SCRIPT], stdin=subprocess.PIPE, env=env)
-        # A batch is written in one go: through a default 64 KiB pipe, each pipeful of a
-        # batch meant a handover to the child and the GIL won back from the engine's loop.
-        from sagaway.store.sqlite_process import widen_pipe
-
         assert self._proc.stdin is not None
-        widen_pipe(self._proc.stdin)
+        widen_pipe(self._proc.stdin)  # a batch is written in one go
         self._thread = threading.Thread(target=self._run, name="span-export", daemon=True)
         self._thread.start()
         atexit.register(self.close)

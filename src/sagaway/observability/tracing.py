@@ -128,7 +128,6 @@ class Tracing(Observer):
         if not run.flags.sampled:
             return  # not sampled: no span at all, and nothing tracked
         self._runs[actor.arn] = run
-        run.history = bool(actor.limits.history)
         # An execution that keeps no history (EXPRESS) has no state spans: they come from it.
         resumed = _resumed(actor) if run.history and not events else None
         if resumed:  # the attempts under way are re-issued: traced here (see dispatch_task)
@@ -171,7 +170,7 @@ class Tracing(Observer):
         # The parent came through the journal (a caller's context, or the execution span a
         # redrive hangs under): remote, as a propagated context is.
         return Traced(own[0], span_id, Flags(own[2]), (caller[1] if caller else 0, bool(caller)),
-                      attributes, common)  # fmt: skip
+                      attributes, common, bool(actor.limits.history))  # fmt: skip
 
     def _business_key(self, machine: str, value: Any) -> str | None:
         path = self.business_keys.get(machine)

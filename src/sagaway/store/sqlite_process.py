@@ -12,7 +12,6 @@ the journal). Nothing waits forever: a dead child is EOF on its pipe.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from sagaway import procstat
+from sagaway.pipes import widen_pipe
 from sagaway.store import sqlite_queries as Q
 from sagaway.store import sqlite_writer as W
 from sagaway.store.ports import StoreError
@@ -108,23 +108,6 @@ class WriterProcess:
         with self._lock:
             self._failed = self._failed or f"the journal of {self.path} is closed"
             stop(self._proc)
-
-
-# Bytes the pipe to the child holds: a batch of a hundred steps is 100-300 KB, and through
-# Linux's default 64 KiB pipe each batch took several handovers between the two processes
-# (the engine blocked until the child had read a pipeful) before the child could start.
-PIPE_BYTES = 1024 * 1024
-
-
-def widen_pipe(stream: IO[bytes]) -> None:
-    """Let the pipe under ``stream`` hold PIPE_BYTES (Linux; elsewhere, or above the
-    system's limit, it keeps its size)."""
-    setting = getattr(fcntl, "F_SETPIPE_SZ", None)  # Linux only
-    if setting is None:
-        return
-    # OSError: above /proc/sys/fs/pipe-max-size (1 MiB by default) for this user.
-    with contextlib.suppress(OSError):
-        fcntl.fcntl(stream.fileno(), setting, PIPE_BYTES)
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
