@@ -1,17 +1,24 @@
-"""A tiny OTLP/HTTP trace collector on loopback: what a real collector would receive from
-the SDK's OTLP exporter (protobuf), decoded into plain records for assertions."""
+"""Tiny OTLP trace collectors on loopback, over HTTP (:class:`Collector`) and gRPC
+(:class:`GrpcCollector`): what a real collector would receive from the OTLP exporters
+(protobuf), decoded into plain records for assertions."""
 
 from __future__ import annotations
 
 import gzip
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import grpc
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
+)
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2_grpc import (
+    TraceServiceServicer,
+    add_TraceServiceServicer_to_server,
 )
 
 
@@ -24,20 +31,45 @@ class Received:
     attributes: dict[str, Any]
     run: str  # the exporting process (its resource's test.run attribute)
     service: str = ""  # its service.name
-    path: str = ""  # the URL path it was POSTed to
+    path: str = ""  # the URL path it was POSTed to (over gRPC: the method's)
 
 
 def _value(any_value: Any) -> Any:
     return getattr(any_value, any_value.WhichOneof("value"))
 
 
-class Collector:
-    def __init__(self, failures: int = 0) -> None:
-        """``failures``: how many requests to answer 503 first (the exporter retries)."""
+class Spans:
+    """What a collector received: the spans, and each request's headers (gRPC: metadata)."""
+
+    def __init__(self) -> None:
         self.spans: list[Received] = []
         self.headers: list[dict[str, str]] = []
-        self.failures = failures
         self._lock = threading.Lock()
+
+    def _receive(self, request: ExportTraceServiceRequest, path: str) -> None:
+        with self._lock:
+            for resource_spans in request.resource_spans:
+                resource = {a.key: _value(a.value) for a in resource_spans.resource.attributes}
+                for scope in resource_spans.scope_spans:
+                    for span in scope.spans:
+                        self.spans.append(Received(
+                            span.name, span.trace_id.hex(), span.span_id.hex(),
+                            span.parent_span_id.hex(),
+                            {a.key: _value(a.value) for a in span.attributes},
+                            str(resource.get("test.run", "")),
+                            str(resource.get("service.name", "")), path,
+                        ))  # fmt: skip
+
+    def received(self) -> list[Received]:
+        with self._lock:
+            return list(self.spans)
+
+
+class Collector(Spans):
+    def __init__(self, failures: int = 0) -> None:
+        """``failures``: how many requests to answer 503 first (the exporter retries)."""
+        super().__init__()
+        self.failures = failures
         collector = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -72,24 +104,6 @@ class Collector:
             self.failures -= 1
             return self.failures >= 0
 
-    def _receive(self, request: ExportTraceServiceRequest, path: str) -> None:
-        with self._lock:
-            for resource_spans in request.resource_spans:
-                resource = {a.key: _value(a.value) for a in resource_spans.resource.attributes}
-                for scope in resource_spans.scope_spans:
-                    for span in scope.spans:
-                        self.spans.append(Received(
-                            span.name, span.trace_id.hex(), span.span_id.hex(),
-                            span.parent_span_id.hex(),
-                            {a.key: _value(a.value) for a in span.attributes},
-                            str(resource.get("test.run", "")),
-                            str(resource.get("service.name", "")), path,
-                        ))  # fmt: skip
-
-    def received(self) -> list[Received]:
-        with self._lock:
-            return list(self.spans)
-
     def __enter__(self) -> Collector:
         self.thread.start()
         return self
@@ -97,3 +111,41 @@ class Collector:
     def __exit__(self, *exc: object) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+GRPC_EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
+
+
+class GrpcCollector(Spans):
+    """The OTLP/gRPC trace service (grpcio's server) on ``port`` (0: a free one), insecure;
+    :meth:`stop` takes it down (a collector that goes away), and a new one can take the
+    same port again."""
+
+    def __init__(self, port: int = 0) -> None:
+        super().__init__()
+        collector = self
+
+        class Service(TraceServiceServicer):
+            def Export(  # the generated service's method name
+                self, request: ExportTraceServiceRequest, context: grpc.ServicerContext
+            ) -> ExportTraceServiceResponse:
+                metadata = {key: str(value) for key, value in context.invocation_metadata()}
+                with collector._lock:
+                    collector.headers.append(metadata)
+                collector._receive(request, GRPC_EXPORT)
+                return ExportTraceServiceResponse()
+
+        self.server = grpc.server(ThreadPoolExecutor(max_workers=4))
+        add_TraceServiceServicer_to_server(Service(), self.server)
+        self.port = self.server.add_insecure_port(f"127.0.0.1:{port}")
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.server.stop(None).wait()
+
+    def __enter__(self) -> GrpcCollector:
+        self.server.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

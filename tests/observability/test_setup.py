@@ -31,9 +31,9 @@ def test_business_keys_are_json_paths_per_state_machine() -> None:
 
 
 def test_unusable_exporters_are_refused() -> None:
-    with pytest.raises(TracingConfigError, match="only http/protobuf is supported"):
+    with pytest.raises(TracingConfigError, match=r"^OTEL_EXPORTER_OTLP_PROTOCOL=http/json: use"):
         tracer_provider_from_env({"OTEL_TRACES_EXPORTER": "otlp",
-                                  "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"})  # fmt: skip
+                                  "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"})  # fmt: skip
 
 
 def test_serve_refuses_bad_tracing_settings_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:

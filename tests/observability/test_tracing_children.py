@@ -96,13 +96,16 @@ async def _run(tmp_path: Path) -> None:
 
 async def run_to(
     status: str, tmp_path: Path, functions: FunctionRegistry, name: str, machine: str,
-    given: Any, type: str = "STANDARD",
+    given: Any, type: str = "STANDARD", *, tracing: Tracing | None = None,
+    trace_parent: str = "",
 ) -> None:  # fmt: skip
-    """Runs one execution of ``machine``, traced into the tests' provider, to ``status``."""
+    """Runs one execution of ``machine``, traced by ``tracing`` (default: into the tests'
+    provider), to ``status``; ``trace_parent``: the caller's W3C traceparent."""
     journal = SqliteJournal(f"sqlite:///{tmp_path / 'j.db'}")
-    async with Engine(journal, functions, observer=Tracing(PROVIDER)) as engine:
+    async with Engine(journal, functions, observer=tracing or Tracing(PROVIDER)) as engine:
         created = engine.create_state_machine(name, machine, type=type)
-        record = await engine.start_execution(created.arn, name[0], json.dumps(given))
+        record = await engine.start_execution(created.arn, name[0], json.dumps(given),
+                                              trace_parent=trace_parent)  # fmt: skip
         assert await engine.wait_status(record.arn, 30) == status
 
 

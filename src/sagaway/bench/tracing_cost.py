@@ -35,7 +35,14 @@ from sagaway.engine.observer import Observer
 from sagaway.observability.span_export import ExporterProcess, default_resource
 from sagaway.observability.tracing import Tracing
 
-_ENDPOINTS = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
+# The receiver speaks OTLP/HTTP: settings inherited from the environment that would send
+# the spans elsewhere, or over gRPC, are left out.
+_NOT_INHERITED = (
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+    "OTEL_EXPORTER_OTLP_PROTOCOL",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +80,7 @@ def measure(config: BenchConfig, workload: Workload, rounds: int, tmp: Path) -> 
 
 
 def _one(config: BenchConfig, workload: Workload, sink: OtlpSink | None) -> CostRun:
-    exporter = None if sink is None else ExporterProcess(_exporter_env(sink.url))
+    exporter = None if sink is None else ExporterProcess(exporter_env(sink.url))
     observer: Observer = Observer()
     if exporter is not None:  # the sampler is the SDK's, from OTEL_TRACES_SAMPLER(_ARG)
         observer = Tracing(TracerProvider(resource=default_resource()), sink=exporter)
@@ -117,8 +124,8 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _exporter_env(url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in _ENDPOINTS}
+def exporter_env(url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _NOT_INHERITED}
     env.update(OTEL_TRACES_EXPORTER="otlp", OTEL_EXPORTER_OTLP_ENDPOINT=url)
     env.pop("OTEL_SDK_DISABLED", None)
     return env

@@ -11,9 +11,10 @@ standard ``OTEL_*`` variables say, under its own GIL, not the engine's:
   are encoded straight into OTLP protobuf (:mod:`sagaway.observability.otlp_wire`, the
   same bytes as the SDK's encoder, about a tenth of its CPU) and POSTed as the SDK's
   OTLP/HTTP exporter does (:mod:`sagaway.observability.otlp_http`).
-- ``console``, or ``SAGAWAY_TRACE_EXPORT=sdk``: the SDK's path. The child builds the SDK's
-  ``ReadableSpan`` of each record and hands them to the SDK's exporter (its
-  ``OTLPSpanExporter`` or ``ConsoleSpanExporter``).
+- OTLP over gRPC (``OTEL_EXPORTER_OTLP[_TRACES]_PROTOCOL=grpc``), ``console``, or
+  ``SAGAWAY_TRACE_EXPORT=sdk``: the SDK's path. The child builds the SDK's
+  ``ReadableSpan`` of each record and hands them to the SDK's exporter (its OTLP/HTTP or
+  OTLP/gRPC ``OTLPSpanExporter``, or its ``ConsoleSpanExporter``).
 
 :class:`ProviderSink` builds the spans in-process instead, for an SDK tracer provider's own
 span processors (the in-memory exporter of the tests).
@@ -73,6 +74,9 @@ from sagaway.pipes import widen_pipe
 Message = tuple[Any, ...]  # see span_runs: (SPAN, record), (START, ...), (EVENTS, ...), ...
 
 SCOPE_NAME = "sagaway"  # the instrumentation scope's
+HTTP_PROTOBUF, GRPC = "http/protobuf", "grpc"  # the OTLP protocols spoken (the default first)
+_PROTOCOLS = (HTTP_PROTOBUF, GRPC)
+_PROTOCOL_VARIABLES = ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL")
 # The resource's attributes as JSON, worked out by the engine (it has the SDK loaded): the
 # fast path's child then starts without importing the SDK (a third of its start-up CPU).
 RESOURCE_VARIABLE = "SAGAWAY_TRACE_RESOURCE"
@@ -136,20 +140,42 @@ def exporter_name(env: Mapping[str, str]) -> str:
     name = env.get("OTEL_TRACES_EXPORTER", "otlp").strip().lower() or "otlp"
     if name not in ("otlp", "console"):
         raise ValueError(f"OTEL_TRACES_EXPORTER={name}: use otlp, console or none")
-    protocol = env.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or env.get(
-        "OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"
-    )
-    if name == "otlp" and protocol != "http/protobuf":
-        raise ValueError(f"OTLP protocol {protocol}: only http/protobuf is supported")
+    if name == "otlp":
+        otlp_protocol(env)  # refuses one it does not speak
     return name
 
 
+def otlp_protocol(env: Mapping[str, str]) -> str:
+    """``http/protobuf`` or ``grpc``: ``OTEL_EXPORTER_OTLP_TRACES_PROTOCOL``, else
+    ``OTEL_EXPORTER_OTLP_PROTOCOL``, else ``http/protobuf`` (the specification's default).
+    ``http/json`` is refused: neither SDK exporter speaks it."""
+    for variable in _PROTOCOL_VARIABLES:
+        given = env.get(variable, "").strip()
+        if not given:
+            continue
+        protocol = given.lower()
+        if protocol in _PROTOCOLS:
+            return protocol
+        why = " (OTLP/JSON is not supported)" if protocol == "http/json" else ""
+        raise ValueError(f"{variable}={given}: use http/protobuf (the default) or grpc{why}")
+    return HTTP_PROTOBUF
+
+
 def span_exporter(env: Mapping[str, str]) -> SpanExporter:
-    """The SDK's exporter OTEL_TRACES_EXPORTER and the OTLP protocol variables name."""
+    """The SDK's exporter OTEL_TRACES_EXPORTER and the OTLP protocol variables name. Its
+    other settings (endpoint, headers, timeout, compression, TLS) it reads itself, as the
+    specification says for its protocol (for ``grpc``: the endpoint as given, default
+    ``http://localhost:4317``, and ``OTEL_EXPORTER_OTLP[_TRACES]_INSECURE``)."""
     if exporter_name(env) == "console":
         from opentelemetry.sdk.trace.export import ConsoleSpanExporter
 
         return ConsoleSpanExporter()
+    if otlp_protocol(env) == GRPC:
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
+            OTLPSpanExporter as OTLPGrpcSpanExporter,
+        )
+
+        return OTLPGrpcSpanExporter()
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
     return OTLPSpanExporter()
@@ -264,11 +290,11 @@ def default_resource() -> Resource:
 
 def fast_path_wanted(env: Mapping[str, str]) -> bool:
     """OTLP over HTTP/protobuf, unless ``SAGAWAY_TRACE_EXPORT=sdk`` asks for the SDK's
-    exporter (see docs/observability.md#cost)."""
+    exporter (see docs/observability.md#cost). OTLP over gRPC always takes the SDK's."""
     choice = env.get("SAGAWAY_TRACE_EXPORT", "").strip().lower()
     if choice not in ("", "fast", "sdk"):
         raise ValueError(f"SAGAWAY_TRACE_EXPORT={choice}: use fast or sdk")
-    return exporter_name(env) == "otlp" and choice != "sdk"
+    return exporter_name(env) == "otlp" and otlp_protocol(env) == HTTP_PROTOBUF and choice != "sdk"
 
 
 def fast_export(
