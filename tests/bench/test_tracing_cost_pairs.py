@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from sagaway.bench.tracing_cost import CostRun, exporter_env, order, paired
+from sagaway.bench.tracing_cost import CostRun, exporter_env, interval, order, paired
 from sagaway.observability.span_export import fast_path_wanted, otlp_protocol
 
 
@@ -20,8 +20,19 @@ def test_each_pair_of_neighbouring_runs_is_compared_on_its_own() -> None:
             run(True, 190, 105), run(False, 200, 100),
             run(False, 200, 100), run(True, 190, 105)]  # fmt: skip
     assert paired(runs) == {
-        "sagas_per_second_drop_percent": 5.0, "cpu_per_transition_rise_percent": 5.0,
+        "sagas_per_second_drop_percent": 5.0, "sagas_per_second_drop_interval": [5.0, 5.0],
+        "cpu_per_transition_rise_percent": 5.0,
     }  # fmt: skip
+
+
+def test_the_interval_of_the_median_widens_with_the_noise_between_pairs() -> None:
+    steady = [7.0, 7.5, 6.5, 7.2, 6.8, 7.1, 6.9, 7.3]
+    noisy = [7.0, 19.0, -5.0, 12.0, 1.0, 25.0, -10.0, 9.0]
+    low, high = interval(steady)
+    assert 6.5 <= low <= 7.05 <= high <= 7.5  # around the median, within the values
+    wide_low, wide_high = interval(noisy)
+    assert wide_high - wide_low > 5 * (high - low) and wide_low < 8 < wide_high
+    assert interval(noisy) == [wide_low, wide_high]  # seeded: a report can be redone
 
 
 def test_the_exporter_sends_to_the_receiver_whatever_the_environment_says(

@@ -83,8 +83,11 @@ def test_tracing_cost_runs_off_and_on_and_every_span_reaches_the_receiver() -> N
         assert body[mode]["sagas_per_second"] > 0 and body[mode]["cpu_us_per_transition"] > 0
     assert isinstance(body["sagas_per_second_drop_percent"], float)
     assert set(body["paired"]) == {
-        "sagas_per_second_drop_percent", "cpu_per_transition_rise_percent",
+        "sagas_per_second_drop_percent", "sagas_per_second_drop_interval",
+        "cpu_per_transition_rise_percent",
     }  # fmt: skip
+    low, high = body["paired"]["sagas_per_second_drop_interval"]
+    assert low <= body["paired"]["sagas_per_second_drop_percent"] <= high
     assert set(body["engine_hooks"]) == {"hooks_us_per_transition", "hooks_us_per_span"}
     assert all(value > 0 for value in body["engine_hooks"].values())
 

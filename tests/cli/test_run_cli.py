@@ -223,7 +223,9 @@ def test_run_has_the_integrations_serve_has_put_events_included(tmp_path: Path) 
     assert done.code == 0, done.err
     (result,) = json.loads(done.out)["Entries"]
     # The event was committed with the step: in the bus's archive once relayed, or still
-    # in the journal's outbox if the run ended first (the next engine on it relays it).
+    # in the journal's outbox if the run ended first (the next engine on it relays it), or
+    # both when the run ended between the relay's delivery and its acknowledgement (the
+    # bus's inbox takes an event id once, so relaying it again delivers nothing twice).
     journal = SqliteJournal(str(db))
     try:
         pending = [json.loads(body)["id"] for _, _, body in journal.pending_outbox()]
@@ -234,4 +236,5 @@ def test_run_has_the_integrations_serve_has_put_events_included(tmp_path: Path) 
         archived = [e["id"] for e in archive.between(0, 1e12)]
     finally:
         archive.close()
-    assert pending + archived == [result["EventId"]]
+    assert pending in ([], [result["EventId"]]) and archived in ([], [result["EventId"]])
+    assert pending or archived

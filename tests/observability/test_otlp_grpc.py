@@ -1,14 +1,18 @@
 """Traces over OTLP/gRPC (``OTEL_EXPORTER_OTLP[_TRACES]_PROTOCOL=grpc``): a real execution's
-spans leave through the real exporter process and the SDK's OTLP/gRPC exporter for a
-loopback gRPC collector (grpcio's server, decoding with opentelemetry-proto); the traces
-variable wins over the general one; a protocol it cannot speak is refused in one line
-naming the variable; and a collector that is down, at start-up or from mid-run on, neither
-stops nor slows the engine, and gets the spans once it is back."""
+spans leave through the real exporter process, on the fast path (our encoder and
+:class:`~sagaway.observability.otlp_grpc.OtlpGrpcSender`) and on the SDK's
+(``SAGAWAY_TRACE_EXPORT=sdk``: its OTLP/gRPC exporter), for a loopback gRPC collector
+(grpcio's server, decoding with opentelemetry-proto), plaintext or TLS; both paths deliver
+the same spans and metadata, gzip arrives as gzip; the traces variable wins over the
+general one; a protocol it cannot speak is refused in one line naming the variable; and a
+collector that is down, at start-up or from mid-run on, neither stops nor slows the engine,
+and gets the spans once it is back."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -23,16 +27,21 @@ from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExport
 from sagaway.observability.setup import TracingConfigError, tracer_provider_from_env
 from sagaway.observability.span_export import (
     ExporterProcess,
+    Message,
+    SpanRecord,
+    SpanSink,
     fast_path_wanted,
     otlp_protocol,
     span_exporter,
 )
+from sagaway.observability.span_runs import SPAN
 from sagaway.observability.tracing import Tracing
 from sagaway.resources.lambda_functions import FunctionRegistry
 from tests.api.conftest import free_port
 from tests.cli.cli_kit import sagaway
 from tests.engine.conftest import definition, task
-from tests.observability.collector import GRPC_EXPORT, Collector, GrpcCollector, Received
+from tests.observability.certificates import make_certificates
+from tests.observability.collector import GRPC_EXPORT, Collector, GrpcCollector, Received, Tls
 from tests.observability.conftest import PROVIDER
 from tests.observability.test_resume_trace import wait_for
 from tests.observability.test_span_export import EXECUTION, TRACE, export_through_child
@@ -50,6 +59,8 @@ STATES = ("Reserve", "Charge", "Ship")
 # wait that long; an execution of SAGA takes a fraction of a second.
 TIMEOUT = "30"
 PROMPT = 5.0
+PATHS = ("fast", "sdk")  # SAGAWAY_TRACE_EXPORT: our encoder and sender, or the SDK's exporter
+USER_AGENTS = {"fast": "sagaway-otlp-exporter ", "sdk": "OTel-OTLP-Exporter-Python/"}
 
 
 def grpc_env(endpoint: str, **env: str) -> dict[str, str]:
@@ -59,7 +70,7 @@ def grpc_env(endpoint: str, **env: str) -> dict[str, str]:
 
 
 def traced_run(
-    tmp_path: Path, process: ExporterProcess, name: str, *,
+    tmp_path: Path, process: SpanSink, name: str, *,
     on_reserve: Callable[[], object] = lambda: None, trace_parent: str = "",
 ) -> float:  # fmt: skip
     """Runs one execution of SAGA (named ``name``) to SUCCEEDED in an engine of its own, its
@@ -93,9 +104,11 @@ def execution_spans(spans: list[Received], name: str) -> dict[str, Received]:
     return mine
 
 
-def test_an_executions_spans_reach_a_grpc_collector(tmp_path: Path) -> None:
+@pytest.mark.parametrize("path", PATHS)
+def test_an_executions_spans_reach_a_grpc_collector(tmp_path: Path, path: str) -> None:
     with GrpcCollector() as collector:
-        env = grpc_env(collector.url, OTEL_EXPORTER_OTLP_HEADERS="x-team=saga%20ops")
+        env = grpc_env(collector.url, OTEL_EXPORTER_OTLP_HEADERS="x-team=saga%20ops",
+                       SAGAWAY_TRACE_EXPORT=path)  # fmt: skip
         process = ExporterProcess(env)
         traced_run(tmp_path, process, "shop", trace_parent=f"00-{TRACE_ID}-{CALLER}-01")
         process.close()
@@ -107,7 +120,89 @@ def test_an_executions_spans_reach_a_grpc_collector(tmp_path: Path) -> None:
     assert {s.attributes["sagaway.business_key"] for s in spans} == {"o-7"}
     assert {(s.run, s.service, s.path) for s in spans} == {("grpc", "sagaway", GRPC_EXPORT)}
     assert {h["x-team"] for h in collector.headers} == {"saga ops"}  # gRPC metadata
-    assert all("OTel-OTLP-Exporter-Python" in h["user-agent"] for h in collector.headers)
+    assert all(h["user-agent"].startswith(USER_AGENTS[path]) for h in collector.headers)
+    assert set(collector.encodings) == {"identity"}  # no compression unless asked for
+
+
+class Recorder:
+    """A span sink that keeps the messages, to hand the same ones to both paths."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+
+    def send(self, message: Message) -> None:
+        self.messages.append(message)
+
+
+def assorted_records() -> list[SpanRecord]:
+    """Spans of every kind, status and attribute type, one under a remote parent."""
+    trace, now = 0x0AF7651916CD43DD8448EB211C80319C, time.time_ns()
+    shared = {"sagaway.execution.arn": "arn:aws:states:local:0:execution:x:y"}
+    more = (("int", -7), ("float", 2.5), ("bool", True), ("list", ("a", "b")),
+            ("empty", ""), ("big", 2**62))  # fmt: skip
+    return [
+        (f"span {kind}", trace, 0x100 + kind, 0xB7AD6B7169203331 if kind != 4 else 0, kind == 2,
+         kind, now + kind, now + 1000 * kind + 5, shared, more[: kind + 2], code, text)
+        for kind in range(5)
+        for code, text in [((0, ""), (1, ""), (2, "States.TaskFailed"))[kind % 3]]
+    ]  # fmt: skip
+
+
+def test_the_fast_and_sdk_paths_deliver_the_same_spans(tmp_path: Path) -> None:
+    recorder = Recorder()
+    traced_run(tmp_path, recorder, "shop", trace_parent=f"00-{TRACE_ID}-{CALLER}-01")
+    messages = recorder.messages + [(SPAN, record) for record in assorted_records()]
+    received, metadata = {}, {}
+    for path in PATHS:
+        with GrpcCollector() as collector:
+            process = ExporterProcess(grpc_env(
+                collector.url, SAGAWAY_TRACE_EXPORT=path, OTEL_BSP_MAX_EXPORT_BATCH_SIZE="4",
+                OTEL_EXPORTER_OTLP_HEADERS="x-team=saga%20ops,x-key=k1",
+            ))  # fmt: skip
+            for message in messages:
+                process.send(message)
+            process.close()
+        received[path] = sorted(collector.received(), key=lambda s: (s.trace_id, s.span_id))
+        metadata[path] = [{k: v for k, v in h.items() if k != "user-agent"}
+                          for h in collector.headers]  # fmt: skip
+    execution_spans(received["fast"], "shop")
+    assert len(received["fast"]) == 7 + 5
+    # Names, ids, parents, attributes, resource, kind, status, times and flags, all alike.
+    assert received["fast"] == received["sdk"]
+    assert {s.kind for s in received["fast"]} == {1, 2, 3, 4, 5}
+    assert {s.status for s in received["fast"]} >= {(0, ""), (1, ""), (2, "States.TaskFailed")}
+    assert metadata["fast"] == metadata["sdk"]
+    assert metadata["fast"][0] == {"x-team": "saga ops", "x-key": "k1"}
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_gzip_arrives_gzipped(path: str) -> None:
+    with GrpcCollector() as collector:
+        export_through_child(collector, OTEL_EXPORTER_OTLP_PROTOCOL="grpc",
+                             OTEL_EXPORTER_OTLP_TRACES_COMPRESSION="gzip",
+                             SAGAWAY_TRACE_EXPORT=path)  # fmt: skip
+        spans = collector.received()
+    assert len(spans) == 300
+    assert collector.encodings and set(collector.encodings) == {"gzip"}
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("mutual", [False, True])
+def test_spans_reach_a_tls_collector_trusting_the_given_certificate(
+    tmp_path: Path, path: str, mutual: bool
+) -> None:
+    made = make_certificates(tmp_path)
+    tls = Tls(made.server.key, made.server.certificate, made.ca_pem if mutual else None)
+    client = {"OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE": str(made.client_certificate),
+              "OTEL_EXPORTER_OTLP_CLIENT_KEY": str(made.client_key)} if mutual else {}  # fmt: skip
+    with GrpcCollector(tls=tls) as collector:
+        assert collector.url.startswith("https://")
+        export_through_child(collector, OTEL_EXPORTER_OTLP_PROTOCOL="grpc",
+                             OTEL_EXPORTER_OTLP_CERTIFICATE=str(made.ca),
+                             SAGAWAY_TRACE_EXPORT=path, **client)  # fmt: skip
+        spans = collector.received()
+    assert len(spans) == 300
+    assert {s.path for s in spans} == {GRPC_EXPORT}
 
 
 @pytest.mark.parametrize(("general", "traces"), [("http/protobuf", "grpc"),
@@ -133,10 +228,19 @@ def test_which_protocol_and_exporter() -> None:
     # Only the variable that counts is read: the general one's value does not matter here.
     assert otlp_protocol({"OTEL_EXPORTER_OTLP_PROTOCOL": "http/json",
                           "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "grpc"}) == "grpc"  # fmt: skip
-    assert not fast_path_wanted(grpc)  # gRPC goes through the SDK's exporter
+    assert fast_path_wanted(grpc)  # our encoder and gRPC sender
     assert fast_path_wanted({**grpc, "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/protobuf"})
-    assert not fast_path_wanted({**http, "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "grpc"})
-    assert not fast_path_wanted({**grpc, "SAGAWAY_TRACE_EXPORT": "fast"})
+    assert fast_path_wanted({**http, "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "grpc"})
+    assert fast_path_wanted({**grpc, "SAGAWAY_TRACE_EXPORT": "fast"})
+    assert not fast_path_wanted({**grpc, "SAGAWAY_TRACE_EXPORT": "sdk"})  # the SDK's exporter
+    assert not fast_path_wanted({**grpc, "SAGAWAY_TRACE_EXPORT": " SDK "})
+    # A credential provider (an entry point only the SDK's exporter loads) takes the SDK's.
+    for provider in ("OTEL_PYTHON_EXPORTER_OTLP_GRPC_CREDENTIAL_PROVIDER",
+                     "OTEL_PYTHON_EXPORTER_OTLP_GRPC_TRACES_CREDENTIAL_PROVIDER"):  # fmt: skip
+        assert not fast_path_wanted({**grpc, provider: "vault"})
+        assert fast_path_wanted({**http, provider: "vault"})  # a gRPC one: not HTTP's business
+    with pytest.raises(ValueError):
+        fast_path_wanted({**grpc, "SAGAWAY_TRACE_EXPORT": "grpc"})
     exporter = span_exporter({**http, "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "grpc"})
     assert isinstance(exporter, OTLPGrpcSpanExporter)
     exporter.shutdown()
@@ -167,11 +271,15 @@ def test_serve_refuses_json_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None
                                 "(the default) or grpc (OTLP/JSON is not supported)")  # fmt: skip
 
 
+# What either path's exporter says, on the stderr the child shares with the test, when an
+# export failed and it will retry: ours, or the SDK's ("Transient error StatusCode...").
+RETRYING = re.compile(r"[Tt]ransient error (StatusCode\.)?UNAVAILABLE.*retrying in")
+
+
 def exporter_retrying(capfd: pytest.CaptureFixture[str], timeout: float = 30) -> None:
-    """Waits until the exporter process has met the outage: the SDK's exporter says, on the
-    stderr the child shares with the test, that an export failed and it will retry."""
+    """Waits until the exporter process has met the outage and says it will retry."""
     said, deadline = "", time.monotonic() + timeout
-    while "Transient error StatusCode.UNAVAILABLE" not in said:
+    while not RETRYING.search(said):
         assert time.monotonic() < deadline, f"the exporter never retried: {said}"
         time.sleep(0.05)
         said += capfd.readouterr().err
@@ -190,12 +298,14 @@ def ride_out(
         return took, back.received()
 
 
+@pytest.mark.parametrize("path", PATHS)
 def test_a_grpc_collector_down_at_startup_neither_stops_nor_slows_the_engine(
-    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+    tmp_path: Path, capfd: pytest.CaptureFixture[str], path: str
 ) -> None:
     port = free_port()  # nothing listens there yet
     endpoint = f"http://127.0.0.1:{port}"
-    process = ExporterProcess(grpc_env(endpoint, OTEL_EXPORTER_OTLP_TIMEOUT=TIMEOUT))
+    process = ExporterProcess(grpc_env(endpoint, OTEL_EXPORTER_OTLP_TIMEOUT=TIMEOUT,
+                                       SAGAWAY_TRACE_EXPORT=path))  # fmt: skip
     try:
         traced_run(tmp_path / "early", process, "early")
         took, spans = ride_out(tmp_path, process, port, capfd)
@@ -206,11 +316,13 @@ def test_a_grpc_collector_down_at_startup_neither_stops_nor_slows_the_engine(
     execution_spans(spans, "stuck")
 
 
+@pytest.mark.parametrize("path", PATHS)
 def test_a_grpc_collector_stopped_mid_run_neither_stops_nor_slows_the_engine(
-    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+    tmp_path: Path, capfd: pytest.CaptureFixture[str], path: str
 ) -> None:
     with GrpcCollector() as collector:
-        process = ExporterProcess(grpc_env(collector.url, OTEL_EXPORTER_OTLP_TIMEOUT=TIMEOUT))
+        process = ExporterProcess(grpc_env(collector.url, OTEL_EXPORTER_OTLP_TIMEOUT=TIMEOUT,
+                                           SAGAWAY_TRACE_EXPORT=path))  # fmt: skip
         try:
             traced_run(tmp_path / "before", process, "before")
             wait_for(collector, "execution before", 30)  # connected, and exporting

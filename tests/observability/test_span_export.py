@@ -88,7 +88,9 @@ def test_which_path() -> None:
     assert fast_path_wanted({"OTEL_TRACES_EXPORTER": "otlp", "SAGAWAY_TRACE_EXPORT": "fast"})
     assert not fast_path_wanted({"SAGAWAY_TRACE_EXPORT": "sdk"})
     assert not fast_path_wanted({"OTEL_TRACES_EXPORTER": "console"})
-    assert not fast_path_wanted({"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"})  # the SDK's exporter
+    assert fast_path_wanted({"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"})  # our gRPC sender
+    assert not fast_path_wanted({"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
+                                 "SAGAWAY_TRACE_EXPORT": "sdk"})  # fmt: skip
     with pytest.raises(ValueError):
         fast_path_wanted({"OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"})
     with pytest.raises(ValueError):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import resource
 import statistics
 import time
@@ -160,7 +161,7 @@ def summary(runs: list[CostRun]) -> dict[str, Any]:
     }
 
 
-def paired(runs: list[CostRun]) -> dict[str, float]:
+def paired(runs: list[CostRun]) -> dict[str, Any]:
     """The drop and the rise within each pair of neighbouring runs (1-2, 3-4, ...: one off,
     one on, by :func:`order`), then their medians: a drift in the machine's load between
     the start and the end of the measurement falls within each pair alike, where it can
@@ -172,5 +173,19 @@ def paired(runs: list[CostRun]) -> dict[str, float]:
         rises.append(100 * (on.cpu_us_per_transition / max(off.cpu_us_per_transition, 1e-9) - 1))
     return {
         "sagas_per_second_drop_percent": round(float(statistics.median(drops)), 1),
+        "sagas_per_second_drop_interval": interval(drops),
         "cpu_per_transition_rise_percent": round(float(statistics.median(rises)), 1),
     }
+
+
+def interval(values: list[float], resamples: int = 2000) -> list[float]:
+    """A 95% bootstrap interval of the median of ``values`` (percentile method, a fixed
+    seed so that a report can be reproduced from its runs): how far the noise between
+    pairs leaves the median uncertain. On a machine whose speed drifts, a figure is only
+    settled when its whole interval is on one side of a target."""
+    rng = random.Random(0)
+    medians = sorted(
+        statistics.median(rng.choices(values, k=len(values))) for _ in range(resamples)
+    )
+    low, high = medians[int(0.025 * resamples)], medians[int(0.975 * resamples) - 1]
+    return [round(float(low), 1), round(float(high), 1)]

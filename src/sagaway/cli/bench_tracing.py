@@ -71,7 +71,8 @@ def _summary_line(body: dict[str, Any]) -> str:
         f"{off['cpu_us_per_transition']:.0f} µs, on {on['cpu_us_per_transition']:.0f} µs "
         f"({body['cpu_per_transition_rise_percent']:+.1f}%); within each off/on pair of "
         f"neighbouring runs, median: {_fewer(pairs['sagas_per_second_drop_percent'])} "
-        f"sagas/s, CPU per transition {pairs['cpu_per_transition_rise_percent']:+.1f}%; "
+        f"sagas/s (95% interval {_span(pairs['sagas_per_second_drop_interval'])}), "
+        f"CPU per transition {pairs['cpu_per_transition_rise_percent']:+.1f}%; "
         f"CPU µs per transition by process, off / on (medians): {_apart(off, on)}; "
         f"exporter process "
         f"{on['exporter_cpu_us_per_span']:.1f} µs CPU per span (its start included); the "
@@ -86,6 +87,11 @@ def _apart(off: dict[str, Any], on: dict[str, Any]) -> str:
         f"{name.removesuffix('_us')} {before.get(name, 0.0):.0f} / {value:.1f}"
         for name, value in after.items()
     )
+
+
+def _span(interval: list[float]) -> str:
+    low, high = interval
+    return f"{low:.1f}% to {high:.1f}%"
 
 
 def _fewer(percent: float) -> str:

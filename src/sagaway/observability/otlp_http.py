@@ -1,10 +1,11 @@
 """POSTing encoded OTLP trace requests the way the SDK's OTLP/HTTP exporter does, read from
 the same ``OTEL_EXPORTER_OTLP_*`` variables: endpoint (``.../v1/traces`` appended to the
 generic one), headers, timeout (seconds), compression (gzip, deflate), CA certificate and
-client certificate for TLS. Transient failures (connection errors, 429, 502, 503, 504) are
-retried with exponential backoff (1, 2, 4... s, ±20% jitter, a ``Retry-After`` honoured),
-at most six attempts and never past the timeout; anything else drops the batch, with a
-warning, as the SDK does.
+client certificate for TLS (the settings and the retry loop are
+:mod:`~sagaway.observability.otlp_common`'s). Transient failures (connection errors, 429,
+502, 503, 504) are retried with exponential backoff (1, 2, 4... s, ±20% jitter, a
+``Retry-After`` honoured), at most six attempts and never past the timeout; anything else
+drops the batch, with a warning, as the SDK does.
 
 One keep-alive connection, used by one thread (the exporter process's loop).
 """
@@ -13,8 +14,6 @@ from __future__ import annotations
 
 import gzip
 import http.client
-import logging
-import random
 import ssl
 import time
 import zlib
@@ -22,18 +21,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from opentelemetry.util.re import parse_env_headers
+from sagaway.observability import otlp_common
+from sagaway.observability.otlp_common import Failure, send_with_retries, setting
 
 _RETRYABLE = frozenset({429, 502, 503, 504})
-_ATTEMPTS = 6
-_JITTER = 0.2
-_log = logging.getLogger(__name__)
-
-
-def _setting(env: Mapping[str, str], name: str, default: str = "") -> str:
-    """``OTEL_EXPORTER_OTLP_TRACES_<name>``, else ``OTEL_EXPORTER_OTLP_<name>``."""
-    value = env.get(f"OTEL_EXPORTER_OTLP_TRACES_{name}") or env.get(f"OTEL_EXPORTER_OTLP_{name}")
-    return (value or default).strip()
 
 
 def traces_endpoint(env: Mapping[str, str]) -> str:
@@ -58,17 +49,14 @@ class OtlpHttpSender:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> OtlpHttpSender:
-        compression = _setting(env, "COMPRESSION").lower()
-        if compression not in ("", "none", "gzip", "deflate"):
-            raise ValueError(f"OTLP compression {compression}: use gzip, deflate or none")
         return cls(
             traces_endpoint(env),
-            dict(parse_env_headers(_setting(env, "HEADERS"), liberal=True)),
-            float(_setting(env, "TIMEOUT", "10")),
-            "" if compression == "none" else compression,
-            _setting(env, "CERTIFICATE"),
-            _setting(env, "CLIENT_CERTIFICATE"),
-            _setting(env, "CLIENT_KEY"),
+            otlp_common.headers(env),
+            otlp_common.timeout(env),
+            otlp_common.compression(env, ("gzip", "deflate")),
+            setting(env, "CERTIFICATE"),
+            setting(env, "CLIENT_CERTIFICATE"),
+            setting(env, "CLIENT_KEY"),
         )
 
     def send(self, body: bytes) -> bool:
@@ -77,27 +65,12 @@ class OtlpHttpSender:
         if self.compression:
             headers["Content-Encoding"] = self.compression
             body = gzip.compress(body) if self.compression == "gzip" else zlib.compress(body)
-        deadline = time.monotonic() + self.timeout
-        for attempt in range(_ATTEMPTS):
-            status, retry_after, error = self._post(body, headers, deadline)
-            if status is not None and 200 <= status < 300:
-                return True
-            if status is not None and status not in _RETRYABLE:
-                _log.warning("OTLP export to %s failed: HTTP %s, spans dropped", self.endpoint,
-                             status)  # fmt: skip
-                return False
-            delay = retry_after if retry_after is not None else _backoff(attempt)
-            if attempt + 1 == _ATTEMPTS or time.monotonic() + delay > deadline:
-                break
-            time.sleep(delay)
-        _log.warning("OTLP export to %s failed (%s), spans dropped", self.endpoint,
-                     error or f"HTTP {status}")  # fmt: skip
-        return False
+        return send_with_retries(
+            self.endpoint, self.timeout, lambda deadline: self._post(body, headers, deadline)
+        )
 
-    def _post(
-        self, body: bytes, headers: dict[str, str], deadline: float
-    ) -> tuple[int | None, float | None, str]:
-        """One attempt: (status or None, Retry-After seconds, error text)."""
+    def _post(self, body: bytes, headers: dict[str, str], deadline: float) -> Failure | None:
+        """One attempt: None when the collector took it."""
         try:
             conn = self._connection(max(deadline - time.monotonic(), 0.001))
             conn.request("POST", self._path, body, headers)
@@ -105,10 +78,13 @@ class OtlpHttpSender:
             answer.read()
             if answer.will_close:
                 self.close()
-            return answer.status, _retry_after(answer.getheader("Retry-After")), ""
         except (OSError, http.client.HTTPException) as exc:
             self.close()  # a fresh connection for the next attempt
-            return None, None, repr(exc)
+            return Failure(repr(exc), True)
+        if 200 <= answer.status < 300:
+            return None
+        return Failure(f"HTTP {answer.status}", answer.status in _RETRYABLE,
+                       _retry_after(answer.getheader("Retry-After")))  # fmt: skip
 
     def _connection(self, timeout: float) -> http.client.HTTPConnection:
         if self._conn is None:
@@ -136,10 +112,6 @@ class OtlpHttpSender:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
-
-
-def _backoff(attempt: int) -> float:
-    return float(2**attempt) * random.uniform(1 - _JITTER, 1 + _JITTER)
 
 
 def _retry_after(value: str | None) -> float | None:

@@ -14,13 +14,16 @@ Field numbers are those of opentelemetry-proto (``trace/v1/trace.proto``,
 ``common/v1/common.proto``, ``resource/v1/resource.proto``,
 ``collector/trace/v1/trace_service.proto``).
 
+:func:`fields` reads the few small messages a collector sends back (a response's partial
+success, a ``google.rpc.RetryInfo``) without the protobuf runtime.
+
 This file imports only the standard library (the exporter process imports it).
 """
 
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 # Wire types: 0 varint, 1 fixed64, 2 length-delimited, 5 fixed32. A tag is field << 3 | type.
@@ -47,6 +50,44 @@ def varint(value: int) -> bytes:
         value >>= 7
     out.append(value)
     return bytes(out)
+
+
+def fields(data: bytes) -> Iterator[tuple[int, int | bytes]]:
+    """A message's fields, read back: (field number, value), a varint as an int, a
+    length-delimited field as its bytes; fixed32 and fixed64 fields as their unsigned int.
+    For the few small messages a collector sends back (a response's partial success, a
+    ``google.rpc.RetryInfo``); ``ValueError`` where ``data`` is not a message."""
+    at, size = 0, len(data)
+    while at < size:
+        key, at = _read_varint(data, at)
+        number, wire = key >> 3, key & 7
+        value: int | bytes
+        if wire == 0:
+            value, at = _read_varint(data, at)
+        elif wire == 2:
+            length, at = _read_varint(data, at)
+            value, at = data[at : at + length], at + length
+        elif wire in (1, 5):
+            width = 8 if wire == 1 else 4
+            value, at = int.from_bytes(data[at : at + width], "little"), at + width
+        else:
+            raise ValueError(f"wire type {wire} (field {number}) not readable")
+        if at > size:
+            raise ValueError("truncated message")
+        yield number, value
+
+
+def _read_varint(data: bytes, at: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        if at >= len(data):
+            raise ValueError("truncated varint")
+        byte = data[at]
+        value |= (byte & 0x7F) << shift
+        at += 1
+        if byte < 0x80:
+            return value, at
+        shift += 7
 
 
 def _field(tag: int, payload: bytes) -> bytes:

@@ -7,14 +7,17 @@ as a script, which builds the spans of states, branches and iterations from them
 (:class:`~sagaway.observability.span_builder.SpanBuilder`) and exports every span as the
 standard ``OTEL_*`` variables say, under its own GIL, not the engine's:
 
-- OTLP over HTTP/protobuf (the default exporter and protocol): the fast path. The records
-  are encoded straight into OTLP protobuf (:mod:`sagaway.observability.otlp_wire`, the
-  same bytes as the SDK's encoder, about a tenth of its CPU) and POSTed as the SDK's
-  OTLP/HTTP exporter does (:mod:`sagaway.observability.otlp_http`).
-- OTLP over gRPC (``OTEL_EXPORTER_OTLP[_TRACES]_PROTOCOL=grpc``), ``console``, or
-  ``SAGAWAY_TRACE_EXPORT=sdk``: the SDK's path. The child builds the SDK's
-  ``ReadableSpan`` of each record and hands them to the SDK's exporter (its OTLP/HTTP or
-  OTLP/gRPC ``OTLPSpanExporter``, or its ``ConsoleSpanExporter``).
+- OTLP (the default exporter), over HTTP/protobuf (the default protocol) or gRPC
+  (``OTEL_EXPORTER_OTLP[_TRACES]_PROTOCOL=grpc``): the fast path. The records are encoded
+  straight into OTLP protobuf (:mod:`sagaway.observability.otlp_wire`, the same bytes as
+  the SDK's encoder, about a tenth of its CPU) and sent as the SDK's exporter for the
+  protocol does: POSTed (:mod:`sagaway.observability.otlp_http`), or in a unary gRPC call
+  (:mod:`sagaway.observability.otlp_grpc`, grpcio imported only then).
+- ``console``, or ``SAGAWAY_TRACE_EXPORT=sdk`` (or, over gRPC, one of the SDK's
+  ``OTEL_PYTHON_EXPORTER_OTLP_GRPC[_TRACES]_CREDENTIAL_PROVIDER`` entry points, which only
+  its exporter loads): the SDK's path. The child builds the SDK's ``ReadableSpan`` of each
+  record and hands them to the SDK's exporter (its OTLP/HTTP or OTLP/gRPC
+  ``OTLPSpanExporter``, or its ``ConsoleSpanExporter``).
 
 :class:`ProviderSink` builds the spans in-process instead, for an SDK tracer provider's own
 span processors (the in-memory exporter of the tests).
@@ -29,7 +32,7 @@ The child exits when its pipe closes (the engine exits or dies): it exports what
 first, so the spans of a process killed mid-execution still reach the collector.
 
 This file and the ones it imports as a script use only the standard library, orjson and
-OpenTelemetry: the child does not import the engine.
+OpenTelemetry (and grpcio over gRPC): the child does not import the engine.
 """
 
 from __future__ import annotations
@@ -64,7 +67,6 @@ if not __package__:
         _stub.__path__ = [_path]
         sys.modules.setdefault(_name, _stub)
 
-from sagaway.observability.otlp_http import OtlpHttpSender
 from sagaway.observability.otlp_wire import SpanEncoder, scope_message
 from sagaway.observability.span_builder import SpanBuilder
 from sagaway.observability.span_runs import SPAN
@@ -77,6 +79,12 @@ SCOPE_NAME = "sagaway"  # the instrumentation scope's
 HTTP_PROTOBUF, GRPC = "http/protobuf", "grpc"  # the OTLP protocols spoken (the default first)
 _PROTOCOLS = (HTTP_PROTOBUF, GRPC)
 _PROTOCOL_VARIABLES = ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL")
+# The SDK's OTLP/gRPC exporter loads channel credentials from these entry points; the fast
+# path does not, so where one is set the SDK's exporter sends the spans.
+_GRPC_CREDENTIAL_PROVIDERS = (
+    "OTEL_PYTHON_EXPORTER_OTLP_GRPC_TRACES_CREDENTIAL_PROVIDER",
+    "OTEL_PYTHON_EXPORTER_OTLP_GRPC_CREDENTIAL_PROVIDER",
+)
 # The resource's attributes as JSON, worked out by the engine (it has the SDK loaded): the
 # fast path's child then starts without importing the SDK (a third of its start-up CPU).
 RESOURCE_VARIABLE = "SAGAWAY_TRACE_RESOURCE"
@@ -110,6 +118,15 @@ def readable(record: SpanRecord, resource: Resource) -> ReadableSpan:
         kind=SpanKind(kind), status=status, start_time=start, end_time=end,
         instrumentation_scope=InstrumentationScope(SCOPE_NAME),
     )  # fmt: skip
+
+
+class Sender(Protocol):
+    """Sends encoded export requests: :class:`~sagaway.observability.otlp_http.OtlpHttpSender`
+    or :class:`~sagaway.observability.otlp_grpc.OtlpGrpcSender`."""
+
+    def send(self, body: bytes) -> bool: ...
+
+    def close(self) -> None: ...
 
 
 class SpanSink(Protocol):
@@ -289,21 +306,34 @@ def default_resource() -> Resource:
 
 
 def fast_path_wanted(env: Mapping[str, str]) -> bool:
-    """OTLP over HTTP/protobuf, unless ``SAGAWAY_TRACE_EXPORT=sdk`` asks for the SDK's
-    exporter (see docs/observability.md#cost). OTLP over gRPC always takes the SDK's."""
+    """OTLP, over HTTP/protobuf or gRPC, unless ``SAGAWAY_TRACE_EXPORT=sdk`` asks for the
+    SDK's exporter (see docs/observability.md#cost), or, over gRPC, an SDK credential
+    provider is named (only the SDK's exporter loads one)."""
     choice = env.get("SAGAWAY_TRACE_EXPORT", "").strip().lower()
     if choice not in ("", "fast", "sdk"):
         raise ValueError(f"SAGAWAY_TRACE_EXPORT={choice}: use fast or sdk")
-    return exporter_name(env) == "otlp" and otlp_protocol(env) == HTTP_PROTOBUF and choice != "sdk"
+    if exporter_name(env) != "otlp" or choice == "sdk":
+        return False
+    return otlp_protocol(env) == HTTP_PROTOBUF or not any(
+        env.get(name, "").strip() for name in _GRPC_CREDENTIAL_PROVIDERS
+    )
 
 
 def fast_export(
     env: Mapping[str, str], resource: Mapping[str, Any]
 ) -> tuple[Export, Callable[[], None]]:
-    """Encode records as OTLP protobuf here and POST them: (export, close). ``resource``:
-    the resource's attributes."""
+    """Encode records as OTLP protobuf here and send them over the OTLP protocol of ``env``:
+    (export, close). ``resource``: the resource's attributes."""
     encoder = SpanEncoder(resource, scope_message(SCOPE_NAME))
-    sender = OtlpHttpSender.from_env(env)
+    sender: Sender
+    if otlp_protocol(env) == GRPC:  # grpcio is imported here only
+        from sagaway.observability.otlp_grpc import OtlpGrpcSender
+
+        sender = OtlpGrpcSender.from_env(env)
+    else:
+        from sagaway.observability.otlp_http import OtlpHttpSender
+
+        sender = OtlpHttpSender.from_env(env)
 
     def export(batch: list[SpanRecord]) -> None:
         sender.send(encoder.request(batch))
