@@ -80,8 +80,10 @@ def bench_command(
             "interleaved (--rounds of each, SQLite), spans exported over OTLP/HTTP to a "
             "loopback receiver (which decodes them only when counted, after each run); "
             "prints each run, the CPU per transition of each process (engine, SQLite "
-            "writer, exporter, receiver), the medians, the drop in sagas/s and the "
-            "engine's tracing hooks' own CPU (replayed calls). "
+            "writer, exporter, receiver), the medians, the drop in sagas/s (also within "
+            "neighbouring off/on pairs, with a 95% bootstrap interval of their median: "
+            "on a machine whose speed drifts, run 20-30 --rounds until it is narrow) and "
+            "the engine's tracing hooks' own CPU (replayed calls). "
             "OTEL_TRACES_SAMPLER(_ARG), SAGAWAY_TRACE_EXPORT=sdk and "
             "SAGAWAY_TRACE_EXPORTER_NICE apply. Use with --workload happy.",
         ),
