@@ -33,17 +33,13 @@ from sagaway.bench.otlp_sink import OtlpSink
 from sagaway.bench.runner import BenchConfig, run_workload
 from sagaway.bench.workloads import Workload
 from sagaway.engine.observer import Observer
+from sagaway.observability.otlp_common import variables
 from sagaway.observability.span_export import ExporterProcess, default_resource
 from sagaway.observability.tracing import Tracing
 
 # The receiver speaks OTLP/HTTP: settings inherited from the environment that would send
 # the spans elsewhere, or over gRPC, are left out.
-_NOT_INHERITED = (
-    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-    "OTEL_EXPORTER_OTLP_ENDPOINT",
-    "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
-    "OTEL_EXPORTER_OTLP_PROTOCOL",
-)
+_NOT_INHERITED = (*variables("ENDPOINT"), *variables("PROTOCOL"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,11 +25,17 @@ _JITTER = 0.2
 _log = logging.getLogger(__name__)
 
 
+def variables(name: str) -> tuple[str, str]:
+    """The two variables of an OTLP setting, the one that wins first:
+    ``OTEL_EXPORTER_OTLP_TRACES_<name>``, ``OTEL_EXPORTER_OTLP_<name>``."""
+    return f"OTEL_EXPORTER_OTLP_TRACES_{name}", f"OTEL_EXPORTER_OTLP_{name}"
+
+
 def setting(env: Mapping[str, str], name: str, default: str = "") -> str:
     """``OTEL_EXPORTER_OTLP_TRACES_<name>``, else ``OTEL_EXPORTER_OTLP_<name>`` (an empty
     value counts as unset), else ``default``; stripped."""
-    value = env.get(f"OTEL_EXPORTER_OTLP_TRACES_{name}") or env.get(f"OTEL_EXPORTER_OTLP_{name}")
-    return (value or default).strip()
+    traces, general = variables(name)
+    return (env.get(traces) or env.get(general) or default).strip()
 
 
 def headers(env: Mapping[str, str]) -> dict[str, str]:

@@ -39,7 +39,7 @@ import grpc  # type: ignore[import-untyped]
 
 from sagaway.observability import otlp_common
 from sagaway.observability.otlp_common import Failure, send_with_retries, setting
-from sagaway.observability.otlp_wire import fields
+from sagaway.observability.otlp_wire import fields, signed
 
 EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 DEFAULT_ENDPOINT = "http://localhost:4317"
@@ -160,7 +160,7 @@ class OtlpGrpcSender:
             for number, value in fields(answer):
                 if number == 1 and isinstance(value, bytes):
                     partial = dict(fields(value))
-                    rejected, message = _signed(partial.get(1, 0)), partial.get(2, b"")
+                    rejected, message = signed(partial.get(1, 0)), partial.get(2, b"")
                     text = message.decode(errors="replace") if isinstance(message, bytes) else ""
                     if rejected or text:
                         _log.warning("OTLP collector at %s rejected %d spans: %s", self.endpoint,
@@ -184,18 +184,11 @@ def retry_delay(trailing: Iterable[tuple[str, Any]] | None) -> float | None:
         try:
             for number, duration in fields(value):
                 if number == 1 and isinstance(duration, bytes):
-                    parts = {n: _signed(v) for n, v in fields(duration) if isinstance(v, int)}
+                    parts = {n: signed(v) for n, v in fields(duration) if isinstance(v, int)}
                     return max(parts.get(1, 0) + parts.get(2, 0) / 1e9, 0.0)
         except ValueError:
             return None
     return None
-
-
-def _signed(value: int | bytes) -> int:
-    """An int64 or int32 read as a varint (negatives are ten bytes of two's complement)."""
-    if not isinstance(value, int):
-        return 0
-    return value - (1 << 64) if value >= 1 << 63 else value
 
 
 def _read(path: str) -> bytes | None:

@@ -77,6 +77,14 @@ def fields(data: bytes) -> Iterator[tuple[int, int | bytes]]:
         yield number, value
 
 
+def signed(value: int | bytes) -> int:
+    """A field :func:`fields` read as a varint, as the int64 or int32 it holds (negatives
+    are ten bytes of two's complement); 0 for a field that is not a varint."""
+    if not isinstance(value, int):
+        return 0
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
 def _read_varint(data: bytes, at: int) -> tuple[int, int]:
     value = shift = 0
     while True:

@@ -29,6 +29,7 @@ from prometheus_client import CollectorRegistry
 from sagaway.engine.observer import Observer, Observers
 from sagaway.expressions.jsonpath import compile_path
 from sagaway.observability.metrics import EngineMetrics
+from sagaway.observability.otlp_common import variables
 from sagaway.observability.span_export import (
     ExporterProcess,
     default_resource,
@@ -36,8 +37,6 @@ from sagaway.observability.span_export import (
     span_exporter,
 )
 from sagaway.observability.tracing import Tracing
-
-_ENDPOINTS = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
 
 
 class TracingConfigError(ValueError):
@@ -50,7 +49,7 @@ def tracing_wanted(env: Mapping[str, str] = os.environ) -> bool:
     exporter = env.get("OTEL_TRACES_EXPORTER", "").strip().lower()
     if exporter:
         return exporter != "none"
-    return any(env.get(name) for name in _ENDPOINTS)
+    return any(env.get(name) for name in variables("ENDPOINT"))
 
 
 def tracer_provider_from_env(env: Mapping[str, str] = os.environ) -> TracerProvider | None:

@@ -67,6 +67,7 @@ if not __package__:
         _stub.__path__ = [_path]
         sys.modules.setdefault(_name, _stub)
 
+from sagaway.observability.otlp_common import variables
 from sagaway.observability.otlp_wire import SpanEncoder, scope_message
 from sagaway.observability.span_builder import SpanBuilder
 from sagaway.observability.span_runs import SPAN
@@ -78,7 +79,6 @@ Message = tuple[Any, ...]  # see span_runs: (SPAN, record), (START, ...), (EVENT
 SCOPE_NAME = "sagaway"  # the instrumentation scope's
 HTTP_PROTOBUF, GRPC = "http/protobuf", "grpc"  # the OTLP protocols spoken (the default first)
 _PROTOCOLS = (HTTP_PROTOBUF, GRPC)
-_PROTOCOL_VARIABLES = ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL")
 # The SDK's OTLP/gRPC exporter loads channel credentials from these entry points; the fast
 # path does not, so where one is set the SDK's exporter sends the spans.
 _GRPC_CREDENTIAL_PROVIDERS = (
@@ -166,7 +166,7 @@ def otlp_protocol(env: Mapping[str, str]) -> str:
     """``http/protobuf`` or ``grpc``: ``OTEL_EXPORTER_OTLP_TRACES_PROTOCOL``, else
     ``OTEL_EXPORTER_OTLP_PROTOCOL``, else ``http/protobuf`` (the specification's default).
     ``http/json`` is refused: neither SDK exporter speaks it."""
-    for variable in _PROTOCOL_VARIABLES:
+    for variable in variables("PROTOCOL"):
         given = env.get(variable, "").strip()
         if not given:
             continue
