@@ -161,3 +161,27 @@ def test_the_exporter_process_runs_below_the_engines_cpu_priority_unless_told() 
     assert priority_after_lowering({"SAGAWAY_TRACE_EXPORTER_NICE": "idle"}) == (os.SCHED_IDLE, 0)
     assert priority_after_lowering({"SAGAWAY_TRACE_EXPORTER_NICE": "5"}) == (os.SCHED_OTHER, 5)
     assert priority_after_lowering({"SAGAWAY_TRACE_EXPORTER_NICE": "0"}) == (os.SCHED_OTHER, 0)
+
+
+def test_start_runs_the_child_before_any_span_and_says_when_it_is_ready() -> None:
+    with Collector() as collector:
+        process = ExporterProcess({**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": collector.url})
+        assert process.start(wait=30)  # ready: it exports what comes from now on
+        child = process._proc
+        assert child is not None and child.poll() is None
+        assert process.start(wait=1)  # a second call starts nothing more
+        assert process._proc is child
+        process.record(record("state 1", 1, EXECUTION))
+        process.close()
+        spans = collector.received()
+    assert [s.name for s in spans] == ["state 1"]
+    assert child.returncode == 0
+
+
+def test_start_says_so_at_once_when_the_child_cannot_export() -> None:
+    # The child refuses a protocol it does not speak and exits: no waiting for the timeout.
+    process = ExporterProcess({**os.environ, "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"})
+    started = time.monotonic()
+    assert not process.start(wait=30)
+    assert time.monotonic() - started < 20
+    process.close()

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 
@@ -156,3 +157,30 @@ async def _redriven(tmp_path: Path, spans: InMemorySpanExporter) -> None:
     reserves = sorted(by_name(finished, "Reserve"), key=lambda s: s.start_time or 0)
     assert [parent_of(s) for s in reserves] == [first.context.span_id, again.context.span_id]
     assert reserves[1].attributes["sagaway.redrive_count"] == 1
+
+
+@pytest.mark.parametrize("runtime", ["contextvar", "api"])
+def test_enter_span_makes_a_span_current_and_leave_span_restores_the_context(
+    runtime: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from opentelemetry import baggage, trace
+    from opentelemetry import context as otel_context
+    from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+
+    from sagaway.observability import context as ours
+
+    if runtime == "api":  # another runtime context than the default: the API's own calls
+        monkeypatch.setattr(ours, "RUNTIME_VARIABLE", None)
+    else:
+        assert ours.RUNTIME_VARIABLE is not None  # the default runtime context was found
+    outer = otel_context.attach(baggage.set_baggage("order", "o-1"))
+    try:
+        span = NonRecordingSpan(SpanContext(7, 9, False, TraceFlags(1)))
+        entered = ours.enter_span(span)
+        assert trace.get_current_span() is span
+        assert baggage.get_baggage("order") == "o-1"  # what was current is kept
+        ours.leave_span(entered)
+        assert trace.get_current_span() is trace.INVALID_SPAN
+        assert baggage.get_baggage("order") == "o-1"
+    finally:
+        otel_context.detach(outer)

@@ -42,6 +42,11 @@ from sagaway.observability.tracing import Tracing
 _NOT_INHERITED = (*variables("ENDPOINT"), *variables("PROTOCOL"))
 
 
+# Seconds to wait for the exporter process before the clock starts: it starts before the
+# run, as it does with a server (its start-up is not a cost per saga).
+_READY_TIMEOUT = 60.0
+
+
 @dataclass(frozen=True, slots=True)
 class CostRun:
     tracing: bool
@@ -78,6 +83,8 @@ def measure(config: BenchConfig, workload: Workload, rounds: int, tmp: Path) -> 
 
 def _one(config: BenchConfig, workload: Workload, sink: OtlpSink | None) -> CostRun:
     exporter = None if sink is None else ExporterProcess(exporter_env(sink.url))
+    if exporter is not None and not exporter.start(wait=_READY_TIMEOUT):
+        raise RuntimeError("the span exporter process did not start")
     observer: Observer = Observer()
     if exporter is not None:  # the sampler is the SDK's, from OTEL_TRACES_SAMPLER(_ARG)
         observer = Tracing(TracerProvider(resource=default_resource()), sink=exporter)

@@ -80,8 +80,12 @@ def process_tracer_provider() -> TracerProvider | None:
 
 @functools.cache
 def process_span_sink() -> ExporterProcess:
-    """The process's exporter process (started with its first span), shared by its engines."""
-    return ExporterProcess()
+    """The process's exporter process, shared by its engines: started now, with the server
+    or worker (not with the first span: its start-up would share the cores with the first
+    executions), not waited for (the first spans wait in its pipe)."""
+    sink = ExporterProcess()
+    sink.start()
+    return sink
 
 
 def business_keys_from_env(env: Mapping[str, str] = os.environ) -> dict[str, str]:

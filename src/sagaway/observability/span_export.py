@@ -44,6 +44,7 @@ import json
 import logging
 import marshal
 import os
+import select
 import signal
 import struct
 import subprocess
@@ -98,6 +99,7 @@ _FRAME = struct.Struct("<I")  # the length of each batch sent to the child
 _INTERVAL = 0.1  # seconds between batches sent to the child
 _MAX_PENDING = 65536  # spans waiting for the child; more are dropped, as the SDK's queue does
 _NICE_VARIABLE = "SAGAWAY_TRACE_EXPORTER_NICE"
+_READY_VARIABLE = "SAGAWAY_TRACE_EXPORTER_READY"  # the fd the child says it is ready on
 _IDLE = "idle"  # the child's default: Linux's SCHED_IDLE policy (see lower_priority)
 _NICE = 10  # its niceness increment where SCHED_IDLE is missing: below the engine's priority
 _log = logging.getLogger(__name__)
@@ -204,8 +206,8 @@ class ExporterProcess:
     format, after its length: one write per batch (messages are only tuples, lists, dicts,
     bytes, strings and numbers; the child runs the same interpreter, and marshal writes them
     about twice as fast as pickle).
-    The child starts with the first span, with ``env`` (default: this process's). If it
-    dies, later spans are dropped: tracing never stops the engine.
+    The child starts with the first span, or at :meth:`start`, with ``env`` (default: this
+    process's). If it dies, later spans are dropped: tracing never stops the engine.
 
     ``OTEL_BSP_SCHEDULE_DELAY`` (ms) and ``OTEL_BSP_MAX_QUEUE_SIZE``, when set, replace
     ``_INTERVAL`` and ``_MAX_PENDING``; the defaults differ from the SDK's (5 s, 2048)
@@ -225,27 +227,59 @@ class ExporterProcess:
         self._proc: subprocess.Popen[bytes] | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()  # one writer on the pipe: the thread, or close()
+        self._signal = -1  # the read end of the child's ready pipe, until read
 
     def send(self, message: Message) -> None:
         if self._thread is None:
-            self._start()
+            self.start()
         if len(self._queue) < self._max_pending:
             self._queue.append(message)
 
     def record(self, span: SpanRecord) -> None:
         self.send((SPAN, span))
 
-    def _start(self) -> None:
+    def start(self, wait: float = 0.0) -> bool:
+        """Start the child now rather than with the first span (a server starts it with
+        itself, so its first executions do not share the cores with the child's start-up);
+        with ``wait``, wait up to that many seconds for it to be ready to export. True when
+        it is (or, without ``wait``, when it was started); a second call does nothing more
+        than wait."""
+        if self._thread is None:
+            self._launch()
+        if not wait:
+            return self._proc is not None
+        return self._ready(wait)
+
+    def _launch(self) -> None:
         env = dict(os.environ if self._env is None else self._env)
         if all(env.get(name) == os.environ.get(name) for name in _RESOURCE_SETTINGS):
             # The resource this process would make is the child's: worked out here.
             env.setdefault(RESOURCE_VARIABLE, json.dumps(dict(default_resource().attributes)))
-        self._proc = subprocess.Popen([sys.executable, _SCRIPT], stdin=subprocess.PIPE, env=env)
+        # The child says it is ready on a pipe of its own (its stdout may be the console
+        # exporter's): one byte, then it closes it.
+        self._signal, ready = os.pipe()
+        env[_READY_VARIABLE] = str(ready)
+        try:
+            self._proc = subprocess.Popen([sys.executable, _SCRIPT], stdin=subprocess.PIPE,
+                                          env=env, pass_fds=(ready,))  # fmt: skip
+        finally:
+            os.close(ready)
         assert self._proc.stdin is not None
         widen_pipe(self._proc.stdin)  # a batch is written in one go
         self._thread = threading.Thread(target=self._run, name="span-export", daemon=True)
         self._thread.start()
         atexit.register(self.close)
+
+    def _ready(self, timeout: float) -> bool:
+        if self._signal < 0:
+            return self._proc is not None and self._proc.poll() is None
+        readable, _, _ = select.select([self._signal], [], [], timeout)
+        if not readable:
+            return False
+        said = os.read(self._signal, 1)
+        os.close(self._signal)
+        self._signal = -1
+        return said == b"1"
 
     def _run(self) -> None:
         while not self._stopping:
@@ -265,7 +299,8 @@ class ExporterProcess:
                 _log.warning("span messages not sent (%s): %d dropped", exc, count)
                 return
             try:
-                pipe.write(_FRAME.pack(len(data)) + data)
+                pipe.write(_FRAME.pack(len(data)))  # buffered; not joined: no copy of data
+                pipe.write(data)
                 pipe.flush()
             except (OSError, ValueError) as exc:
                 _log.warning("span exporter process gone (%s): spans are dropped", exc)
@@ -276,6 +311,9 @@ class ExporterProcess:
         """Send what is queued, close the pipe and let the child export it."""
         self._stopping = True
         self._wake.set()
+        if self._signal >= 0:
+            os.close(self._signal)
+            self._signal = -1
         if self._proc is None:
             return
         self._send()
@@ -410,10 +448,19 @@ def main(env: Mapping[str, str]) -> None:
         export, close = fast_export(env, attributes)
     else:
         export, close = sdk_export(span_exporter(env), default_resource())
+    said_ready(env.get(_READY_VARIABLE, ""))
     try:
         serve(sys.stdin.buffer, export, chunk)
     finally:
         close()
+
+
+def said_ready(fd: str) -> None:
+    """Tell the engine this process is ready to export (see ExporterProcess.start)."""
+    if fd.isdigit():
+        with contextlib.suppress(OSError):
+            os.write(int(fd), b"1")
+            os.close(int(fd))
 
 
 if __name__ == "__main__":

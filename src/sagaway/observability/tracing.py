@@ -36,8 +36,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from opentelemetry import context as otel_context
-from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.sampling import Decision
 from opentelemetry.trace import SpanKind, StatusCode
@@ -48,7 +46,13 @@ from sagaway.expressions.jsonpath import compile_path
 from sagaway.expressions.jsontext import loads
 from sagaway.interpreter.execution import CHILDREN, TASK, TIMER, Frame
 from sagaway.interpreter.messages import InvokeTask
-from sagaway.observability.context import AttemptSpan, format_traceparent, parse_traceparent
+from sagaway.observability.context import (  # fmt: skip
+    AttemptSpan,
+    enter_span,
+    format_traceparent,
+    leave_span,
+    parse_traceparent,
+)  # fmt: skip
 from sagaway.observability.span_builder import attempt_marks, attempt_name, with_outcome
 from sagaway.observability.span_export import ProviderSink, SpanSink
 from sagaway.observability.span_runs import (  # fmt: skip
@@ -215,11 +219,11 @@ class Tracing(Observer):
             attempt = self._attempt(run, command, frame)
         # The handler's task (and the thread a plain function runs in) copy this context:
         # its own spans and the events it writes join the attempt.
-        attached = otel_context.attach(trace.set_span_in_context(attempt))
+        entered = enter_span(attempt)
         try:
             dispatch(actor.arn, command)
         finally:
-            otel_context.detach(attached)
+            leave_span(entered)
 
     def _attempt(self, run: Traced, command: InvokeTask, frame: Frame | None) -> AttemptSpan:
         """An attempt whose span is made here, ended by task_ended: one with no Scheduled
