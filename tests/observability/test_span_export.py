@@ -185,3 +185,35 @@ def test_start_says_so_at_once_when_the_child_cannot_export() -> None:
     assert not process.start(wait=30)
     assert time.monotonic() - started < 20
     process.close()
+
+
+def test_flush_returns_once_the_child_has_exported_what_it_was_sent() -> None:
+    with Collector() as collector:
+        process = ExporterProcess({
+            **os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": collector.url,
+            "OTEL_BSP_SCHEDULE_DELAY": "60000",  # only the flush sends before close()
+        })  # fmt: skip
+        assert process.start(wait=30)
+        for n in range(1, 41):
+            process.record(record(f"state {n}", n, EXECUTION))
+        assert process.flush(timeout=30)
+        assert len(collector.received()) == 40  # all there, and the child still runs
+        process.record(record("state 41", 41, EXECUTION))
+        assert process.flush(timeout=30)  # a second flush: the same again
+        assert len(collector.received()) == 41
+        child = process._proc
+        assert child is not None and child.poll() is None
+        process.close()
+
+
+def test_flush_says_no_when_the_child_is_gone() -> None:
+    process = ExporterProcess({**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9"})
+    assert not process.flush(timeout=1)  # never started
+    assert process.start(wait=30)
+    assert process._proc is not None
+    process._proc.kill()
+    process._proc.wait()
+    started = time.monotonic()
+    assert not process.flush(timeout=30)
+    assert time.monotonic() - started < 20  # known at once, not after the timeout
+    process.close()

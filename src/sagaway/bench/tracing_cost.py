@@ -5,11 +5,15 @@ own process (:mod:`sagaway.bench.otlp_sink`) that decodes and counts them.
 
 Per run: sagas/s; CPU per transition of the engine (its process and the SQLite writer
 process, as the plain benchmark counts it), and of each process apart: the engine's, the
-writer's, the exporter's (its start and drain included) and the receiver's (its intake
+writer's, the exporter's (its drain included) and the receiver's (its intake
 during the run and the drain; its decoding, at the count, after); CPU of the exporter
 process per span; the spans the receiver got; and how long the exporter took, after the
 last execution ended, to send what it still held (the "drain": long when it cannot keep
 up). The summary is the median of each mode and the ratio of the medians.
+
+One exporter process serves every traced run, as a server keeps one: it starts, and is
+ready, before the first run's clock starts, and after each traced run the bench waits
+until it has exported that run's spans (its flush) before the next run starts.
 
 The exporter process is configured from this process's OTEL_* variables (sampler, batch
 size, ``SAGAWAY_TRACE_EXPORT=sdk`` for the SDK's exporter), with the endpoint the receiver's.
@@ -20,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import resource
 import statistics
 import time
 from dataclasses import asdict, dataclass
@@ -72,43 +75,59 @@ def order(rounds: int) -> list[bool]:
 def measure(config: BenchConfig, workload: Workload, rounds: int, tmp: Path) -> list[CostRun]:
     runs: list[CostRun] = []
     with OtlpSink() as sink:
-        for index, tracing in enumerate(order(rounds)):
-            run_config = BenchConfig(
-                config.executions, config.concurrency, tmp / f"run-{index}.db",
-                express=config.express, durable=config.durable,
-            )  # fmt: skip
-            runs.append(_one(run_config, workload, sink if tracing else None))
+        # One exporter process for every traced run, as a server keeps one: started, and
+        # ready, before the first clock starts; idle (blocked on its pipe) in the runs
+        # without tracing.
+        exporter = ExporterProcess(exporter_env(sink.url))
+        if not exporter.start(wait=_READY_TIMEOUT):
+            raise RuntimeError("the span exporter process did not start")
+        try:
+            for index, tracing in enumerate(order(rounds)):
+                run_config = BenchConfig(
+                    config.executions, config.concurrency, tmp / f"run-{index}.db",
+                    express=config.express, durable=config.durable,
+                )  # fmt: skip
+                runs.append(_one(run_config, workload, (sink, exporter) if tracing else None))
+        finally:
+            exporter.close(timeout=120)
     return runs
 
 
-def _one(config: BenchConfig, workload: Workload, sink: OtlpSink | None) -> CostRun:
-    exporter = None if sink is None else ExporterProcess(exporter_env(sink.url))
-    if exporter is not None and not exporter.start(wait=_READY_TIMEOUT):
-        raise RuntimeError("the span exporter process did not start")
+def _one(
+    config: BenchConfig, workload: Workload, traced: tuple[OtlpSink, ExporterProcess] | None
+) -> CostRun:
     observer: Observer = Observer()
-    if exporter is not None:  # the sampler is the SDK's, from OTEL_TRACES_SAMPLER(_ARG)
-        observer = Tracing(TracerProvider(resource=default_resource()), sink=exporter)
-    before = sink.counts()["spans"] if sink is not None else 0
-    receiver = process_cpu(sink.pid) if sink is not None else 0.0
+    if traced is not None:  # the sampler is the SDK's, from OTEL_TRACES_SAMPLER(_ARG)
+        observer = Tracing(TracerProvider(resource=default_resource()), sink=traced[1])
+    # Counted before the clock starts: every earlier run's spans, flushed at its end.
+    before = traced[0].counts()["spans"] if traced is not None else 0
+    receiver = process_cpu(traced[0].pid) if traced is not None else 0.0
+    started_cpu = _exporter_cpu(traced)
     run, _ = asyncio.run(run_workload(config, workload, observer=observer))
     rate = run.executions / max(run.wall_seconds, 1e-9)
     per = 1e6 / max(run.transitions, 1)
     cpu, writer = run.cpu_seconds * per, run.writer_cpu_seconds * per
     engine_us, writer_us = round(cpu - writer, 1), round(writer, 1)
-    if exporter is None or sink is None:
+    if traced is None:
         return CostRun(False, round(rate, 1), round(cpu, 1), run.transitions,
                        engine_us=engine_us, writer_us=writer_us)  # fmt: skip
-    # The SQLite writer process is reaped by now; the exporter process by close(), below.
-    children, started = _children_cpu(), time.perf_counter()
-    exporter.close(timeout=120)  # sends what is queued; the child exports it and exits
-    drain = time.perf_counter() - started
-    child_cpu = _children_cpu() - children
+    sink, exporter = traced
+    drained = time.perf_counter()
+    if not exporter.flush(timeout=120):  # the child exports what this run sent, then says so
+        raise RuntimeError("the span exporter process did not drain within 120 s")
+    drain = time.perf_counter() - drained
+    exporter_cpu = _exporter_cpu(traced) - started_cpu
     receiver = process_cpu(sink.pid) - receiver
     received = sink.counts()["spans"] - before  # decoded now, outside the measurement
     return CostRun(True, round(rate, 1), round(cpu, 1), run.transitions, received,
-                   round(child_cpu * 1e6 / max(received, 1), 1), round(drain, 2),
-                   engine_us, writer_us, round(child_cpu * per, 1),
+                   round(exporter_cpu * 1e6 / max(received, 1), 1), round(drain, 2),
+                   engine_us, writer_us, round(exporter_cpu * per, 1),
                    round(receiver * per, 1))  # fmt: skip
+
+
+def _exporter_cpu(traced: tuple[OtlpSink, ExporterProcess] | None) -> float:
+    pid = traced[1].pid if traced is not None else None
+    return process_cpu(pid) if pid is not None else 0.0
 
 
 def process_cpu(pid: int) -> float:
@@ -121,11 +140,6 @@ def process_cpu(pid: int) -> float:
         return 0.0
     # after the name: state is field 3, utime and stime are 14 and 15 (clock ticks)
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
 
 
 def exporter_env(url: str) -> dict[str, str]:

@@ -75,7 +75,7 @@ def _summary_line(body: dict[str, Any]) -> str:
         f"CPU per transition {pairs['cpu_per_transition_rise_percent']:+.1f}%; "
         f"CPU µs per transition by process, off / on (medians): {_apart(off, on)}; "
         f"exporter process "
-        f"{on['exporter_cpu_us_per_span']:.1f} µs CPU per span (its start included); the "
+        f"{on['exporter_cpu_us_per_span']:.1f} µs CPU per span (its drain included); the "
         f"engine's tracing hooks, replayed: {hooks['hooks_us_per_transition']:.1f} µs per "
         f"transition, {hooks['hooks_us_per_span']:.1f} µs per span"
     )

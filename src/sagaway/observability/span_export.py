@@ -71,7 +71,7 @@ if not __package__:
 from sagaway.observability.otlp_common import variables
 from sagaway.observability.otlp_wire import SpanEncoder, scope_message
 from sagaway.observability.span_builder import SpanBuilder
-from sagaway.observability.span_runs import SPAN
+from sagaway.observability.span_runs import FLUSH, SPAN
 from sagaway.observability.span_runs import SpanRecord as SpanRecord  # re-exported
 from sagaway.pipes import widen_pipe
 
@@ -99,7 +99,8 @@ _FRAME = struct.Struct("<I")  # the length of each batch sent to the child
 _INTERVAL = 0.1  # seconds between batches sent to the child
 _MAX_PENDING = 65536  # spans waiting for the child; more are dropped, as the SDK's queue does
 _NICE_VARIABLE = "SAGAWAY_TRACE_EXPORTER_NICE"
-_READY_VARIABLE = "SAGAWAY_TRACE_EXPORTER_READY"  # the fd the child says it is ready on
+_READY_VARIABLE = "SAGAWAY_TRACE_EXPORTER_READY"  # the fd of the child's signal pipe
+_READY, _FLUSHED = b"1", b"f"  # what the child writes on it
 _IDLE = "idle"  # the child's default: Linux's SCHED_IDLE policy (see lower_priority)
 _NICE = 10  # its niceness increment where SCHED_IDLE is missing: below the engine's priority
 _log = logging.getLogger(__name__)
@@ -227,7 +228,8 @@ class ExporterProcess:
         self._proc: subprocess.Popen[bytes] | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()  # one writer on the pipe: the thread, or close()
-        self._signal = -1  # the read end of the child's ready pipe, until read
+        self._signal = -1  # the read end of the child's signal pipe (ready, flushed)
+        self._said_ready = False
 
     def send(self, message: Message) -> None:
         if self._thread is None:
@@ -255,8 +257,8 @@ class ExporterProcess:
         if all(env.get(name) == os.environ.get(name) for name in _RESOURCE_SETTINGS):
             # The resource this process would make is the child's: worked out here.
             env.setdefault(RESOURCE_VARIABLE, json.dumps(dict(default_resource().attributes)))
-        # The child says it is ready on a pipe of its own (its stdout may be the console
-        # exporter's): one byte, then it closes it.
+        # The child signals on a pipe of its own (its stdout may be the console exporter's):
+        # a byte when it is ready, and one after each flush.
         self._signal, ready = os.pipe()
         env[_READY_VARIABLE] = str(ready)
         try:
@@ -271,20 +273,38 @@ class ExporterProcess:
         atexit.register(self.close)
 
     def _ready(self, timeout: float) -> bool:
+        if not self._said_ready:
+            self._said_ready = self._signalled(timeout) == _READY
+        return self._said_ready and self._proc is not None and self._proc.poll() is None
+
+    def _signalled(self, timeout: float) -> bytes:
+        """The next byte the child writes on its signal pipe; b"" when it closed the pipe
+        (it exited) or said nothing within ``timeout``."""
         if self._signal < 0:
-            return self._proc is not None and self._proc.poll() is None
+            return b""
         readable, _, _ = select.select([self._signal], [], [], timeout)
-        if not readable:
-            return False
-        said = os.read(self._signal, 1)
-        os.close(self._signal)
-        self._signal = -1
-        return said == b"1"
+        return os.read(self._signal, 1) if readable else b""
 
     def _run(self) -> None:
         while not self._stopping:
             self._wake.wait(self._interval)
+            self._wake.clear()
             self._send()
+
+    def flush(self, timeout: float) -> bool:
+        """Send what is queued now and wait, up to ``timeout`` seconds, until the child has
+        exported it (all it was sent before): True when it says so. For measurements that
+        keep one child across runs (``sagaway bench --tracing-cost``)."""
+        if self._thread is None or not self._ready(timeout):
+            return False
+        self._queue.append((FLUSH,))
+        self._wake.set()
+        return self._signalled(timeout) == _FLUSHED
+
+    @property
+    def pid(self) -> int | None:
+        """The child's process id, once started."""
+        return self._proc.pid if self._proc is not None else None
 
     def _send(self) -> None:
         with self._lock:
@@ -388,7 +408,9 @@ def sdk_export(exporter: SpanExporter, resource: Resource) -> tuple[Export, Call
     return export, exporter.shutdown
 
 
-def serve(source: IO[bytes], export: Export, chunk: int) -> None:
+def serve(
+    source: IO[bytes], export: Export, chunk: int, flushed: Callable[[], None] = lambda: None
+) -> None:
     """The child: read batches of messages until the pipe closes, build their spans and
     export them as they come, ``chunk`` spans per export call. Exporting before reading on
     is the backpressure: while the collector is slow, the batches wait in the pipe and the
@@ -405,7 +427,9 @@ def serve(source: IO[bytes], export: Export, chunk: int) -> None:
             messages: list[Message] = marshal.loads(data)
         except (EOFError, ValueError, TypeError):
             return
+        flush = False
         for message in messages:
+            flush = flush or message[0] == FLUSH
             try:
                 builder.handle(message)
             except Exception:  # a message it cannot read costs its spans, not the exporter
@@ -417,6 +441,8 @@ def serve(source: IO[bytes], export: Export, chunk: int) -> None:
             except Exception:  # one bad batch must not end the exporter (nor its spans)
                 dropped = min(chunk, len(batch) - start)
                 _log.exception("span export failed: %d spans dropped", dropped)
+        if flush:
+            flushed()
 
 
 def lower_priority(env: Mapping[str, str]) -> None:
@@ -448,19 +474,19 @@ def main(env: Mapping[str, str]) -> None:
         export, close = fast_export(env, attributes)
     else:
         export, close = sdk_export(span_exporter(env), default_resource())
-    said_ready(env.get(_READY_VARIABLE, ""))
+    signal_fd = env.get(_READY_VARIABLE, "")
+    said(signal_fd, _READY)
     try:
-        serve(sys.stdin.buffer, export, chunk)
+        serve(sys.stdin.buffer, export, chunk, lambda: said(signal_fd, _FLUSHED))
     finally:
         close()
 
 
-def said_ready(fd: str) -> None:
-    """Tell the engine this process is ready to export (see ExporterProcess.start)."""
+def said(fd: str, what: bytes) -> None:
+    """Tell the engine, on the signal pipe (see ExporterProcess.start and flush)."""
     if fd.isdigit():
         with contextlib.suppress(OSError):
-            os.write(int(fd), b"1")
-            os.close(int(fd))
+            os.write(int(fd), what)
 
 
 if __name__ == "__main__":

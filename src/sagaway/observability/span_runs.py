@@ -37,8 +37,10 @@ SpanRecord = tuple[
 #  journal wrote (store.rows.history_rows);
 # (END, arn, end ns): the execution ended here; its states' spans end with it;
 # (FORGET, arn): it no longer runs here, unfinished: its open spans are dropped (the process
-#  that goes on with it makes its own, as after a crash).
-SPAN, START, EVENTS, END, FORGET = range(5)
+#  that goes on with it makes its own, as after a crash);
+# (FLUSH,): say when everything sent before it is exported (the exporter process answers on
+#  its signal pipe; the span builder ignores it).
+SPAN, START, EVENTS, END, FORGET, FLUSH = range(6)
 # A frame an execution was in when it was resumed here, oldest frames first: (its state's
 # entered event id, state name, entered at (epoch s), the frame's last event id, the entered
 # event id of the Map or Parallel state it runs in (0: none), "iteration" or "branch", its
