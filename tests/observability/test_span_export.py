@@ -217,3 +217,21 @@ def test_flush_says_no_when_the_child_is_gone() -> None:
     assert not process.flush(timeout=30)
     assert time.monotonic() - started < 20  # known at once, not after the timeout
     process.close()
+
+
+def test_a_message_the_child_cannot_read_costs_only_itself() -> None:
+    import io
+    import marshal
+    import struct
+
+    from sagaway.observability.span_export import serve
+    from sagaway.observability.span_runs import FLUSH, SPAN
+
+    batch = [(), ("not a kind",), (SPAN, record("state 1", 1, EXECUTION)), (FLUSH,)]
+    data = marshal.dumps(batch)
+    exported: list[list[SpanRecord]] = []
+    flushes: list[bool] = []
+    serve(io.BytesIO(struct.pack("<I", len(data)) + data), exported.append, 512,
+          lambda: flushes.append(True))  # fmt: skip
+    assert [[r[0] for r in b] for b in exported] == [["state 1"]]
+    assert flushes == [True]

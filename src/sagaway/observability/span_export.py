@@ -429,9 +429,11 @@ def serve(
             return
         flush = False
         for message in messages:
-            flush = flush or message[0] == FLUSH
             try:
-                builder.handle(message)
+                if message[0] == FLUSH:
+                    flush = True
+                else:
+                    builder.handle(message)
             except Exception:  # a message it cannot read costs its spans, not the exporter
                 _log.exception("span message %r not understood", message[:2])
         batch, spans[:] = spans[:], []
