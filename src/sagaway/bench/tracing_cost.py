@@ -33,7 +33,7 @@ from typing import Any
 from opentelemetry.sdk.trace import TracerProvider
 
 from sagaway.bench.otlp_sink import OtlpSink
-from sagaway.bench.runner import BenchConfig, run_workload
+from sagaway.bench.runner import BenchConfig, WorkloadRun, run_workload
 from sagaway.bench.workloads import Workload
 from sagaway.engine.observer import Observer
 from sagaway.observability.otlp_common import variables
@@ -79,7 +79,7 @@ def measure(config: BenchConfig, workload: Workload, rounds: int, tmp: Path) -> 
         # ready, before the first clock starts; idle (blocked on its pipe) in the runs
         # without tracing.
         exporter = ExporterProcess(exporter_env(sink.url))
-        if not exporter.start(wait=_READY_TIMEOUT):
+        if not exporter.start(wait=_READY_TIMEOUT) or exporter.pid is None:
             raise RuntimeError("the span exporter process did not start")
         try:
             for index, tracing in enumerate(order(rounds)):
@@ -87,47 +87,62 @@ def measure(config: BenchConfig, workload: Workload, rounds: int, tmp: Path) -> 
                     config.executions, config.concurrency, tmp / f"run-{index}.db",
                     express=config.express, durable=config.durable,
                 )  # fmt: skip
-                runs.append(_one(run_config, workload, (sink, exporter) if tracing else None))
+                traced = (sink, exporter, exporter.pid) if tracing else None
+                runs.append(_one(run_config, workload, traced))
         finally:
             exporter.close(timeout=120)
     return runs
 
 
-def _one(
-    config: BenchConfig, workload: Workload, traced: tuple[OtlpSink, ExporterProcess] | None
-) -> CostRun:
-    observer: Observer = Observer()
-    if traced is not None:  # the sampler is the SDK's, from OTEL_TRACES_SAMPLER(_ARG)
-        observer = Tracing(TracerProvider(resource=default_resource()), sink=traced[1])
-    # Counted before the clock starts: every earlier run's spans, flushed at its end.
-    before = traced[0].counts()["spans"] if traced is not None else 0
-    receiver = process_cpu(traced[0].pid) if traced is not None else 0.0
-    started_cpu = _exporter_cpu(traced)
-    run, _ = asyncio.run(run_workload(config, workload, observer=observer))
-    rate = run.executions / max(run.wall_seconds, 1e-9)
-    per = 1e6 / max(run.transitions, 1)
-    cpu, writer = run.cpu_seconds * per, run.writer_cpu_seconds * per
-    engine_us, writer_us = round(cpu - writer, 1), round(writer, 1)
+# A traced run's receiver, exporter process and that process's id.
+Traced = tuple[OtlpSink, ExporterProcess, int]
+
+
+def _one(config: BenchConfig, workload: Workload, traced: Traced | None) -> CostRun:
     if traced is None:
-        return CostRun(False, round(rate, 1), round(cpu, 1), run.transitions,
-                       engine_us=engine_us, writer_us=writer_us)  # fmt: skip
-    sink, exporter = traced
+        return CostRun(False, **_figures(_timed(config, workload, Observer())))
+    sink, exporter, pid = traced
+    # The sampler is the SDK's, from OTEL_TRACES_SAMPLER(_ARG).
+    observer = Tracing(TracerProvider(resource=default_resource()), sink=exporter)
+    # Counted before the clock starts: every earlier run's spans, flushed at its end.
+    before, receiver, exporter_cpu = sink.counts()["spans"], process_cpu(sink.pid), process_cpu(pid)
+    run = _timed(config, workload, observer)
     drained = time.perf_counter()
     if not exporter.flush(timeout=120):  # the child exports what this run sent, then says so
         raise RuntimeError("the span exporter process did not drain within 120 s")
     drain = time.perf_counter() - drained
-    exporter_cpu = _exporter_cpu(traced) - started_cpu
+    exporter_cpu = process_cpu(pid) - exporter_cpu
     receiver = process_cpu(sink.pid) - receiver
     received = sink.counts()["spans"] - before  # decoded now, outside the measurement
-    return CostRun(True, round(rate, 1), round(cpu, 1), run.transitions, received,
-                   round(exporter_cpu * 1e6 / max(received, 1), 1), round(drain, 2),
-                   engine_us, writer_us, round(exporter_cpu * per, 1),
-                   round(receiver * per, 1))  # fmt: skip
+    per = 1e6 / max(run.transitions, 1)
+    return CostRun(
+        True,
+        **_figures(run),
+        spans_received=received,
+        exporter_cpu_us_per_span=round(exporter_cpu * 1e6 / max(received, 1), 1),
+        drain_seconds=round(drain, 2),
+        exporter_us=round(exporter_cpu * per, 1),
+        receiver_us=round(receiver * per, 1),
+    )
 
 
-def _exporter_cpu(traced: tuple[OtlpSink, ExporterProcess] | None) -> float:
-    pid = traced[1].pid if traced is not None else None
-    return process_cpu(pid) if pid is not None else 0.0
+def _timed(config: BenchConfig, workload: Workload, observer: Observer) -> WorkloadRun:
+    run, _ = asyncio.run(run_workload(config, workload, observer=observer))
+    return run
+
+
+def _figures(run: WorkloadRun) -> dict[str, Any]:
+    """A run's figures either mode has: sagas/s, transitions, CPU µs per transition (the
+    engine's process and the SQLite writer process together, then each apart)."""
+    per = 1e6 / max(run.transitions, 1)
+    cpu, writer = run.cpu_seconds * per, run.writer_cpu_seconds * per
+    return {
+        "sagas_per_second": round(run.executions / max(run.wall_seconds, 1e-9), 1),
+        "cpu_us_per_transition": round(cpu, 1),
+        "transitions": run.transitions,
+        "engine_us": round(cpu - writer, 1),
+        "writer_us": round(writer, 1),
+    }
 
 
 def process_cpu(pid: int) -> float:

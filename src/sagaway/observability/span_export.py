@@ -99,7 +99,7 @@ _FRAME = struct.Struct("<I")  # the length of each batch sent to the child
 _INTERVAL = 0.1  # seconds between batches sent to the child
 _MAX_PENDING = 65536  # spans waiting for the child; more are dropped, as the SDK's queue does
 _NICE_VARIABLE = "SAGAWAY_TRACE_EXPORTER_NICE"
-_READY_VARIABLE = "SAGAWAY_TRACE_EXPORTER_READY"  # the fd of the child's signal pipe
+_SIGNAL_VARIABLE = "SAGAWAY_TRACE_EXPORTER_SIGNAL"  # the fd of the child's signal pipe
 _READY, _FLUSHED = b"1", b"f"  # what the child writes on it
 _IDLE = "idle"  # the child's default: Linux's SCHED_IDLE policy (see lower_priority)
 _NICE = 10  # its niceness increment where SCHED_IDLE is missing: below the engine's priority
@@ -260,7 +260,7 @@ class ExporterProcess:
         # The child signals on a pipe of its own (its stdout may be the console exporter's):
         # a byte when it is ready, and one after each flush.
         self._signal, ready = os.pipe()
-        env[_READY_VARIABLE] = str(ready)
+        env[_SIGNAL_VARIABLE] = str(ready)
         try:
             self._proc = subprocess.Popen([sys.executable, _SCRIPT], stdin=subprocess.PIPE,
                                           env=env, pass_fds=(ready,))  # fmt: skip
@@ -476,7 +476,7 @@ def main(env: Mapping[str, str]) -> None:
         export, close = fast_export(env, attributes)
     else:
         export, close = sdk_export(span_exporter(env), default_resource())
-    signal_fd = env.get(_READY_VARIABLE, "")
+    signal_fd = env.get(_SIGNAL_VARIABLE, "")
     said(signal_fd, _READY)
     try:
         serve(sys.stdin.buffer, export, chunk, lambda: said(signal_fd, _FLUSHED))

@@ -39,7 +39,7 @@ SpanRecord = tuple[
 # (FORGET, arn): it no longer runs here, unfinished: its open spans are dropped (the process
 #  that goes on with it makes its own, as after a crash);
 # (FLUSH,): say when everything sent before it is exported (the exporter process answers on
-#  its signal pipe; the span builder ignores it).
+#  its signal pipe; it never reaches the span builder).
 SPAN, START, EVENTS, END, FORGET, FLUSH = range(6)
 # A frame an execution was in when it was resumed here, oldest frames first: (its state's
 # entered event id, state name, entered at (epoch s), the frame's last event id, the entered
