@@ -160,27 +160,47 @@ async def _redriven(tmp_path: Path, spans: InMemorySpanExporter) -> None:
 
 
 @pytest.mark.parametrize("runtime", ["contextvar", "api"])
+@pytest.mark.parametrize("baggage_set", [True, False], ids=["baggage", "empty context"])
 def test_enter_span_makes_a_span_current_and_leave_span_restores_the_context(
-    runtime: str, monkeypatch: pytest.MonkeyPatch
+    runtime: str, baggage_set: bool
 ) -> None:
     from opentelemetry import baggage, trace
     from opentelemetry import context as otel_context
+    from opentelemetry.context import Context
     from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
     from sagaway.observability import context as ours
 
     if runtime == "api":  # another runtime context than the default: the API's own calls
-        monkeypatch.setattr(ours, "RUNTIME_VARIABLE", None)
+        enter, leave = ours._attach, ours._detach
     else:
         assert ours.RUNTIME_VARIABLE is not None  # the default runtime context was found
-    outer = otel_context.attach(baggage.set_baggage("order", "o-1"))
+        enter, leave = ours.enter_span, ours.leave_span
+        assert enter is not ours._attach
+    outer = otel_context.attach(baggage.set_baggage("order", "o-1") if baggage_set else Context())
+    expected = "o-1" if baggage_set else None
+    before = otel_context.get_current()
     try:
         span = NonRecordingSpan(SpanContext(7, 9, False, TraceFlags(1)))
-        entered = ours.enter_span(span)
+        entered = enter(span)
         assert trace.get_current_span() is span
-        assert baggage.get_baggage("order") == "o-1"  # what was current is kept
-        ours.leave_span(entered)
+        assert baggage.get_baggage("order") == expected  # what was current is kept
+        leave(entered)
         assert trace.get_current_span() is trace.INVALID_SPAN
-        assert baggage.get_baggage("order") == "o-1"
+        assert baggage.get_baggage("order") == expected
+        assert otel_context.get_current() is before  # the very context that was current
     finally:
         otel_context.detach(outer)
+
+
+def test_ids_drawn_for_starts_that_never_come_are_not_kept_forever() -> None:
+    from sagaway.observability import tracing as module
+
+    tracing = Tracing(PROVIDER)
+    drawn = [tracing.execution_trace(f"arn:{i}", "")["traceparent"]
+             for i in range(module._MAX_DRAWN * 2 + 1)]  # fmt: skip
+    assert len(tracing._drawn) <= module._MAX_DRAWN
+    # What is still kept is what execution_trace returned, parsed
+    for traceparent, ids in tracing._drawn.items():
+        assert parse_traceparent(traceparent) == ids
+    assert drawn[-1] in tracing._drawn

@@ -109,43 +109,53 @@ def _runtime_variable() -> ContextVar[Context] | None:
 RUNTIME_VARIABLE = _runtime_variable()
 
 
-def enter_span(span: trace.Span) -> object:
-    """Make ``span`` the current span; the token :func:`leave_span` takes. What
-    ``context.attach(trace.set_span_in_context(span))`` does, in two C calls on the
-    runtime context's ContextVar where there is one: this runs at every Task dispatch of a
-    traced execution, and the API's layers of calls were most of its cost."""
-    if RUNTIME_VARIABLE is not None:
-        return RUNTIME_VARIABLE.set(Context({**RUNTIME_VARIABLE.get(), SPAN_KEY: span}))
+def _attach(span: trace.Span) -> object:
     return otel_context.attach(trace.set_span_in_context(span))
 
 
-def leave_span(token: object) -> None:
-    """Back to the context before :func:`enter_span` returned ``token``."""
-    if RUNTIME_VARIABLE is not None:
-        RUNTIME_VARIABLE.reset(token)  # type: ignore[arg-type]
-    else:
-        otel_context.detach(token)  # type: ignore[arg-type]
+def _detach(token: object) -> None:
+    otel_context.detach(token)  # type: ignore[arg-type]
+
+
+if RUNTIME_VARIABLE is not None:
+    _get, _set, _reset = RUNTIME_VARIABLE.get, RUNTIME_VARIABLE.set, RUNTIME_VARIABLE.reset
+
+    def enter_span(span: trace.Span) -> object:
+        """Make ``span`` the current span; the token :func:`leave_span` takes. What
+        ``context.attach(trace.set_span_in_context(span))`` does, in two C calls on the
+        runtime context's ContextVar: this runs at every Task dispatch of a traced
+        execution, and the API's layers of calls were most of its cost."""
+        current = _get()
+        return _set(Context({**current, SPAN_KEY: span}) if current else Context({SPAN_KEY: span}))
+
+    def leave_span(token: object) -> None:
+        """Back to the context before :func:`enter_span` returned ``token``."""
+        _reset(token)  # type: ignore[arg-type]
+
+else:  # another runtime context is configured: the API's own calls
+    enter_span, leave_span = _attach, _detach
 
 
 class AttemptSpan(NonRecordingSpan):
     """A Task attempt's span in the handler's context: its SpanContext is built when
     something asks for it (a handler's own span, an outgoing traceparent), not at every
-    dispatch, since most handlers never do (it was a fifth of the hooks' CPU). With
-    ``attempt`` (the state's entered event id, the retry count), ``span_id`` is the
-    execution span's and the attempt's is derived from the three (as the span builder
-    derives it: span_runs.attempt_span_id)."""
+    dispatch, since most handlers never do (it was a fifth of the hooks' CPU). ``ids``:
+    (trace id, span id, flags); with ``entered_id`` (the state's entered event id, never 0)
+    and ``retry_count``, the span id is the execution span's and the attempt's is derived
+    from the three (as the span builder derives it: span_runs.attempt_span_id)."""
 
     def __init__(
-        self, trace_id: int, span_id: int, flags: TraceFlags, attempt: tuple[int, int] | None = None
+        self, ids: tuple[int, int, TraceFlags], entered_id: int = 0, retry_count: int = 0
     ) -> None:
-        self._ids = (trace_id, span_id, flags, attempt)
+        self._ids = ids
+        self._attempt = (entered_id, retry_count)
         self._context: SpanContext | None = None  # type: ignore[assignment]
 
     def get_span_context(self) -> SpanContext:
         if self._context is None:
-            trace_id, span_id, flags, attempt = self._ids
-            if attempt is not None:
-                span_id = attempt_span_id(span_id, *attempt)
+            trace_id, span_id, flags = self._ids
+            if self._attempt[0]:
+                span_id = attempt_span_id(span_id, *self._attempt)
             self._context = SpanContext(trace_id, span_id, False, flags)
         return self._context
 

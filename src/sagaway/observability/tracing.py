@@ -71,6 +71,7 @@ from sagaway.store.ports import StepRecord
 if TYPE_CHECKING:
     from sagaway.engine.actor import ExecutionActor
 
+_MAX_DRAWN = 4096
 _INTERNAL, _CLIENT = SpanKind.INTERNAL.value, SpanKind.CLIENT.value
 _ERROR = StatusCode.ERROR.value
 
@@ -89,6 +90,10 @@ class Traced:
     history: bool = True  # it keeps a history, so its states have spans (not EXPRESS)
     attempts: dict[str, Open] = field(default_factory=dict)  # by token: traced here
     resumed: set[str] = field(default_factory=set)  # tokens of attempts re-issued on resume
+    ids: tuple[int, int, Flags] = field(init=False)  # (trace_id, span_id, flags), for attempts
+
+    def __post_init__(self) -> None:
+        self.ids = (self.trace_id, self.span_id, self.flags)
 
 
 class Tracing(Observer):
@@ -112,6 +117,9 @@ class Tracing(Observer):
         self.business_keys = {name: compile_path(path) for name, path in
                               (business_keys or {}).items()}  # fmt: skip
         self._runs: dict[str, Traced] = {}
+        # traceparent -> its (trace id, span id, flags), as execution_trace drew them: the
+        # execution's start (execution_started) takes them back without parsing the text.
+        self._drawn: dict[str, tuple[int, int, int]] = {}
 
     def execution_trace(self, arn: str, parent: str) -> dict[str, str]:
         parsed = parse_traceparent(parent) if parent else None
@@ -125,7 +133,11 @@ class Tracing(Observer):
             decision = self.sampler.should_sample(None, trace_id, "execution")
             flags = int(decision.decision is Decision.RECORD_AND_SAMPLE)
         span_id = _ids.getrandbits(64) or 1
-        return {"traceparent": format_traceparent(trace_id, span_id, flags), "parent": parent}
+        traceparent = format_traceparent(trace_id, span_id, flags)
+        if len(self._drawn) >= _MAX_DRAWN:  # executions that never started: not kept forever
+            self._drawn.clear()
+        self._drawn[traceparent] = (trace_id, span_id, flags)
+        return {"traceparent": traceparent, "parent": parent}
 
     def execution_started(self, actor: ExecutionActor, events: Sequence[dict[str, Any]]) -> None:
         run = self._run(actor)
@@ -142,7 +154,8 @@ class Tracing(Observer):
 
     def _run(self, actor: ExecutionActor) -> Traced:
         journaled = actor.state.trace
-        own = parse_traceparent(journaled.get("traceparent", ""))
+        traceparent = journaled.get("traceparent", "")
+        own = self._drawn.pop(traceparent, None) or parse_traceparent(traceparent)
         if own is None or "parent" not in journaled:
             # Started while nothing traced: its spans here hang from a span of their own.
             parent = journaled.get("traceparent", "")
@@ -212,8 +225,7 @@ class Tracing(Observer):
             # The span builder makes this attempt's span from its Scheduled event and its
             # outcome's, with the id derived from the state's entered event and the retry
             # count: nothing is kept here.
-            attempt = AttemptSpan(run.trace_id, run.span_id, run.flags,
-                                  (frame.entered_id, frame.retry_count))  # fmt: skip
+            attempt = AttemptSpan(run.ids, frame.entered_id, frame.retry_count)
         else:  # no history (EXPRESS, a Distributed Map's iteration), or re-issued after a
             # resume: no Scheduled event for the builder, so traced here
             attempt = self._attempt(run, command, frame)
@@ -238,7 +250,7 @@ class Tracing(Observer):
             attempt_name(command.state_name), span_id, parent, _CLIENT, time.time_ns(),
             attempt_marks(command.resource, retry),
         )  # fmt: skip
-        return AttemptSpan(run.trace_id, span_id, run.flags)
+        return AttemptSpan((run.trace_id, span_id, run.flags))
 
     def task_ended(self, arn: str, token: str, outcome: str) -> None:
         run = self._runs.get(arn)
