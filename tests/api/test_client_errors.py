@@ -22,6 +22,8 @@ NOT_JSON = {
     "1e400": '{"a": 1e400}',
     "400 digits": '{"a": ' + "9" * 400 + "}",
     "over the journal's depth": "[" * 201 + "]" * 201,
+    # Valid JSON, but no Unicode text: no journal snapshot could keep it.
+    "a lone surrogate": '{"a": "\\ud800"}',
 }
 
 
@@ -90,6 +92,10 @@ def test_json_text_members_get_the_error_of_their_action(server: ServeProcess) -
             "InvalidDefinition"
         ), what
         assert code(sfn.send_task_success, taskToken="t", output=text) == "InvalidOutput", what
+    # A lone surrogate itself (not its escape) in a member: the request body refused whole.
+    assert code(sfn.start_execution, stateMachineArn=arn, input='["\udfff"]') == (
+        "SerializationException"
+    )
     # The limits sit where they say: 200 levels are accepted.
     fine = sfn.start_execution(stateMachineArn=arn, input="[" * 200 + "]" * 200)
     assert sfn.describe_execution(executionArn=fine["executionArn"])["status"] != "FAILED"

@@ -58,3 +58,10 @@ def test_copy_json_makes_new_objects_and_arrays_and_shares_scalars() -> None:
     copy["o"]["x"].append(9)
     copy["l"][0]["y"] = 9
     assert value["a"] == [{"k": [1]}] and value["o"] == {"x": [2]} and value["l"] == [{"y": 3}]
+
+
+def test_client_documents_refuse_lone_surrogates_and_keep_pairs() -> None:
+    for text in ('{"a": "\\ud800"}', '["x\\udfffy"]', '"\udc00"'):
+        with pytest.raises(ValueError, match="lone surrogate"):
+            loads_document(text)
+    assert loads_document('["\\ud83d\\ude00", "\\u00e9"]') == ["\U0001f600", "é"]

@@ -70,7 +70,10 @@ def loads(text: str | bytes) -> Any:
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError:
-        pass
+        return _loads_slowly(text)
+
+
+def _loads_slowly(text: str | bytes) -> Any:
     # orjson refuses some valid JSON the standard library reads (lone surrogate escapes):
     # read it the same way orjson would have, refusing what orjson refuses for good reason.
     try:
@@ -82,8 +85,20 @@ def loads(text: str | bytes) -> Any:
 
 
 def loads_document(text: str | bytes, max_depth: int = MAX_DEPTH) -> Any:
-    """:func:`loads` for text a client sends, also refusing nesting deeper than ``max_depth``."""
-    value = loads(text)
+    """:func:`loads` for text a client sends, also refusing nesting deeper than ``max_depth``
+    and strings holding a lone surrogate (``"\\ud800"``): valid JSON, but no Unicode text,
+    so no journal could keep it (its snapshots are UTF-8)."""
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        value = _loads_slowly(text)  # the only way to a lone surrogate: checked (rare)
+        try:
+            orjson.dumps(value)
+        except TypeError as exc:
+            if "surrogates" in str(exc):
+                raise ValueError(
+                    "a string holds a lone surrogate (\\ud800-\\udfff): not Unicode text"
+                ) from None
     # Cheap common case: a short text with no more brackets than allowed levels cannot nest
     # deeper. A long one is checked at once: encoding the value costs less than counting.
     if not (
