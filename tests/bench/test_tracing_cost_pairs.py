@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from sagaway.bench.tracing_cost import CostRun, exporter_env, interval, order, paired, summary
+from sagaway.bench.tracing_cost import (
+    CostRun,
+    exporter_env,
+    interval,
+    order,
+    paired,
+    summary,
+    verdict,
+)
 from sagaway.cli.bench_tracing import _summary_line
 from sagaway.observability.span_export import fast_path_wanted, otlp_protocol
 
@@ -63,3 +71,16 @@ def test_the_summary_line_gives_the_paired_median_with_its_interval() -> None:
     assert "median sagas/s: off 150, on 135 (10.0% fewer)" in line
     assert "median: 10.0% fewer sagas/s (95% interval 10.0% to 10.0%)" in line
     assert "hooks, replayed: 5.0 µs per transition" in line
+    # Both pairs dropped exactly 10%: not under the target, all of the interval at it
+    assert body["target"] == {"max_drop_percent": 10.0, "verdict": "not met"}
+    assert "target, under 10% fewer sagas/s: not met" in line
+
+
+@pytest.mark.parametrize(("interval", "found"), [
+    ([4.9, 9.9], "met"), ([5.8, 10.7], "not settled"), ([10.0, 14.0], "not met"),
+    ([-1.0, 3.0], "met"),
+])  # fmt: skip
+def test_the_target_is_settled_only_by_the_whole_interval(
+    interval: list[float], found: str
+) -> None:
+    assert verdict(interval)["verdict"] == found

@@ -174,6 +174,7 @@ def summary(runs: list[CostRun]) -> dict[str, Any]:
     rate_off, rate_on = median(off, "sagas_per_second"), median(on, "sagas_per_second")
     cpu_off, cpu_on = median(off, "cpu_us_per_transition"), median(on, "cpu_us_per_transition")
     apart = ("engine_us", "writer_us", "exporter_us", "receiver_us")
+    pairs = paired(runs)
     return {
         "runs": [asdict(r) for r in runs],
         "off": {"sagas_per_second": rate_off, "cpu_us_per_transition": cpu_off,
@@ -188,7 +189,8 @@ def summary(runs: list[CostRun]) -> dict[str, Any]:
         },
         "sagas_per_second_drop_percent": round(100 * (1 - rate_on / rate_off), 1),
         "cpu_per_transition_rise_percent": round(100 * (cpu_on / cpu_off - 1), 1),
-        "paired": paired(runs),
+        "paired": pairs,
+        "target": verdict(pairs["sagas_per_second_drop_interval"]),
         "export_path": os.environ.get("SAGAWAY_TRACE_EXPORT", "fast") or "fast",
     }
 
@@ -208,6 +210,20 @@ def paired(runs: list[CostRun]) -> dict[str, Any]:
         "sagas_per_second_drop_interval": interval(drops),
         "cpu_per_transition_rise_percent": round(float(statistics.median(rises)), 1),
     }
+
+
+# The project's target for tracing at full sampling (docs/observability.md#cost): fewer
+# sagas/s than without it by less than this many percent.
+TARGET_DROP_PERCENT = 10.0
+
+
+def verdict(drop_interval: list[float], target: float = TARGET_DROP_PERCENT) -> dict[str, Any]:
+    """Whether the paired drop's 95% interval settles the target: ``met`` when all of it is
+    under ``target``, ``not met`` when none of it is, else ``not settled`` (more pairs
+    narrow the interval)."""
+    low, high = drop_interval
+    found = "met" if high < target else "not met" if low >= target else "not settled"
+    return {"max_drop_percent": target, "verdict": found}
 
 
 def interval(values: list[float], resamples: int = 2000) -> list[float]:
