@@ -71,6 +71,8 @@ from sagaway.store.ports import StepRecord
 if TYPE_CHECKING:
     from sagaway.engine.actor import ExecutionActor
 
+# Ids drawn by execution_trace and kept for the start: past this many (starts that never
+# came, a name already taken), all are forgotten and a start parses its traceparent again.
 _MAX_DRAWN = 4096
 _INTERNAL, _CLIENT = SpanKind.INTERNAL.value, SpanKind.CLIENT.value
 _ERROR = StatusCode.ERROR.value
