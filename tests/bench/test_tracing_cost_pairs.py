@@ -14,7 +14,7 @@ from sagaway.bench.tracing_cost import (
     summary,
     verdict,
 )
-from sagaway.cli.bench_tracing import _summary_line
+from sagaway.cli.bench_tracing import _summary
 from sagaway.observability.span_export import fast_path_wanted, otlp_protocol
 
 
@@ -60,14 +60,14 @@ def test_the_exporter_sends_to_the_receiver_whatever_the_environment_says(
     assert env["OTEL_TRACES_SAMPLER"] == "always_on"  # the rest is the process's own
 
 
-def test_the_summary_line_gives_the_paired_median_with_its_interval() -> None:
+def test_the_summary_gives_the_paired_median_with_its_interval() -> None:
     runs = [CostRun(False, 100, 200, 600, engine_us=150, writer_us=50),
             CostRun(True, 90, 220, 600, 7800, 20.0, 0.1, 165, 55, 40, 2),
             CostRun(True, 180, 110, 600, 7800, 20.0, 0.1, 82, 28, 20, 1),
             CostRun(False, 200, 100, 600, engine_us=75, writer_us=25)]  # fmt: skip
     body = {**summary(runs), "engine_hooks": {"hooks_us_per_transition": 5.0,
                                               "hooks_us_per_span": 2.3}}  # fmt: skip
-    line = " ".join(_summary_line(body).split())
+    line = " ".join(_summary(body).split())
     assert "median sagas/s: off 150, on 135 (10.0% fewer)" in line
     assert "median: 10.0% fewer sagas/s (95% interval 10.0% to 10.0%)" in line
     assert "hooks, replayed: 5.0 µs per transition" in line

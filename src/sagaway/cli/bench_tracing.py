@@ -42,7 +42,7 @@ def run(config: BenchConfig, names: list[str], rounds: int, as_json: bool) -> No
     for body in bodies:
         tables.print(_runs_table(body))
         console.print(_HEADINGS)
-        console.print(_summary_line(body))
+        console.print(_summary(body))
 
 
 # What the table's short headings stand for, printed under it.
@@ -76,7 +76,7 @@ def _runs_table(body: dict[str, Any]) -> Table:
     return table
 
 
-def _summary_line(body: dict[str, Any]) -> str:
+def _summary(body: dict[str, Any]) -> str:
     off, on, hooks, pairs = body["off"], body["on"], body["engine_hooks"], body["paired"]
     return "\n".join([
         f"median sagas/s: off {off['sagas_per_second']:,.0f}, on {on['sagas_per_second']:,.0f} "

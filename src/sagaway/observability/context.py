@@ -125,8 +125,7 @@ if RUNTIME_VARIABLE is not None:
         ``context.attach(trace.set_span_in_context(span))`` does, in two C calls on the
         runtime context's ContextVar: this runs at every Task dispatch of a traced
         execution, and the API's layers of calls were most of its cost."""
-        current = _get()
-        return _set(Context({**current, SPAN_KEY: span}) if current else Context({SPAN_KEY: span}))
+        return _set(Context({**_get(), SPAN_KEY: span}))
 
     def leave_span(token: object) -> None:
         """Back to the context before :func:`enter_span` returned ``token``."""
