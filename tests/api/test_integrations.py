@@ -40,6 +40,25 @@ def test_start_execution_sync_and_sync2(sfn: Any) -> None:
         assert "TaskSubmitted" in [e["type"] for e in events]
 
 
+def test_start_execution_sync_of_an_express_child_waits_for_its_journaled_outcome(
+    sfn: Any,
+) -> None:
+    # The child's outcome is journaled just after it ends: the parent's Task once read the
+    # journal too early, now and then, and the server's nested integration failed.
+    target = machine(sfn, "child-express", DOUBLE, "EXPRESS")
+    arn = machine(sfn, "parent-of-express", parent("arn:aws:states:::states:startExecution.sync:2"))
+    runs = [
+        sfn.start_execution(stateMachineArn=arn, name=f"p{i}", input=json.dumps({"target": target}))
+        for i in range(20)
+    ]
+    for ex in runs:
+        done = wait_done(sfn, ex["executionArn"])
+        assert done["status"] == "SUCCEEDED", done
+        output = json.loads(done["output"])
+        assert output["Status"] == "SUCCEEDED" and output["Output"] == {"value": 10}
+        assert ":express:child-express:child:" in output["ExecutionArn"]
+
+
 def test_start_execution_fire_and_forget_and_missing_target(sfn: Any) -> None:
     target = machine(sfn, "child2", DOUBLE)
     arn = machine(sfn, "p-async", parent("arn:aws:states:::states:startExecution"))

@@ -19,3 +19,12 @@ def test_express_arns_end_with_a_fresh_version_4_uuid() -> None:
 
 def test_standard_arns_have_no_generated_part() -> None:
     assert arns.execution("m", "n") == f"arn:aws:states:{arns.REGION}:{arns.ACCOUNT}:execution:m:n"
+
+
+def test_an_express_execution_is_told_by_its_arn() -> None:
+    from sagaway.engine import arns
+
+    assert arns.is_express(arns.execution("M", "n", express=True))
+    assert not arns.is_express(arns.execution("M", "n"))
+    assert not arns.is_express("arn:aws:states:us-east-1:1:stateMachine:express")
+    assert not arns.is_express("not an arn")

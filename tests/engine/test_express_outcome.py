@@ -4,6 +4,7 @@ execution and which would only serialize its payloads again."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import replace
 from typing import Any
@@ -87,3 +88,33 @@ def test_an_outcome_the_journal_cannot_hold_is_recorded_failed() -> None:
     record = outcome_record("arn:e", state, 1.0)
     assert (record.status, record.output, record.error) == ("FAILED", None, "States.Runtime")
     assert "The execution failed while recording a step" in (record.cause or "")
+
+
+def test_wait_gives_an_express_outcome_once_it_is_journaled(node: Node) -> None:
+    # An EXPRESS outcome is journaled after the end; Engine.wait reads the journal, so it
+    # must wake only once that row is written (it used to answer None, now and then, and
+    # startExecution.sync of an EXPRESS child and `sagaway run` then failed an assertion).
+    async def quick(event: Any, context: Any) -> Any:
+        return {"n": event["n"]}
+
+    node.functions["quick"] = quick
+
+    async def scenario() -> None:
+        engine = await node.open()
+        machine = engine.create_state_machine(
+            "Quick", definition({"T": task("quick", ResultPath="$.r")}), type="EXPRESS"
+        )
+        for round_ in range(5):
+            starts = [
+                engine.start_execution(machine.arn, f"w{round_}-{i}", json.dumps({"n": i}))
+                for i in range(40)
+            ]
+            arns = [record.arn for record in await asyncio.gather(*starts)]
+            ended = await asyncio.gather(*(engine.wait(arn) for arn in arns))
+            for i, record in enumerate(ended):
+                assert record is not None and record.status == "SUCCEEDED"
+                assert loads(record.output or "") == {"n": i, "r": {"n": i}}
+            assert all(not actor.journal_waiters for actor in engine.actors.values())
+        await node.close()
+
+    run(scenario())

@@ -13,6 +13,12 @@ def state_machine(name: str) -> str:
     return f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{name}"
 
 
+def is_express(execution_arn: str) -> bool:
+    """Whether the ARN is an EXPRESS execution's (``arn:aws:states:R:A:express:...``)."""
+    parts = execution_arn.split(":", 6)
+    return len(parts) > 5 and parts[5] == "express"
+
+
 def execution(machine_name: str, name: str, *, express: bool = False) -> str:
     if express:  # AWS adds a generated part to EXPRESS execution ARNs
         return f"arn:aws:states:{REGION}:{ACCOUNT}:express:{machine_name}:{name}:{uuid4_text()}"

@@ -358,6 +358,10 @@ class Engine:
             finally:  # a caller that gave up (a client gone) leaves nothing behind
                 if waiter in actor.waiters:
                     actor.waiters.remove(waiter)
+        if arns.is_express(arn):
+            # Its outcome was queued for the journal when it ended, unawaited: an empty
+            # commit queued now is written after it (one writer, in order).
+            await self.committer.commit([])
         return self.journal.get_execution(arn)
 
     async def wait_status(self, arn: str, timeout: float | None = None) -> str:
