@@ -458,7 +458,8 @@ def versions() -> str:
         [
             str(SAGAWAY_PY),
             "-c",
-            "import importlib.metadata as m;print('sagaway=='+m.version('sagaway'))",
+            "import importlib.metadata as m;from sagaway.engine import event_loop as e;"
+            "print('sagaway=='+m.version('sagaway')+' on '+e.choice())",
         ],
         capture_output=True,
         text=True,

@@ -200,7 +200,11 @@ def main() -> None:
     else:
         tmp = tempfile.mkdtemp(prefix="sagaway-", dir=os.environ.get("BENCH_TMP"))
         url = f"sqlite:///{tmp}/sagaway.db"
-    asyncio.run(run(args, url))
+    from sagaway.engine import event_loop as sagaway_loop
+
+    # The event loop every `sagaway` command runs its engine on (uvloop where installed,
+    # SAGAWAY_EVENT_LOOP=asyncio for the standard library's), as with tune_gc below.
+    sagaway_loop.run(run(args, url))
 
 
 if __name__ == "__main__":

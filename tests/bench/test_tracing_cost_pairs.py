@@ -14,7 +14,8 @@ from sagaway.bench.tracing_cost import (
     summary,
     verdict,
 )
-from sagaway.cli.bench_tracing import _summary
+from sagaway.cli.bench_tracing import _runs_table, _summary
+from sagaway.engine import event_loop
 from sagaway.observability.span_export import fast_path_wanted, otlp_protocol
 
 
@@ -74,6 +75,16 @@ def test_the_summary_gives_the_paired_median_with_its_interval() -> None:
     # Both pairs dropped exactly 10%: not under the target, all of the interval at it
     assert body["target"] == {"max_drop_percent": 10.0, "verdict": "not met"}
     assert "target, under 10% fewer sagas/s: not met" in line
+    assert body["event_loop"] == event_loop.choice()  # the loop it was measured on
+
+
+def test_the_runs_table_names_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(event_loop.ENV, "asyncio")
+    runs = [CostRun(False, 100, 200, 600, engine_us=150, writer_us=50),
+            CostRun(True, 90, 220, 600, 7800, 20.0, 0.1, 165, 55, 40, 2)]  # fmt: skip
+    body = {**summary(runs), "workload": "happy"}
+    assert body["event_loop"] == "asyncio"
+    assert "event loop: asyncio" in str(_runs_table(body).title)
 
 
 @pytest.mark.parametrize(("interval", "found"), [

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from sagaway.engine import event_loop
 from sagaway.engine.engine import Engine
 from sagaway.resources.lambda_functions import FunctionRegistry
 from sagaway.store.sqlite import SqliteJournal
@@ -95,4 +96,6 @@ def run(coro: Awaitable[Any]) -> Any:
     async def guarded() -> Any:
         return await asyncio.wait_for(coro, HANG_GUARD)
 
-    return asyncio.run(guarded())
+    # The loop the engine's commands run on (uvloop where installed): the engine's tests
+    # run there, and the other suites' asyncio.run cover an application's own asyncio loop.
+    return event_loop.run(guarded())

@@ -26,6 +26,7 @@ import psycopg
 
 from sagaway.bench import pg
 from sagaway.bench.workloads import Workload, definition
+from sagaway.engine import event_loop
 from sagaway.engine.engine import Engine
 from sagaway.store.postgres import PostgresJournal
 
@@ -90,7 +91,7 @@ def _measure(
         workers_before = pg.cpu_snapshot([p.pid for p in procs])
         backends_before = pg.cpu_snapshot(pg.backend_pids(conn, tag))
         began = time.time()
-        arns = asyncio.run(_start_all(config, url, tag, run))
+        arns = event_loop.run(_start_all(config, url, tag, run))
         run.executions = len(arns)
         if procs:
             _wait_terminal(conn, began + config.timeout, procs)

@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from sagaway.bench.runner import BenchConfig, WorkloadRun
+from sagaway.engine import event_loop
 from sagaway.engine.actor import StepTiming
 
 # DESIGN.md §5, measured on this machine when the design was written: not in this run.
@@ -108,6 +109,7 @@ def build(config: BenchConfig, runs: list[WorkloadRun], store: dict[str, Any]) -
         "machine_type": config.machine_type,
         "executions": config.executions,
         "concurrency": config.concurrency,
+        "event_loop": event_loop.choice(),
         "store": store,
         "workloads": [workload_report(run) for run in runs],
         "peers_note": PEERS_LABEL,
@@ -135,6 +137,7 @@ def render(report: dict[str, Any], console: Console) -> None:
             f"(fsync per commit: {'on' if store['fsync_per_commit'] else 'OFF'}) at "
             f"{store['path']}"
         )
+    console.print(f"event loop: {report.get('event_loop', 'asyncio')}")
     if store.get("tracing"):
         console.print("tracing on: spans exported as the OTEL_* variables say")
     for body in report["workloads"]:

@@ -21,7 +21,6 @@ size, ``SAGAWAY_TRACE_EXPORT=sdk`` for the SDK's exporter), with the endpoint th
 
 from __future__ import annotations
 
-import asyncio
 import os
 import random
 import statistics
@@ -35,6 +34,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from sagaway.bench.otlp_sink import OtlpSink
 from sagaway.bench.runner import BenchConfig, WorkloadRun, run_workload
 from sagaway.bench.workloads import Workload
+from sagaway.engine import event_loop
 from sagaway.engine.observer import Observer
 from sagaway.observability.otlp_common import variables
 from sagaway.observability.span_export import ExporterProcess, default_resource
@@ -127,7 +127,7 @@ def _one(config: BenchConfig, workload: Workload, traced: Traced | None) -> Cost
 
 
 def _timed(config: BenchConfig, workload: Workload, observer: Observer) -> WorkloadRun:
-    run, _ = asyncio.run(run_workload(config, workload, observer=observer))
+    run, _ = event_loop.run(run_workload(config, workload, observer=observer))
     return run
 
 
@@ -177,8 +177,11 @@ def summary(runs: list[CostRun]) -> dict[str, Any]:
     pairs = paired(runs)
     return {
         "runs": [asdict(r) for r in runs],
-        "off": {"sagas_per_second": rate_off, "cpu_us_per_transition": cpu_off,
-                "processes_us_per_transition": {k: median(off, k) for k in apart[:2]}},
+        "off": {
+            "sagas_per_second": rate_off,
+            "cpu_us_per_transition": cpu_off,
+            "processes_us_per_transition": {k: median(off, k) for k in apart[:2]},
+        },
         "on": {
             "sagas_per_second": rate_on,
             "cpu_us_per_transition": cpu_on,
@@ -192,6 +195,7 @@ def summary(runs: list[CostRun]) -> dict[str, Any]:
         "paired": pairs,
         "target": verdict(pairs["sagas_per_second_drop_interval"]),
         "export_path": os.environ.get("SAGAWAY_TRACE_EXPORT", "fast") or "fast",
+        "event_loop": event_loop.choice(),
     }
 
 

@@ -11,7 +11,6 @@ fraction of a µs. It leaves out what a real run adds around them: the sending t
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import gc
 import time
@@ -24,6 +23,7 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from sagaway.bench.runner import BenchConfig, run_workload
 from sagaway.bench.workloads import Workload
+from sagaway.engine import event_loop
 from sagaway.engine.observer import Dispatch, Observer
 from sagaway.interpreter.messages import InvokeTask
 from sagaway.observability.span_builder import SpanBuilder
@@ -110,7 +110,7 @@ def hooks_cost(workload: Workload, tmp: Path, replays: int = 20) -> dict[str, fl
     """µs of CPU per transition and per span of the hooks, fastest of ``replays``."""
     recorder = _Recorder()
     config = BenchConfig(50, 10, tmp / "hooks.db")
-    run, _ = asyncio.run(run_workload(config, workload, observer=recorder))
+    run, _ = event_loop.run(run_workload(config, workload, observer=recorder))
     tracing = Tracing(TracerProvider(), sink=_Discard())
     best = float("inf")
     enabled = gc.isenabled()

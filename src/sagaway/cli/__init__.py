@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 import typer
 
+from sagaway.engine import event_loop
 from sagaway.engine.gc_tuning import tune_gc
 
 app = typer.Typer(
@@ -62,5 +63,10 @@ def _root() -> None:
 def main() -> None:
     """Console-script entry point."""
     tune_gc()
+    try:
+        event_loop.choice()  # a wrong SAGAWAY_EVENT_LOOP is told before any work starts
+    except event_loop.EventLoopChoiceError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        raise SystemExit(2) from exc
     _register(sys.argv[1:])
     app()

@@ -7,7 +7,6 @@ stderr. Peers are never run here: their figures are quoted from DESIGN.md and la
 
 from __future__ import annotations
 
-import asyncio
 import enum
 import sqlite3
 import tempfile
@@ -24,6 +23,7 @@ from sagaway.bench.runner import BenchConfig, WorkloadRun, run_workload
 from sagaway.bench.workloads import WORKLOADS
 from sagaway.cli import app, bench_tracing
 from sagaway.cli.executions import console, echo_json, fail
+from sagaway.engine import event_loop
 from sagaway.store.ports import StoreError
 from sagaway.store.sqlite import path_from_url
 
@@ -173,7 +173,7 @@ def _run_one(config: BenchConfig, name: str) -> tuple[WorkloadRun, dict[str, Any
     )
     with progress:
         bar = progress.add_task(name, total=config.executions)
-        return asyncio.run(run_workload(config, WORKLOADS[name], lambda: progress.advance(bar)))
+        return event_loop.run(run_workload(config, WORKLOADS[name], lambda: progress.advance(bar)))
 
 
 def _postgres(

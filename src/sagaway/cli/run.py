@@ -7,7 +7,6 @@ Wait states really wait. ``--virtual`` runs in memory on a virtual clock instead
 
 from __future__ import annotations
 
-import asyncio
 import re
 import sqlite3
 import time
@@ -40,7 +39,7 @@ from sagaway.cli.template_options import (
     load_project,
     parse_overrides,
 )
-from sagaway.engine import arns
+from sagaway.engine import arns, event_loop
 from sagaway.engine.engine import Engine, ExecutionAlreadyExists
 from sagaway.engine.integrations import ResourceRouter
 from sagaway.engine.virtual import run_virtual
@@ -198,7 +197,7 @@ def _run_durable(
     try:
         # The bus a server would have: putEvents Tasks publish there as under `serve`.
         bus = ServerBus(bus_url_beside(db), journal=journal)
-        return asyncio.run(_drive(journal, registry, bus, text, input_text, name, machine))
+        return event_loop.run(_drive(journal, registry, bus, text, input_text, name, machine))
     except (StoreError, sqlite3.Error) as exc:
         fail(" ".join(str(exc).split()))
     except ExecutionAlreadyExists:

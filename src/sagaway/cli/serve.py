@@ -27,6 +27,7 @@ from sagaway.cli.template_options import (
     parse_overrides,
 )
 from sagaway.console import ConsoleSettings, exposure_problem
+from sagaway.engine import event_loop
 from sagaway.observability.setup import (
     TracingConfigError,
     business_keys_from_env,
@@ -164,6 +165,7 @@ def _run(application: Any, sock: socket.socket, access_log: bool) -> NoReturn:
         log_level=None if access_log else "warning",
         log_config=None if access_log else uvicorn.config.LOGGING_CONFIG,
         timeout_graceful_shutdown=SHUTDOWN_GRACE,
+        loop=event_loop.choice(),  # uvicorn's "auto" would ignore SAGAWAY_EVENT_LOOP
     )  # fmt: skip
     uvicorn.Server(config).run(sockets=[sock])
     # The journal and the bus are closed (the app's shutdown ran). Handler threads that are

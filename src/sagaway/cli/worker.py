@@ -15,6 +15,7 @@ from sagaway.api.health import HealthServer
 from sagaway.cli import app
 from sagaway.cli import expression_options as options
 from sagaway.cli import quota_options as quota
+from sagaway.engine import event_loop
 from sagaway.engine.cluster import member_identity
 from sagaway.engine.engine import Engine
 from sagaway.engine.http_destinations import HttpDestinations
@@ -116,7 +117,7 @@ def worker(
         limits=quota.quotas(max_history_events, max_payload_bytes, express_max_seconds, 0),
         http_allow=tuple(http_allow_host or ()),
     )
-    asyncio.run(_serve(journal, registry, setup))
+    event_loop.run(_serve(journal, registry, setup))
 
 
 @dataclass(frozen=True)
