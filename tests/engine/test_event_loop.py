@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from sagaway.engine import event_loop
+from tests.api.serve_kit import Serve, client, machine, wait_end
 from tests.engine.conftest import Node, definition, task
 
 
@@ -135,3 +136,17 @@ def test_each_kind_of_handler_runs_on_each_loop(
         out = json.loads(text)
         assert out["a"] == {"eager": i} and out["b"] == {"waited": i} and out["c"] == {"thread": i}
         assert out["d"]["Error"] == "States.Timeout"
+
+
+@pytest.mark.parametrize("loop", event_loop.LOOPS)
+def test_serve_runs_on_the_loop_chosen(loop: str, tmp_path: Path) -> None:
+    with Serve(tmp_path, env={event_loop.ENV: loop}) as server:
+        # uvicorn would take uvloop whenever it is importable: serve hands it the choice.
+        maps = Path(f"/proc/{server.process.pid}/maps").read_text()
+        assert ("uvloop" in maps) == (loop == "uvloop")
+        sfn = client(server.url)
+        arn = machine(
+            sfn, "p", json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+        )
+        ex = sfn.start_execution(stateMachineArn=arn, input='{"a": 1}')
+        assert wait_end(sfn, ex["executionArn"])["status"] == "SUCCEEDED"
