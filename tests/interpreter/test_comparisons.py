@@ -95,9 +95,9 @@ def test_string_matches_agrees_with_the_regular_expression_reading(
 
 
 def test_string_matches_is_linear_where_a_regex_backtracks() -> None:
-    began = time.process_time()
+    began = time.thread_time()  # this thread's CPU: other threads of the process not counted
     assert not COMPARATORS["StringMatches"]("a" * 200_000, "*a*a*a*a*a*a*a*a*b")
-    assert time.process_time() - began < 0.5
+    assert time.thread_time() - began < 0.5
 
 
 @pytest.mark.parametrize(
