@@ -100,7 +100,7 @@ class GroupCommitter:
         self.failing = None if error is None else str(error)
         self.batches += 1
         self.steps += len(steps)
-        if error is None and self.observer is not None:
+        if error is None and self.observer is not None and steps:  # not a barrier alone
             self.observer.batch_committed(len(steps), time.perf_counter() - started)
         # One wake-up of the event loop per batch, not per execution.
         outcomes: dict[asyncio.AbstractEventLoop, list[Outcome]] = {}

@@ -3,8 +3,9 @@
 An engine's transitions are short callbacks: each state is a turn of the event loop (an
 actor's step, a Task's dispatch, its result handed back), so the loop's own cost per
 callback is a visible share of a transition. uvloop (libuv under asyncio's interface)
-schedules and runs callbacks for less CPU than the standard library's loop: about 6% more
-EXPRESS sagas/s on the order saga (docs/benchmarks.md, "EXPRESS, fifth pass").
+schedules and runs callbacks for less CPU than the standard library's loop: 4-6% more
+EXPRESS sagas/s on the order saga, about 10% more STANDARD ones at 100 in flight, no change
+that shows with 64 KiB payloads (docs/benchmarks.md, "EXPRESS, fifth pass").
 
 ``SAGAWAY_EVENT_LOOP`` chooses: ``uvloop`` (the default where it can be imported: it is a
 dependency on Linux and macOS) or ``asyncio`` (the standard library's loop, the default
