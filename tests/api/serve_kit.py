@@ -28,6 +28,8 @@ def wait_until_serving(url: str, process: subprocess.Popen[bytes], log: Path) ->
             return
         except httpx.TransportError:
             if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()  # a context that fails to enter never exits: leave nothing
+                process.wait()
                 raise RuntimeError(log.read_text(errors="replace")) from None
             time.sleep(0.05)
 

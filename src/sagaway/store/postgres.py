@@ -79,6 +79,9 @@ class PostgresJournal:
         self._readers: list[Any] = []
         self._readers_lock = threading.Lock()
         self._write_lock = threading.Lock()
+        # Once closed, no connection is opened again: a read or write a thread still makes
+        # then (an engine's last commit, a lease renewal) would leave it open for good.
+        self._closed = False
         self._writer = self._connect(autocommit=False)
         self._written = time.monotonic()
         self._relay_conn: psycopg.Connection[Any] | None = None
@@ -86,10 +89,19 @@ class PostgresJournal:
             apply_migrations(self._writer)
 
     def _connect(self, *, autocommit: bool) -> psycopg.Connection[Any]:
+        self._refuse_if_closed()
         try:
-            return psycopg.connect(self.url, autocommit=autocommit, connect_timeout=CONNECT_TIMEOUT)
+            conn = psycopg.connect(self.url, autocommit=autocommit, connect_timeout=CONNECT_TIMEOUT)
         except psycopg.Error as exc:
             raise StoreError(f"cannot connect to PostgreSQL at {_redact(self.url)}: {exc}") from exc
+        if self._closed:  # closed while this one was being opened
+            conn.close()
+            self._refuse_if_closed()
+        return conn
+
+    def _refuse_if_closed(self) -> None:
+        if self._closed:
+            raise StoreError(f"the journal at {_redact(self.url)} is closed")
 
     def _reader(self) -> psycopg.Connection[Any]:
         conn: psycopg.Connection[Any] | None = getattr(self._local, "conn", None)
@@ -98,6 +110,9 @@ class PostgresJournal:
             self._local.conn = conn
             with self._readers_lock:
                 self._readers.append(conn)
+            if self._closed:  # closed before it was listed: close() did not see it
+                conn.close()
+                self._refuse_if_closed()
         return conn
 
     def _read(self, query: Any, params: Any = None) -> list[tuple[Any, ...]]:
@@ -144,6 +159,7 @@ class PostgresJournal:
         self._read(Q.PING)
 
     def close(self) -> None:
+        self._closed = True
         if self._relay_conn is not None:
             self._relay_conn.close()
         self._writer.close()
@@ -262,6 +278,8 @@ class PostgresJournal:
         if conn is not None:
             conn.close()
         self._relay_conn = None
+        if self._closed:
+            return False
         try:
             conn = psycopg.connect(self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
             row = conn.execute(Q.TRY_RELAY_LOCK).fetchone()
