@@ -58,3 +58,17 @@ def test_a_closed_journal_opens_no_connection_again() -> None:
     assert journal.leads_relay() is False
     assert _sessions(base, application) == 0
     drop_schema(base)
+
+
+def test_a_closed_catalog_opens_no_connection_again() -> None:
+    from sagaway.store.postgres_catalog import PostgresCatalog
+
+    base = postgres_url()
+    application = f"catalog-close-{threading.get_ident()}"
+    catalog = PostgresCatalog(f"{base}&application_name={application}")
+    assert _sessions(base, application) == 1
+    catalog.close()
+    with pytest.raises(StoreError, match="is closed"):
+        catalog.put("activity", "arn:aws:states:us-east-1:1:activity:a", {"name": "a"})
+    assert _sessions(base, application) == 0
+    drop_schema(base)

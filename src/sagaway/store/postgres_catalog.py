@@ -41,6 +41,7 @@ class PostgresCatalog:
     def __init__(self, url: str, *, migrate: bool = True) -> None:
         self.url = url
         self._lock = threading.Lock()
+        self._closed = False  # by close(): no connection is opened again (it would be left open)
         self._conn = self._connect()
         if migrate:
             from sagaway.store.postgres import apply_migrations
@@ -55,6 +56,8 @@ class PostgresCatalog:
 
     def _run(self, query: str, params: tuple[Any, ...]) -> psycopg.Cursor[Any]:
         with self._lock:
+            if self._closed:
+                raise StoreError("the catalog's PostgreSQL connection is closed")
             if self._conn.closed or self._conn.broken:  # lost (restart, fail-over): reopen
                 self._conn = self._connect()
             try:
@@ -85,7 +88,9 @@ class PostgresCatalog:
         return self._run(DELETE_ITEM, (kind, arn)).rowcount > 0
 
     def close(self) -> None:
-        self._conn.close()
+        with self._lock:
+            self._closed = True
+            self._conn.close()
 
 
 def _created(body: dict[str, Any]) -> float:
