@@ -5,6 +5,7 @@ instead of leaving a connection open that nothing will close."""
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import psycopg
@@ -24,6 +25,15 @@ def _sessions(url: str, application: str) -> int:
     return int(row[0])
 
 
+def _settles_at(url: str, application: str, expected: int) -> int:
+    """The session count once it is ``expected`` (a backend leaves pg_stat_activity a
+    moment after its client closed), or the last count seen after 10 s."""
+    deadline = time.monotonic() + 10
+    while (seen := _sessions(url, application)) != expected and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return seen
+
+
 def test_a_closed_journal_opens_no_connection_again() -> None:
     base = postgres_url()
     application = f"close-test-{threading.get_ident()}"
@@ -38,7 +48,7 @@ def test_a_closed_journal_opens_no_connection_again() -> None:
         assert seen == [[]] and _sessions(base, application) == 3  # the writer, two readers
     finally:
         journal.close()
-    assert _sessions(base, application) == 0
+    assert _settles_at(base, application, 0) == 0
     with pytest.raises(StoreError, match="is closed"):
         journal.list_state_machines()  # this thread's reader was closed: none is opened
     outcome: list[BaseException] = []
@@ -56,7 +66,7 @@ def test_a_closed_journal_opens_no_connection_again() -> None:
     with pytest.raises(StoreError, match="is closed"):
         journal.remove_outbox([1])  # a write: the closed writer is not replaced
     assert journal.leads_relay() is False
-    assert _sessions(base, application) == 0
+    assert _sessions(base, application) == 0  # still none: nothing was opened
     drop_schema(base)
 
 
@@ -68,7 +78,8 @@ def test_a_closed_catalog_opens_no_connection_again() -> None:
     catalog = PostgresCatalog(f"{base}&application_name={application}")
     assert _sessions(base, application) == 1
     catalog.close()
+    assert _settles_at(base, application, 0) == 0
     with pytest.raises(StoreError, match="is closed"):
         catalog.put("activity", "arn:aws:states:us-east-1:1:activity:a", {"name": "a"})
-    assert _sessions(base, application) == 0
+    assert _sessions(base, application) == 0  # still none: nothing was opened
     drop_schema(base)
