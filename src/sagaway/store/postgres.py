@@ -107,12 +107,12 @@ class PostgresJournal:
         conn: psycopg.Connection[Any] | None = getattr(self._local, "conn", None)
         if conn is None or conn.closed or conn.broken:
             conn = self._connect(autocommit=True)
-            self._local.conn = conn
-            with self._readers_lock:
+            with self._readers_lock:  # close() sets _closed before it takes the list
+                if self._closed:
+                    conn.close()
+                    self._refuse_if_closed()
                 self._readers.append(conn)
-            if self._closed:  # closed before it was listed: close() did not see it
-                conn.close()
-                self._refuse_if_closed()
+            self._local.conn = conn
         return conn
 
     def _read(self, query: Any, params: Any = None) -> list[tuple[Any, ...]]:
