@@ -459,7 +459,8 @@ def versions() -> str:
             str(SAGAWAY_PY),
             "-c",
             "import importlib.metadata as m;from sagaway.engine import event_loop as e;"
-            "print('sagaway=='+m.version('sagaway')+' on '+e.choice())",
+            "from sagaway import native as n;"
+            "print('sagaway=='+m.version('sagaway')+' on '+e.choice()+', '+n.status().describe())",
         ],
         capture_output=True,
         text=True,

@@ -2,6 +2,12 @@
 
 __version__ = "0.1.0"
 
+# Before any module is imported: the compiled modules run as Python when their build is out
+# of date with their sources (sagaway.native).
+from sagaway.native import install_guard as _install_guard
+
+_install_guard()
+
 # --- public API for applications (the shop): messaging, sagas, engine -------------------
 # Added by the messaging/saga work (issue 5). Additive: other exports may be added beside it.
 from sagaway.asl.validate import validate_definition as validate_definition

@@ -20,6 +20,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from sagaway import native
 from sagaway.bench.runner import BenchConfig, WorkloadRun
 from sagaway.engine import event_loop
 from sagaway.engine.actor import StepTiming
@@ -110,6 +111,7 @@ def build(config: BenchConfig, runs: list[WorkloadRun], store: dict[str, Any]) -
         "executions": config.executions,
         "concurrency": config.concurrency,
         "event_loop": event_loop.choice(),
+        "modules": native.status().describe(),
         "store": store,
         "workloads": [workload_report(run) for run in runs],
         "peers_note": PEERS_LABEL,
@@ -138,6 +140,8 @@ def render(report: dict[str, Any], console: Console) -> None:
             f"{store['path']}"
         )
     console.print(f"event loop: {report.get('event_loop', 'asyncio')}")
+    if "modules" in report:
+        console.print(f"hot modules: {report['modules']}")
     if store.get("tracing"):
         console.print("tracing on: spans exported as the OTEL_* variables say")
     for body in report["workloads"]:

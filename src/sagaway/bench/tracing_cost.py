@@ -31,6 +31,7 @@ from typing import Any
 
 from opentelemetry.sdk.trace import TracerProvider
 
+from sagaway import native
 from sagaway.bench.otlp_sink import OtlpSink
 from sagaway.bench.runner import BenchConfig, WorkloadRun, run_workload
 from sagaway.bench.workloads import Workload
@@ -196,6 +197,7 @@ def summary(runs: list[CostRun]) -> dict[str, Any]:
         "target": verdict(pairs["sagas_per_second_drop_interval"]),
         "export_path": os.environ.get("SAGAWAY_TRACE_EXPORT", "fast") or "fast",
         "event_loop": event_loop.choice(),
+        "modules": native.status().describe(),
     }
 
 

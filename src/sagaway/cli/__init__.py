@@ -53,8 +53,25 @@ def _register(args: Sequence[str] = ()) -> None:
         importlib.import_module(f"sagaway.cli.{module}")
 
 
+def _version(shown: bool) -> None:
+    if shown:
+        from sagaway import __version__, native
+
+        typer.echo(f"sagaway {__version__}, {native.status().describe()}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        callback=_version,
+        is_eager=True,
+        help="Print the version, and whether the hot modules run compiled (mypyc) or as "
+        "Python, then exit.",
+    ),
+) -> None:
     # A group even when only one command is registered: without a callback Typer would
     # run that one command as the whole program (``sagaway run X`` would read "run" as X).
     pass

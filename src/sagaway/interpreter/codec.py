@@ -76,7 +76,7 @@ def _shallow(obj: _T, names: tuple[str, ...]) -> _T:
     """A copy sharing every field's value (dataclasses.replace and Frame.clone cost more
     than the rest of a snapshot); only the copy's own fields are then replaced."""
     kind = type(obj)
-    copy = kind.__new__(kind)
+    copy: _T = object.__new__(kind)
     for name in names:
         setattr(copy, name, getattr(obj, name))
     return copy

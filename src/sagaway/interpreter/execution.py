@@ -49,7 +49,7 @@ class Frame:
     token: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
     output: Any = None
-    failure: tuple[str, str | None] | None = None
+    failure: tuple[str | None, str | None] | None = None
     # Context-object entries this frame adds (``$$.Map.Item`` for a Map iteration).
     context_extra: dict[str, Any] = field(default_factory=dict)
     # A Distributed Map iteration is a child execution: its events are not in this history.

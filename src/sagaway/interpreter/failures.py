@@ -39,7 +39,7 @@ _INTERPRETER_ERRORS = frozenset(
 class Failure:
     """An ASL error: its name and optional cause (house rule 7: failures are values)."""
 
-    error: str
+    error: str | None  # None: a Fail state or SendTaskFailure that names no error
     cause: str | None = None
     heartbeat: bool = False  # a missed heartbeat: Retry / Catch may name HEARTBEAT_TIMEOUT
     timed_out: bool = False  # a Task that ran out of time (or heartbeats)
@@ -57,7 +57,7 @@ class Failure:
         return out
 
 
-def matches(error_equals: tuple[str, ...], error: str, heartbeat: bool = False) -> bool:
+def matches(error_equals: tuple[str, ...], error: str | None, heartbeat: bool = False) -> bool:
     for name in error_equals:
         if name == error or (heartbeat and name == HEARTBEAT_TIMEOUT):
             return True
@@ -68,7 +68,9 @@ def matches(error_equals: tuple[str, ...], error: str, heartbeat: bool = False) 
     return False
 
 
-def pick_retrier(retriers: tuple[Retrier, ...], error: str, heartbeat: bool = False) -> int | None:
+def pick_retrier(
+    retriers: tuple[Retrier, ...], error: str | None, heartbeat: bool = False
+) -> int | None:
     """Index of the first retrier whose ErrorEquals names ``error``, as AWS picks it."""
     for i, retrier in enumerate(retriers):
         if matches(retrier.error_equals, error, heartbeat):
@@ -77,7 +79,7 @@ def pick_retrier(retriers: tuple[Retrier, ...], error: str, heartbeat: bool = Fa
 
 
 def pick_catcher(
-    catchers: tuple[Catcher, ...], error: str, heartbeat: bool = False
+    catchers: tuple[Catcher, ...], error: str | None, heartbeat: bool = False
 ) -> Catcher | None:
     for catcher in catchers:
         if matches(catcher.error_equals, error, heartbeat):

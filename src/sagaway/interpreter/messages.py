@@ -26,7 +26,7 @@ class TaskSucceeded:
 @dataclass(frozen=True, slots=True)
 class TaskFailed:
     token: str
-    error: str
+    error: str | None  # None: SendTaskFailure without an error name
     cause: str | None = None
 
 
