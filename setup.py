@@ -68,7 +68,16 @@ def ext_modules() -> list[Any]:
         native.remove_manifest(SRC)
         return []
     native.write_manifest(SRC, f"mypyc {mypy.version.__version__}")
+    _remove_other_shared_libraries({ext.name for ext in extensions})
     return list(extensions)
+
+
+def _remove_other_shared_libraries(built: set[str]) -> None:
+    # The library the compiled modules share is named after the set compiled: an editable
+    # install rebuilt with another set would keep the old one beside the new one.
+    for path in SRC.glob("*__mypyc.*"):
+        if path.name.split(".")[0] not in built:
+            path.unlink()
 
 
 os.chdir(HERE)  # mypycify takes the paths and pyproject.toml's [tool.mypy] from here
