@@ -40,6 +40,9 @@ def _pure_reason(native: Any) -> str | None:
     compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
     if shutil.which(compiler) is None:
         return f"no C compiler ({compiler})"
+    headers = Path(sysconfig.get_paths()["include"]) / "Python.h"
+    if not headers.is_file():  # Debian's python3 without python3-dev
+        return f"no Python headers ({headers})"
     try:
         import mypyc.build  # noqa: F401
     except ImportError:
@@ -49,6 +52,7 @@ def _pure_reason(native: Any) -> str | None:
 
 def ext_modules() -> list[Any]:
     native = _native()
+    _remove_earlier_builds()
     reason = _pure_reason(native)
     if reason is not None:
         print(f"sagaway: building pure Python: {reason}", file=sys.stderr)
@@ -68,15 +72,15 @@ def ext_modules() -> list[Any]:
         native.remove_manifest(SRC)
         return []
     native.write_manifest(SRC, f"mypyc {mypy.version.__version__}")
-    _remove_other_shared_libraries({ext.name for ext in extensions})
     return list(extensions)
 
 
-def _remove_other_shared_libraries(built: set[str]) -> None:
-    # The library the compiled modules share is named after the set compiled: an editable
-    # install rebuilt with another set would keep the old one beside the new one.
-    for path in SRC.glob("*__mypyc.*"):
-        if path.name.split(".")[0] not in built:
+def _remove_earlier_builds() -> None:
+    # An editable install builds into the source tree: a module an earlier build compiled
+    # and this one does not (the set changed, or this build is pure Python) must not shadow
+    # its source, nor the library the compiled modules share outlive them.
+    for pattern in ("sagaway/**/*.so", "sagaway/**/*.pyd", "*__mypyc.*"):
+        for path in SRC.glob(pattern):
             path.unlink()
 
 

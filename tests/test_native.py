@@ -4,6 +4,7 @@ their sources changed after the build (sagaway.native)."""
 from __future__ import annotations
 
 import importlib.machinery
+import json
 import os
 import shutil
 import subprocess
@@ -86,6 +87,33 @@ def test_a_missing_extension_runs_the_set_as_python(tmp_path: Path) -> None:
         built.unlink()
     compiled, files, _ = _probe(root)
     assert not compiled and all(f.endswith(".py") for f in files)
+
+
+def test_a_build_of_another_set_runs_every_module_it_compiled_as_python(tmp_path: Path) -> None:
+    # A checkout whose list of compiled modules changed since the install: the extension
+    # of a module no longer in the list must not shadow its source either.
+    _compiled_build()
+    root = _copy_of_the_build(tmp_path)
+    manifest = root / "sagaway" / native.MANIFEST
+    recorded = json.loads(manifest.read_text())
+    recorded["sources"]["sagaway.interpreter.failures"] = "0" * 64
+    manifest.write_text(json.dumps(recorded))
+    probe = PROBE + (
+        "import sagaway.interpreter.failures as f; print(f.__file__)\n"
+        "print(native.status().reason.replace(' ', '_'))\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", probe],
+        env={**os.environ, "PYTHONPATH": str(root)},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    first, *files, failures, reason = run.stdout.split()
+    assert first == "False" and all(f.endswith(".py") for f in files)
+    assert failures == str(root / "sagaway" / "interpreter" / "failures.py")
+    assert reason.startswith("built_for_another_set")
 
 
 def test_sagaway_pure_python_runs_the_sources() -> None:

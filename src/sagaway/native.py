@@ -100,6 +100,10 @@ def _decide() -> Status:
         recorded = json.loads((_PACKAGE_ROOT / "sagaway" / MANIFEST).read_text())
     except (OSError, ValueError):
         return Status(False, "not built: install with mypyc and a C compiler at hand")
+    built = set(recorded["sources"])
+    _GUARDED.update(built)  # a module an older build compiled runs from its source too
+    if built != set(COMPILED):
+        return Status(False, "built for another set of modules: reinstall to rebuild them")
     if not all(_extension_built(m) for m in COMPILED):
         return Status(False, "a compiled module is missing: reinstall to rebuild them")
     changed = [m for m, d in digests().items() if recorded["sources"].get(m) != d]
@@ -115,12 +119,13 @@ class _SourceFirst(importlib.abc.MetaPathFinder):
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
     ) -> importlib.machinery.ModuleSpec | None:
-        if fullname not in COMPILED:
+        if fullname not in _GUARDED:
             return None
         return importlib.util.spec_from_file_location(fullname, source_path(fullname))
 
 
 _status: Status | None = None
+_GUARDED: set[str] = set(COMPILED)  # the modules imported from source when the build is not used
 
 
 def install_guard() -> Status:
