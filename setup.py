@@ -37,7 +37,7 @@ def _native() -> Any:
 def _pure_reason(native: Any) -> str | None:
     if os.environ.get(native.PURE_ENV, "") not in ("", "0"):
         return f"{native.PURE_ENV} is set"
-    compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
+    compiler = (os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc").split()[0]
     if shutil.which(compiler) is None:
         return f"no C compiler ({compiler})"
     headers = Path(sysconfig.get_paths()["include"]) / "Python.h"
