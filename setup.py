@@ -63,7 +63,7 @@ def ext_modules() -> list[Any]:
 
     # Not pyproject's strict settings (CI checks those): the dependencies are not installed
     # in the build environment, and mypyc sees what it cannot find as Any.
-    options = ["--config-file", os.devnull, "--ignore-missing-imports", "--python-version", "3.11"]
+    options = ["--config-file", os.devnull, "--ignore-missing-imports"]
     paths = [str(native.source_path(m, Path("src"))) for m in native.COMPILED]
     try:
         extensions = mypycify(options + paths, opt_level="3", debug_level="1")

@@ -24,7 +24,7 @@ import functools
 import logging
 import types
 from collections.abc import Callable, Coroutine, Generator, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from sagaway.engine.capacity import HandlerThreads, ReservedConcurrency
 from sagaway.interpreter.messages import (
@@ -320,7 +320,10 @@ def start_eagerly(
     except BaseException:  # what a Task would have kept and logged (never expected here)
         log.exception("a task invocation failed outside its handler")
         return None
-    return loop.create_task(_go_on(coro, waiting_on), context=context)
+    # A generator-based coroutine (types.coroutine) is awaitable as a Task's coroutine; the
+    # stubs of Python 3.12 and later ask for a Coroutine by type.
+    go_on = cast(Coroutine[Any, Any, None], _go_on(coro, waiting_on))
+    return loop.create_task(go_on, context=context)
 
 
 @types.coroutine
