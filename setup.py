@@ -55,9 +55,7 @@ def ext_modules() -> list[Any]:
     _remove_earlier_builds()
     reason = _pure_reason(native)
     if reason is not None:
-        print(f"sagaway: building pure Python: {reason}", file=sys.stderr)
-        native.remove_manifest(SRC)
-        return []
+        return _pure(native, reason)
     import mypy.version
     from mypyc.build import mypycify
 
@@ -68,11 +66,15 @@ def ext_modules() -> list[Any]:
     try:
         extensions = mypycify(options + paths, opt_level="3", debug_level="1")
     except (Exception, SystemExit) as exc:  # mypy's errors end in SystemExit: build Python
-        print(f"sagaway: building pure Python: mypyc failed ({exc!r})", file=sys.stderr)
-        native.remove_manifest(SRC)
-        return []
+        return _pure(native, f"mypyc failed ({exc!r})")
     native.write_manifest(SRC, f"mypyc {mypy.version.__version__}")
     return list(extensions)
+
+
+def _pure(native: Any, reason: str) -> list[Any]:
+    print(f"sagaway: building pure Python: {reason}", file=sys.stderr)
+    native.remove_manifest(SRC)  # the guard then reads the build as "not built"
+    return []
 
 
 def _remove_earlier_builds() -> None:

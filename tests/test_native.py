@@ -34,17 +34,19 @@ def _compiled_build() -> None:
     pytest.skip(f"this install runs the hot modules as Python: {status.reason}")
 
 
-def _probe(root: Path, **env: str) -> tuple[bool, list[str], str]:
+def _probe(root: Path, code: str = PROBE, **env: str) -> tuple[bool, list[str], str]:
+    """Run ``code`` (PROBE, or more after it) with ``root`` first on the path: whether it
+    found the build used, the words it printed after that, and its stderr."""
     run = subprocess.run(
-        [sys.executable, "-c", PROBE],
+        [sys.executable, "-c", code],
         env={**os.environ, "PYTHONPATH": str(root), **env},
         capture_output=True,
         text=True,
         check=True,
         timeout=60,
     )
-    first, *files = run.stdout.split()
-    return first == "True", files, run.stderr
+    first, *rest = run.stdout.split()
+    return first == "True", rest, run.stderr
 
 
 def _copy_of_the_build(tmp_path: Path) -> Path:
@@ -102,16 +104,8 @@ def test_a_build_of_another_set_runs_every_module_it_compiled_as_python(tmp_path
         "import sagaway.interpreter.failures as f; print(f.__file__)\n"
         "print(native.status().reason.replace(' ', '_'))\n"
     )
-    run = subprocess.run(
-        [sys.executable, "-c", probe],
-        env={**os.environ, "PYTHONPATH": str(root)},
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    first, *files, failures, reason = run.stdout.split()
-    assert first == "False" and all(f.endswith(".py") for f in files)
+    compiled, (*files, failures, reason), _ = _probe(root, probe)
+    assert not compiled and all(f.endswith(".py") for f in files)
     assert failures == str(root / "sagaway" / "interpreter" / "failures.py")
     assert reason.startswith("built_for_another_set")
 

@@ -28,11 +28,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Final
+from typing import Any, Final
 
 # Compiled modules. Each must type-check under mypy --strict and keep to what mypyc
 # compiles faithfully: no monkeypatching of their functions, no objects made without their
-# __init__ (see docs/performance.md).
+# __init__ (see docs/benchmarks.md, "mypyc").
 COMPILED: Final = (
     "sagaway.interpreter.advance",
     "sagaway.interpreter.run",
@@ -60,6 +60,7 @@ log = logging.getLogger("sagaway")
 class Status:
     compiled: bool
     reason: str  # why not, or which build
+    stale: bool = False  # sources changed since the build: worth a warning
 
     def describe(self) -> str:
         if self.compiled:
@@ -93,50 +94,63 @@ def _extension_built(module: str) -> bool:
     return spec is not None and isinstance(spec.loader, importlib.machinery.ExtensionFileLoader)
 
 
-def _decide() -> Status:
+def _manifest() -> dict[str, Any]:
+    """What the build recorded (``sources``: SHA-256 by module; ``builder``); empty when
+    nothing was compiled."""
+    try:
+        body: dict[str, Any] = json.loads((_PACKAGE_ROOT / "sagaway" / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return {}
+    return body
+
+
+def _decide(manifest: dict[str, Any]) -> Status:
+    recorded: dict[str, str] = manifest.get("sources", {})
     if os.environ.get(PURE_ENV, "") not in ("", "0"):
         return Status(False, f"{PURE_ENV} is set")
-    try:
-        recorded = json.loads((_PACKAGE_ROOT / "sagaway" / MANIFEST).read_text())
-    except (OSError, ValueError):
+    if not recorded:
         return Status(False, "not built: install with mypyc and a C compiler at hand")
-    built = set(recorded["sources"])
-    _GUARDED.update(built)  # a module an older build compiled runs from its source too
-    if built != set(COMPILED):
+    if set(recorded) != set(COMPILED):
         return Status(False, "built for another set of modules: reinstall to rebuild them")
     if not all(_extension_built(m) for m in COMPILED):
         return Status(False, "a compiled module is missing: reinstall to rebuild them")
-    changed = [m for m, d in digests().items() if recorded["sources"].get(m) != d]
+    changed = [m for m, d in digests().items() if recorded[m] != d]
     if changed:
         names = ", ".join(str(source_path(m).relative_to(_PACKAGE_ROOT)) for m in changed)
-        return Status(False, f"sources changed since the build ({names}): reinstall to rebuild")
-    return Status(True, str(recorded.get("builder", "")))
+        reason = f"sources changed since the build ({names}): reinstall to rebuild"
+        return Status(False, reason, stale=True)
+    return Status(True, str(manifest.get("builder", "")))
 
 
 class _SourceFirst(importlib.abc.MetaPathFinder):
-    """Finds the compiled modules' sources, where the default finders take the extensions."""
+    """Finds the sources of ``modules``, where the default finders take the extensions."""
+
+    def __init__(self, modules: set[str]) -> None:
+        self.modules = modules
 
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
     ) -> importlib.machinery.ModuleSpec | None:
-        if fullname not in _GUARDED:
+        if fullname not in self.modules:
             return None
         return importlib.util.spec_from_file_location(fullname, source_path(fullname))
 
 
 _status: Status | None = None
-_GUARDED: set[str] = set(COMPILED)  # the modules imported from source when the build is not used
 
 
 def install_guard() -> Status:
     """Decide once per process; when the build cannot be used, import the sources."""
     global _status
     if _status is None:
-        _status = _decide()
-        if not _status.compiled and _status.reason.startswith("sources changed"):
+        manifest = _manifest()
+        _status = _decide(manifest)
+        if _status.stale:
             log.warning("sagaway: running its compiled modules as Python: %s", _status.reason)
         if not _status.compiled:
-            sys.meta_path.insert(0, _SourceFirst())
+            # Also what an older build compiled and the list no longer names.
+            recorded = manifest.get("sources", {})
+            sys.meta_path.insert(0, _SourceFirst(set(COMPILED) | set(recorded)))
     return _status
 
 

@@ -139,9 +139,8 @@ def render(report: dict[str, Any], console: Console) -> None:
             f"(fsync per commit: {'on' if store['fsync_per_commit'] else 'OFF'}) at "
             f"{store['path']}"
         )
-    console.print(f"event loop: {report.get('event_loop', 'asyncio')}")
-    if "modules" in report:
-        console.print(f"hot modules: {report['modules']}")
+    console.print(f"event loop: {report['event_loop']}")
+    console.print(f"hot modules: {report['modules']}")
     if store.get("tracing"):
         console.print("tracing on: spans exported as the OTEL_* variables say")
     for body in report["workloads"]:

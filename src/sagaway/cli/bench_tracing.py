@@ -60,7 +60,7 @@ def _runs_table(body: dict[str, Any]) -> Table:
         "run", "mode", "sagas/s", "CPU", "engine", "writer", "export", "recv", "spans",
         "µs/span", "drain",
         title=f"tracing cost: {body['workload']} (export path: {body['export_path']}, "
-        f"event loop: {body.get('event_loop', 'asyncio')})",
+        f"event loop: {body['event_loop']})",
         box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0), pad_edge=False,
     )  # fmt: skip
     for index, run in enumerate(body["runs"], 1):
